@@ -1,0 +1,242 @@
+"""Forward and reverse mode over the tape, in any domain.
+
+``Tape`` is a graph compiled for one output and one set of variables: only the output's
+ancestors are kept, each step is a tuple the loops unpack without lookups, and an argument that
+does not depend on any variable gets no derivative rule (x^3 at x = -2 never asks for ln(-2)).
+Forward is one loop up the list, backward one loop down it; a node used by several consumers
+receives the sum of their contributions. Failures are rare, so they are explained after the fact:
+the hot loops only catch the exception or test one sum for finiteness, then a slow path finds the
+culprit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .domains import FLOAT
+from .errors import EvaluationError
+from .graph import Graph
+from .numfmt import fmt
+from .ops import REGISTRY, VARIADIC
+
+_UNARY, _VARIADIC = -1, -2     # the `b` slot of a step for one or many arguments
+_FAILURES = (ValueError, ZeroDivisionError, OverflowError)
+
+
+@dataclass
+class Tape:
+    """A graph compiled for evaluating one output with respect to given variables."""
+
+    graph: Graph
+    out: int
+    variables: tuple[str, ...]
+    order: list[int]            # the output's ancestors, in topological order
+    forward_steps: list[tuple]  # (i, value rule, a, b)
+    backward_steps: list[tuple]  # (i, a, b, rule for a, rule for b), output first
+    needs: list[bool]           # needs[i]: node i depends on a variable
+    kinks: list[int]            # nodes whose op has a non-differentiable point
+
+    @classmethod
+    def compile(cls, graph: Graph, out: int, variables, extra=()) -> Tape:
+        """Keep the output's ancestors; give rules only to arguments that depend on a variable
+        (or on a node in ``extra``, an intermediate the caller wants ∂out/∂node for)."""
+        nodes = graph.nodes
+        n = len(nodes)
+        keep = [False] * n
+        keep[out] = True
+        for i in range(out, -1, -1):
+            if keep[i]:
+                for j in nodes[i].args:
+                    keep[j] = True
+        seeds = {graph.inputs[v] for v in variables} | set(extra)
+        needs = [False] * n
+        order, fwd, bwd, kinks = [], [], [], []
+        for i in range(out + 1):
+            if not keep[i]:
+                continue
+            order.append(i)
+            node = nodes[i]
+            args = node.args
+            needs[i] = i in seeds or any(needs[j] for j in args)
+            if not args:
+                continue
+            op = REGISTRY[node.op]
+            if op.kink is not None:
+                kinks.append(i)
+            if op.arity == VARIADIC:
+                fwd.append((i, op.value, args, _VARIADIC))
+                step = (i, args, _VARIADIC, op.partials[0], None)
+            elif len(args) == 1:
+                fwd.append((i, op.value, args[0], _UNARY))
+                step = (i, args[0], _UNARY, op.partials[0], None)
+            else:
+                a, b = args
+                fwd.append((i, op.value, a, b))
+                step = (i, a, b, op.partials[0] if needs[a] else None,
+                        op.partials[1] if needs[b] else None)
+            if any(needs[j] for j in args):
+                bwd.append(step)
+        bwd.reverse()
+        return cls(graph, out, tuple(variables), order, fwd, bwd, needs, kinks)
+
+    # --- forward ------------------------------------------------------------------------------
+    def leaves(self, D, point: dict) -> list:
+        """A value list with inputs (from the point, or a constant's default) and literals set."""
+        v = [None] * (self.out + 1)
+        nodes = self.graph.nodes
+        for i in self.order:
+            node = nodes[i]
+            if node.op == "const":
+                v[i] = D.literal(node.value, node.text)
+            elif node.op == "input":
+                if node.text in point:
+                    v[i] = point[node.text]
+                elif node.text == "pi":
+                    v[i] = D.pi
+                elif node.text == "e":
+                    v[i] = D.e
+                else:  # callers check for missing values first; this is a programming error
+                    raise KeyError(node.text)
+        return v
+
+    def forward(self, D, point: dict, override: tuple[int, object] | None = None) -> list:
+        """Every kept node's value. ``override`` = (node, value) replaces one node's value."""
+        v = self.leaves(D, point)
+        steps = self.forward_steps
+        i = -1
+        try:
+            if override is None:
+                self._run(D, v, steps)
+            else:
+                k, value = override
+                cut = next((s for s, step in enumerate(steps) if step[0] > k), len(steps))
+                self._run(D, v, steps[:cut])
+                v[k] = value
+                self._run(D, v, steps[cut:])
+        except _FAILURES as exc:
+            i = next(s[0] for s in steps if v[s[0]] is None)
+            raise self._value_error(i, v, exc) from None
+        if D is FLOAT and not math.isfinite(sum(v[i] for i in self.order)):
+            i = next(i for i in self.order if not math.isfinite(v[i]))
+            raise self._value_error(i, v, None)
+        return v
+
+    @staticmethod
+    def _run(D, v, steps):
+        for i, fn, a, b in steps:
+            if b >= 0:
+                v[i] = fn(D, v[a], v[b])
+            elif b == _UNARY:
+                v[i] = fn(D, v[a])
+            else:
+                v[i] = fn(D, *[v[j] for j in a])
+
+    # --- backward -----------------------------------------------------------------------------
+    def backward(self, D, v: list) -> list:
+        """Adjoints ∂out/∂node for every kept node (zero where the output does not depend on it)."""
+        try:
+            g = self._backprop(D, v, careful=False)
+        except _FAILURES:
+            g = self._backprop(D, v, careful=True)   # raises, naming the edge
+        if D is FLOAT and not math.isfinite(sum(g[i] for i in self.order)):
+            g = self._backprop(D, v, careful=True)
+        return g
+
+    def _backprop(self, D, v, careful):
+        g = [D.zero] * (self.out + 1)
+        g[self.out] = D.one
+        needs = self.needs
+        for i, a, b, ra, rb in self.backward_steps:
+            gi = g[i]
+            if gi == 0:
+                continue   # nothing flows through this node (and its rules may be undefined here)
+            out = v[i]
+            if careful:
+                self._careful_step(D, v, g, i)
+            elif b >= 0:
+                x, y = v[a], v[b]
+                if ra is not None:
+                    g[a] += gi * ra(D, x, y, out)
+                if rb is not None:
+                    g[b] += gi * rb(D, x, y, out)
+            elif b == _UNARY:
+                g[a] += gi * ra(D, v[a], out)
+            else:
+                xs = tuple(v[j] for j in a)
+                for k, j in enumerate(a):
+                    if needs[j]:
+                        g[j] += gi * ra(D, k, xs, out)
+        return g
+
+    def _careful_step(self, D, v, g, i):
+        """One node's backward step with every local derivative checked (the slow path)."""
+        node = self.graph.nodes[i]
+        op = REGISTRY[node.op]
+        xs = tuple(v[j] for j in node.args)
+        for k, j in enumerate(node.args):
+            if not self.needs[j]:
+                continue
+            try:
+                if op.arity == VARIADIC:
+                    local = op.partials[0](D, k, xs, v[i])
+                else:
+                    local = op.partials[k](D, *xs, v[i])
+                contribution = g[i] * local
+                finite = math.isfinite(contribution)
+            except _FAILURES:
+                finite = False
+            if not finite:
+                raise self._derivative_error(i, k, xs)
+            g[j] += contribution
+
+    def kinks_hit(self, v, g) -> list[str]:
+        """Warnings for non-differentiable points the gradient passed through."""
+        found = []
+        nodes = self.graph.nodes
+        for i in self.kinks:
+            if g[i] == 0 or not self.needs[i]:
+                continue
+            op = REGISTRY[nodes[i].op]
+            xs = [v[j] for j in nodes[i].args]
+            test, convention = op.kink
+            if test(*xs):
+                where = ", ".join(fmt(x) for x in xs)
+                found.append(f"{self.graph.snippet(i)} is not differentiable at ({where}): "
+                             f"gradcalc uses {convention}, as PyTorch does")
+        return found
+
+    # --- explanations -------------------------------------------------------------------------
+    def _args_text(self, i, xs):
+        nodes = self.graph.nodes
+        shown = ((self.graph.snippet(j), fmt(x)) for j, x in zip(nodes[i].args, xs, strict=False))
+        return ", ".join(dict.fromkeys(f"{s} = {x}" for s, x in shown if s != x))
+
+    def _value_error(self, i, v, exc) -> EvaluationError:
+        g = self.graph
+        node = g.nodes[i]
+        op = REGISTRY[node.op]
+        xs = [v[j] for j in node.args]
+        snippet = g.snippet(i)
+        names = dict(zip(op.params, (g.snippet(j) for j in node.args), strict=False))
+        message = None
+        for test, rule in op.requires:
+            if not test(*xs):
+                message = f"{snippet} is undefined: it needs {rule.format(**names)}"
+                break
+        if message is None:
+            message = f"{snippet} overflows: its value is beyond the float64 range (±1.8e308)"
+        args = self._args_text(i, xs)
+        if args:
+            message += f", but {args}" if "needs" in message else f" ({args})"
+        return EvaluationError(message, g.source, node.span)
+
+    def _derivative_error(self, i, k, xs) -> EvaluationError:
+        g = self.graph
+        node = g.nodes[i]
+        wrt = g.label(node.args[k])
+        args = self._args_text(i, xs)
+        message = (f"the derivative of {g.snippet(i)} with respect to {wrt} is not finite here"
+                   + (f" ({args})" if args else ""))
+        return EvaluationError(message, g.source, node.span,
+                               hint="the function has a vertical slope or a pole at this point")

@@ -1,0 +1,287 @@
+"""The independent cross-check of every partial derivative.
+
+SymPy gets an expression built by running the *forward* pass in the SymPy domain and
+differentiates it with ``sympy.diff``, which knows nothing of our derivative rules. Symbolic
+differentiation can blow up on graphs with shared nodes, so it runs under a deadline; past it (or
+past SymPy's recursion limit on deep graphs) the check falls back to central differences and says
+so.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .domains import FLOAT, sympy_domain
+from .errors import GradcalcError
+from .function import Function, Result, SymbolicResult, symbols_for
+
+
+@dataclass(frozen=True)
+class PartialCheck:
+    """One partial derivative as the checker sees it."""
+
+    name: str
+    ours: object                      # our value (float) or expression
+    reference: float | None = None    # the checker's value at the point
+    symbolic: str | None = None       # sympy.diff's derivative, printed
+    status: str = "agree"             # agree | disagree | kink | unchecked
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of a cross-check: which method ran, and per-partial verdicts."""
+
+    method: str                       # sympy | finite-difference | none
+    status: str                       # agree | disagree | skipped
+    partials: tuple[PartialCheck, ...] = ()
+    value_reference: float | None = None
+    seconds: float = 0.0
+    reason: str | None = None         # why the method is not sympy, when it is not
+    expression: str | None = None     # the output as SymPy sees it
+    details: dict = field(default_factory=dict)
+
+    def by_name(self) -> dict[str, PartialCheck]:
+        return {p.name: p for p in self.partials}
+
+
+SKIPPED = Check("none", "skipped", reason="--no-check")
+
+
+class _Timeout(BaseException):
+    """Raised inside SymPy when the deadline passes (BaseException: SymPy must not swallow it)."""
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Interrupt the block after ``seconds`` with _Timeout. Uses SIGALRM, so only the main thread
+    can set one; elsewhere the block runs unbounded. Nests: an inner deadline never extends an
+    outer one, and the outer one is re-armed with what is left of it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _fire(signum, frame):
+        raise _Timeout
+
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left else seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(outer_left - (time.monotonic() - started), 1e-4))
+
+
+# Graphs bigger than this are not given to SymPy off the main thread, where no deadline can be set.
+_UNBOUNDED_LIMIT = 200
+
+
+def sstr(expr) -> str:
+    """A SymPy expression in gradcalc's own notation (^ for powers, e for Euler's number)."""
+    import sympy
+
+    class _Printer(sympy.printing.str.StrPrinter):
+        def _print_Exp1(self, expr):
+            return "e"
+
+    return _Printer({"order": None}).doprint(expr).replace("**", "^")
+
+
+def _agree(ours: float, ref: float, tol: float = 1e-8) -> bool:
+    return abs(ours - ref) <= tol * max(abs(ours), abs(ref)) + 1e-12
+
+
+def _to_float(value) -> float | None:
+    """A SymPy number as a float, or None if it is not a finite real."""
+    try:
+        z = complex(value)
+    except (TypeError, ValueError):
+        return None
+    if abs(z.imag) > 1e-12 * max(1.0, abs(z.real)) or not math.isfinite(z.real):
+        return None
+    return z.real
+
+
+def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
+    """Check a Result against SymPy (within ``timeout`` seconds), else by central differences."""
+    start = time.perf_counter()
+    tape, *_ = fn.resolve(result.point, result.output, result.gradient)
+    reason = None
+    if timeout > 0 and (threading.current_thread() is threading.main_thread()
+                        or len(tape.order) <= _UNBOUNDED_LIMIT):
+        try:
+            with deadline(timeout):
+                import sympy  # noqa: F401  (imported inside the deadline: it takes ~0.3 s)
+
+                check = _sympy_check(fn, result, tape)
+            return _timed(check, start)
+        except _Timeout:
+            reason = f"SymPy did not finish within {timeout:g} s"
+        except RecursionError:
+            reason = "the graph is too deep for SymPy's recursive algorithms"
+    else:
+        reason = "no time was allowed for SymPy" if timeout <= 0 else (
+            "SymPy's deadline needs the main thread")
+    check = _finite_difference_check(fn, result, tape)
+    return _timed(Check(check.method, check.status, check.partials, check.value_reference,
+                        reason=reason), start)
+
+
+def _timed(check: Check, start: float) -> Check:
+    return Check(check.method, check.status, check.partials, check.value_reference,
+                 time.perf_counter() - start, check.reason, check.expression, check.details)
+
+
+def _overall(partials, value_ok=True) -> str:
+    statuses = {p.status for p in partials}
+    if "disagree" in statuses or not value_ok:
+        return "disagree"
+    if partials and statuses == {"unchecked"}:
+        return "skipped"
+    return "agree"
+
+
+def _verdict(ours, ref, kink: bool) -> str:
+    if ref is None:
+        return "unchecked"
+    if _agree(ours, ref):
+        return "agree"
+    return "kink" if kink else "disagree"
+
+
+def _sympy_check(fn: Function, result: Result, tape) -> Check:
+    import sympy
+
+    D = sympy_domain()
+    graph = fn.graph
+    symbols = symbols_for(tape.variables)
+    subs = {symbols[k]: sympy.Rational(result.point[k]) for k in tape.variables}
+    float_values = tape.forward(FLOAT, result.point)
+    f_expr = tape.forward(D, symbols)[tape.out]
+    value_ref = _to_float(f_expr.xreplace(subs).evalf(30))
+    kink = any("not differentiable" in w for w in result.warnings)
+    partials = []
+    for name, ours in result.gradient.items():
+        if name in symbols:
+            sym, expr, at = symbols[name], f_expr, subs
+        else:  # an intermediate: differentiate with that node replaced by a fresh symbol
+            k = graph.index_of(name)
+            sym = sympy.Symbol(f"{name}_node" if name in symbols else name, real=True)
+            if k < len(float_values) and float_values[k] is not None:
+                expr = tape.forward(D, symbols, override=(k, sym))[tape.out]
+                at = {**subs, sym: sympy.Rational(float_values[k])}
+            else:  # the output does not depend on it
+                expr, at = sympy.Integer(0), subs
+        d = sympy.diff(expr, sym)
+        ref = _to_float(d.xreplace(at).evalf(30))
+        partials.append(PartialCheck(name, ours, ref, sstr(d),
+                                     _verdict(ours, ref, kink)))
+    value_ok = value_ref is None or _agree(result.value, value_ref)
+    return Check("sympy", _overall(partials, value_ok), tuple(partials), value_ref,
+                 expression=sstr(f_expr))
+
+
+def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
+    """Central differences: (f(x+h) - f(x-h)) / 2h, h ≈ ∛ε·max(1, |x|)."""
+    graph = fn.graph
+    base = tape.forward(FLOAT, result.point)
+    kink = any("not differentiable" in w for w in result.warnings)
+    scale = abs(result.value)
+    partials = []
+    for name, ours in result.gradient.items():
+        if name in result.point:
+            x0 = result.point[name]
+            k = None
+        else:
+            k = graph.index_of(name)
+            if k >= len(base) or base[k] is None:
+                partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, kink)))
+                continue
+            x0 = base[k]
+        h = 6e-6 * max(1.0, abs(x0))
+
+        def at(x, k=k, name=name):
+            if k is None:
+                return tape.forward(FLOAT, {**result.point, name: x})[tape.out]
+            return tape.forward(FLOAT, result.point, override=(k, x))[tape.out]
+
+        try:
+            ref = (at(x0 + h) - at(x0 - h)) / (2 * h)
+        except GradcalcError:
+            partials.append(PartialCheck(name, ours, None, None, "unchecked",
+                                         "the function is undefined right next to the point"))
+            continue
+        tol_abs = 1e-6 * max(1.0, abs(ours), abs(ref)) + 1e-13 * scale / h
+        ok = abs(ours - ref) <= tol_abs
+        status = "agree" if ok else ("kink" if kink else "disagree")
+        partials.append(PartialCheck(name, ours, ref, None, status))
+    return Check("finite-difference", _overall(partials), tuple(partials), result.value)
+
+
+def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> Check:
+    """Confirm our symbolic gradient equals sympy.diff's: exactly if SymPy can show it,
+    else numerically at random points."""
+    import sympy
+
+    start = time.perf_counter()
+    symbols = symbols_for(fn.variables)
+    partials = []
+    try:
+        with deadline(timeout):
+            for name, ours in sym.gradient.items():
+                if name not in symbols:
+                    partials.append(PartialCheck(name, ours, None, None, "unchecked",
+                                                 "intermediates are checked at a point"))
+                    continue
+                theirs = sympy.diff(sym.expression, symbols[name])
+                status, note = _same_function(ours, theirs, list(symbols.values()))
+                partials.append(PartialCheck(name, ours, None, sstr(theirs), status, note))
+    except _Timeout:
+        return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
+                     reason=f"SymPy did not finish within {timeout:g} s")
+    except RecursionError:
+        return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
+                     reason="the graph is too deep for SymPy's recursive algorithms")
+    return Check("sympy", _overall(partials), tuple(partials),
+                 seconds=time.perf_counter() - start, expression=sstr(sym.expression))
+
+
+def _same_function(ours, theirs, symbols) -> tuple[str, str | None]:
+    import sympy
+
+    difference = ours - theirs
+    if difference == 0:
+        return "agree", None
+    try:
+        with deadline(1.0):
+            if sympy.simplify(difference) == 0:
+                return "agree", None
+    except _Timeout:
+        pass
+    # Not provably equal: compare at random points where both are defined.
+    rng = random.Random(1)
+    tried = compared = 0
+    while tried < 40 and compared < 5:
+        tried += 1
+        at = {s: sympy.Rational(rng.randint(-300, 300), 100) for s in symbols}
+        a, b = _to_float(ours.xreplace(at).evalf(20)), _to_float(theirs.xreplace(at).evalf(20))
+        if a is None or b is None:
+            continue
+        compared += 1
+        if not _agree(a, b):
+            return "disagree", f"differs at {at}"
+    if compared == 0:
+        return "unchecked", "no random point where both are defined"
+    return "agree", f"equal at {compared} random points"

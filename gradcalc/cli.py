@@ -1,0 +1,215 @@
+"""The command line: options in, one call into the API, one renderer out.
+
+Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import GradcalcError, UsageError
+
+EXAMPLES = """
+\b
+Examples:
+  gradcalc "z*(x+y)" --at x=-2,y=5,z=-4
+  gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --wrt x,q
+  gradcalc "1/(1+exp(-(w0*x0 + w1*x1 + w2)))" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3
+  gradcalc "x^2*sin(y)"                  # no point: the symbolic gradient
+  gradcalc "-x^2" --at x=3 --format json
+  gradcalc -f model.gc --at x=1 --output loss
+  echo "sin(x)^2" | gradcalc - --at x=pi/4
+
+\b
+Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input.
+"""
+
+
+class _Command(click.Command):
+    """A click command that lets a program start with '-' ("-x^2") without needing '--'."""
+
+    def parse_args(self, ctx, args):
+        options = [p for p in self.params if isinstance(p, click.Option)]
+        known = {n for p in options for n in p.opts}
+        takes_value = {n for p in options if not p.is_flag for n in p.opts}
+
+        def is_option(arg):
+            # --at=x=1 and -fprog.gc are options too
+            return (arg in known or arg.split("=", 1)[0] in known
+                    or (arg[:2] in takes_value and not arg.startswith("--")))
+
+        if "--" not in args:
+            for k, arg in enumerate(args):
+                if (arg.startswith("-") and len(arg) > 1 and not is_option(arg)
+                        and (k == 0 or args[k - 1] not in takes_value)):
+                    # A program such as "-x^2": move it behind '--' so click reads it as one.
+                    args = args[:k] + args[k + 1:] + ["--", arg]
+                    break
+        return super().parse_args(ctx, args)
+
+
+def _split_top_level(text: str):
+    """Split 'x=1,y=max(1,2)' at commas outside parentheses; yield (piece, offset)."""
+    depth, start = 0, 0
+    for k, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            yield text[start:k], start
+            start = k + 1
+    yield text[start:], start
+
+
+def parse_point(text: str) -> dict[str, float]:
+    """--at x=-2,y=pi/4: each value is a number or a constant expression."""
+    from .function import Function
+
+    point = {}
+    for piece, offset in _split_top_level(text):
+        if not piece.strip():
+            raise UsageError("empty entry in --at", text, (offset, offset + 1),
+                             hint="write --at x=1,y=2")
+        if "=" not in piece:
+            raise UsageError(f"--at needs name=value, not {piece.strip()!r}", text,
+                             (offset, offset + len(piece)), hint="write --at x=1,y=2")
+        name, value = piece.split("=", 1)
+        lead = len(name) + 1
+        name = name.strip()
+        if not name.isidentifier():
+            raise UsageError(f"{name!r} is not a variable name", text,
+                             (offset, offset + lead - 1))
+        try:
+            f = Function(value)
+            if f.variables:
+                raise UsageError(f"the value of {name} may not use variables "
+                                 f"({', '.join(f.variables)})", text,
+                                 (offset + lead, offset + len(piece)))
+            point[name] = f()
+        except GradcalcError as exc:
+            if exc.source == value and exc.span is not None:
+                span = (exc.span[0] + offset + lead, exc.span[1] + offset + lead)
+                raise UsageError(exc.message, text, span, exc.hint) from None
+            raise
+    return point
+
+
+def _read_program(program, file):
+    if file is not None and program is not None:
+        raise UsageError("give the program either as an argument or with -f, not both")
+    if file is not None:
+        return file.read()
+    if program is None:
+        raise UsageError("no program given", hint='try: gradcalc "z*(x+y)" --at x=-2,y=5,z=-4')
+    if program == "-":
+        return sys.stdin.read()
+    return program
+
+
+@click.command(cls=_Command, epilog=EXAMPLES, context_settings={
+    "help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("program", required=False)
+@click.option("-f", "--file", type=click.File("r", encoding="utf-8"),
+              help="Read the program from FILE.")
+@click.option("--at", "at", metavar="POINT",
+              help="The point: x=-2,y=5 (values may be constant expressions: x=pi/4). "
+                   "Without it, print the symbolic gradient.")
+@click.option("--wrt", metavar="NAMES",
+              help="Differentiate with respect to these (inputs or named statements); "
+                   "default: every input.")
+@click.option("-o", "--output", "output", metavar="NAME",
+              help="Differentiate this named statement instead of the last one.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "plain"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--digits", type=click.IntRange(1, 17), default=None,
+              help="Significant digits shown (default: 6 in tables, full precision otherwise).")
+@click.option("--check-timeout", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              metavar="SECONDS", help="Time allowed for SymPy before falling back to central "
+                                      "differences.")
+@click.option("--no-check", is_flag=True, help="Skip the cross-check (and never import SymPy).")
+@click.version_option(__version__, "--version", prog_name="gradcalc")
+def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check):
+    """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
+
+    PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
+    ';' or newlines. Use '-' to read it from standard input.
+    """
+    try:
+        code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check)
+    except GradcalcError as exc:
+        click.echo(exc.render(), err=True)
+        code = 2
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code)
+
+
+def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -> int:
+    from .function import Function
+
+    source = _read_program(program, file)
+    fn = Function(source)
+    wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+    if at is None:
+        return _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check)
+    result = fn.gradient(parse_point(at), wrt=wrt_names, output=output)
+    if no_check:
+        from .check import SKIPPED as check
+    else:
+        from .check import check_point
+
+        check = check_point(fn, result, check_timeout)
+    _warn(result.warnings, check)
+    if fmt == "json":
+        from .render.formats import point_json
+
+        click.echo(point_json(result, check))
+    elif fmt == "plain":
+        from .render.formats import point_plain
+
+        click.echo(point_plain(result, digits))
+    else:
+        from .render.table import point_table
+
+        point_table(_console(), source, result, check, digits or 6)
+    return 1 if check.status == "disagree" else 0
+
+
+def _symbolic(fn, source, wrt, output, fmt, timeout, no_check) -> int:
+    from .check import SKIPPED, check_symbolic, sstr
+
+    sym = fn.symbolic(wrt=wrt, output=output)
+    check = SKIPPED if no_check else check_symbolic(fn, sym, timeout)
+    _warn(sym.warnings, check)
+    if fmt == "json":
+        from .render.formats import symbolic_json
+
+        click.echo(symbolic_json(sym, check, sstr))
+    elif fmt == "plain":
+        from .render.formats import symbolic_plain
+
+        click.echo(symbolic_plain(sym, sstr))
+    else:
+        from .render.table import symbolic_table
+
+        symbolic_table(_console(), source, sym, check, sstr)
+    return 1 if check.status == "disagree" else 0
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+def _warn(warnings, check) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    if check.status == "disagree":
+        bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
+        click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

@@ -1,0 +1,156 @@
+"""Number domains the op rules run in.
+
+Every rule in ``ops.py`` is written against a namespace ``D`` (``D.sin``, ``D.exp``, ...), never
+against ``math`` or ``sympy`` directly, so the same rules compute floats for answers and SymPy
+expressions for the symbolic gradient. Only the float domain is imported eagerly: SymPy is heavy and
+``--no-check`` must not load it.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exact for large |x|, never overflows.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _cbrt(x: float) -> float:
+    return math.copysign(abs(x) ** (1.0 / 3.0), x)
+
+
+def _tie_share(k: int, xs: tuple, out: float) -> float:
+    # NOTE: at a tie the gradient is split evenly among the tied arguments (PyTorch's convention).
+    if xs[k] != out:
+        return 0.0
+    return 1.0 / sum(1 for v in xs if v == out)
+
+
+FLOAT = SimpleNamespace(
+    name="float",
+    zero=0.0,
+    one=1.0,
+    pi=math.pi,
+    e=math.e,
+    literal=lambda value, text: value,
+    exp=math.exp,
+    log=math.log,
+    log2=math.log2,
+    log10=math.log10,
+    sqrt=math.sqrt,
+    cbrt=getattr(math, "cbrt", _cbrt),
+    abs=abs,
+    sign=_sign,
+    pow=math.pow,  # raises (never returns complex) for a negative base and a fractional power
+    sin=math.sin,
+    cos=math.cos,
+    tan=math.tan,
+    sec=lambda x: 1.0 / math.cos(x),
+    csc=lambda x: 1.0 / math.sin(x),
+    cot=lambda x: math.cos(x) / math.sin(x),
+    asin=math.asin,
+    acos=math.acos,
+    atan=math.atan,
+    atan2=math.atan2,
+    sinh=math.sinh,
+    cosh=math.cosh,
+    tanh=math.tanh,
+    asinh=math.asinh,
+    acosh=math.acosh,
+    atanh=math.atanh,
+    erf=math.erf,
+    sigmoid=_sigmoid,
+    softplus=_softplus,
+    relu=lambda x: x if x > 0 else 0.0,
+    # NOTE: relu'(0) = 0, PyTorch's convention; the op marks x = 0 as a non-differentiable point.
+    step=lambda x: 1.0 if x > 0 else 0.0,
+    max=max,
+    min=min,
+    max_share=_tie_share,
+    min_share=_tie_share,
+)
+
+
+_SYMPY = None
+
+
+def sympy_domain() -> SimpleNamespace:
+    """The SymPy domain: the same rules build exact symbolic expressions."""
+    global _SYMPY
+    if _SYMPY is not None:
+        return _SYMPY
+    import sympy as sp
+
+    def literal(value, text):
+        # A number as the user typed it is exact: "0.1" is 1/10, so x*0.5 prints as x/2.
+        if text is not None:
+            return sp.Rational(text)
+        return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+
+    def max_share(k, xs, out):
+        others = xs[:k] + xs[k + 1:]
+        # sympy.diff(Max(a, b), a) is Heaviside(a - b) with Heaviside(0) = 1/2; same form here.
+        return sp.Heaviside(xs[k] - (others[0] if len(others) == 1 else sp.Max(*others)))
+
+    def min_share(k, xs, out):
+        others = xs[:k] + xs[k + 1:]
+        return sp.Heaviside((others[0] if len(others) == 1 else sp.Min(*others)) - xs[k])
+
+    _SYMPY = SimpleNamespace(
+        name="sympy",
+        zero=sp.Integer(0),
+        one=sp.Integer(1),
+        pi=sp.pi,
+        e=sp.E,
+        literal=literal,
+        exp=sp.exp,
+        log=sp.log,
+        log2=lambda x: sp.log(x) / sp.log(2),
+        log10=lambda x: sp.log(x) / sp.log(10),
+        sqrt=sp.sqrt,
+        # The real cube root (sympy's cbrt is the principal, complex one for x < 0).
+        cbrt=lambda x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3),
+        abs=sp.Abs,
+        sign=sp.sign,
+        pow=sp.Pow,
+        sin=sp.sin,
+        cos=sp.cos,
+        tan=sp.tan,
+        sec=sp.sec,
+        csc=sp.csc,
+        cot=sp.cot,
+        asin=sp.asin,
+        acos=sp.acos,
+        atan=sp.atan,
+        atan2=sp.atan2,
+        sinh=sp.sinh,
+        cosh=sp.cosh,
+        tanh=sp.tanh,
+        asinh=sp.asinh,
+        acosh=sp.acosh,
+        atanh=sp.atanh,
+        erf=sp.erf,
+        sigmoid=lambda x: 1 / (1 + sp.exp(-x)),
+        softplus=lambda x: sp.log(1 + sp.exp(x)),
+        relu=lambda x: sp.Piecewise((x, x > 0), (0, True)),
+        step=lambda x: sp.Piecewise((1, x > 0), (0, True)),
+        max=sp.Max,
+        min=sp.Min,
+        max_share=max_share,
+        min_share=min_share,
+    )
+    return _SYMPY

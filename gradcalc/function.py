@@ -1,0 +1,173 @@
+"""The public objects: a parsed program (``Function``) and what evaluating it gives (``Result``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .autodiff import Tape
+from .domains import FLOAT
+from .errors import UsageError
+from .syntax import CONSTANTS, parse_graph
+
+
+@dataclass(frozen=True)
+class Result:
+    """The output's value and its partial derivatives at one point."""
+
+    output: str
+    value: float
+    gradient: dict[str, float]
+    point: dict[str, float]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SymbolicResult:
+    """The output and its gradient as SymPy expressions (our reverse pass run on symbols)."""
+
+    output: str
+    expression: object
+    gradient: dict[str, object]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Function:
+    """A parsed program: parse once, evaluate at as many points as you like."""
+
+    source: str
+    graph: object = field(init=False, repr=False)
+    _tapes: dict = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self):
+        self.graph = parse_graph(self.source)
+
+    # --- what the program has -----------------------------------------------------------------
+    @property
+    def output(self) -> str:
+        return self.graph.output
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every free name, constants (pi, e) included, in order of first use."""
+        return tuple(self.graph.inputs)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Free names that need a value (the constants pi and e do not)."""
+        return tuple(n for n in self.graph.inputs if n not in CONSTANTS)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names the program assigns."""
+        return tuple(self.graph.names)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.graph.warnings)
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def resolve(self, point: Mapping[str, object] | None = None, output: str | None = None,
+                wrt=None, numeric: bool = True):
+        """Check names and values; return (tape, output name, point, wrt names, notes)."""
+        g = self.graph
+        point = dict(point or {})
+        notes = list(g.warnings)
+        out_name = output or g.output
+        if out_name not in g.names:
+            if out_name in g.inputs:
+                raise UsageError(f"{out_name} is an input, not a statement",
+                                 hint=f"statements: {', '.join(g.names)}")
+            raise UsageError(f"no statement is named {out_name!r}",
+                             hint=f"statements: {', '.join(g.names)}")
+        unknown = [k for k in point if k not in g.inputs]
+        if unknown:
+            extra = [k for k in unknown if k in g.names]
+            if extra:
+                raise UsageError(f"{', '.join(extra)} is computed by the program and cannot be "
+                                 "given a value")
+            raise UsageError(f"the program has no variable named {', '.join(unknown)}",
+                             hint=f"its variables: {', '.join(self.variables) or 'none'}")
+        missing = [v for v in self.variables if v not in point]
+        if missing:
+            raise UsageError(f"no value for {', '.join(missing)}",
+                             hint="give every variable a value, e.g. --at "
+                             + ",".join(f"{v}=1" for v in missing))
+        clean = {}
+        for k, x in point.items():
+            if not numeric:
+                clean[k] = x
+                continue
+            try:
+                x = float(x)
+            except (TypeError, ValueError):
+                raise UsageError(f"the value of {k} is not a number: {x!r}") from None
+            if not math.isfinite(x):
+                raise UsageError(f"the value of {k} must be finite, not {x}")
+            clean[k] = x
+            if k in CONSTANTS:
+                notes.append(f"{k} is given a value, so here it is a variable, "
+                             f"not the constant {k}")
+        variables = tuple(clean)   # the caller's order: --at x=..,y=.. lists x first
+        if wrt is None:
+            wrt = variables
+        else:
+            wrt = tuple(wrt)
+            bad = [w for w in wrt if w not in g.names and w not in clean]
+            if bad:
+                raise UsageError(f"cannot differentiate with respect to {', '.join(bad)}",
+                                 hint="choose among: " + ", ".join((*variables, *g.names)))
+        out = g.names[out_name]
+        extra = tuple(sorted({g.index_of(w) for w in wrt} - {g.inputs[v] for v in variables}))
+        key = (out, variables, extra)
+        tape = self._tapes.get(key)
+        if tape is None:
+            tape = self._tapes[key] = Tape.compile(g, out, variables, extra)
+        return tape, out_name, clean, wrt, notes
+
+    def gradient(self, point: Mapping[str, float] | None = None, /, *, wrt=None,
+                 output: str | None = None, **values: float) -> Result:
+        """Value and partial derivatives (reverse mode) at one point.
+
+        ``f.gradient(x=1, y=2)`` or ``f.gradient({"x": 1, "y": 2}, wrt=["x", "q"])``.
+        """
+        tape, out_name, point, wrt, notes = self.resolve({**(point or {}), **values}, output,
+                                                         wrt)
+        v = tape.forward(FLOAT, point)
+        g = tape.backward(FLOAT, v)
+        index_of = self.graph.index_of
+        grad = {w: _adjoint(g, index_of(w)) for w in wrt}
+        notes += tape.kinks_hit(v, g)
+        return Result(out_name, v[tape.out], grad, point, tuple(notes))
+
+    def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
+        """The output's value at a point (forward pass only)."""
+        tape, _name, point, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
+        return tape.forward(FLOAT, point)[tape.out]
+
+    def symbolic(self, *, wrt=None, output: str | None = None) -> SymbolicResult:
+        """The gradient as SymPy expressions: our reverse pass run in the SymPy domain."""
+        from .domains import sympy_domain
+
+        D = sympy_domain()
+        symbols = symbols_for(self.variables)
+        tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
+        v = tape.forward(D, symbols)
+        g = tape.backward(D, v)
+        index_of = self.graph.index_of
+        grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
+        return SymbolicResult(out_name, v[tape.out], grad, tuple(notes))
+
+
+def symbols_for(names):
+    """Real SymPy symbols for the given variable names."""
+    import sympy
+
+    return {n: sympy.Symbol(n, real=True) for n in names}
+
+
+def _adjoint(g, index, zero=0.0):
+    # A node after the output (or not on any path to it) does not affect it.
+    return g[index] if index < len(g) and g[index] is not None else zero

@@ -1,0 +1,60 @@
+"""The computational graph as a flat tape.
+
+Nodes sit in a list in topological order: a node's arguments are always earlier indices. Every pass
+over the graph is therefore a plain loop up or down the list; nothing recurses, so a 100,000-deep
+chain costs what a 3-node one does per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Node:
+    """One tape entry: an op from the registry (or 'input' / 'const') applied to earlier nodes.
+
+    Treat it as immutable. (Not frozen=True: a frozen dataclass is 4x slower to build, and the
+    parser builds one per node.)"""
+
+    op: str
+    args: tuple[int, ...] = ()
+    value: float | None = None   # a constant's value; the default of a named constant (pi, e)
+    text: str | None = None      # a literal as typed ("0.5"), or an input's name
+    span: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class Graph:
+    """The tape plus what the program named: its inputs, its assignments and its output."""
+
+    source: str
+    nodes: list[Node] = field(default_factory=list)
+    inputs: dict[str, int] = field(default_factory=dict)   # free names, in order of first use
+    names: dict[str, int] = field(default_factory=dict)    # assigned names -> their final node
+    output: str = "f"
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def snippet(self, index: int) -> str:
+        """The source text a node came from, for messages and labels."""
+        node = self.nodes[index]
+        if node.op == "input":
+            return node.text or "?"
+        start, end = node.span
+        return " ".join(self.source[start:end].split())
+
+    def label(self, index: int) -> str:
+        """A node's name if the program gave it one, else its source text."""
+        for name, i in self.names.items():
+            if i == index:
+                return name
+        return self.snippet(index)
+
+    def index_of(self, name: str) -> int:
+        if name in self.names:
+            return self.names[name]
+        return self.inputs[name]

@@ -1,0 +1,16 @@
+"""How numbers look: integers without '.0', shortest round-trip repr, or N significant digits."""
+
+from __future__ import annotations
+
+
+def fmt(value: float, digits: int | None = None) -> str:
+    """Format a float for people: 3.0 -> '3', -0.0 -> '0', else repr or N significant digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if digits is None:
+        return repr(value)
+    return format(value, f".{digits}g")

@@ -1,0 +1,177 @@
+"""The op registry: every operation gradcalc knows, defined once.
+
+Each entry holds the op's value rule and, beside it, one local-derivative rule per argument,
+both written against a domain namespace ``D`` (see ``domains.py``) so they run on floats and on
+SymPy expressions alike. A derivative rule receives the arguments and the op's own output ``out``
+(reusing it is cheaper: exp' = exp). The entry also says where the op is defined (``requires``,
+used to explain a failure), where it is not differentiable (``kink``), and how it is spelled.
+
+Adding a function means adding one entry here and its tests; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Rule = Callable[..., object]
+VARIADIC = -1
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: value rule, per-argument derivative rules, domain and spelling."""
+
+    name: str
+    arity: int                       # number of arguments, or VARIADIC (two or more)
+    value: Rule                      # value(D, *args)
+    partials: tuple[Rule, ...]       # partials[k](D, *args, out)
+    #                                  variadic: one rule, partials[0](D, k, args, out)
+    params: tuple[str, ...] = ("x",)  # argument names used in messages
+    requires: tuple[tuple[Callable[..., bool], str], ...] = ()  # (predicate(*args), the rule)
+    kink: tuple[Callable[..., bool], str] | None = None   # (non-differentiable?, convention used)
+    infix: str | None = None         # operator spelling ('+'); None for functions called by name
+    doc: str = ""
+    calls: tuple[str, ...] = ()      # names that call it as a function: log(x), ln(x)
+
+    @property
+    def spelling(self) -> str:
+        return self.infix or self.name
+
+
+def _unary(name, value, partial, doc, requires=(), kink=None, aliases=()):
+    return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases))
+
+
+_POS = ((lambda x: x > 0), "{x} > 0")
+_NONNEG = ((lambda x: x >= 0), "{x} ≥ 0")
+_UNIT = ((lambda x: -1 <= x <= 1), "-1 ≤ {x} ≤ 1")
+
+
+def _pow_dexp(D, x, y, out):
+    # d(x^y)/dy = x^y ln x. At x = 0 the product's limit is 0 (for y > 0), as PyTorch returns.
+    return out * D.log(x) if x != 0 else D.zero
+
+
+OPS: tuple[Op, ...] = (
+    # --- operators -------------------------------------------------------------------------
+    Op("add", 2, lambda D, x, y: x + y,
+       (lambda D, x, y, out: D.one, lambda D, x, y, out: D.one),
+       ("x", "y"), infix="+", doc="x + y"),
+    Op("sub", 2, lambda D, x, y: x - y,
+       (lambda D, x, y, out: D.one, lambda D, x, y, out: -D.one),
+       ("x", "y"), infix="-", doc="x - y"),
+    Op("mul", 2, lambda D, x, y: x * y,
+       (lambda D, x, y, out: y, lambda D, x, y, out: x),
+       ("x", "y"), infix="*", doc="x * y (also implicit: 2x, 2(x+1), (x+1)(x-1))"),
+    Op("div", 2, lambda D, x, y: x / y,
+       (lambda D, x, y, out: D.one / y, lambda D, x, y, out: -out / y),
+       ("x", "y"), requires=(((lambda x, y: y != 0), "{y} ≠ 0"),),
+       infix="/", doc="x / y"),
+    Op("neg", 1, lambda D, x: -x, (lambda D, x, out: -D.one,), infix="-", doc="-x"),
+    Op("pow", 2, lambda D, x, y: D.pow(x, y),
+       (lambda D, x, y, out: y * D.pow(x, y - D.one), _pow_dexp),
+       ("base", "exponent"),
+       requires=(((lambda x, y: x > 0 or float(y).is_integer()),
+                  "an integer exponent when the base is negative"),
+                 ((lambda x, y: x != 0 or y >= 0), "an exponent ≥ 0 when the base is 0")),
+       infix="^", doc="x ^ y, x ** y, pow(x, y): right-associative, binds tighter than unary minus",
+       calls=("pow",)),
+    # --- exponentials and logarithms --------------------------------------------------------
+    _unary("exp", lambda D, x: D.exp(x), lambda D, x, out: out, "e^x"),
+    _unary("log", lambda D, x: D.log(x), lambda D, x, out: D.one / x, "natural logarithm",
+           (_POS,), aliases=("ln",)),
+    Op("logb", 2, lambda D, x, b: D.log(x) / D.log(b),
+       (lambda D, x, b, out: D.one / (x * D.log(b)),
+        lambda D, x, b, out: -out / (b * D.log(b))),
+       ("x", "base"),
+       requires=(((lambda x, b: x > 0), "{x} > 0"), ((lambda x, b: b > 0), "{base} > 0"),
+                 ((lambda x, b: b != 1), "{base} ≠ 1")),
+       doc="log(x, base): logarithm to a base", calls=("log",)),
+    _unary("log2", lambda D, x: D.log2(x), lambda D, x, out: D.one / (x * D.log(2 * D.one)),
+           "base-2 logarithm", (_POS,)),
+    _unary("log10", lambda D, x: D.log10(x), lambda D, x, out: D.one / (x * D.log(10 * D.one)),
+           "base-10 logarithm", (_POS,)),
+    _unary("sqrt", lambda D, x: D.sqrt(x), lambda D, x, out: D.one / (2 * out),
+           "square root (derivative infinite at 0)", (_NONNEG,)),
+    _unary("cbrt", lambda D, x: D.cbrt(x), lambda D, x, out: D.one / (3 * out * out),
+           "real cube root, defined for every x (derivative infinite at 0)"),
+    # --- piecewise ----------------------------------------------------------------------------
+    _unary("abs", lambda D, x: D.abs(x), lambda D, x, out: D.sign(x), "absolute value, also |x|",
+           kink=((lambda x: x == 0), "abs'(0) = 0")),
+    _unary("relu", lambda D, x: D.relu(x), lambda D, x, out: D.step(x), "max(x, 0)",
+           kink=((lambda x: x == 0), "relu'(0) = 0")),
+    Op("max", VARIADIC, lambda D, *xs: D.max(*xs),
+       (lambda D, k, xs, out: D.max_share(k, xs, out),), ("x", "y"),
+       kink=((lambda *xs: sum(1 for v in xs if v == max(xs)) > 1),
+             "an even split of the gradient among tied arguments"),
+       doc="largest of two or more arguments", calls=("max",)),
+    Op("min", VARIADIC, lambda D, *xs: D.min(*xs),
+       (lambda D, k, xs, out: D.min_share(k, xs, out),), ("x", "y"),
+       kink=((lambda *xs: sum(1 for v in xs if v == min(xs)) > 1),
+             "an even split of the gradient among tied arguments"),
+       doc="smallest of two or more arguments", calls=("min",)),
+    # --- trigonometric ------------------------------------------------------------------------
+    _unary("sin", lambda D, x: D.sin(x), lambda D, x, out: D.cos(x), "sine (radians)"),
+    _unary("cos", lambda D, x: D.cos(x), lambda D, x, out: -D.sin(x), "cosine"),
+    _unary("tan", lambda D, x: D.tan(x), lambda D, x, out: D.one + out * out, "tangent"),
+    _unary("sec", lambda D, x: D.sec(x), lambda D, x, out: out * D.tan(x), "1/cos(x)"),
+    _unary("csc", lambda D, x: D.csc(x), lambda D, x, out: -out * D.cot(x), "1/sin(x)",
+           (((lambda x: x != 0), "sin({x}) ≠ 0"),)),
+    _unary("cot", lambda D, x: D.cot(x), lambda D, x, out: -(D.one + out * out), "cos(x)/sin(x)",
+           (((lambda x: x != 0), "sin({x}) ≠ 0"),)),
+    _unary("asin", lambda D, x: D.asin(x), lambda D, x, out: D.one / D.sqrt(D.one - x * x),
+           "inverse sine (derivative infinite at ±1)", (_UNIT,)),
+    _unary("acos", lambda D, x: D.acos(x), lambda D, x, out: -D.one / D.sqrt(D.one - x * x),
+           "inverse cosine (derivative infinite at ±1)", (_UNIT,)),
+    _unary("atan", lambda D, x: D.atan(x), lambda D, x, out: D.one / (D.one + x * x),
+           "inverse tangent"),
+    Op("atan2", 2, lambda D, y, x: D.atan2(y, x),
+       (lambda D, y, x, out: x / (x * x + y * y), lambda D, y, x, out: -y / (x * x + y * y)),
+       ("y", "x"), doc="angle of the point (x, y); atan2(y, x)", calls=("atan2",)),
+    # --- hyperbolic ---------------------------------------------------------------------------
+    _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
+    _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),
+    _unary("tanh", lambda D, x: D.tanh(x), lambda D, x, out: D.one - out * out,
+           "hyperbolic tangent"),
+    _unary("asinh", lambda D, x: D.asinh(x), lambda D, x, out: D.one / D.sqrt(x * x + D.one),
+           "inverse hyperbolic sine"),
+    _unary("acosh", lambda D, x: D.acosh(x), lambda D, x, out: D.one / D.sqrt(x * x - D.one),
+           "inverse hyperbolic cosine (derivative infinite at 1)",
+           (((lambda x: x >= 1), "{x} ≥ 1"),)),
+    _unary("atanh", lambda D, x: D.atanh(x), lambda D, x, out: D.one / (D.one - x * x),
+           "inverse hyperbolic tangent", (((lambda x: -1 < x < 1), "-1 < {x} < 1"),)),
+    # --- machine learning and special ---------------------------------------------------------
+    _unary("sigmoid", lambda D, x: D.sigmoid(x), lambda D, x, out: out * (D.one - out),
+           "1/(1 + e^-x)"),
+    _unary("softplus", lambda D, x: D.softplus(x), lambda D, x, out: D.sigmoid(x),
+           "log(1 + e^x), computed without overflow"),
+    _unary("erf", lambda D, x: D.erf(x),
+           lambda D, x, out: 2 * D.exp(-x * x) / D.sqrt(D.pi), "error function"),
+)
+
+REGISTRY: dict[str, Op] = {op.name: op for op in OPS}
+
+# Functions a user can call, by spelling and argument count (VARIADIC matches two or more).
+FUNCTIONS: dict[str, dict[int, Op]] = {}
+for _op in OPS:
+    for _spelling in _op.calls:
+        FUNCTIONS.setdefault(_spelling, {})[_op.arity] = _op
+
+
+def lookup_call(name: str, nargs: int) -> Op | None:
+    """The op a call ``name(a, b, ...)`` means, or None if the count of arguments is wrong."""
+    by_arity = FUNCTIONS[name]
+    if nargs in by_arity:
+        return by_arity[nargs]
+    if VARIADIC in by_arity and nargs >= 2:
+        return by_arity[VARIADIC]
+    return None
+
+
+def arity_text(name: str) -> str:
+    counts = sorted(FUNCTIONS[name])
+    if counts == [VARIADIC]:
+        return "two or more arguments"
+    words = {1: "one argument", 2: "two arguments"}
+    return " or ".join(words.get(c, f"{c} arguments") for c in counts)

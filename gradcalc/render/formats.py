@@ -1,0 +1,60 @@
+"""Machine formats: JSON (full float precision, stable keys) and plain ``name = value`` lines."""
+
+from __future__ import annotations
+
+import json
+
+from ..numfmt import fmt
+
+
+def _check_dict(check, symbolic: bool) -> dict:
+    partials = {}
+    for p in check.partials:
+        entry = {"status": p.status, "symbolic": p.symbolic}
+        if not symbolic:
+            entry["value"] = p.reference
+        if p.note:
+            entry["note"] = p.note
+        partials[p.name] = entry
+    out = {"method": check.method, "status": check.status, "seconds": round(check.seconds, 4),
+           "reason": check.reason, "partials": partials}
+    if not symbolic:
+        out["value"] = check.value_reference
+    return out
+
+
+def point_json(result, check) -> str:
+    return json.dumps({
+        "output": result.output,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+        "check": _check_dict(check, False),
+        "warnings": list(result.warnings),
+    }, ensure_ascii=False, indent=2)
+
+
+def symbolic_json(sym, check, sstr) -> str:
+    return json.dumps({
+        "output": sym.output,
+        "point": None,
+        "value": None,
+        "expression": sstr(sym.expression),
+        "gradient": {k: sstr(v) for k, v in sym.gradient.items()},
+        "check": _check_dict(check, True),
+        "warnings": list(sym.warnings),
+    }, ensure_ascii=False, indent=2)
+
+
+def point_plain(result, digits=None) -> str:
+    out = result.output
+    lines = [f"{out} = {fmt(result.value, digits)}"]
+    lines += [f"d{out}/d{k} = {fmt(v, digits)}" for k, v in result.gradient.items()]
+    return "\n".join(lines)
+
+
+def symbolic_plain(sym, sstr) -> str:
+    out = sym.output
+    lines = [f"{out} = {sstr(sym.expression)}"]
+    lines += [f"d{out}/d{k} = {sstr(v)}" for k, v in sym.gradient.items()]
+    return "\n".join(lines)

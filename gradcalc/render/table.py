@@ -1,0 +1,97 @@
+"""The rich table people read: value, then one row per variable with the reverse-mode partial,
+SymPy's own derivative, and a check mark."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..numfmt import fmt
+
+_MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
+          "kink": ("~", "yellow"), "unchecked": ("?", "yellow")}
+
+
+def _mark(p, digits) -> Text:
+    mark, style = _MARKS[p.status]
+    text = Text(mark, style=style)
+    if p.status in ("disagree", "kink") and p.reference is not None:
+        text.append(f" (checker: {fmt(p.reference, digits)})", style=style)
+    if p.status == "kink":
+        text.append(" not differentiable here", style="dim")
+    if p.note and p.status == "unchecked":
+        text.append(f" {p.note}", style="dim")
+    return text
+
+
+def _method_line(check) -> Text:
+    if check.method == "none":
+        return Text("not cross-checked (--no-check)", style="dim")
+    mark, style = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
+                   "skipped": ("?", "yellow")}[check.status]
+    verdict = {"agree": "agrees", "disagree": "DISAGREES", "skipped": "could not check"}
+    who = "SymPy" if check.method == "sympy" else "central differences"
+    line = Text(f"{mark} {who} {verdict[check.status]}", style=style)
+    how = ("sympy.diff of the expression built from the graph" if check.method == "sympy"
+           else f"fallback: {check.reason}")
+    line.append(f"  ({how}; {check.seconds:.2f} s)", style="dim")
+    return line
+
+
+def point_table(console: Console, source: str, result, check, digits: int) -> None:
+    out = result.output
+    where = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items())
+    console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
+    if where:
+        console.print(Text.assemble(("at      ", "dim"), where))
+    console.print(Text.assemble((f"{out} = ", "bold"), (fmt(result.value, digits), "bold cyan")))
+    if not result.gradient:
+        console.print(Text("(no variables: nothing to differentiate)", style="dim"))
+        console.print(_method_line(check))
+        return
+    sympy_ran = check.method == "sympy"
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("variable")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{out}/∂var", justify="right", style="cyan")
+    if check.method != "none":
+        table.add_column(f"SymPy ∂{out}/∂var" if sympy_ran else "central difference",
+                         overflow="fold")
+        table.add_column("check")
+    by_name = check.by_name()
+    for name, d in result.gradient.items():
+        value = result.point.get(name)
+        row = [name, fmt(value, digits) if value is not None else "(node)", fmt(d, digits)]
+        p = by_name.get(name)
+        if p is not None:
+            ref = p.symbolic if sympy_ran else (
+                fmt(p.reference, digits) if p.reference is not None else "—")
+            row += [ref or "—", _mark(p, digits)]
+        elif check.method != "none":
+            row += ["—", Text("")]
+        table.add_row(*row)
+    console.print(table)
+    console.print(_method_line(check))
+
+
+def symbolic_table(console: Console, source: str, sym, check, sstr) -> None:
+    out = sym.output
+    console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
+    console.print(Text.assemble((f"{out} = ", "bold"), (sstr(sym.expression), "bold cyan")))
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("variable")
+    table.add_column(f"∂{out}/∂var (reverse mode)", style="cyan", overflow="fold")
+    if check.method != "none":
+        table.add_column("sympy.diff", overflow="fold")
+        table.add_column("check")
+    by_name = check.by_name()
+    for name, expr in sym.gradient.items():
+        row = [name, sstr(expr)]
+        p = by_name.get(name)
+        if check.method != "none":
+            row += [p.symbolic or "—", _mark(p, None)] if p else ["—", Text("")]
+        table.add_row(*row)
+    console.print(table)
+    console.print(_method_line(check))

@@ -1,0 +1,348 @@
+"""Text -> Graph: a tokenizer and an operator-precedence parser with explicit stacks.
+
+The parser never recurses, so a 100,000-term sum or a 100,000-statement program parses like a short
+one. It builds the tape directly and keeps every node's source span for error carets.
+
+Grammar, loosely: program = statement {(';' | newline) statement}; statement = [name ('=' | '+=' |
+'-=' | '*=' | '/=')] expr. Precedence, low to high: '+ -' < '* /' and implicit multiplication <
+unary '- +' < '^' / '**' (right-associative, so -x^2 is -(x^2) and 2^-1 works).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+
+from .errors import ParseError
+from .graph import Graph, Node
+from .ops import FUNCTIONS, arity_text, lookup_call
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\r\f\v]+|\#[^\n]*|\\\r?\n)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[^\W\d_]\w*)
+  | (?P<op>\*\*|[-+*/]=|[-+*/^(),|=;\n])
+""", re.VERBOSE)
+
+# Friendly spellings people paste from documents.
+_SYNONYMS = {"−": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/"}
+
+_BINARY = {  # symbol -> (precedence, right-associative, op name)
+    "+": (10, False, "add"), "-": (10, False, "sub"),
+    "*": (20, False, "mul"), "/": (20, False, "div"),
+    "^": (40, True, "pow"), "**": (40, True, "pow"),
+}
+_IMPLICIT = "·"          # the frame symbol of an implicit multiplication
+_UNARY_PREC = 30
+_COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+
+# Frames on the operator stack: (kind, symbol, precedence, start, extra)
+_BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
+
+
+def tokenize(source: str) -> list[tuple[str, str, int]]:
+    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'."""
+    tokens = []
+    pos, n = 0, len(source)
+    match = _TOKEN.match
+    while pos < n:
+        m = match(source, pos)
+        if m is None:
+            ch = source[pos]
+            if ch in _SYNONYMS:
+                tokens.append(("op", _SYNONYMS[ch], pos))
+                pos += 1
+                continue
+            hint = None
+            if ch in "²³":
+                hint = "write powers with ^, e.g. x^2"
+            elif ch == "_":
+                hint = "names start with a letter"
+            raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1), hint)
+        kind = m.lastgroup
+        if kind == "name" and not m.group().isidentifier():
+            # \w admits superscripts and other marks; a name is letters, digits and _ only.
+            bad = next(k for k, ch in enumerate(m.group()) if not ("a" + ch).isidentifier())
+            pos += bad
+            ch = source[pos]
+            raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1),
+                             "write powers with ^, e.g. x^2" if ch in "²³¹" else None)
+        if kind != "ws":
+            tokens.append((kind, m.group(), pos))
+        pos = m.end()
+    tokens.append(("end", "", n))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, source: str):
+        self.src = source
+        self.graph = Graph(source)
+        self.env: dict[str, int] = {}
+
+    def error(self, message, start, end=None, hint=None):
+        raise ParseError(message, self.src, (start, end if end is not None else start + 1), hint)
+
+    # --- names ---------------------------------------------------------------------------------
+    def reference(self, name: str, start: int) -> int:
+        idx = self.env.get(name)
+        if idx is not None:
+            return idx
+        g = self.graph
+        idx = g.inputs.get(name)
+        if idx is None:
+            idx = g.add(Node("input", (), CONSTANTS.get(name), name, (start, start + len(name))))
+            g.inputs[name] = idx
+        return idx
+
+    # --- program -------------------------------------------------------------------------------
+    def program(self) -> Graph:
+        toks = tokenize(self.src)
+        self.toks = toks
+        i = 0
+        last = None            # the name of the last statement
+        bare_pending = None    # the span of an unnamed expression, which must come last
+        while True:
+            kind, text, start = toks[i]
+            if kind == "end":
+                break
+            if text in (";", "\n"):
+                i += 1
+                continue
+            if bare_pending is not None:
+                self.error("an expression without a name must be the last statement",
+                           *bare_pending, hint="give it a name: v = ...")
+            target = None
+            if kind == "name" and toks[i + 1][1] in ("=", *_COMPOUND):
+                target, op = text, toks[i + 1][1]
+                if target in FUNCTIONS:
+                    self.error(f"{target} is a function and cannot be assigned", start,
+                               start + len(target), hint="choose another name")
+                i += 2
+            idx, i, span = self.expression(i)
+            if target is None:
+                bare_pending = span
+                name = "f"
+            else:
+                name = target
+                if op != "=":
+                    prev = self.reference(target, start)
+                    idx = self.graph.add(Node(_COMPOUND[op], (prev, idx), None, None,
+                                              (start, span[1])))
+            self.env[name] = idx
+            self.graph.names[name] = idx
+            last = name
+        if last is None:
+            raise ParseError("the program is empty", self.src, (0, max(1, len(self.src))),
+                             hint='write an expression, e.g. "z*(x+y)"')
+        self.graph.output = last
+        return self.graph
+
+    # --- expressions ---------------------------------------------------------------------------
+    def expression(self, i: int) -> tuple[int, int, tuple[int, int]]:
+        """Parse one expression from token i; return (node, next token, span)."""
+        toks, g = self.toks, self.graph
+        nodes = g.nodes
+        append = nodes.append
+        env = self.env
+        operands: list[tuple[int, int, int]] = []     # (node, start, end)
+        ops: list[tuple] = []
+        groups: list[int] = []                        # indices into ops of open ( call( |
+        expect = True                                 # expecting an operand
+        prev_kind = None                              # what ended the last operand: num name ) |
+        first_start = toks[i][2]
+
+        def apply(frame):
+            kind, sym, _prec, fstart, extra = frame
+            if kind == _BIN:
+                b = operands.pop()
+                a = operands.pop()
+                append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
+                operands.append((len(nodes) - 1, a[1], b[2]))
+            else:  # prefix
+                a = operands.pop()
+                span = (fstart, a[2])
+                if sym == "+":
+                    operands.append((a[0], *span))
+                    return
+                node = nodes[a[0]]
+                if node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None:
+                    # A negative literal stays one constant node: -3.5, 2^-1.
+                    nodes[-1] = Node("const", (), -node.value, "-" + node.text, span)
+                    operands.append((a[0], *span))
+                else:
+                    operands.append((g.add(Node("neg", (a[0],), None, None, span)), *span))
+
+        def push_binary(sym, start, follows=""):
+            prec, right, name = _BINARY.get(sym, (20, False, "mul"))
+            while ops:
+                top = ops[-1]
+                if top[0] > _PRE:
+                    break
+                tprec = top[2]
+                if tprec > prec or (tprec == prec and not right):
+                    ops.pop()
+                    if sym == _IMPLICIT and top[1] == "/":
+                        quotient = self.src[operands[-2][1]:operands[-1][2]]
+                        g.warnings.append(
+                            f"{quotient}{follows} is read as ({quotient})*{follows}: implicit "
+                            f"multiplication binds like * (write the parentheses you mean)")
+                    apply(top)
+                else:
+                    break
+            ops.append((_BIN, sym, prec, start, name))
+
+        def close_group():
+            while ops and ops[-1][0] <= _PRE:
+                apply(ops.pop())
+            frame = ops.pop()
+            groups.pop()
+            return frame
+
+        while True:
+            kind, text, start = toks[i]
+            if expect:
+                if kind == "num":
+                    try:
+                        value = float(text)
+                    except ValueError:  # pragma: no cover - the regex admits only floats
+                        self.error(f"bad number {text!r}", start, start + len(text))
+                    if math.isinf(value):
+                        self.error(f"the number {text} is too large for float64", start,
+                                   start + len(text))
+                    end = start + len(text)
+                    append(Node("const", (), value, text, (start, end)))
+                    operands.append((len(nodes) - 1, start, end))
+                    expect, prev_kind = False, "num"
+                elif kind == "name":
+                    end = start + len(text)
+                    nxt = toks[i + 1]
+                    if text in FUNCTIONS:
+                        if nxt[1] != "(":
+                            self.error(f"{text} is a function: call it as {text}(...)",
+                                       start, end)
+                        groups.append(len(ops))
+                        ops.append((_CALL, text, 0, start, [0]))
+                        i += 1   # skip '('
+                    else:
+                        if nxt[1] == "(":
+                            self.error(f"{text} is not a function", start, nxt[2] + 1,
+                                       hint=f"to multiply, write {text}*(...)")
+                        idx = env.get(text)
+                        if idx is None:
+                            idx = self.reference(text, start)
+                        operands.append((idx, start, end))
+                        expect, prev_kind = False, "name"
+                elif text == "(":
+                    groups.append(len(ops))
+                    ops.append((_PAREN, "(", 0, start, None))
+                elif text == "|":
+                    groups.append(len(ops))
+                    ops.append((_BAR, "|", 0, start, None))
+                elif text in ("-", "+"):
+                    ops.append((_PRE, text, _UNARY_PREC, start, None))
+                elif text == ")" and ops and ops[-1][0] == _CALL:
+                    self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3],
+                               start + 1)
+                elif text == "\n" and groups:
+                    pass   # a line break inside brackets continues the expression
+                else:
+                    what = "the end of the input" if kind == "end" else (
+                        "the end of the line" if text in ("\n", ";") else repr(text))
+                    self.error(f"expected a number, a name or '(' but found {what}", start,
+                               start + max(1, len(text)))
+                i += 1
+                continue
+
+            # --- after an operand: an operator, a closer, or the end ---
+            if kind == "op" and text in _BINARY:
+                push_binary(text, start)
+                expect = True
+            elif text == ")":
+                if not groups or ops[groups[-1]][0] == _BAR:
+                    self.error("unmatched ')'", start)
+                frame = close_group()
+                if frame[0] == _CALL:
+                    self.finish_call(frame, operands, start + 1)
+                else:
+                    node, _s, _e = operands.pop()
+                    operands.append((node, frame[3], start + 1))
+                prev_kind = ")"
+            elif text == ",":
+                if not groups or ops[groups[-1]][0] != _CALL:
+                    self.error("',' outside a function call", start)
+                while ops[-1][0] <= _PRE:
+                    apply(ops.pop())
+                ops[-1][4][0] += 1
+                expect = True
+            elif text == "|":
+                if groups and ops[groups[-1]][0] == _BAR:
+                    frame = close_group()
+                    a = operands.pop()
+                    span = (frame[3], start + 1)
+                    operands.append((g.add(Node("abs", (a[0],), None, None, span)), *span))
+                    prev_kind = ")"
+                else:
+                    push_binary(_IMPLICIT, start)
+                    groups.append(len(ops))
+                    ops.append((_BAR, "|", 0, start, None))
+                    expect = True
+            elif kind == "name" or text == "(":
+                if prev_kind == "name":
+                    left = self.src[operands[-1][1]:operands[-1][2]]
+                    self.error(f"missing operator between {left} and {text}", start,
+                               start + len(text),
+                               hint=f"write {left}*{text} (xy is a single name)")
+                push_binary(_IMPLICIT, start, text)
+                expect = True
+                continue           # re-read this token as an operand
+            elif kind == "num":
+                left = self.src[operands[-1][1]:operands[-1][2]]
+                self.error(f"missing operator before {text}", start, start + len(text),
+                           hint=f"write {left}*{text}")
+            elif text == "\n" and groups:
+                pass
+            elif kind == "end" or text in (";", "\n"):
+                break
+            elif text == "=" or text in _COMPOUND:
+                self.error(f"unexpected '{text}'", start, start + len(text),
+                           hint="an assignment is 'name = expression', one per statement")
+            else:
+                self.error(f"unexpected {text!r}", start, start + len(text))
+            i += 1
+
+        if groups:
+            frame = ops[groups[-1]]
+            what = {_PAREN: "'('", _CALL: f"'{frame[1]}('", _BAR: "'|'"}[frame[0]]
+            self.error(f"{what} is never closed", frame[3], frame[3] + len(frame[1]))
+        while ops:
+            apply(ops.pop())
+        node, _s, end = operands.pop()
+        return node, i, (first_start, end)
+
+    def finish_call(self, frame, operands, end):
+        _kind, name, _prec, start, count = frame
+        nargs = count[0] + 1
+        op = lookup_call(name, nargs)
+        if op is None:
+            self.error(f"{name}() takes {arity_text(name)}, not {nargs}", start, end)
+        args = tuple(o[0] for o in operands[-nargs:])
+        del operands[-nargs:]
+        span = (start, end)
+        operands.append((self.graph.add(Node(op.name, args, None, None, span)), *span))
+
+
+def parse_graph(source: str) -> Graph:
+    """Parse a program into its graph (a flat tape in topological order)."""
+    # The parser allocates a few objects per token and none of them form cycles: pausing the
+    # cyclic garbage collector saves its repeated scans of a growing heap (~20% on big programs).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _Parser(source).program()
+    finally:
+        if paused:
+            gc.enable()
