@@ -33,7 +33,7 @@ class _Command(click.Command):
     """A click command that lets a program start with '-' ("-x^2") without needing '--'."""
 
     def parse_args(self, ctx, args):
-        options = [p for p in self.params if isinstance(p, click.Option)]
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
         known = {n for p in options for n in p.opts}
         takes_value = {n for p in options if not p.is_flag for n in p.opts}
 

@@ -1,0 +1,115 @@
+"""The cross-check: SymPy agrees, disagreement is caught, and the time bound falls back to central
+differences."""
+
+import dataclasses
+import time
+
+import pytest
+
+import gradcalc
+from gradcalc import ops
+from gradcalc.check import check_point, check_symbolic, deadline, sstr
+
+
+def check(src, timeout=5.0, **point):
+    f = gradcalc.parse(src)
+    r = f.gradient(**point)
+    return r, check_point(f, r, timeout)
+
+
+def test_sympy_agrees_on_the_seed_example():
+    _r, c = check("z*(x+y)", x=-2, y=5, z=-4)
+    assert (c.method, c.status) == ("sympy", "agree")
+    by = c.by_name()
+    assert {k: p.symbolic for k, p in by.items()} == {"x": "z", "y": "z", "z": "x + y"}
+    assert {k: p.reference for k, p in by.items()} == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert c.value_reference == -12.0
+
+
+def test_intermediates_are_checked_too():
+    f = gradcalc.parse("q = x + y; f = z*q")
+    r = f.gradient(x=-2, y=5, z=-4, wrt=["q", "x"])
+    c = check_point(f, r)
+    assert c.status == "agree"
+    assert c.by_name()["q"].reference == -4.0
+    assert c.by_name()["q"].symbolic == "z"
+
+
+def test_a_wrong_rule_is_caught(monkeypatch):
+    wrong = dataclasses.replace(ops.REGISTRY["sin"], partials=(lambda D, x, out: -D.cos(x),))
+    monkeypatch.setitem(ops.REGISTRY, "sin", wrong)
+    r, c = check("sin(x)*y", x=0.5, y=2)
+    assert c.status == "disagree"
+    assert c.by_name()["x"].status == "disagree"
+    assert c.by_name()["y"].status == "agree"
+
+
+def test_a_wrong_rule_is_caught_by_finite_differences_too(monkeypatch):
+    wrong = dataclasses.replace(ops.REGISTRY["exp"], partials=(lambda D, x, out: 2 * out,))
+    monkeypatch.setitem(ops.REGISTRY, "exp", wrong)
+    _r, c = check("exp(x)", timeout=0, x=0.5)
+    assert (c.method, c.status) == ("finite-difference", "disagree")
+
+
+def test_timeout_falls_back_to_central_differences():
+    # A DAG with shared nodes: symbolic differentiation of the expanded tree explodes.
+    lines = ["a0 = x + y"] + [f"a{k} = sin(a{k-1}) * a{k-1} + cos(a{k-1})*y" for k in range(1, 40)]
+    f = gradcalc.parse("\n".join(lines))
+    r = f.gradient(x=0.3, y=0.2)
+    start = time.perf_counter()
+    c = check_point(f, r, timeout=0.5)
+    assert time.perf_counter() - start < 5
+    assert c.method == "finite-difference"
+    assert "did not finish within 0.5 s" in c.reason
+    assert c.status == "agree"
+
+
+def test_zero_timeout_means_finite_differences():
+    _r, c = check("x^3", timeout=0, x=2)
+    assert c.method == "finite-difference"
+    assert c.by_name()["x"].reference == pytest.approx(12.0, rel=1e-8)
+
+
+def test_deep_graph_falls_back_without_recursion_error():
+    src = "v0 = x\n" + "\n".join(f"v{k} = sin(v{k-1})" for k in range(1, 3000))
+    _r, c = check(src, x=0.5)
+    assert c.method == "finite-difference"
+    assert c.status == "agree"
+
+
+def test_kinks_are_not_disagreements():
+    # max(x, y, z) at a three-way tie: we split 1/3 each (PyTorch); SymPy's Heaviside gives 1/2.
+    r, c = check("max(x, y, z)", x=1, y=1, z=1)
+    assert r.gradient == pytest.approx({"x": 1 / 3, "y": 1 / 3, "z": 1 / 3})
+    assert c.status == "agree"
+    assert {p.status for p in c.partials} <= {"agree", "kink"}
+    _r, c = check("relu(x) + abs(y)", x=0, y=0)
+    assert c.status == "agree"
+
+
+def test_symbolic_check():
+    f = gradcalc.parse("x^2*sin(y) + relu(x)")
+    c = check_symbolic(f, f.symbolic())
+    assert c.status == "agree"
+    assert c.by_name()["y"].symbolic == "x^2*cos(y)"
+
+
+def test_sstr_uses_gradcalc_notation():
+    import sympy
+
+    x = sympy.Symbol("x")
+    assert sstr(sympy.E ** x * x**2) == "x^2*exp(x)"
+    assert sstr(sympy.E * x) == "e*x"
+
+
+def test_nested_deadlines_keep_the_outer_one():
+    from gradcalc.check import _Timeout
+
+    start = time.perf_counter()
+    with pytest.raises(_Timeout):
+        with deadline(0.3):
+            with deadline(5):
+                pass
+            while True:
+                time.sleep(0.01)
+    assert time.perf_counter() - start < 2
