@@ -209,7 +209,8 @@ class Tape:
     # --- explanations -------------------------------------------------------------------------
     def _args_text(self, i, xs):
         nodes = self.graph.nodes
-        shown = ((self.graph.snippet(j), fmt(x)) for j, x in zip(nodes[i].args, xs, strict=False))
+        shown = ((self.graph.snippet(j), fmt(x))
+                 for j, x in zip(nodes[i].args, xs, strict=True))
         return ", ".join(dict.fromkeys(f"{s} = {x}" for s, x in shown if s != x))
 
     def _value_error(self, i, v, exc) -> EvaluationError:
@@ -218,6 +219,7 @@ class Tape:
         op = REGISTRY[node.op]
         xs = [v[j] for j in node.args]
         snippet = g.snippet(i)
+        # variadic ops name only their first two arguments
         names = dict(zip(op.params, (g.snippet(j) for j in node.args), strict=False))
         message = None
         for test, rule in op.requires:

@@ -74,10 +74,10 @@ def test_value_and_partials_match_sympy(name, pt):
     f, _ = REFERENCE[name]
     syms = sp.symbols(f"a0:{len(pt)}", real=True)
     expr = f(*syms)
-    at = {s: sp.Float(v, 40) for s, v in zip(syms, pt)}
+    at = {s: sp.Float(v, 40) for s, v in zip(syms, pt, strict=True)}
     out, parts = _ours(op, pt)
     assert out == pytest.approx(float(expr.subs(at).evalf(30)), rel=1e-12, abs=1e-300)
-    for s, ours in zip(syms, parts):
+    for s, ours in zip(syms, parts, strict=True):
         theirs = float(sp.diff(expr, s).subs(at).evalf(30))
         assert float(ours) == pytest.approx(theirs, rel=1e-10, abs=1e-14), (name, pt, s)
 

@@ -81,8 +81,9 @@ def test_unicode_operator_synonyms():
 
 
 @pytest.mark.parametrize("src, expected", [
-    ("log(8, 2)", 3.0), ("ln(e)", 1.0), ("log(e^2)", 2.0), ("log2(8)", 3.0), ("log10(1000)", 3.0),
-    ("max(1, 5, 3)", 5.0), ("min(4, 2, 8, 6)", 2.0), ("pow(2, 5)", 32.0), ("atan2(1, 1)", math.pi / 4),
+    ("log(8, 2)", 3.0), ("ln(e)", 1.0), ("log(e^2)", 2.0), ("log2(8)", 3.0),
+    ("log10(1000)", 3.0), ("max(1, 5, 3)", 5.0), ("min(4, 2, 8, 6)", 2.0), ("pow(2, 5)", 32.0),
+    ("atan2(1, 1)", math.pi / 4),
     ("cbrt(-27)", -3.0), ("abs(-2)", 2.0), ("relu(-2)", 0.0), ("sigmoid(0)", 0.5),
 ])
 def test_functions(src, expected):
