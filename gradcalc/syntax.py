@@ -20,11 +20,14 @@ from .ops import FUNCTIONS, arity_text, lookup_call
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
+# One match per token: (leading blanks, number, name, operator, anything else). "Anything else" is a
+# comment, a line continuation, or a character the language does not have.
 _TOKEN = re.compile(r"""
-    (?P<ws>[ \t\r\f\v]+|\#[^\n]*|\\\r?\n)
-  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<name>[^\W\d_]\w*)
-  | (?P<op>\*\*|[-+*/]=|[-+*/^(),|=;\n])
+    ([ \t\r\f\v]*)
+    (?: ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+      | ([^\W\d_]\w*)
+      | (\*\*|[-+*/]=|[-+*/^(),|=;\n])
+      | (\#[^\n]*|\\\r?\n|.) )
 """, re.VERBOSE)
 
 # Friendly spellings people paste from documents.
@@ -46,35 +49,40 @@ _BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
 def tokenize(source: str) -> list[tuple[str, str, int]]:
     """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'."""
     tokens = []
-    pos, n = 0, len(source)
-    match = _TOKEN.match
-    while pos < n:
-        m = match(source, pos)
-        if m is None:
-            ch = source[pos]
-            if ch in _SYNONYMS:
-                tokens.append(("op", _SYNONYMS[ch], pos))
-                pos += 1
-                continue
-            hint = None
-            if ch in "²³":
-                hint = "write powers with ^, e.g. x^2"
-            elif ch == "_":
-                hint = "names start with a letter"
-            raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1), hint)
-        kind = m.lastgroup
-        if kind == "name" and not m.group().isidentifier():
-            # \w admits superscripts and other marks; a name is letters, digits and _ only.
-            bad = next(k for k, ch in enumerate(m.group()) if not ("a" + ch).isidentifier())
-            pos += bad
-            ch = source[pos]
-            raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1),
-                             "write powers with ^, e.g. x^2" if ch in "²³¹" else None)
-        if kind != "ws":
-            tokens.append((kind, m.group(), pos))
-        pos = m.end()
-    tokens.append(("end", "", n))
+    append = tokens.append
+    pos = 0
+    for blanks, num, name, op, other in _TOKEN.findall(source):
+        pos += len(blanks)
+        if op:
+            append(("op", op, pos))
+            pos += len(op)
+        elif name:
+            if not name.isidentifier():
+                _bad_character(source, pos + next(
+                    k for k, ch in enumerate(name) if not ("a" + ch).isidentifier()))
+            append(("name", name, pos))
+            pos += len(name)
+        elif num:
+            append(("num", num, pos))
+            pos += len(num)
+        elif other:
+            if other in _SYNONYMS:
+                append(("op", _SYNONYMS[other], pos))
+            elif other[0] not in "#\\" and not other.isspace():   # (trailing blanks)
+                _bad_character(source, pos)
+            pos += len(other)
+    append(("end", "", len(source)))
     return tokens
+
+
+def _bad_character(source: str, pos: int):
+    ch = source[pos]
+    hint = None
+    if ch in "²³¹":
+        hint = "write powers with ^, e.g. x^2"
+    elif ch == "_":
+        hint = "names start with a letter"
+    raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1), hint)
 
 
 class _Parser:
