@@ -32,6 +32,7 @@ class Tape:
     out: int
     variables: tuple[str, ...]
     order: list[int]            # the output's ancestors, in topological order
+    kept: list[bool]            # kept[i]: node i is one of them
     forward_steps: list[tuple]  # (i, value rule, a, b)
     backward_steps: list[tuple]  # (i, a, b, rule for a, rule for b), output first
     needs: list[bool]           # needs[i]: node i depends on a variable
@@ -78,7 +79,7 @@ class Tape:
             if any(needs[j] for j in args):
                 bwd.append(step)
         bwd.reverse()
-        return cls(graph, out, tuple(variables), order, fwd, bwd, needs, kinks)
+        return cls(graph, out, tuple(variables), order, keep, fwd, bwd, needs, kinks)
 
     # --- forward ------------------------------------------------------------------------------
     def leaves(self, D, point: dict) -> list:
@@ -189,6 +190,10 @@ class Tape:
             if not finite:
                 raise self._derivative_error(i, k, xs)
             g[j] += contribution
+
+    def keeps(self, index: int) -> bool:
+        """Whether the output depends on node ``index`` (is it on the tape?)."""
+        return index < len(self.kept) and self.kept[index]
 
     def kinks_hit(self, v, g) -> list[str]:
         """Warnings for non-differentiable points the gradient passed through."""

@@ -165,7 +165,6 @@ def _sympy_check(fn: Function, result: Result, tape) -> Check:
     import sympy
 
     D = sympy_domain()
-    graph = fn.graph
     symbols = symbols_for(tape.variables)
     subs = {symbols[k]: sympy.Rational(result.point[k]) for k in tape.variables}
     float_values = tape.forward(FLOAT, result.point)
@@ -174,23 +173,30 @@ def _sympy_check(fn: Function, result: Result, tape) -> Check:
     kink = any("not differentiable" in w for w in result.warnings)
     partials = []
     for name, ours in result.gradient.items():
-        if name in symbols:
-            sym, expr, at = symbols[name], f_expr, subs
-        else:  # an intermediate: differentiate with that node replaced by a fresh symbol
-            k = graph.index_of(name)
-            sym = sympy.Symbol(f"{name}_node" if name in symbols else name, real=True)
-            if k < len(float_values) and float_values[k] is not None:
-                expr = tape.forward(D, symbols, override=(k, sym))[tape.out]
-                at = {**subs, sym: sympy.Rational(float_values[k])}
-            else:  # the output does not depend on it
-                expr, at = sympy.Integer(0), subs
-        d = sympy.diff(expr, sym)
-        ref = _to_float(d.xreplace(at).evalf(30))
-        partials.append(PartialCheck(name, ours, ref, sstr(d),
-                                     _verdict(ours, ref, kink)))
+        d, at = _sympy_partial(fn, tape, symbols, f_expr, name)
+        if at is not None:   # an intermediate: its own value, as the point gives it
+            at = {**subs, at[0]: sympy.Rational(float_values[at[1]])}
+        ref = _to_float(d.xreplace(at or subs).evalf(30))
+        partials.append(PartialCheck(name, ours, ref, sstr(d), _verdict(ours, ref, kink)))
     value_ok = value_ref is None or _agree(result.value, value_ref)
     return Check("sympy", _overall(partials, value_ok), tuple(partials), value_ref,
                  expression=sstr(f_expr))
+
+
+def _sympy_partial(fn: Function, tape, symbols: dict, f_expr, name: str):
+    """sympy.diff of the output with respect to a variable, or to an intermediate node (the
+    node replaced by a fresh symbol Q). Returns (derivative, None) or (derivative, (Q, node))."""
+    import sympy
+
+    D = sympy_domain()
+    if name in symbols:
+        return sympy.diff(f_expr, symbols[name]), None
+    k = fn.graph.index_of(name)
+    if not tape.keeps(k):
+        return sympy.Integer(0), None       # the output does not depend on it
+    q = sympy.Symbol(f"{name}_node" if name in symbols else name, real=True)
+    expr = tape.forward(D, symbols, override=(k, q))[tape.out]
+    return sympy.diff(expr, q), (q, k)
 
 
 def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
@@ -206,7 +212,7 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
             k = None
         else:
             k = graph.index_of(name)
-            if k >= len(base) or base[k] is None:
+            if not tape.keeps(k):
                 partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, kink)))
                 continue
             x0 = base[k]
@@ -240,12 +246,12 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
     partials = []
     try:
         with deadline(timeout):
+            tape, *_ = fn.resolve(symbols, sym.output, sym.gradient, numeric=False)
+            values = tape.forward(sympy_domain(), symbols)
             for name, ours in sym.gradient.items():
-                if name not in symbols:
-                    partials.append(PartialCheck(name, ours, None, None, "unchecked",
-                                                 "intermediates are checked at a point"))
-                    continue
-                theirs = sympy.diff(sym.expression, symbols[name])
+                theirs, node = _sympy_partial(fn, tape, symbols, sym.expression, name)
+                if node is not None:   # put the intermediate's own expression back
+                    theirs = theirs.xreplace({node[0]: values[node[1]]})
                 status, note = _same_function(ours, theirs, list(symbols.values()))
                 partials.append(PartialCheck(name, ours, None, sstr(theirs), status, note))
     except _Timeout:

@@ -113,3 +113,21 @@ def test_nested_deadlines_keep_the_outer_one():
             while True:
                 time.sleep(0.01)
     assert time.perf_counter() - start < 2
+
+
+def test_symbolic_check_of_intermediates():
+    f = gradcalc.parse("q = x*y; r = sin(q); f = r*q + x")
+    sym = f.symbolic(wrt=["x", "q", "r"])
+    c = check_symbolic(f, sym)
+    assert c.status == "agree"
+    assert c.by_name()["r"].symbolic == "x*y"
+    assert {p.status for p in c.partials} == {"agree"}
+
+
+def test_intermediate_not_on_the_output_path_has_zero_gradient():
+    f = gradcalc.parse("a = x*2; b = x + 1; f = b*3")
+    r = f.gradient(x=1, wrt=["x", "a"])
+    assert r.gradient == {"x": 3.0, "a": 0.0}
+    c = check_point(f, r)
+    assert c.status == "agree"
+    assert c.by_name()["a"].reference == 0.0
