@@ -239,7 +239,6 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
 def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> Check:
     """Confirm our symbolic gradient equals sympy.diff's: exactly if SymPy can show it,
     else numerically at random points."""
-    import sympy
 
     start = time.perf_counter()
     symbols = symbols_for(fn.variables)
