@@ -96,6 +96,16 @@ def sstr(expr) -> str:
         def _print_Exp1(self, expr):
             return "e"
 
+        def _print_Piecewise(self, expr):
+            # Piecewise((1, x > 0), (0, True)) -> (1 if x > 0 else 0)
+            parts = []
+            for value, cond in expr.args:
+                if cond == sympy.true:
+                    parts.append(self._print(value))
+                    break
+                parts.append(f"{self._print(value)} if {self._print(cond)} else")
+            return "(" + " ".join(parts) + ")"
+
     return _Printer({"order": None}).doprint(expr).replace("**", "^")
 
 

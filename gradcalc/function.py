@@ -21,6 +21,7 @@ class Result:
     gradient: dict[str, float]
     point: dict[str, float]
     warnings: tuple[str, ...] = ()
+    intermediates: dict[str, float] = field(default_factory=dict)  # values of named nodes in wrt
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class Function:
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w)) for w in wrt}
         notes += tape.kinks_hit(v, g)
-        return Result(out_name, v[tape.out], grad, point, tuple(notes))
+        named = {w: _adjoint(v, index_of(w), math.nan) for w in wrt if w not in point}
+        return Result(out_name, v[tape.out], grad, point, tuple(notes), named)
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""

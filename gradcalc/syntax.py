@@ -238,7 +238,7 @@ class _Parser:
                     else:
                         if nxt[1] == "(":
                             self.error(f"{text} is not a function", start, nxt[2] + 1,
-                                       hint=f"to multiply, write {text}*(...)")
+                                       hint=f"to multiply, write {self.product(i)}")
                         idx = env.get(text)
                         if idx is None:
                             idx = self.reference(text, start)
@@ -330,6 +330,16 @@ class _Parser:
             apply(ops.pop())
         node, _s, end = operands.pop()
         return node, i, (first_start, end)
+
+    def product(self, i: int) -> str:
+        """'x*(y+1)' for the tokens 'x ( y + 1 )' at i: the fix for a name used as a function."""
+        toks, depth, k = self.toks, 0, i + 1
+        while toks[k][0] != "end":
+            depth += (toks[k][1] == "(") - (toks[k][1] == ")")
+            if depth == 0:
+                return f"{toks[i][1]}*{self.src[toks[i + 1][2]:toks[k][2] + 1]}"
+            k += 1
+        return f"{toks[i][1]}*(...)"
 
     def finish_call(self, frame, operands, end):
         _kind, name, _prec, start, count = frame

@@ -119,3 +119,14 @@ def test_every_op_has_a_doc_and_partial_per_argument():
     for op in OPS:
         assert op.doc, op.name
         assert len(op.partials) == (1 if op.arity == VARIADIC else op.arity), op.name
+
+
+def test_readme_documents_every_function():
+    from pathlib import Path
+
+    from gradcalc.ops import FUNCTIONS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### Functions"):readme.index("## Python API")]
+    missing = [name for name in FUNCTIONS if name not in table]
+    assert missing == []

@@ -179,7 +179,13 @@ def test_errors_have_messages_and_carets(src, message, col, width):
 def test_not_a_function_suggests_multiplication():
     with pytest.raises(ParseError) as info:
         parse_graph("x(y+1)")
-    assert "x*(...)" in info.value.hint
+    assert info.value.hint == "to multiply, write x*(y+1)"
+    with pytest.raises(ParseError) as info:
+        parse_graph("2 + a(b*(c+1)) - 1")
+    assert info.value.hint == "to multiply, write a*(b*(c+1))"
+    with pytest.raises(ParseError) as info:
+        parse_graph("a(b")
+    assert info.value.hint == "to multiply, write a*(...)"
 
 
 def test_error_on_a_later_line_names_the_line():

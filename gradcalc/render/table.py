@@ -52,7 +52,8 @@ def point_table(console: Console, source: str, result, check, digits: int) -> No
         console.print(_method_line(check))
         return
     sympy_ran = check.method == "sympy"
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    console.print()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("variable")
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂var", justify="right", style="cyan")
@@ -62,8 +63,8 @@ def point_table(console: Console, source: str, result, check, digits: int) -> No
         table.add_column("check")
     by_name = check.by_name()
     for name, d in result.gradient.items():
-        value = result.point.get(name)
-        row = [name, fmt(value, digits) if value is not None else "(node)", fmt(d, digits)]
+        value = result.point.get(name, result.intermediates.get(name))
+        row = [name, fmt(value, digits), fmt(d, digits)]
         p = by_name.get(name)
         if p is not None:
             ref = p.symbolic if sympy_ran else (
@@ -80,7 +81,8 @@ def symbolic_table(console: Console, source: str, sym, check, sstr) -> None:
     out = sym.output
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
     console.print(Text.assemble((f"{out} = ", "bold"), (sstr(sym.expression), "bold cyan")))
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    console.print()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("variable")
     table.add_column(f"∂{out}/∂var (reverse mode)", style="cyan", overflow="fold")
     if check.method != "none":
