@@ -1,5 +1,5 @@
 """python -m gradcalc"""
 
-from .cli import main
+from .cli import entry
 
-main(prog_name="gradcalc")
+entry()
