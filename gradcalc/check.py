@@ -54,13 +54,13 @@ class Check:
 SKIPPED = Check("none", "skipped", reason="--no-check")
 
 
-class _Timeout(BaseException):
+class Timeout(BaseException):
     """Raised inside SymPy when the deadline passes (BaseException: SymPy must not swallow it)."""
 
 
 @contextmanager
 def deadline(seconds: float):
-    """Interrupt the block after ``seconds`` with _Timeout. Uses SIGALRM, so only the main thread
+    """Interrupt the block after ``seconds`` with Timeout. Uses SIGALRM, so only the main thread
     can set one; elsewhere the block runs unbounded. Nests: an inner deadline never extends an
     outer one, and the outer one is re-armed with what is left of it."""
     if threading.current_thread() is not threading.main_thread():
@@ -68,7 +68,7 @@ def deadline(seconds: float):
         return
 
     def _fire(signum, frame):
-        raise _Timeout
+        raise Timeout
 
     outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
     started = time.monotonic()
@@ -137,7 +137,7 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
 
                 check = _sympy_check(fn, result, tape)
             return _timed(check, start)
-        except _Timeout:
+        except Timeout:
             reason = f"SymPy did not finish within {timeout:g} s"
         except RecursionError:
             reason = "the graph is too deep for SymPy's recursive algorithms"
@@ -263,7 +263,7 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                     theirs = theirs.xreplace({node[0]: values[node[1]]})
                 status, note = _same_function(ours, theirs, list(symbols.values()))
                 partials.append(PartialCheck(name, ours, None, sstr(theirs), status, note))
-    except _Timeout:
+    except Timeout:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
                      reason=f"SymPy did not finish within {timeout:g} s")
     except RecursionError:
@@ -283,7 +283,7 @@ def _same_function(ours, theirs, symbols) -> tuple[str, str | None]:
         with deadline(1.0):
             if sympy.simplify(difference) == 0:
                 return "agree", None
-    except _Timeout:
+    except Timeout:
         pass
     # Not provably equal: compare at random points where both are defined.
     rng = random.Random(1)

@@ -1,6 +1,6 @@
 """The command line: options in, one call into the API, one renderer out.
 
-Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage.
+Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage; 3 a bug in gradcalc.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ Examples:
   echo "sin(x)^2" | gradcalc - --at x=pi/4
 
 \b
-Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input.
+Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input, 3 internal error.
 """
 
 
@@ -146,6 +146,13 @@ def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check):
         code = 2
     except BrokenPipeError:
         code = 0
+    except Exception as exc:  # a bug: say so plainly; GRADCALC_DEBUG=1 shows the traceback
+        if os.environ.get("GRADCALC_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                   "gradcalc; please report it with the command you ran. "
+                   "GRADCALC_DEBUG=1 shows the details.", err=True)
+        code = 3
     sys.exit(code)
 
 
@@ -199,23 +206,34 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -
 
 
 def _symbolic(fn, source, wrt, output, fmt, timeout, no_check) -> int:
-    from .check import SKIPPED, check_symbolic, sstr
+    from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr
 
-    sym = fn.symbolic(wrt=wrt, output=output)
-    check = SKIPPED if no_check else check_symbolic(fn, sym, timeout)
+    # SymPy works on trees: a graph with shared nodes can print as an exponentially long
+    # expression, and a deep one exceeds Python's recursion limit. Bound both.
+    try:
+        with deadline(max(timeout, 1.0) * 2):
+            sym = fn.symbolic(wrt=wrt, output=output)
+            check = SKIPPED if no_check else check_symbolic(fn, sym, timeout)
+            sym = type(sym)(sym.output, sstr(sym.expression),
+                            {k: sstr(v) for k, v in sym.gradient.items()}, sym.warnings)
+    except (Timeout, RecursionError) as exc:
+        why = ("is too deep for SymPy" if isinstance(exc, RecursionError)
+               else "did not finish in time")
+        raise UsageError(f"the symbolic gradient {why}",
+                         hint="give a point with --at to get numbers") from None
     _warn(sym.warnings, check)
     if fmt == "json":
         from .render.formats import symbolic_json
 
-        click.echo(symbolic_json(sym, check, sstr))
+        click.echo(symbolic_json(sym, check))
     elif fmt == "plain":
         from .render.formats import symbolic_plain
 
-        click.echo(symbolic_plain(sym, sstr))
+        click.echo(symbolic_plain(sym))
     else:
         from .render.table import symbolic_table
 
-        symbolic_table(_console(), source, sym, check, sstr)
+        symbolic_table(_console(), source, sym, check)
     return 1 if check.status == "disagree" else 0
 
 

@@ -34,13 +34,13 @@ def point_json(result, check) -> str:
     }, ensure_ascii=False, indent=2)
 
 
-def symbolic_json(sym, check, sstr) -> str:
+def symbolic_json(sym, check) -> str:
     return json.dumps({
         "output": sym.output,
         "point": None,
         "value": None,
-        "expression": sstr(sym.expression),
-        "gradient": {k: sstr(v) for k, v in sym.gradient.items()},
+        "expression": str(sym.expression),
+        "gradient": {k: str(v) for k, v in sym.gradient.items()},
         "check": _check_dict(check, True),
         "warnings": list(sym.warnings),
     }, ensure_ascii=False, indent=2)
@@ -53,8 +53,8 @@ def point_plain(result, digits=None) -> str:
     return "\n".join(lines)
 
 
-def symbolic_plain(sym, sstr) -> str:
+def symbolic_plain(sym) -> str:
     out = sym.output
-    lines = [f"{out} = {sstr(sym.expression)}"]
-    lines += [f"d{out}/d{k} = {sstr(v)}" for k, v in sym.gradient.items()]
+    lines = [f"{out} = {sym.expression}"]
+    lines += [f"d{out}/d{k} = {v}" for k, v in sym.gradient.items()]
     return "\n".join(lines)

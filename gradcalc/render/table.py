@@ -77,10 +77,11 @@ def point_table(console: Console, source: str, result, check, digits: int) -> No
     console.print(_method_line(check))
 
 
-def symbolic_table(console: Console, source: str, sym, check, sstr) -> None:
+def symbolic_table(console: Console, source: str, sym, check) -> None:
+    """``sym`` holds printed expressions (strings)."""
     out = sym.output
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
-    console.print(Text.assemble((f"{out} = ", "bold"), (sstr(sym.expression), "bold cyan")))
+    console.print(Text.assemble((f"{out} = ", "bold"), (str(sym.expression), "bold cyan")))
     console.print()
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("variable")
@@ -90,7 +91,7 @@ def symbolic_table(console: Console, source: str, sym, check, sstr) -> None:
         table.add_column("check")
     by_name = check.by_name()
     for name, expr in sym.gradient.items():
-        row = [name, sstr(expr)]
+        row = [name, str(expr)]
         p = by_name.get(name)
         if check.method != "none":
             row += [p.symbolic or "—", _mark(p, None)] if p else ["—", Text("")]

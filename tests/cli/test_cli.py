@@ -235,3 +235,30 @@ def test_no_check_never_imports_sympy():
             "print('sympy' in sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip().splitlines()[-1] == "False", p.stderr
+
+
+def test_symbolic_mode_on_a_too_deep_program_is_a_clean_error():
+    r = run(["sin(" * 3000 + "x" + ")" * 3000])
+    assert r.exit_code == 2
+    assert "error: the symbolic gradient is too deep for SymPy" in r.stderr
+    assert "--at" in r.stderr
+
+
+def test_symbolic_mode_on_an_exploding_program_is_bounded():
+    prog = "a0 = x; " + "; ".join(f"a{k} = sin(a{k-1}) + cos(a{k-1})" for k in range(1, 40))
+    r = run([prog, "--check-timeout", "0.5"])
+    assert r.exit_code == 2
+    assert "error: the symbolic gradient did not finish in time" in r.stderr
+
+
+def test_a_bug_is_reported_without_a_traceback(monkeypatch):
+    import gradcalc.cli
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(gradcalc.cli, "_run", broken)
+    r = run(SEED)
+    assert r.exit_code == 3
+    assert "internal error (RuntimeError: boom)" in r.stderr
+    assert "Traceback" not in r.stderr
