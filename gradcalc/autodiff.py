@@ -24,6 +24,19 @@ _UNARY, _VARIADIC = -1, -2     # the `b` slot of a step for one or many argument
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
+@dataclass(frozen=True)
+class Edge:
+    """One step of the backward pass: node ``source`` sends gradient to its argument ``target``."""
+
+    source: int
+    arg: int             # which argument of source the target is
+    target: int
+    upstream: float      # ∂out/∂source
+    local: float         # ∂source/∂target
+    downstream: float    # upstream × local, this edge's contribution
+    total: float         # ∂out/∂target accumulated so far
+
+
 @dataclass
 class Tape:
     """A graph compiled for evaluating one output with respect to given variables."""
@@ -172,24 +185,43 @@ class Tape:
 
     def _careful_step(self, D, v, g, i):
         """One node's backward step with every local derivative checked (the slow path)."""
-        node = self.graph.nodes[i]
-        op = REGISTRY[node.op]
-        xs = tuple(v[j] for j in node.args)
-        for k, j in enumerate(node.args):
+        for k, j in enumerate(self.graph.nodes[i].args):
             if not self.needs[j]:
                 continue
             try:
-                if op.arity == VARIADIC:
-                    local = op.partials[0](D, k, xs, v[i])
-                else:
-                    local = op.partials[k](D, *xs, v[i])
-                contribution = g[i] * local
+                contribution = g[i] * self.local(D, v, i, k)
                 finite = math.isfinite(contribution)
             except _FAILURES:
                 finite = False
             if not finite:
-                raise self._derivative_error(i, k, xs)
+                raise self._derivative_error(i, k, [v[j] for j in self.graph.nodes[i].args])
             g[j] += contribution
+
+    def local(self, D, v, i, k):
+        """The local gradient ∂node_i/∂(its k-th argument), at the values v."""
+        node = self.graph.nodes[i]
+        op = REGISTRY[node.op]
+        xs = tuple(v[j] for j in node.args)
+        if op.arity == VARIADIC:
+            return op.partials[0](D, k, xs, v[i])
+        return op.partials[k](D, *xs, v[i])
+
+    def trace(self, v, g) -> list[Edge]:
+        """The backward pass edge by edge, output first, for people to follow: each edge's upstream
+        gradient, local gradient, the downstream gradient it sends, and the running total at its
+        target (gradients add where paths meet). Replays the float pass; ``g`` is its result."""
+        total = [0.0] * len(g)
+        total[self.out] = 1.0
+        edges = []
+        for i, *_ in self.backward_steps:
+            if g[i] == 0:
+                continue   # as in the pass itself: nothing flows through this node
+            for k, j in enumerate(self.graph.nodes[i].args):
+                if self.needs[j]:
+                    local = self.local(FLOAT, v, i, k)
+                    total[j] += g[i] * local
+                    edges.append(Edge(i, k, j, g[i], local, g[i] * local, total[j]))
+        return edges
 
     def keeps(self, index: int) -> bool:
         """Whether the output depends on node ``index`` (is it on the tape?)."""
