@@ -132,8 +132,10 @@ class Tape:
             i = next(s[0] for s in steps if v[s[0]] is None)
             raise self._value_error(i, v, exc) from None
         if D is FLOAT and not math.isfinite(sum(v[i] for i in self.order)):
-            i = next(i for i in self.order if not math.isfinite(v[i]))
-            raise self._value_error(i, v, None)
+            # (the sum itself may overflow while every value is finite)
+            bad = next((i for i in self.order if not math.isfinite(v[i])), None)
+            if bad is not None:
+                raise self._value_error(bad, v, None)
         return v
 
     @staticmethod
@@ -188,14 +190,21 @@ class Tape:
         for k, j in enumerate(self.graph.nodes[i].args):
             if not self.needs[j]:
                 continue
+            real = True
             try:
                 contribution = g[i] * self.local(D, v, i, k)
                 finite = math.isfinite(contribution)
-            except _FAILURES:
-                finite = False
+            except _FAILURES as exc:
+                finite, real = False, not isinstance(exc, ValueError)
             if not finite:
-                raise self._derivative_error(i, k, [v[j] for j in self.graph.nodes[i].args])
+                raise self._derivative_error(i, k, [v[j] for j in self.graph.nodes[i].args],
+                                             real)
             g[j] += contribution
+            if not math.isfinite(g[j]):
+                raise EvaluationError(
+                    f"the gradient with respect to {self.graph.label(j)} overflows: its paths "
+                    "add up beyond the float64 range (±1.8e308)", self.graph.source,
+                    self.graph.nodes[j].span)
 
     def local(self, D, v, i, k):
         """The local gradient ∂node_i/∂(its k-th argument), at the values v."""
@@ -244,11 +253,18 @@ class Tape:
         return found
 
     # --- explanations -------------------------------------------------------------------------
-    def _args_text(self, i, xs):
-        nodes = self.graph.nodes
-        shown = ((self.graph.snippet(j), fmt(x))
-                 for j, x in zip(nodes[i].args, xs, strict=True))
-        return ", ".join(dict.fromkeys(f"{s} = {x}" for s, x in shown if s != x))
+    def _args_text(self, i, xs, params=None, rule=""):
+        """'x-1 = 0': each argument's text and value. A literal is named by its parameter
+        ('base = 1') when the broken ``rule`` speaks of that parameter, else left out (its text
+        is its value)."""
+        shown = []
+        for k, (j, x) in enumerate(zip(self.graph.nodes[i].args, xs, strict=True)):
+            text, value = self.graph.snippet(j), fmt(x)
+            if text != value:
+                shown.append(f"{text} = {value}")
+            elif params is not None and k < len(params) and params[k] in rule:
+                shown.append(f"{params[k]} = {value}")
+        return ", ".join(dict.fromkeys(shown))
 
     def _value_error(self, i, v, exc) -> EvaluationError:
         g = self.graph
@@ -258,24 +274,27 @@ class Tape:
         snippet = g.snippet(i)
         # variadic ops name only their first two arguments
         names = dict(zip(op.params, (g.snippet(j) for j in node.args), strict=False))
-        message = None
+        message, broken = None, ""
         for test, rule in op.requires:
             if not test(*xs):
-                message = f"{snippet} is undefined: it needs {rule.format(**names)}"
+                broken = rule.format(**names)
+                message = f"{snippet} is undefined: it needs {broken}"
                 break
         if message is None:
             message = f"{snippet} overflows: its value is beyond the float64 range (±1.8e308)"
-        args = self._args_text(i, xs)
+        args = self._args_text(i, xs, op.params if len(xs) > 1 else None, broken)
         if args:
             message += f", but {args}" if "needs" in message else f" ({args})"
         return EvaluationError(message, g.source, node.span)
 
-    def _derivative_error(self, i, k, xs) -> EvaluationError:
+    def _derivative_error(self, i, k, xs, real=True) -> EvaluationError:
         g = self.graph
         node = g.nodes[i]
         wrt = g.label(node.args[k])
         args = self._args_text(i, xs)
-        message = (f"the derivative of {g.snippet(i)} with respect to {wrt} is not finite here"
+        what = "is not finite" if real else "is not a real number"
+        message = (f"the derivative of {g.snippet(i)} with respect to {wrt} {what} here"
                    + (f" ({args})" if args else ""))
-        return EvaluationError(message, g.source, node.span,
-                               hint="the function has a vertical slope or a pole at this point")
+        hint = ("the function has a vertical slope or a pole at this point" if real else
+                "e.g. d(x^y)/dy = x^y·ln(x) needs x > 0")
+        return EvaluationError(message, g.source, node.span, hint=hint)

@@ -30,7 +30,20 @@ Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input, 3 internal error.
 
 
 class _Command(click.Command):
-    """A click command that lets a program start with '-' ("-x^2") without needing '--'."""
+    """A click command that lets a program start with '-' ("-x^2") without needing '--', and
+    reports usage errors in gradcalc's own 'error: ...' format (exit 2)."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            click.echo("hint: gradcalc --help lists the options", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def parse_args(self, ctx, args):
         options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
@@ -44,8 +57,9 @@ class _Command(click.Command):
 
         if "--" not in args:
             for k, arg in enumerate(args):
-                if (arg.startswith("-") and len(arg) > 1 and not is_option(arg)
-                        and (k == 0 or args[k - 1] not in takes_value)):
+                # '--anything' is always an option (a misspelt one is click's to report)
+                if (arg.startswith("-") and len(arg) > 1 and not arg.startswith("--")
+                        and not is_option(arg) and (k == 0 or args[k - 1] not in takes_value)):
                     # A program such as "-x^2": move it behind '--' so click reads it as one.
                     args = args[:k] + args[k + 1:] + ["--", arg]
                     break
@@ -71,6 +85,10 @@ def parse_point(text: str) -> dict[str, float]:
     from .function import Function
 
     point = {}
+    if ";" in text or "\n" in text:
+        at = text.index(";") if ";" in text else text.index("\n")
+        raise UsageError("--at entries are separated by commas", text, (at, at + 1),
+                         hint="write --at x=1,y=2")
     for piece, offset in _split_top_level(text):
         if not piece.strip():
             raise UsageError("empty entry in --at", text, (offset, offset + 1),
@@ -84,6 +102,14 @@ def parse_point(text: str) -> dict[str, float]:
         if not name.isidentifier():
             raise UsageError(f"{name!r} is not a variable name", text,
                              (offset, offset + lead - 1))
+        if name in point:
+            raise UsageError(f"{name} is given twice", text, (offset, offset + len(piece)))
+        if not value.strip():
+            raise UsageError(f"no value for {name}", text, (offset, offset + len(piece)),
+                             hint=f"write --at {name}=1")
+        if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+            raise UsageError(f"the value of {name} must be a finite number", text,
+                             (offset + lead, offset + len(piece)))
         try:
             f = Function(value)
             if f.variables:
@@ -103,20 +129,28 @@ def _read_program(program, file):
     if file is not None and program is not None:
         raise UsageError("give the program either as an argument or with -f, not both")
     if file is not None:
-        return file.read()
+        return _decode(file.read(), file.name)
     if program is None:
         raise UsageError("no program given", hint='try: gradcalc "z*(x+y)" --at x=-2,y=5,z=-4')
     if program == "-":
-        return sys.stdin.read()
+        return _decode(sys.stdin.buffer.read(), "standard input")
     return program
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 1]!r})") from None
 
 
 @click.command(cls=_Command, epilog=EXAMPLES, context_settings={
     "help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("program", required=False)
-@click.option("-f", "--file", type=click.File("r", encoding="utf-8"),
+@click.option("-f", "--file", type=click.File("rb"),
               help="Read the program from FILE.")
-@click.option("--at", "at", metavar="POINT",
+@click.option("--at", "at", metavar="POINT", multiple=True,
               help="The point: x=-2,y=5 (values may be constant expressions: x=pi/4). "
                    "Without it, print the symbolic gradient.")
 @click.option("--wrt", metavar="NAMES",
@@ -128,7 +162,8 @@ def _read_program(program, file):
               default="table", show_default=True, help="Output format.")
 @click.option("--digits", type=click.IntRange(1, 17), default=None,
               help="Significant digits shown (default: 6 in tables, full precision otherwise).")
-@click.option("--check-timeout", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--check-timeout", type=click.FloatRange(0, 86400), default=5.0,
+              show_default=True,
               metavar="SECONDS", help="Time allowed for SymPy before falling back to central "
                                       "differences.")
 @click.option("--no-check", is_flag=True, help="Skip the cross-check (and never import SymPy).")
@@ -146,6 +181,9 @@ def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check):
         code = 2
     except BrokenPipeError:
         code = 0
+    except OSError as exc:   # e.g. writing to a full disk
+        click.echo(f"error: {exc.strerror or exc}", err=True)
+        code = 2
     except Exception as exc:  # a bug: say so plainly; GRADCALC_DEBUG=1 shows the traceback
         if os.environ.get("GRADCALC_DEBUG"):
             raise
@@ -177,9 +215,17 @@ def entry() -> None:
 def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -> int:
     from .function import Function
 
+    if check_timeout != check_timeout:
+        raise UsageError("--check-timeout must be a number of seconds, not nan")
+    if len(at) > 1:
+        raise UsageError("--at is given more than once: one run evaluates one point",
+                         hint="put every variable in one --at: --at x=1,y=2")
+    at = at[0] if at else None
     source = _read_program(program, file)
     fn = Function(source)
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+    if wrt and not wrt_names:
+        raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
     if at is None:
         return _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check)
     result = fn.gradient(parse_point(at), wrt=wrt_names, output=output)
@@ -240,7 +286,15 @@ def _symbolic(fn, source, wrt, output, fmt, timeout, no_check) -> int:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False, no_color="NO_COLOR" in os.environ or None)
+    console = Console(highlight=False)   # rich honours NO_COLOR and colours only terminals
+
+    def broken_pipe():
+        # rich's default exits 1, which here would mean "the check disagreed"
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise BrokenPipeError
+
+    console.on_broken_pipe = broken_pipe
+    return console
 
 
 def _warn(warnings, check) -> None:

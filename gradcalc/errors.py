@@ -25,7 +25,7 @@ class GradcalcError(Exception):
         line_end = src.find("\n", start)
         if line_end == -1:
             line_end = len(src)
-        line = src[line_start:line_end]
+        line = src[line_start:line_end].replace("\t", " ")   # one column per character
         end = max(start + 1, min(end, line_end))
         prefix = ""
         if src.count("\n"):

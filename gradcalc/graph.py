@@ -39,13 +39,14 @@ class Graph:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def snippet(self, index: int) -> str:
-        """The source text a node came from, for messages and labels."""
+    def snippet(self, index: int, limit: int = 60) -> str:
+        """The source text a node came from (cut to ``limit`` characters), for messages."""
         node = self.nodes[index]
         if node.op == "input":
             return node.text or "?"
         start, end = node.span
-        return " ".join(self.source[start:end].split())
+        text = " ".join(self.source[start:min(end, start + 4 * limit)].split())
+        return text if len(text) <= limit else text[:limit - 1] + "…"
 
     def label(self, index: int) -> str:
         """A node's name if the program gave it one, else its source text."""

@@ -68,7 +68,8 @@ def tokenize(source: str) -> list[tuple[str, str, int]]:
         elif other:
             if other in _SYNONYMS:
                 append(("op", _SYNONYMS[other], pos))
-            elif other[0] not in "#\\" and not other.isspace():   # (trailing blanks)
+            elif other[0] != "#" and other[:2] not in ("\\\n", "\\\r") \
+                    and not other.isspace():   # (blanks at the very end)
                 _bad_character(source, pos)
             pos += len(other)
     append(("end", "", len(source)))
