@@ -114,11 +114,12 @@ class Tape:
                     raise KeyError(node.text)
         return v
 
-    def forward(self, D, point: dict, override: tuple[int, object] | None = None) -> list:
-        """Every kept node's value. ``override`` = (node, value) replaces one node's value."""
+    def forward(self, D, point: dict, override: tuple[int, object] | None = None,
+                steps: list | None = None) -> list:
+        """Every kept node's value. ``override`` = (node, value) replaces one node's value;
+        ``steps`` limits the pass to some of the forward steps."""
         v = self.leaves(D, point)
-        steps = self.forward_steps
-        i = -1
+        steps = self.forward_steps if steps is None else steps
         try:
             if override is None:
                 self._run(D, v, steps)
@@ -131,12 +132,33 @@ class Tape:
         except _FAILURES as exc:
             i = next(s[0] for s in steps if v[s[0]] is None)
             raise self._value_error(i, v, exc) from None
-        if D is FLOAT and not math.isfinite(sum(v[i] for i in self.order)):
+        if D is FLOAT and not math.isfinite(sum(v[s[0]] for s in steps)):
             # (the sum itself may overflow while every value is finite)
-            bad = next((i for i in self.order if not math.isfinite(v[i])), None)
+            bad = next((s[0] for s in steps if not math.isfinite(v[s[0]])), None)
             if bad is not None:
                 raise self._value_error(bad, v, None)
         return v
+
+    def check_constants(self) -> None:
+        """Evaluate in floats the part of the graph that no variable reaches: an error there
+        (1/0, log(-1)) is an error at every point, so symbolic mode reports it as one."""
+        steps = [s for s in self.forward_steps if not self.needs[s[0]]]
+        self.forward(FLOAT, dict.fromkeys(self.variables, 0.0), steps=steps)
+
+    def first_undefined(self, v) -> EvaluationError | None:
+        """In the SymPy domain: the first node whose value is undefined for every real point
+        (x/0 is zoo·x; sqrt(-x^2-1) is imaginary), as an error to raise, or None."""
+        import sympy
+
+        bad_atoms = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
+        for s in self.forward_steps:
+            value = v[s[0]]
+            if value.has(*bad_atoms):
+                node = self.graph.nodes[s[0]]
+                return EvaluationError(
+                    f"{self.graph.snippet(s[0])} is undefined for every real value of its "
+                    f"variables (SymPy makes it {value})", self.graph.source, node.span)
+        return None
 
     @staticmethod
     def _run(D, v, steps):

@@ -152,5 +152,10 @@ def sympy_domain() -> SimpleNamespace:
         min=sp.Min,
         max_share=max_share,
         min_share=min_share,
+        # what an undefined result looks like in SymPy
+        zoo=sp.zoo,
+        nan=sp.nan,
+        oo=sp.oo,
+        I=sp.I,
     )
     return _SYMPY

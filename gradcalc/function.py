@@ -156,8 +156,14 @@ class Function:
         D = sympy_domain()
         symbols = symbols_for(self.variables)
         tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
+        tape.check_constants()
         v = tape.forward(D, symbols)
         g = tape.backward(D, v)
+        bad_atoms = (D.zoo, D.nan, D.oo, -D.oo, D.I)
+        if v[tape.out].has(*bad_atoms) or any(d.has(*bad_atoms) for d in g if d is not None):
+            error = tape.first_undefined(v)
+            if error is not None:
+                raise error
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes))
