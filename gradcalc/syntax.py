@@ -254,8 +254,12 @@ class _Parser:
                 elif text in ("-", "+"):
                     ops.append((_PRE, text, _UNARY_PREC, start, None))
                 elif text == ")" and ops and ops[-1][0] == _CALL:
+                    if toks[i - 1][1] == ",":
+                        self.error("expected an argument after ','", toks[i - 1][2], start + 1)
                     self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3],
                                start + 1)
+                elif kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
+                    self.error("'|' is never closed", toks[i - 1][2])
                 elif text == "\n" and groups:
                     pass   # a line break inside brackets continues the expression
                 else:

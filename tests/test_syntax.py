@@ -168,6 +168,8 @@ def caret_column(src):
     ("x + 1; y", "an expression without a name must be the last statement", 0, 5),
     ("2 3", "missing operator before 3", 2, 1),
     ("|x", "'|' is never closed", 0, 1),
+    ("x|", "'|' is never closed", 1, 1),
+    ("sin(x,)", "expected an argument after ','", 5, 2),
     ("x = ", "expected a number, a name or '(' but found the end of the input", 4, 1),
 ])
 def test_errors_have_messages_and_carets(src, message, col, width):
