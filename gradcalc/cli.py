@@ -167,15 +167,24 @@ def _decode(data: bytes, where: str) -> str:
               metavar="SECONDS", help="Time allowed for SymPy before falling back to central "
                                       "differences.")
 @click.option("--no-check", is_flag=True, help="Skip the cross-check (and never import SymPy).")
+@click.option("--steps", is_flag=True,
+              help="Show the backprop walkthrough: the forward pass node by node, the backward "
+                   "pass edge by edge (upstream × local = downstream).")
+@click.option("--graph", "graph_file", metavar="FILE",
+              help="Draw the computational graph with values and gradients to FILE (.dot, or "
+                   ".svg/.png/.pdf with Graphviz).")
+@click.option("--tree", is_flag=True, help="Show the graph as a tree in the terminal.")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
-def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check):
+def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, steps,
+         graph_file, tree):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
     ';' or newlines. Use '-' to read it from standard input.
     """
     try:
-        code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check)
+        code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
+                    steps, graph_file, tree)
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
         code = 2
@@ -212,7 +221,8 @@ def entry() -> None:
     os._exit(code)
 
 
-def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -> int:
+def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
+         steps=False, graph_file=None, tree=False) -> int:
     from .function import Function
 
     if check_timeout != check_timeout:
@@ -227,8 +237,20 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -
     if wrt and not wrt_names:
         raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
     if at is None:
+        if steps or graph_file or tree:
+            raise UsageError("--steps, --graph and --tree need a point",
+                             hint="add --at, e.g. --at x=1,y=2")
         return _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check)
     result = fn.gradient(parse_point(at), wrt=wrt_names, output=output)
+    walk = None
+    if steps or graph_file or tree:
+        from .steps import walkthrough
+
+        walk = walkthrough(fn, result)
+    if graph_file:
+        from .render.dot import write_graph
+
+        write_graph(walk, graph_file, digits or 4)
     if no_check:
         from .check import SKIPPED as check
     else:
@@ -236,18 +258,36 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check) -
 
         check = check_point(fn, result, check_timeout)
     _warn(result.warnings, check)
+    if tree and fmt != "table":
+        click.echo("warning: --tree is drawn only with --format table", err=True)
     if fmt == "json":
         from .render.formats import point_json
+        from .render.steps import steps_json
 
-        click.echo(point_json(result, check))
+        click.echo(point_json(result, check, steps_json(walk) if steps else None))
     elif fmt == "plain":
         from .render.formats import point_plain
+        from .render.steps import steps_plain
 
         click.echo(point_plain(result, digits))
+        if steps:
+            click.echo(steps_plain(walk, digits))
     else:
         from .render.table import point_table
 
-        point_table(_console(), source, result, check, digits or 6)
+        console = _console()
+        point_table(console, source, result, check, digits or 6)
+        if steps:
+            from .render.steps import steps_tables
+
+            steps_tables(console, walk, digits or 6)
+        if tree:
+            from .render.tree import graph_tree
+
+            console.print()
+            console.print(graph_tree(walk, digits or 6))
+    if graph_file:
+        click.echo(f"wrote the graph to {graph_file}", err=True)
     return 1 if check.status == "disagree" else 0
 
 

@@ -23,7 +23,8 @@ def _check_dict(check, symbolic: bool) -> dict:
     return out
 
 
-def point_json(result, check) -> str:
+def point_json(result, check, steps: dict | None = None) -> str:
+    extra = {"steps": steps} if steps is not None else {}
     return json.dumps({
         "output": result.output,
         "point": result.point,
@@ -31,6 +32,7 @@ def point_json(result, check) -> str:
         "gradient": result.gradient,
         "check": _check_dict(check, False),
         "warnings": list(result.warnings),
+        **extra,
     }, ensure_ascii=False, indent=2)
 
 
