@@ -1,4 +1,4 @@
-"""The backprop walkthrough (--steps), the graph picture (--graph) and the terminal tree (--tree)."""
+"""The backprop walkthrough (--steps), the picture (--graph) and the terminal tree (--tree)."""
 
 import json
 import shutil
