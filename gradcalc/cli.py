@@ -242,21 +242,21 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
                              hint="add --at, e.g. --at x=1,y=2")
         return _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check)
     result = fn.gradient(parse_point(at), wrt=wrt_names, output=output)
-    walk = None
-    if steps or graph_file or tree:
-        from .steps import walkthrough
-
-        walk = walkthrough(fn, result)
-    if graph_file:
-        from .render.dot import write_graph
-
-        write_graph(walk, graph_file, digits or 4)
     if no_check:
         from .check import SKIPPED as check
     else:
         from .check import check_point
 
         check = check_point(fn, result, check_timeout)
+    walk = None
+    if steps or graph_file or tree:
+        from .steps import walkthrough
+
+        walk = walkthrough(fn, result)
+    if graph_file:   # before printing anything: a missing Graphviz is an error (exit 2)
+        from .render.dot import write_graph
+
+        write_graph(walk, graph_file, digits or 4)
     _warn(result.warnings, check)
     if tree and fmt != "table":
         click.echo("warning: --tree is drawn only with --format table", err=True)

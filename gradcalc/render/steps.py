@@ -24,8 +24,8 @@ def steps_tables(console: Console, w, digits: int) -> None:
     console.print()
     console.print(forward)
 
-    backward = Table(title="Backward pass: one row per edge, output first; "
-                           "downstream = upstream × local", title_justify="left",
+    backward = Table(title="Backward pass (per edge): downstream = upstream × local",
+                     title_justify="left",
                      title_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                      header_style="bold")
     backward.add_column("step", justify="right")
