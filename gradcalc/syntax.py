@@ -178,9 +178,12 @@ class _Parser:
                     operands.append((a[0], *span))
                     return
                 node = nodes[a[0]]
-                if node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None:
-                    # A negative literal stays one constant node: -3.5, 2^-1.
-                    nodes[-1] = Node("const", (), -node.value, "-" + node.text, span)
+                if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
+                        and node.span == (a[1], a[2])):
+                    # A literal just typed here (not a name bound to one, not "(3)") stays one
+                    # constant node when negated: -3.5, 2^-1, --3.
+                    text = node.text[1:] if node.text.startswith("-") else "-" + node.text
+                    nodes[-1] = Node("const", (), -node.value, text, span)
                     operands.append((a[0], *span))
                 else:
                     operands.append((g.add(Node("neg", (a[0],), None, None, span)), *span))
