@@ -129,8 +129,12 @@ class Tape:
                 self._run(D, v, steps[:cut])
                 v[k] = value
                 self._run(D, v, steps[cut:])
-        except _FAILURES as exc:
+        except (*_FAILURES, TypeError) as exc:
             i = next(s[0] for s in steps if v[s[0]] is None)
+            if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
+                raise EvaluationError(f"{self.graph.snippet(i)} is not real, so SymPy cannot "
+                                      f"evaluate it ({exc})", self.graph.source,
+                                      self.graph.nodes[i].span) from None
             raise self._value_error(i, v, exc) from None
         if D is FLOAT and not math.isfinite(sum(v[s[0]] for s in steps)):
             # (the sum itself may overflow while every value is finite)
@@ -143,22 +147,30 @@ class Tape:
         """Evaluate in floats the part of the graph that no variable reaches: an error there
         (1/0, log(-1)) is an error at every point, so symbolic mode reports it as one."""
         steps = [s for s in self.forward_steps if not self.needs[s[0]]]
-        self.forward(FLOAT, dict.fromkeys(self.variables, 0.0), steps=steps)
+        try:
+            self.forward(FLOAT, dict.fromkeys(self.variables, 0.0), steps=steps)
+        except EvaluationError as exc:
+            if not exc.overflow:   # exp(1000) is fine for SymPy; 1/0 is not
+                raise
 
-    def first_undefined(self, v) -> EvaluationError | None:
-        """In the SymPy domain: the first node whose value is undefined for every real point
-        (x/0 is zoo·x; sqrt(-x^2-1) is imaginary), as an error to raise, or None."""
+    def check_undefined(self, v, gradient: dict) -> None:
+        """In the SymPy domain: raise if the output or a partial is undefined for every real
+        point (x/0 is zoo·x, (-2)^y has an imaginary derivative), naming the first culprit."""
         import sympy
 
-        bad_atoms = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
+        bad = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
+        if not v[self.out].has(*bad) and not any(d.has(*bad) for d in gradient.values()):
+            return
         for s in self.forward_steps:
-            value = v[s[0]]
-            if value.has(*bad_atoms):
-                node = self.graph.nodes[s[0]]
-                return EvaluationError(
+            if v[s[0]].has(*bad):
+                raise EvaluationError(
                     f"{self.graph.snippet(s[0])} is undefined for every real value of its "
-                    f"variables (SymPy makes it {value})", self.graph.source, node.span)
-        return None
+                    f"variables (SymPy makes it {v[s[0]]})", self.graph.source,
+                    self.graph.nodes[s[0]].span)
+        name, d = next((k, d) for k, d in gradient.items() if d.has(*bad))
+        raise EvaluationError(f"the derivative with respect to {name} is not a real number "
+                              f"anywhere (SymPy makes it {d})", self.graph.source,
+                              self.graph.nodes[self.out].span)
 
     @staticmethod
     def _run(D, v, steps):
@@ -175,7 +187,11 @@ class Tape:
         """Adjoints ∂out/∂node for every kept node (zero where the output does not depend on it)."""
         try:
             g = self._backprop(D, v, careful=False)
-        except _FAILURES:
+        except (*_FAILURES, TypeError) as exc:
+            if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
+                raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
+                                      f"({exc})", self.graph.source,
+                                      self.graph.nodes[self.out].span) from None
             g = self._backprop(D, v, careful=True)   # raises, naming the edge
         if D is FLOAT and not math.isfinite(sum(g[i] for i in self.order)):
             g = self._backprop(D, v, careful=True)
@@ -258,8 +274,19 @@ class Tape:
         """Whether the output depends on node ``index`` (is it on the tape?)."""
         return index < len(self.kept) and self.kept[index]
 
-    def kinks_hit(self, v, g) -> list[str]:
-        """Warnings for non-differentiable points the gradient passed through."""
+    def reach(self, node: int) -> list[bool]:
+        """reach[i]: node i depends on ``node`` (one pass up the tape)."""
+        reach = [False] * len(self.kept)
+        if node < len(reach):
+            reach[node] = True
+            nodes = self.graph.nodes
+            for i in self.order:
+                if i > node and any(reach[j] for j in nodes[i].args):
+                    reach[i] = True
+        return reach
+
+    def kinks_hit(self, v, g) -> list[tuple[int, str]]:
+        """(node, warning) for each non-differentiable point the gradient passed through."""
         found = []
         nodes = self.graph.nodes
         for i in self.kinks:
@@ -270,8 +297,8 @@ class Tape:
             test, convention = op.kink
             if test(*xs):
                 where = ", ".join(fmt(x) for x in xs)
-                found.append(f"{self.graph.snippet(i)} is not differentiable at ({where}): "
-                             f"gradcalc uses {convention}, as PyTorch does")
+                found.append((i, f"{self.graph.snippet(i)} is not differentiable at ({where}): "
+                                  f"gradcalc uses {convention}, as PyTorch does"))
         return found
 
     # --- explanations -------------------------------------------------------------------------
@@ -302,21 +329,26 @@ class Tape:
                 broken = rule.format(**names)
                 message = f"{snippet} is undefined: it needs {broken}"
                 break
-        if message is None:
+        overflow = message is None
+        if overflow:
             message = f"{snippet} overflows: its value is beyond the float64 range (±1.8e308)"
         args = self._args_text(i, xs, op.params if len(xs) > 1 else None, broken)
         if args:
             message += f", but {args}" if "needs" in message else f" ({args})"
-        return EvaluationError(message, g.source, node.span)
+        error = EvaluationError(message, g.source, node.span)
+        error.overflow = overflow
+        return error
 
     def _derivative_error(self, i, k, xs, real=True) -> EvaluationError:
         g = self.graph
         node = g.nodes[i]
         wrt = g.label(node.args[k])
         args = self._args_text(i, xs)
+        if node.op == "pow":   # math.pow(0, negative) raises ValueError: that one is infinite
+            real = k == 0
         what = "is not finite" if real else "is not a real number"
         message = (f"the derivative of {g.snippet(i)} with respect to {wrt} {what} here"
                    + (f" ({args})" if args else ""))
         hint = ("the function has a vertical slope or a pole at this point" if real else
-                "e.g. d(x^y)/dy = x^y·ln(x) needs x > 0")
+                "d(x^y)/dy = x^y·ln(x) needs x > 0" if node.op == "pow" else None)
         return EvaluationError(message, g.source, node.span, hint=hint)

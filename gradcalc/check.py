@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from .domains import FLOAT, sympy_domain
 from .errors import GradcalcError
@@ -45,7 +45,6 @@ class Check:
     seconds: float = 0.0
     reason: str | None = None         # why the method is not sympy, when it is not
     expression: str | None = None     # the output as SymPy sees it
-    details: dict = field(default_factory=dict)
 
     def by_name(self) -> dict[str, PartialCheck]:
         return {p.name: p for p in self.partials}
@@ -144,14 +143,11 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
     else:
         reason = "no time was allowed for SymPy" if timeout <= 0 else (
             "SymPy's deadline needs the main thread")
-    check = _finite_difference_check(fn, result, tape)
-    return _timed(Check(check.method, check.status, check.partials, check.value_reference,
-                        reason=reason), start)
+    return _timed(replace(_finite_difference_check(fn, result, tape), reason=reason), start)
 
 
 def _timed(check: Check, start: float) -> Check:
-    return Check(check.method, check.status, check.partials, check.value_reference,
-                 time.perf_counter() - start, check.reason, check.expression, check.details)
+    return replace(check, seconds=time.perf_counter() - start)
 
 
 def _overall(partials, value_ok=True) -> str:
@@ -172,39 +168,61 @@ def _verdict(ours, ref, kink: bool) -> str:
 
 
 def _sympy_check(fn: Function, result: Result, tape) -> Check:
+
+    check = _sympy_check_in(fn, result, tape, sympy_domain())
+    if check.status == "disagree":
+        # Literals are exact decimals for SymPy (0.3 is 3/10) but binary in float64; near a pole
+        # that alone can disagree. Ask again with the float64 values of the literals.
+        again = _sympy_check_in(fn, result, tape, sympy_domain(binary_literals=True))
+        if again.status != "disagree":
+            return replace(again, reason="agrees once literals are taken as their float64 "
+                                         "values (the point is close to a pole)")
+    return check
+
+
+def _sympy_check_in(fn: Function, result: Result, tape, D) -> Check:
     import sympy
 
-    D = sympy_domain()
     symbols = symbols_for(tape.variables)
     subs = {symbols[k]: sympy.Rational(result.point[k]) for k in tape.variables}
     float_values = tape.forward(FLOAT, result.point)
     f_expr = tape.forward(D, symbols)[tape.out]
     value_ref = _to_float(f_expr.xreplace(subs).evalf(30))
-    kink = any("not differentiable" in w for w in result.warnings)
     partials = []
     for name, ours in result.gradient.items():
-        d, at = _sympy_partial(fn, tape, symbols, f_expr, name)
+        d, at = _sympy_partial(fn, tape, D, symbols, f_expr, name)
         if at is not None:   # an intermediate: its own value, as the point gives it
             at = {**subs, at[0]: sympy.Rational(float_values[at[1]])}
         ref = _to_float(d.xreplace(at or subs).evalf(30))
-        partials.append(PartialCheck(name, ours, ref, sstr(d), _verdict(ours, ref, kink)))
+        partials.append(PartialCheck(name, ours, ref, sstr(d),
+                                     _verdict(ours, ref, _kinked(fn, tape, result, name)),
+                                     None if ref is not None else
+                                     "SymPy's derivative has no real value here"))
     value_ok = value_ref is None or _agree(result.value, value_ref)
     return Check("sympy", _overall(partials, value_ok), tuple(partials), value_ref,
                  expression=sstr(f_expr))
 
 
-def _sympy_partial(fn: Function, tape, symbols: dict, f_expr, name: str):
+def _kinked(fn: Function, tape, result: Result, name: str) -> bool:
+    """Whether a non-differentiable point the gradient went through lies between the output and
+    ``name``: only then may a checker's convention differ from ours."""
+    if not result.kinks:
+        return False
+    reach = tape.reach(fn.graph.index_of(name))
+    return any(reach[k] for k in result.kinks)
+
+
+def _sympy_partial(fn: Function, tape, D, symbols: dict, f_expr, name: str):
     """sympy.diff of the output with respect to a variable, or to an intermediate node (the
     node replaced by a fresh symbol Q). Returns (derivative, None) or (derivative, (Q, node))."""
     import sympy
 
-    D = sympy_domain()
     if name in symbols:
         return sympy.diff(f_expr, symbols[name]), None
     k = fn.graph.index_of(name)
     if not tape.keeps(k):
         return sympy.Integer(0), None       # the output does not depend on it
-    q = sympy.Symbol(f"{name}_node" if name in symbols else name, real=True)
+    q = sympy.Symbol(name, real=True)
     expr = tape.forward(D, symbols, override=(k, q))[tape.out]
     return sympy.diff(expr, q), (q, k)
 
@@ -213,7 +231,6 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
     """Central differences: (f(x+h) - f(x-h)) / 2h, h ≈ ∛ε·max(1, |x|)."""
     graph = fn.graph
     base = tape.forward(FLOAT, result.point)
-    kink = any("not differentiable" in w for w in result.warnings)
     scale = abs(result.value)
     partials = []
     for name, ours in result.gradient.items():
@@ -223,7 +240,7 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
         else:
             k = graph.index_of(name)
             if not tape.keeps(k):
-                partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, kink)))
+                partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, False)))
                 continue
             x0 = base[k]
         h = 6e-6 * max(1.0, abs(x0))
@@ -241,7 +258,8 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
             continue
         tol_abs = 1e-6 * max(1.0, abs(ours), abs(ref)) + 1e-13 * scale / h
         ok = abs(ours - ref) <= tol_abs
-        status = "agree" if ok else ("kink" if kink else "disagree")
+        status = "agree" if ok else (
+            "kink" if _kinked(fn, tape, result, name) else "disagree")
         partials.append(PartialCheck(name, ours, ref, None, status))
     return Check("finite-difference", _overall(partials), tuple(partials), result.value)
 
@@ -258,7 +276,8 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
             tape, *_ = fn.resolve(symbols, sym.output, sym.gradient, numeric=False)
             values = tape.forward(sympy_domain(), symbols)
             for name, ours in sym.gradient.items():
-                theirs, node = _sympy_partial(fn, tape, symbols, sym.expression, name)
+                theirs, node = _sympy_partial(fn, tape, sympy_domain(), symbols,
+                                              sym.expression, name)
                 if node is not None:   # put the intermediate's own expression back
                     theirs = theirs.xreplace({node[0]: values[node[1]]})
                 status, note = _same_function(ours, theirs, list(symbols.values()))

@@ -51,9 +51,10 @@ class _Command(click.Command):
         takes_value = {n for p in options if not p.is_flag for n in p.opts}
 
         def is_option(arg):
-            # --at=x=1 and -fprog.gc are options too
+            # --at=x=1 and -fprog.gc are options too, but -omega^2 and -f*x are programs
             return (arg in known or arg.split("=", 1)[0] in known
-                    or (arg[:2] in takes_value and not arg.startswith("--")))
+                    or (arg[:2] in takes_value and not arg.startswith("--")
+                        and not any(ch in arg[2:] for ch in "^*+-/()|, ")))
 
         if "--" not in args:
             for k, arg in enumerate(args):
@@ -252,7 +253,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     if steps or graph_file or tree:
         from .steps import walkthrough
 
-        walk = walkthrough(fn, result)
+        walk = walkthrough(fn, result, formulas=steps)
     if graph_file:   # before printing anything: a missing Graphviz is an error (exit 2)
         from .render.dot import write_graph
 

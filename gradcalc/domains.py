@@ -37,7 +37,7 @@ def _tie_share(k: int, xs: tuple, out: float) -> float:
     # NOTE: at a tie the gradient is split evenly among the tied arguments (PyTorch's convention).
     if xs[k] != out:
         return 0.0
-    return 1.0 / sum(1 for v in xs if v == out)
+    return 1.0 / xs.count(out)
 
 
 FLOAT = SimpleNamespace(
@@ -85,21 +85,21 @@ FLOAT = SimpleNamespace(
 )
 
 
-_SYMPY = None
+_SYMPY: dict[bool, SimpleNamespace] = {}
 
 
-def sympy_domain() -> SimpleNamespace:
-    """The SymPy domain: the same rules build exact symbolic expressions."""
-    global _SYMPY
-    if _SYMPY is not None:
-        return _SYMPY
+def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
+    """The SymPy domain: the same rules build exact symbolic expressions. A literal is the exact
+    decimal the user typed ("0.1" is 1/10, so x*0.5 prints as x/2), or with ``binary_literals``
+    the exact value of its float64."""
+    if binary_literals in _SYMPY:
+        return _SYMPY[binary_literals]
     import sympy as sp
 
     def literal(value, text):
-        # A number as the user typed it is exact: "0.1" is 1/10, so x*0.5 prints as x/2.
-        if text is not None:
+        if text is not None and not binary_literals:
             return sp.Rational(text)
-        return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+        return sp.Rational(value)
 
     def max_share(k, xs, out):
         others = xs[:k] + xs[k + 1:]
@@ -110,7 +110,7 @@ def sympy_domain() -> SimpleNamespace:
         others = xs[:k] + xs[k + 1:]
         return sp.Heaviside((others[0] if len(others) == 1 else sp.Min(*others)) - xs[k])
 
-    _SYMPY = SimpleNamespace(
+    _SYMPY[binary_literals] = SimpleNamespace(
         name="sympy",
         zero=sp.Integer(0),
         one=sp.Integer(1),
@@ -152,10 +152,5 @@ def sympy_domain() -> SimpleNamespace:
         min=sp.Min,
         max_share=max_share,
         min_share=min_share,
-        # what an undefined result looks like in SymPy
-        zoo=sp.zoo,
-        nan=sp.nan,
-        oo=sp.oo,
-        I=sp.I,
     )
-    return _SYMPY
+    return _SYMPY[binary_literals]

@@ -59,6 +59,8 @@ class ParseError(GradcalcError):
 class EvaluationError(GradcalcError):
     """A value or derivative is undefined or not finite at the given point."""
 
+    overflow = False   # True when the value exists but is beyond float64's range
+
 
 class UsageError(GradcalcError):
     """A valid program asked for something it cannot give (missing values, unknown names)."""

@@ -22,6 +22,7 @@ class Result:
     point: dict[str, float]
     warnings: tuple[str, ...] = ()
     intermediates: dict[str, float] = field(default_factory=dict)  # values of named nodes in wrt
+    kinks: tuple[int, ...] = ()      # nodes at a non-differentiable point the gradient went through
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Function:
                 continue
             try:
                 x = float(x)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise UsageError(f"the value of {k} is not a number: {x!r}") from None
             if not math.isfinite(x):
                 raise UsageError(f"the value of {k} must be finite, not {x}")
@@ -114,6 +115,9 @@ class Function:
         variables = tuple(clean)   # the caller's order: --at x=..,y=.. lists x first
         if wrt is None:
             wrt = variables
+        elif isinstance(wrt, str):
+            raise UsageError(f"wrt must be a list of names, not the string {wrt!r}",
+                             hint=f"wrt={wrt.split(',')!r}")
         else:
             wrt = tuple(wrt)
             bad = [w for w in wrt if w not in g.names and w not in clean]
@@ -140,9 +144,12 @@ class Function:
         g = tape.backward(FLOAT, v)
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w)) for w in wrt}
-        notes += tape.kinks_hit(v, g)
-        named = {w: _adjoint(v, index_of(w), math.nan) for w in wrt if w not in point}
-        return Result(out_name, v[tape.out], grad, point, tuple(notes), named)
+        kinks = tape.kinks_hit(v, g)
+        notes += [message for _i, message in kinks]
+        named = {w: v[index_of(w)] for w in wrt
+                 if w not in point and tape.keeps(index_of(w))}   # values on the tape only
+        return Result(out_name, v[tape.out], grad, point, tuple(notes), named,
+                      tuple(i for i, _message in kinks))
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""
@@ -159,13 +166,9 @@ class Function:
         tape.check_constants()
         v = tape.forward(D, symbols)
         g = tape.backward(D, v)
-        bad_atoms = (D.zoo, D.nan, D.oo, -D.oo, D.I)
-        if v[tape.out].has(*bad_atoms) or any(d.has(*bad_atoms) for d in g if d is not None):
-            error = tape.first_undefined(v)
-            if error is not None:
-                raise error
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
+        tape.check_undefined(v, grad)
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes))
 
 

@@ -56,6 +56,7 @@ class Graph:
         return self.snippet(index)
 
     def index_of(self, name: str) -> int:
-        if name in self.names:
-            return self.names[name]
-        return self.inputs[name]
+        """The node a name means. An input comes first: in 'c = 2*c', ∂f/∂c is for the input c."""
+        if name in self.inputs:
+            return self.inputs[name]
+        return self.names[name]

@@ -9,7 +9,7 @@ def fmt(value: float, digits: int | None = None) -> str:
         return str(value)
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e16:
+    if value.is_integer() and abs(value) < (1e16 if digits is None else 10.0**digits):
         return str(int(value))
     if digits is None:
         return repr(value)

@@ -34,10 +34,6 @@ class Op:
     doc: str = ""
     calls: tuple[str, ...] = ()      # names that call it as a function: log(x), ln(x)
 
-    @property
-    def spelling(self) -> str:
-        return self.infix or self.name
-
 
 def _unary(name, value, partial, doc, requires=(), kink=None, aliases=()):
     return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases))
@@ -104,12 +100,12 @@ OPS: tuple[Op, ...] = (
            kink=((lambda x: x == 0), "relu'(0) = 0")),
     Op("max", VARIADIC, lambda D, *xs: D.max(*xs),
        (lambda D, k, xs, out: D.max_share(k, xs, out),), ("x", "y"),
-       kink=((lambda *xs: sum(1 for v in xs if v == max(xs)) > 1),
+       kink=((lambda *xs: xs.count(max(xs)) > 1),
              "an even split of the gradient among tied arguments"),
        doc="largest of two or more arguments", calls=("max",)),
     Op("min", VARIADIC, lambda D, *xs: D.min(*xs),
        (lambda D, k, xs, out: D.min_share(k, xs, out),), ("x", "y"),
-       kink=((lambda *xs: sum(1 for v in xs if v == min(xs)) > 1),
+       kink=((lambda *xs: xs.count(min(xs)) > 1),
              "an even split of the gradient among tied arguments"),
        doc="smallest of two or more arguments", calls=("min",)),
     # --- trigonometric ------------------------------------------------------------------------

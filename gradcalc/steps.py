@@ -16,7 +16,7 @@ from .domains import FLOAT
 from .function import Function, Result
 from .ops import REGISTRY
 
-_INFIX = {"add": "+", "sub": "-", "mul": "·", "div": "/", "pow": "^"}
+_SHOWN = {"*": "·"}   # how an operator is shown in a definition, where it differs
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class BackwardStep:
     downstream: float    # upstream × local
     total: float         # ∂out/∂target so far
     paths: int           # how many edges reach the target in all
+    last: bool           # the target's last row: total is its gradient
 
     @property
     def edge(self) -> str:
@@ -65,20 +66,25 @@ def node_labels(tape: Tape) -> dict[int, str]:
     for name, i in graph.names.items():
         named.setdefault(i, name)
     taken = set(graph.names) | set(graph.inputs)
-    labels, counter = {}, 0
+    labels, used, counter = {}, set(), 0
     for i in tape.order:
         node = graph.nodes[i]
-        if node.op == "input":
-            labels[i] = node.text
-        elif node.op == "const":
+        if node.op == "const":
             labels[i] = node.text if node.text is not None else repr(node.value)
+            continue
+        if node.op == "input":
+            label = node.text
         elif i in named:
-            labels[i] = named[i]
+            label = named[i]
         else:
             counter += 1
             while f"t{counter}" in taken:
                 counter += 1
-            labels[i] = f"t{counter}"
+            label = f"t{counter}"
+        while label in used:      # a name assigned again (c = c + 1): c, then c'
+            label += "'"
+        used.add(label)
+        labels[i] = label
     return labels
 
 
@@ -95,12 +101,13 @@ def definition(tape: Tape, labels: dict[int, str], i: int) -> str:
         return f"({text})" if text.startswith("-") else text
 
     args = [arg(j) for j in node.args]
-    if node.op in _INFIX:
-        return f"{args[0]} {_INFIX[node.op]} {args[1]}" if node.op != "mul" else "·".join(args)
-    if node.op == "neg":
-        return f"-{args[0]}"
-    name = "log" if node.op == "logb" else node.op
-    return f"{name}({', '.join(args)})"
+    op = REGISTRY[node.op]
+    if op.infix and len(args) == 1:
+        return f"{op.infix}{args[0]}"
+    if op.infix:
+        symbol = _SHOWN.get(op.infix, op.infix)
+        return symbol.join(args) if symbol == "·" else f"{args[0]} {symbol} {args[1]}"
+    return f"{op.calls[0]}({', '.join(args)})"
 
 
 def local_formula(tape: Tape, labels, definitions, i: int, k: int) -> str:
@@ -121,8 +128,8 @@ def local_formula(tape: Tape, labels, definitions, i: int, k: int) -> str:
     xs = tuple(xs)
     # Functions show their output by name (sigmoid' = sigmoid(t)*(1 - sigmoid(t))); operators
     # by value (d(x/y)/dy = -x/y^2).
-    out = op.value(D, *xs) if node.op in _INFIX or node.op == "neg" else sympy.Symbol(
-        definitions[i].replace(" ", ""), real=True)
+    out = op.value(D, *xs) if op.infix else sympy.Symbol(definitions[i].replace(" ", ""),
+                                                          real=True)
     try:
         rule = op.partials[0](D, k, xs, out) if op.arity < 0 else op.partials[k](D, *xs, out)
         text = sstr(rule)
@@ -132,8 +139,9 @@ def local_formula(tape: Tape, labels, definitions, i: int, k: int) -> str:
     return f"∂({definitions[i].replace(' ', '')})/∂{wrt} = {text}"
 
 
-def walkthrough(fn: Function, result: Result) -> Walkthrough:
-    """Forward and backward steps for a result (reruns the passes it came from)."""
+def walkthrough(fn: Function, result: Result, formulas: bool = True) -> Walkthrough:
+    """Forward and backward steps for a result (reruns the passes it came from). The local
+    gradients' formulas need SymPy; ``formulas=False`` leaves them out (for the picture)."""
     tape, *_ = fn.resolve(result.point, result.output, result.gradient)
     v = tape.forward(FLOAT, result.point)
     g = tape.backward(FLOAT, v)
@@ -145,13 +153,16 @@ def walkthrough(fn: Function, result: Result) -> Walkthrough:
                                if tape.graph.nodes[i].op != "const"), start=1))
     edges = tape.trace(v, g)
     paths: dict[int, int] = {}
-    for e in edges:
+    last: dict[int, int] = {}
+    for k, e in enumerate(edges):
         paths[e.target] = paths.get(e.target, 0) + 1
+        last[e.target] = k
     backward = tuple(
-        BackwardStep(s, labels[e.source], labels[e.target], e.upstream,
-                     local_formula(tape, labels, definitions, e.source, e.arg), e.local,
-                     e.downstream, e.total, paths[e.target])
-        for s, e in enumerate(edges, start=1))
+        BackwardStep(k + 1, labels[e.source], labels[e.target], e.upstream,
+                     local_formula(tape, labels, definitions, e.source, e.arg) if formulas
+                     else "", e.local, e.downstream, e.total, paths[e.target],
+                     last[e.target] == k)
+        for k, e in enumerate(edges))
     return Walkthrough(result.output, forward, backward, dict(result.gradient), labels,
                        definitions, {i: v[i] for i in tape.order},
                        {i: g[i] for i in tape.order}, tuple(edges), tape)

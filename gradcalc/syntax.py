@@ -134,7 +134,7 @@ class _Parser:
             idx, i, span = self.expression(i)
             if target is None:
                 bare_pending = span
-                name = "f"
+                name = "f" if "f" not in self.graph.inputs else "out"   # 2*f: f is taken
             else:
                 name = target
                 if op != "=":
@@ -302,7 +302,7 @@ class _Parser:
                     operands.append((g.add(Node("abs", (a[0],), None, None, span)), *span))
                     prev_kind = ")"
                 else:
-                    push_binary(_IMPLICIT, start)
+                    push_binary(_IMPLICIT, start, "|…|")
                     groups.append(len(ops))
                     ops.append((_BAR, "|", 0, start, None))
                     expect = True

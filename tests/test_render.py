@@ -17,7 +17,9 @@ def test_numbers():
     assert fmt(1 / 3, 6) == "0.333333"
     assert fmt(1e20) == "1e+20"
     assert fmt(2.5e-7, 3) == "2.5e-07"
-    assert fmt(123456789.0, 3) == "123456789"      # integers are exact whatever the digits
+    assert fmt(123.0, 3) == "123"
+    assert fmt(123456789.0, 3) == "1.23e+08"       # --digits applies to integers too
+    assert fmt(123456789.0) == "123456789"
 
 
 def test_caret_excerpt():

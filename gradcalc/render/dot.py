@@ -99,8 +99,11 @@ def write_graph(w, path: str, digits: int = 4) -> str:
                          hint="use a .dot, .svg, .png or .pdf file name")
     text = to_dot(w, digits)
     if ext == "dot":
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"--graph {path}: {exc.strerror}") from None
         return ext
     dot = shutil.which("dot")
     if dot is None:
@@ -116,6 +119,6 @@ def write_graph(w, path: str, digits: int = 4) -> str:
         raise UsageError(f"--graph {path}: Graphviz could not lay out this graph in 2 minutes",
                          hint="write a .dot file instead, and lay it out yourself") from None
     if done.returncode != 0:
-        raise UsageError(f"--graph {path}: Graphviz failed: "
+        raise UsageError(f"--graph {path}: Graphviz could not write it: "
                          f"{done.stderr.decode('utf-8', 'replace').strip()}")
     return ext

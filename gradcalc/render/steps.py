@@ -38,14 +38,14 @@ def steps_tables(console: Console, w, digits: int) -> None:
     for s in w.backward:
         total = fmt(s.total, digits)
         if s.paths > 1:
-            total = f"{total} (sum of {s.paths} paths)" if _is_last(w, s) else f"{total} (+ more)"
+            total = f"{total} (sum of {s.paths} paths)" if s.last else f"{total} (+ more)"
         backward.add_row(str(s.step), s.edge, fmt(s.upstream, digits), s.local_formula,
                          fmt(s.local, digits), fmt(s.downstream, digits), total)
     console.print()
     if w.backward:
         console.print(backward)
     else:
-        console.print(Text("Backward pass: no edges (the output depends on no variable)",
+        console.print(Text("Backward pass: no edges to walk (the output is a single node)",
                            style="dim"))
 
     final = Table(title="Gradient", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
@@ -56,10 +56,6 @@ def steps_tables(console: Console, w, digits: int) -> None:
         final.add_row(name, fmt(value, digits))
     console.print()
     console.print(final)
-
-
-def _is_last(w, step) -> bool:
-    return all(s.target != step.target for s in w.backward[step.step:])
 
 
 def steps_plain(w, digits=None) -> str:

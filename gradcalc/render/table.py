@@ -31,18 +31,22 @@ def _method_line(check) -> Text:
         return Text("not cross-checked (--no-check)", style="dim")
     mark, style = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
                    "skipped": ("?", "yellow")}[check.status]
-    verdict = {"agree": "agrees", "disagree": "DISAGREES", "skipped": "could not check"}
     who = "SymPy" if check.method == "sympy" else "central differences"
+    verdict = {"agree": "agrees" if who == "SymPy" else "agree",
+               "disagree": "DISAGREES" if who == "SymPy" else "DISAGREE",
+               "skipped": "could not check"}
     line = Text(f"{mark} {who} {verdict[check.status]}", style=style)
     how = ("sympy.diff of the expression built from the graph" if check.method == "sympy"
            else f"fallback: {check.reason}")
+    if check.method == "sympy" and check.reason:
+        how += f"; {check.reason}"
     line.append(f"  ({how}; {check.seconds:.2f} s)", style="dim")
     return line
 
 
 def point_table(console: Console, source: str, result, check, digits: int) -> None:
     out = result.output
-    where = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items())
+    where = ", ".join(f"{k} = {fmt(v)}" for k, v in result.point.items())   # exactly as used
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
     if where:
         console.print(Text.assemble(("at      ", "dim"), where))
@@ -64,7 +68,7 @@ def point_table(console: Console, source: str, result, check, digits: int) -> No
     by_name = check.by_name()
     for name, d in result.gradient.items():
         value = result.point.get(name, result.intermediates.get(name))
-        row = [name, fmt(value, digits), fmt(d, digits)]
+        row = [name, "—" if value is None else fmt(value, digits), fmt(d, digits)]
         p = by_name.get(name)
         if p is not None:
             ref = p.symbolic if sympy_ran else (
@@ -82,6 +86,9 @@ def symbolic_table(console: Console, source: str, sym, check) -> None:
     out = sym.output
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
     console.print(Text.assemble((f"{out} = ", "bold"), (str(sym.expression), "bold cyan")))
+    if not sym.gradient:
+        console.print(Text("(no variables: nothing to differentiate)", style="dim"))
+        return
     console.print()
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("variable")
