@@ -131,3 +131,20 @@ def test_intermediate_not_on_the_output_path_has_zero_gradient():
     c = check_point(f, r)
     assert c.status == "agree"
     assert c.by_name()["a"].reference == 0.0
+
+
+def test_a_kink_elsewhere_does_not_hide_a_wrong_rule(monkeypatch):
+    wrong = dataclasses.replace(ops.REGISTRY["mul"], partials=(
+        lambda D, x, y, out: y, lambda D, x, y, out: 3 * x))
+    monkeypatch.setitem(ops.REGISTRY, "mul", wrong)
+    r, c = check("c*d + relu(y)", c=1, d=2, y=0)
+    assert any("relu(y) is not differentiable" in w for w in r.warnings)
+    assert c.by_name()["d"].status == "disagree"       # not excused as a "kink"
+    assert c.by_name()["y"].status == "agree"
+    assert c.status == "disagree"
+
+
+def test_near_a_pole_literals_are_retried_as_float64():
+    r, c = check("1/(x-0.3)", x=0.1 + 0.2)
+    assert c.status == "agree"
+    assert "float64" in c.reason

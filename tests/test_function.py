@@ -169,3 +169,52 @@ def test_symbolic_gradient_of_intermediate():
     s = gradcalc.parse("q = x + y; f = z*q").symbolic(wrt=["q", "z"])
     assert str(s.gradient["q"]) == "z"
     assert str(s.gradient["z"]) == "x + y"
+
+
+def test_reassigned_input_name_means_the_input():
+    # c is an input and then a statement: the partial is for the input, f = 4c^2 -> 8c
+    assert gradcalc.gradient("c = 2*c; f = c*c", c=1).gradient == {"c": 8.0}
+    assert gradcalc.gradient("x *= 3; f = x^2", x=1).gradient == {"x": 18.0}
+
+
+def test_bare_output_does_not_shadow_an_input_named_f():
+    r = gradcalc.gradient("2*f", f=3)
+    assert (r.output, r.value, r.gradient) == ("out", 6.0, {"f": 2.0})
+
+
+def test_api_rejects_bad_arguments():
+    with pytest.raises(UsageError, match="wrt must be a list of names"):
+        gradcalc.gradient("x*y", x=1, y=2, wrt="xy")
+    with pytest.raises(UsageError, match="not a number"):
+        gradcalc.gradient("x^2", x=10**400)
+
+
+@pytest.mark.parametrize("src, message", [
+    ("relu(sqrt(-x^2-1))", "is not real, so SymPy cannot evaluate it"),
+    ("max(sqrt(-x^2-1), 0)", "is not real, so SymPy cannot evaluate it"),
+    ("(-2)^y", "the derivative with respect to y is not a real number anywhere"),
+    ("x/0", "x/0 is undefined for every real value of its variables"),
+    ("1/0 + x", "1/0 is undefined"),
+])
+def test_symbolic_mode_never_returns_undefined_values(src, message):
+    with pytest.raises(EvaluationError, match=message.replace("(", r"\(").replace("^", r"\^")):
+        gradcalc.parse(src).symbolic()
+
+
+def test_symbolic_mode_keeps_exact_big_constants():
+    import sympy
+
+    s = gradcalc.parse("exp(1000)*x").symbolic()
+    assert s.gradient["x"] == sympy.exp(1000)
+
+
+def test_intermediate_values_only_for_nodes_on_the_tape():
+    r = gradcalc.gradient("a = 2*x; b = y; f = b", x=1, y=2, wrt=["y", "a"])
+    assert r.gradient == {"y": 1.0, "a": 0.0}
+    assert r.intermediates == {}
+
+
+def test_derivative_hints_for_powers():
+    with pytest.raises(EvaluationError) as info:
+        gradcalc.gradient("x^0.5", x=0)
+    assert "is not finite" in info.value.message and "vertical slope" in info.value.hint

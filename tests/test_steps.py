@@ -218,3 +218,24 @@ def test_unknown_picture_format(tmp_path):
     r = CliRunner().invoke(main, ["x", "--at", "x=1", "--graph", str(tmp_path / "g.gif")])
     assert r.exit_code == 2
     assert "unknown picture format 'gif'" in r.stderr
+
+
+def test_reassigned_names_get_distinct_labels():
+    w = walk("c = c + 1; f = c*c", c=2)
+    assert [s.node for s in w.forward] == ["c", "c'", "f"]
+    rows = [(s.edge, s.total, s.paths, s.last) for s in w.backward]
+    assert rows == [("f → c'", 3.0, 2, False), ("f → c'", 6.0, 2, True), ("c' → c", 6.0, 1, True)]
+    assert w.gradient == {"c": 6.0}
+
+
+def test_picture_needs_no_formulas():
+    f = gradcalc.parse("x*y")
+    w = walkthrough(f, f.gradient(x=1, y=2), formulas=False)
+    assert all(s.local_formula == "" for s in w.backward)
+    assert "local 2" in to_dot(w)
+
+
+def test_graph_into_a_missing_directory(tmp_path):
+    r = CliRunner().invoke(main, ["x", "--at", "x=1", "--graph", str(tmp_path / "no" / "g.dot")])
+    assert r.exit_code == 2
+    assert "no/g.dot: No such file or directory" in r.stderr

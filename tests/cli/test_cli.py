@@ -263,3 +263,17 @@ def test_a_bug_is_reported_without_a_traceback(monkeypatch):
     assert r.exit_code == 3
     assert "internal error (RuntimeError: boom)" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["-omega^2", "--at", "omega=1"], "f = -1\ndf/domega = -2\n"),
+    (["-f*x", "--at", "f=1,x=2"], "out = -2\ndout/df = -2\ndout/dx = -1\n"),
+])
+def test_programs_that_look_like_short_options(args, expected):
+    r = run([*args, "--format", "plain", "--no-check"])
+    assert (r.exit_code, r.stdout) == (0, expected)
+
+
+def test_digits_apply_to_integers():
+    r = run(["1111*x", "--at", "x=1111", "--digits", "2", "--format", "plain", "--no-check"])
+    assert r.stdout == "f = 1.2e+06\ndf/dx = 1.1e+03\n"
