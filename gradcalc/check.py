@@ -280,8 +280,9 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                                               sym.expression, name)
                 if node is not None:   # put the intermediate's own expression back
                     theirs = theirs.xreplace({node[0]: values[node[1]]})
-                status, note = _same_function(ours, theirs, list(symbols.values()))
-                partials.append(PartialCheck(name, ours, None, sstr(theirs), status, note))
+                same = same_function(ours, theirs, list(symbols.values()))
+                partials.append(PartialCheck(name, ours, None, sstr(theirs), same.status,
+                                             same.note))
     except Timeout:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
                      reason=f"SymPy did not finish within {timeout:g} s")
@@ -292,19 +293,30 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                  seconds=time.perf_counter() - start, expression=sstr(sym.expression))
 
 
-def _same_function(ours, theirs, symbols) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class Equivalence:
+    """Whether two expressions are the same function, and what decided it."""
+
+    status: str                        # agree | disagree | unchecked
+    method: str                        # identical | simplify | random points
+    point: dict | None = None          # where they differ (disagree), names -> values
+    note: str | None = None
+
+
+def same_function(ours, theirs, symbols) -> Equivalence:
+    """Exactly if SymPy's simplify shows the difference is 0, else by comparing values at random
+    rational points where both are defined."""
     import sympy
 
     difference = ours - theirs
     if difference == 0:
-        return "agree", None
+        return Equivalence("agree", "identical")
     try:
         with deadline(1.0):
             if sympy.simplify(difference) == 0:
-                return "agree", None
+                return Equivalence("agree", "simplify")
     except Timeout:
         pass
-    # Not provably equal: compare at random points where both are defined.
     rng = random.Random(1)
     tried = compared = 0
     while tried < 40 and compared < 5:
@@ -315,7 +327,10 @@ def _same_function(ours, theirs, symbols) -> tuple[str, str | None]:
             continue
         compared += 1
         if not _agree(a, b):
-            return "disagree", f"differs at {at}"
+            point = {str(s): float(v) for s, v in at.items()}
+            where = ", ".join(f"{s} = {v:g}" for s, v in point.items())
+            return Equivalence("disagree", "random points", point, f"differs at {where}")
     if compared == 0:
-        return "unchecked", "no random point where both are defined"
-    return "agree", f"equal at {compared} random points"
+        return Equivalence("unchecked", "random points",
+                           note="no random point where both are defined")
+    return Equivalence("agree", "random points", note=f"equal at {compared} random points")
