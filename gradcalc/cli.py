@@ -5,6 +5,7 @@ Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage; 3 a bug in 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -12,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import GradcalcError, UsageError
+from .syntax import split_top_level
 
 EXAMPLES = """
 \b
@@ -67,20 +69,6 @@ class _Command(click.Command):
         return super().parse_args(ctx, args)
 
 
-def _split_top_level(text: str):
-    """Split 'x=1,y=max(1,2)' at commas outside parentheses; yield (piece, offset)."""
-    depth, start = 0, 0
-    for k, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            yield text[start:k], start
-            start = k + 1
-    yield text[start:], start
-
-
 def parse_point(text: str) -> dict[str, float]:
     """--at x=-2,y=pi/4: each value is a number or a constant expression."""
     from .function import Function
@@ -90,7 +78,7 @@ def parse_point(text: str) -> dict[str, float]:
         at = text.index(";") if ";" in text else text.index("\n")
         raise UsageError("--at entries are separated by commas", text, (at, at + 1),
                          hint="write --at x=1,y=2")
-    for piece, offset in _split_top_level(text):
+    for piece, offset in split_top_level(text):
         if not piece.strip():
             raise UsageError("empty entry in --at", text, (offset, offset + 1),
                              hint="write --at x=1,y=2")
@@ -175,9 +163,14 @@ def _decode(data: bytes, where: str) -> str:
               help="Draw the computational graph with values and gradients to FILE (.dot, or "
                    ".svg/.png/.pdf with Graphviz).")
 @click.option("--tree", is_flag=True, help="Show the graph as a tree in the terminal.")
+@click.option("--expect", "expect", metavar="ANSWERS", multiple=True,
+              help="Check answers: f=-12,q=3,df/dz=3 (numbers, or expressions such as "
+                   "df/dx=2*x*z, checked for equivalence). Exit 1 if any is wrong.")
+@click.option("--tol", metavar="REL[,ABS]",
+              help="Tolerance for numeric answers (default: as precise as the digits written).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, steps,
-         graph_file, tree):
+         graph_file, tree, expect, tol):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
@@ -185,7 +178,7 @@ def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, s
     """
     try:
         code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-                    steps, graph_file, tree)
+                    steps, graph_file, tree, expect, tol)
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
         code = 2
@@ -223,7 +216,7 @@ def entry() -> None:
 
 
 def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-         steps=False, graph_file=None, tree=False) -> int:
+         steps=False, graph_file=None, tree=False, expect=(), tol=None) -> int:
     from .function import Function
 
     if check_timeout != check_timeout:
@@ -237,12 +230,15 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
     if wrt and not wrt_names:
         raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
+    point = parse_point(at) if at is not None else None
+    verdicts = _answers(fn, expect, tol, point, output) if expect else None
     if at is None:
         if steps or graph_file or tree:
             raise UsageError("--steps, --graph and --tree need a point",
                              hint="add --at, e.g. --at x=1,y=2")
-        return _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check)
-    result = fn.gradient(parse_point(at), wrt=wrt_names, output=output)
+        code = _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check, verdicts)
+        return code or (1 if verdicts and _wrong(verdicts) else 0)
+    result = fn.gradient(point, wrt=wrt_names, output=output)
     if no_check:
         from .check import SKIPPED as check
     else:
@@ -265,14 +261,16 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .render.formats import point_json
         from .render.steps import steps_json
 
-        click.echo(point_json(result, check, steps_json(walk) if steps else None))
+        click.echo(point_json(result, check, steps_json(walk) if steps else None, verdicts))
     elif fmt == "plain":
-        from .render.formats import point_plain
+        from .render.formats import answers_plain, point_plain
         from .render.steps import steps_plain
 
         click.echo(point_plain(result, digits))
         if steps:
             click.echo(steps_plain(walk, digits))
+        if verdicts:
+            click.echo(answers_plain(verdicts))
     else:
         from .render.table import point_table
 
@@ -287,12 +285,36 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
             console.print()
             console.print(graph_tree(walk, digits or 6))
+        if verdicts:
+            from .render.table import answers_table
+
+            answers_table(console, verdicts)
     if graph_file:
         click.echo(f"wrote the graph to {graph_file}", err=True)
-    return 1 if check.status == "disagree" else 0
+    return 1 if check.status == "disagree" or (verdicts and _wrong(verdicts)) else 0
 
 
-def _symbolic(fn, source, wrt, output, fmt, timeout, no_check) -> int:
+def _answers(fn, expect, tol, point, output):
+    from .expect import check_answers, split_answers
+
+    if tol is not None:
+        try:
+            parts = [float(t) for t in tol.split(",")]
+            if len(parts) > 2 or not all(0 <= t < math.inf for t in parts):
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--tol {tol!r}: give REL or REL,ABS, e.g. --tol 1e-3,1e-6") \
+                from None
+        tol = (parts[0], parts[1] if len(parts) > 1 else 0.0)
+    expectations = [e for text in expect for e in split_answers(text, output or fn.output)]
+    return check_answers(fn, expectations, point, tol)
+
+
+def _wrong(verdicts) -> bool:
+    return any(v.ok is False for v in verdicts)
+
+
+def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) -> int:
     from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr
 
     # SymPy works on trees: a graph with shared nodes can print as an exponentially long
@@ -312,15 +334,20 @@ def _symbolic(fn, source, wrt, output, fmt, timeout, no_check) -> int:
     if fmt == "json":
         from .render.formats import symbolic_json
 
-        click.echo(symbolic_json(sym, check))
+        click.echo(symbolic_json(sym, check, verdicts))
     elif fmt == "plain":
-        from .render.formats import symbolic_plain
+        from .render.formats import answers_plain, symbolic_plain
 
         click.echo(symbolic_plain(sym))
+        if verdicts:
+            click.echo(answers_plain(verdicts))
     else:
-        from .render.table import symbolic_table
+        from .render.table import answers_table, symbolic_table
 
-        symbolic_table(_console(), source, sym, check)
+        console = _console()
+        symbolic_table(console, source, sym, check)
+        if verdicts:
+            answers_table(console, verdicts)
     return 1 if check.status == "disagree" else 0
 
 

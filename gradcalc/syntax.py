@@ -361,6 +361,20 @@ class _Parser:
         operands.append((self.graph.add(Node(op.name, args, None, None, span)), *span))
 
 
+def split_top_level(text: str):
+    """Split 'x=1,y=max(1,2)' at commas outside parentheses; yield (piece, offset)."""
+    depth, start = 0, 0
+    for k, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            yield text[start:k], start
+            start = k + 1
+    yield text[start:], start
+
+
 def parse_graph(source: str) -> Graph:
     """Parse a program into its graph (a flat tape in topological order)."""
     # The parser allocates a few objects per token and none of them form cycles: pausing the

@@ -23,8 +23,23 @@ def _check_dict(check, symbolic: bool) -> dict:
     return out
 
 
-def point_json(result, check, steps: dict | None = None) -> str:
+def answers_json(verdicts) -> list:
+    return [{"name": v.expectation.label, "answer": v.expectation.answer, "correct": v.correct,
+             "ok": v.ok, "how": v.how, "counterexample": v.counterexample} for v in verdicts]
+
+
+def answers_plain(verdicts) -> str:
+    marks = {True: "right", False: "WRONG", None: "undecided"}
+    return "\n".join(
+        f"{marks[v.ok]}: {v.expectation.label} = {v.expectation.answer}"
+        + (f" (correct: {v.correct})" if v.ok is not True else "")
+        + (f"; {v.counterexample}" if v.counterexample else "") for v in verdicts)
+
+
+def point_json(result, check, steps: dict | None = None, verdicts=None) -> str:
     extra = {"steps": steps} if steps is not None else {}
+    if verdicts is not None:
+        extra["expect"] = answers_json(verdicts)
     return json.dumps({
         "output": result.output,
         "point": result.point,
@@ -36,7 +51,8 @@ def point_json(result, check, steps: dict | None = None) -> str:
     }, ensure_ascii=False, indent=2)
 
 
-def symbolic_json(sym, check) -> str:
+def symbolic_json(sym, check, verdicts=None) -> str:
+    extra = {"expect": answers_json(verdicts)} if verdicts is not None else {}
     return json.dumps({
         "output": sym.output,
         "point": None,
@@ -45,6 +61,7 @@ def symbolic_json(sym, check) -> str:
         "gradient": {k: str(v) for k, v in sym.gradient.items()},
         "check": _check_dict(check, True),
         "warnings": list(sym.warnings),
+        **extra,
     }, ensure_ascii=False, indent=2)
 
 

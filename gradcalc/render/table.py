@@ -105,3 +105,23 @@ def symbolic_table(console: Console, source: str, sym, check) -> None:
         table.add_row(*row)
     console.print(table)
     console.print(_method_line(check))
+
+
+def answers_table(console: Console, verdicts) -> None:
+    """The student's answers, each ✓ or ✗ with the correct one."""
+    table = Table(title="Your answers", title_justify="left", title_style="bold",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for name in ("", "answer", "yours", "correct", "how it was decided"):
+        table.add_column(name, overflow="fold")
+    for v in verdicts:
+        mark = {True: Text("✓", "green"), False: Text("✗", "bold red"),
+                None: Text("?", "yellow")}[v.ok]
+        how = v.how + (f"; {v.counterexample}" if v.counterexample else "")
+        table.add_row(mark, v.expectation.label, v.expectation.answer, v.correct,
+                      Text(how, style="dim"))
+    console.print()
+    console.print(table)
+    wrong = sum(1 for v in verdicts if v.ok is False)
+    right = sum(1 for v in verdicts if v.ok)
+    console.print(Text(f"{right} of {len(verdicts)} right", style="green" if not wrong
+                       else "bold red"))

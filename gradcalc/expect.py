@@ -1,0 +1,138 @@
+"""Checking a student's answers: --expect f=-12,q=3,df/dz=3,df/dx=2*x*z.
+
+An answer is a number, compared with a tolerance (by default a decimal is as precise as the digits
+written: -0.1966 is right for -0.19661193; an integer or 1/3 must be exact), or an expression with
+variables, checked for mathematical
+equivalence with the correct symbolic answer by SymPy (simplify, else random points; a wrong one
+comes with a point where the two differ). Answers go through gradcalc's own parser, never SymPy's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .errors import GradcalcError, UsageError
+from .function import Function
+from .numfmt import fmt
+from .syntax import split_top_level
+
+_PARTIAL = re.compile(r"^d(?P<of>[^\W\d_]\w*)?/d(?P<wrt>[^\W\d_]\w*)$")
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One answer to check: the value of ``of`` (wrt None) or ∂of/∂wrt."""
+
+    label: str           # as the user wrote it: "df/dz"
+    answer: str          # "-3", "2*x*z"
+    of: str
+    wrt: str | None
+    source: str = ""     # the whole --expect text, and where the answer starts in it (for carets)
+    at: int = 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    expectation: Expectation
+    ok: bool | None      # None: could not be decided
+    correct: str         # the correct answer, as a number or an expression
+    how: str             # "within 5e-05", "simplify", "random points", ...
+    counterexample: str | None = None
+
+
+def split_answers(text: str, output: str) -> list[Expectation]:
+    """'q=-3,f=-12,df/dz=-3' -> expectations (commas inside parentheses belong to the answer)."""
+    found = []
+    for piece, offset in split_top_level(text):
+        if "=" not in piece:
+            raise UsageError(f"--expect needs name=answer, not {piece.strip()!r}", text,
+                             (offset, offset + max(1, len(piece))),
+                             hint="write --expect f=-12,df/dx=-4")
+        left, right = piece.split("=", 1)
+        label, answer = left.strip(), right.strip()
+        if not answer:
+            raise UsageError(f"no answer for {label}", text, (offset, offset + len(piece)))
+        at = offset + len(left) + 1 + (len(right) - len(right.lstrip()))
+        m = _PARTIAL.match(label.replace(" ", ""))
+        if m:
+            found.append(Expectation(label, answer, m["of"] or output, m["wrt"], text, at))
+        elif label.isidentifier():
+            found.append(Expectation(label, answer, label, None, text, at))
+        else:
+            raise UsageError(f"--expect: {label!r} is neither a name nor a partial like df/dx",
+                             text, (offset, offset + len(piece.split("=", 1)[0])))
+    return found
+
+
+def _tolerance(answer: str, tol: tuple[float, float] | None) -> tuple[float, str]:
+    """(absolute tolerance, how it was chosen) for a numeric answer against a correct value."""
+    if tol is not None:
+        return -1.0, f"within rel {tol[0]:g}, abs {tol[1]:g}"
+    if _NUMBER.match(answer) and "." in answer:
+        # A decimal is as precise as its digits: -0.1966 is right for -0.19661193...
+        mantissa, _, exponent = answer.lower().lstrip("+-").partition("e")
+        decimals = len(mantissa.split(".")[1])
+        half_unit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+        return half_unit * (1 + 1e-9), f"to the {decimals} decimals written"
+    return 0.0, "exactly (to 1e-9)"   # an integer or an expression (1/3, sqrt(2)/2) is exact
+
+
+def check_answers(fn: Function, expectations, point: dict | None,
+                  tol: tuple[float, float] | None = None) -> list[Verdict]:
+    """Decide each expectation at ``point`` (numbers) or symbolically (without a point, or when
+    the answer has variables)."""
+    verdicts = []
+    for e in expectations:
+        known = (e.of in fn.graph.names) and (e.wrt is None or e.wrt in fn.graph.names
+                                              or e.wrt in fn.graph.inputs)
+        if not known:
+            raise UsageError(f"--expect {e.label}: the program has no "
+                             f"{'statement ' + e.of if e.of not in fn.graph.names else e.wrt}",
+                             hint=f"statements: {', '.join(fn.graph.names)}; "
+                                  f"variables: {', '.join(fn.variables)}")
+        try:
+            answer = Function(e.answer)
+        except GradcalcError as exc:
+            if exc.span is None:
+                raise
+            raise UsageError(f"--expect {e.label}: {exc.message}", e.source or e.answer,
+                             (exc.span[0] + e.at, exc.span[1] + e.at), exc.hint) from None
+        strange = [v for v in answer.variables if v not in fn.variables]
+        if strange:
+            raise UsageError(f"--expect {e.label}={e.answer}: the answer uses "
+                             f"{', '.join(strange)}, which the program does not have")
+        if point is not None and not answer.variables:
+            verdicts.append(_numeric(fn, e, answer(), point, tol))
+        else:
+            verdicts.append(_symbolic(fn, e, answer))
+    return verdicts
+
+
+def _numeric(fn, e, given: float, point, tol) -> Verdict:
+    wrt = [e.wrt] if e.wrt else []
+    r = fn.gradient(point, wrt=wrt, output=e.of)
+    correct = r.gradient[e.wrt] if e.wrt else r.value
+    absolute, how = _tolerance(e.answer, tol)
+    if absolute < 0:   # --tol rel,abs
+        ok = abs(given - correct) <= max(tol[0] * abs(correct), tol[1])
+    elif absolute == 0:
+        ok = math.isclose(given, correct, rel_tol=1e-9, abs_tol=1e-12)
+    else:
+        ok = abs(given - correct) <= absolute
+    return Verdict(e, ok, fmt(correct), how)
+
+
+def _symbolic(fn, e, answer: Function) -> Verdict:
+    from .check import same_function, sstr
+    from .function import symbols_for
+
+    wrt = [e.wrt] if e.wrt else []
+    sym = fn.symbolic(wrt=wrt, output=e.of)
+    correct = sym.gradient[e.wrt] if e.wrt else sym.expression
+    given = answer.symbolic(wrt=[]).expression
+    same = same_function(given, correct, list(symbols_for(fn.variables).values()))
+    ok = {"agree": True, "disagree": False}.get(same.status)
+    return Verdict(e, ok, sstr(correct), same.method, same.note if ok is False else None)

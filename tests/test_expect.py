@@ -1,0 +1,86 @@
+"""--expect: checking a student's answers, numbers and expressions."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import gradcalc
+from gradcalc.cli import main
+from gradcalc.errors import UsageError
+from gradcalc.expect import check_answers, split_answers
+
+SEED = ["q = x + y; f = z*q", "--at", "x=-2,y=5,z=-4"]
+
+
+def verdicts(src, answers, point=None, tol=None):
+    f = gradcalc.parse(src)
+    return {v.expectation.label: v for v in
+            check_answers(f, split_answers(answers, f.output), point, tol)}
+
+
+def test_the_issue_example_flags_exactly_q_and_dfdz():
+    r = CliRunner().invoke(main, [*SEED, "--expect", "q=-3,f=-12,df/dz=-3", "--format", "json"])
+    assert r.exit_code == 1
+    got = {e["name"]: (e["ok"], e["correct"]) for e in json.loads(r.stdout)["expect"]}
+    assert got == {"q": (False, "3"), "f": (True, "-12"), "df/dz": (False, "3")}
+
+
+def test_all_right_exits_0():
+    r = CliRunner().invoke(main, [*SEED, "--expect", "q=3", "--expect", "df/dx=-4,d/dz=3,df/dq=-4",
+                                  "--format", "plain", "--no-check"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[-4:] == ["right: q = 3", "right: df/dx = -4", "right: d/dz = 3",
+                                          "right: df/dq = -4"]
+
+
+def test_symbolic_answers_with_a_counterexample():
+    v = verdicts("sin(x^2)", "df/dx=2*x*cos(x^2)")
+    assert v["df/dx"].ok is True
+    v = verdicts("sin(x^2)", "df/dx=2*cos(x^2)")
+    assert v["df/dx"].ok is False
+    assert v["df/dx"].correct == "2*x*cos(x^2)"
+    assert v["df/dx"].counterexample.startswith("differs at x = ")
+
+
+def test_equivalent_forms_are_accepted():
+    v = verdicts("log(x^2)", "df/dx=2/x")
+    assert v["df/dx"].ok is True and v["df/dx"].how in ("identical", "simplify")
+    v = verdicts("sigmoid(x)", "df/dx=exp(-x)/(1+exp(-x))^2", {"x": 0.3})
+    assert v["df/dx"].ok is True
+
+
+def test_decimals_are_as_precise_as_written():
+    src = "1/(1+exp(-(w0*x0 + w1*x1 + w2)))"
+    pt = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    v = verdicts(src, "f=0.73,df/dw0=-0.1966,df/dx1=-0.58,df/dx0=0.393224", pt)
+    assert [v[k].ok for k in ("f", "df/dw0", "df/dx1", "df/dx0")] == [True, True, False, True]
+    assert v["df/dw0"].how == "to the 4 decimals written"
+
+
+def test_integers_and_fractions_are_exact():
+    v = verdicts("x^2*y", "df/dx=2,df/dy=1/9,f=1/3", {"x": 1 / 3, "y": 3})
+    assert all(x.ok for x in v.values())
+    v = verdicts("x^2*y", "df/dy=0.1", {"x": 1 / 3, "y": 3})
+    assert v["df/dy"].ok is True           # 0.1111 to one decimal
+    v = verdicts("2.4*x", "df/dx=2", {"x": 1})
+    assert v["df/dx"].ok is False          # "2" means 2, not 2.4 rounded
+
+
+def test_explicit_tolerance():
+    v = verdicts("x^2", "df/dx=2.01", {"x": 1}, tol=(1e-2, 0.0))
+    assert v["df/dx"].ok is True
+    v = verdicts("x^2", "df/dx=2.01", {"x": 1}, tol=(1e-3, 0.0))
+    assert v["df/dx"].ok is False
+
+
+def test_bad_answers_exit_2_with_a_caret():
+    r = CliRunner().invoke(main, [*SEED, "--expect", "f=-12,df/dx=2*("])
+    assert r.exit_code == 2
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("error: --expect df/dx: expected a number")
+    assert lines[2].index("^") - lines[1].index("f=") == len("f=-12,df/dx=2*(")
+    for bad, message in [("g=2", "no statement g"), ("df/dw=1", "the program has no w"),
+                         ("df/dx=2*w", "the answer uses w"), ("f", "needs name=answer")]:
+        with pytest.raises(UsageError, match=message):
+            verdicts("q = x + y; f = z*q", bad, {"x": -2, "y": 5, "z": -4})
