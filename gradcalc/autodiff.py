@@ -131,10 +131,9 @@ class Tape:
                 self._run(D, v, steps[cut:])
         except (*_FAILURES, TypeError) as exc:
             i = next(s[0] for s in steps if v[s[0]] is None)
-            if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
-                raise EvaluationError(f"{self.graph.snippet(i)} is not real, so SymPy cannot "
-                                      f"evaluate it ({exc})", self.graph.source,
-                                      self.graph.nodes[i].span) from None
+            if D is not FLOAT:   # SymPy refusing: a non-real comparison, an enormous number
+                raise EvaluationError(f"SymPy cannot evaluate {self.graph.snippet(i)}: {exc}",
+                                      self.graph.source, self.graph.nodes[i].span) from None
             raise self._value_error(i, v, exc) from None
         if D is FLOAT and not math.isfinite(sum(v[s[0]] for s in steps)):
             # (the sum itself may overflow while every value is finite)

@@ -69,8 +69,9 @@ class _Command(click.Command):
         return super().parse_args(ctx, args)
 
 
-def parse_point(text: str) -> dict[str, float]:
-    """--at x=-2,y=pi/4: each value is a number or a constant expression."""
+def parse_point(text: str, exact: bool = False) -> dict:
+    """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
+    ``exact`` a SymPy number: 1/3 stays 1/3)."""
     from .function import Function
 
     point = {}
@@ -105,7 +106,7 @@ def parse_point(text: str) -> dict[str, float]:
                 raise UsageError(f"the value of {name} may not use variables "
                                  f"({', '.join(f.variables)})", text,
                                  (offset + lead, offset + len(piece)))
-            point[name] = f()
+            point[name] = f.symbolic(wrt=[]).expression if exact else f()
         except GradcalcError as exc:
             if exc.source == value and exc.span is not None:
                 span = (exc.span[0] + offset + lead, exc.span[1] + offset + lead)
@@ -166,11 +167,13 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--expect", "expect", metavar="ANSWERS", multiple=True,
               help="Check answers: f=-12,q=3,df/dz=3 (numbers, or expressions such as "
                    "df/dx=2*x*z, checked for equivalence). Exit 1 if any is wrong.")
+@click.option("--exact", is_flag=True,
+              help="Also compute the value and gradient exactly (x=1/3 stays 1/3) with SymPy.")
 @click.option("--tol", metavar="REL[,ABS]",
               help="Tolerance for numeric answers (default: as precise as the digits written).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, steps,
-         graph_file, tree, expect, tol):
+         graph_file, tree, expect, exact, tol):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
@@ -178,7 +181,7 @@ def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, s
     """
     try:
         code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-                    steps, graph_file, tree, expect, tol)
+                    steps, graph_file, tree, expect, tol, exact)
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
         code = 2
@@ -216,7 +219,7 @@ def entry() -> None:
 
 
 def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-         steps=False, graph_file=None, tree=False, expect=(), tol=None) -> int:
+         steps=False, graph_file=None, tree=False, expect=(), tol=None, exact=False) -> int:
     from .function import Function
 
     if check_timeout != check_timeout:
@@ -238,7 +241,11 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
                              hint="add --at, e.g. --at x=1,y=2")
         code = _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check, verdicts)
         return code or (1 if verdicts and _wrong(verdicts) else 0)
+    if exact and at is None:
+        raise UsageError("--exact needs a point", hint="add --at, e.g. --at x=1/3")
     result = fn.gradient(point, wrt=wrt_names, output=output)
+    exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names,
+                               output=output) if exact else None
     if no_check:
         from .check import SKIPPED as check
     else:
@@ -261,12 +268,13 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .render.formats import point_json
         from .render.steps import steps_json
 
-        click.echo(point_json(result, check, steps_json(walk) if steps else None, verdicts))
+        click.echo(point_json(result, check, steps_json(walk) if steps else None, verdicts,
+                              exact_result))
     elif fmt == "plain":
         from .render.formats import answers_plain, point_plain
         from .render.steps import steps_plain
 
-        click.echo(point_plain(result, digits))
+        click.echo(point_plain(result, digits, exact_result))
         if steps:
             click.echo(steps_plain(walk, digits))
         if verdicts:
@@ -275,7 +283,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .render.table import point_table
 
         console = _console()
-        point_table(console, source, result, check, digits or 6)
+        point_table(console, source, result, check, digits or 6, exact_result)
         if steps:
             from .render.steps import steps_tables
 

@@ -101,6 +101,15 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
             return sp.Rational(text)
         return sp.Rational(value)
 
+    def power(x, y):
+        # NOTE: SymPy computes 9^(9^9) exactly, in C, for minutes, deaf to any deadline.
+        # Refuse an exact rational power with more than a million digits before it starts.
+        if x.is_Rational and y.is_Integer and abs(y) > 1000:
+            digits = abs(int(y)) * max(len(str(abs(x.p))), len(str(x.q)))
+            if digits > 1_000_000:
+                raise ValueError(f"its exact value would have about {digits:.1e} digits")
+        return sp.Pow(x, y)
+
     def max_share(k, xs, out):
         others = xs[:k] + xs[k + 1:]
         # sympy.diff(Max(a, b), a) is Heaviside(a - b) with Heaviside(0) = 1/2; same form here.
@@ -126,7 +135,7 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         cbrt=lambda x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3),
         abs=sp.Abs,
         sign=sp.sign,
-        pow=sp.Pow,
+        pow=power,
         sin=sp.sin,
         cos=sp.cos,
         tan=sp.tan,

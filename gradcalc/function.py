@@ -33,6 +33,7 @@ class SymbolicResult:
     expression: object
     gradient: dict[str, object]
     warnings: tuple[str, ...] = ()
+    point: dict | None = None        # the exact point, when one was given
 
 
 @dataclass
@@ -156,12 +157,13 @@ class Function:
         tape, _name, point, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
         return tape.forward(FLOAT, point)[tape.out]
 
-    def symbolic(self, *, wrt=None, output: str | None = None) -> SymbolicResult:
-        """The gradient as SymPy expressions: our reverse pass run in the SymPy domain."""
+    def symbolic(self, point=None, /, *, wrt=None, output: str | None = None) -> SymbolicResult:
+        """The gradient as SymPy expressions: our reverse pass run in the SymPy domain. With a
+        point of exact SymPy numbers ({"x": Rational(1, 3)}), the exact value and gradient."""
         from .domains import sympy_domain
 
         D = sympy_domain()
-        symbols = symbols_for(self.variables)
+        symbols = symbols_for(self.variables) if point is None else dict(point)
         tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
         tape.check_constants()
         v = tape.forward(D, symbols)
@@ -169,7 +171,7 @@ class Function:
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
         tape.check_undefined(v, grad)
-        return SymbolicResult(out_name, v[tape.out], grad, tuple(notes))
+        return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
 
 
 def symbols_for(names):

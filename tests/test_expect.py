@@ -84,3 +84,32 @@ def test_bad_answers_exit_2_with_a_caret():
                          ("df/dx=2*w", "the answer uses w"), ("f", "needs name=answer")]:
         with pytest.raises(UsageError, match=message):
             verdicts("q = x + y; f = z*q", bad, {"x": -2, "y": 5, "z": -4})
+
+
+# --- --exact ------------------------------------------------------------------------------------
+
+def test_exact_mode_gives_exact_values():
+    r = CliRunner().invoke(main, ["x^2*y", "--at", "x=1/3,y=3", "--exact", "--format", "plain",
+                                  "--no-check"])
+    assert (r.exit_code, r.stdout) == (0, "f = 1/3\ndf/dx = 2\ndf/dy = 1/9\n")
+    r = CliRunner().invoke(main, ["sin(x)*y", "--at", "x=pi/4,y=sqrt(2)", "--exact", "--format",
+                                  "json", "--no-check"])
+    out = json.loads(r.stdout)
+    assert out["exact"] == {"value": "1", "gradient": {"x": "1", "y": "sqrt(2)/2"}}
+    assert out["value"] == pytest.approx(1.0)
+
+
+def test_exact_table_shows_exact_and_decimal():
+    r = CliRunner(env={"COLUMNS": "120"}).invoke(main, ["x^2*y", "--at", "x=1/3,y=3", "--exact"])
+    assert "at      x = 1/3 ≈ 0.333333, y = 3" in r.stdout
+    assert "1/9 ≈ 0.111111" in r.stdout
+
+
+def test_exact_mode_refuses_enormous_numbers_quickly():
+    import time
+
+    start = time.perf_counter()
+    r = CliRunner().invoke(main, ["9^9^9^9*x", "--at", "x=1", "--exact"])
+    assert time.perf_counter() - start < 5
+    assert r.exit_code == 2
+    assert "error:" in r.stderr

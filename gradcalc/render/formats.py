@@ -36,8 +36,13 @@ def answers_plain(verdicts) -> str:
         + (f"; {v.counterexample}" if v.counterexample else "") for v in verdicts)
 
 
-def point_json(result, check, steps: dict | None = None, verdicts=None) -> str:
+def point_json(result, check, steps: dict | None = None, verdicts=None, exact=None) -> str:
     extra = {"steps": steps} if steps is not None else {}
+    if exact is not None:
+        from ..check import sstr
+
+        extra["exact"] = {"value": sstr(exact.expression),
+                          "gradient": {k: sstr(v) for k, v in exact.gradient.items()}}
     if verdicts is not None:
         extra["expect"] = answers_json(verdicts)
     return json.dumps({
@@ -65,8 +70,15 @@ def symbolic_json(sym, check, verdicts=None) -> str:
     }, ensure_ascii=False, indent=2)
 
 
-def point_plain(result, digits=None) -> str:
+def point_plain(result, digits=None, exact=None) -> str:
+    """f = -12 then df/dx = -4 lines; with ``exact``, exact values (f = 1/3)."""
     out = result.output
+    if exact is not None:
+        from ..check import sstr
+
+        lines = [f"{out} = {sstr(exact.expression)}"]
+        lines += [f"d{out}/d{k} = {sstr(v)}" for k, v in exact.gradient.items()]
+        return "\n".join(lines)
     lines = [f"{out} = {fmt(result.value, digits)}"]
     lines += [f"d{out}/d{k} = {fmt(v, digits)}" for k, v in result.gradient.items()]
     return "\n".join(lines)

@@ -26,6 +26,15 @@ def _mark(p, digits) -> Text:
     return text
 
 
+def _exact_text(expr, value: float, digits: int) -> str:
+    """'2/3 ≈ 0.666667', or just '2' when the exact value is the decimal one."""
+    from ..check import sstr
+
+    text = sstr(expr)
+    shown = fmt(value, digits)
+    return text if text == shown else f"{text} ≈ {shown}"
+
+
 def _method_line(check) -> Text:
     if check.method == "none":
         return Text("not cross-checked (--no-check)", style="dim")
@@ -44,13 +53,20 @@ def _method_line(check) -> Text:
     return line
 
 
-def point_table(console: Console, source: str, result, check, digits: int) -> None:
+def point_table(console: Console, source: str, result, check, digits: int,
+                exact=None) -> None:
     out = result.output
     where = ", ".join(f"{k} = {fmt(v)}" for k, v in result.point.items())   # exactly as used
+    if exact is not None:
+        where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits)}"
+                          for k, v in result.point.items())
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
     if where:
         console.print(Text.assemble(("at      ", "dim"), where))
-    console.print(Text.assemble((f"{out} = ", "bold"), (fmt(result.value, digits), "bold cyan")))
+    value = fmt(result.value, digits)
+    if exact is not None:
+        value = _exact_text(exact.expression, result.value, digits)
+    console.print(Text.assemble((f"{out} = ", "bold"), (value, "bold cyan")))
     if not result.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))
         console.print(_method_line(check))
@@ -68,7 +84,11 @@ def point_table(console: Console, source: str, result, check, digits: int) -> No
     by_name = check.by_name()
     for name, d in result.gradient.items():
         value = result.point.get(name, result.intermediates.get(name))
-        row = [name, "—" if value is None else fmt(value, digits), fmt(d, digits)]
+        shown = "—" if value is None else fmt(value, digits)
+        if exact is not None and name in exact.point:
+            shown = _exact_text(exact.point[name], value, digits)
+        row = [name, shown,
+               fmt(d, digits) if exact is None else _exact_text(exact.gradient[name], d, digits)]
         p = by_name.get(name)
         if p is not None:
             ref = p.symbolic if sympy_ran else (
