@@ -49,7 +49,7 @@ class Tape:
     forward_steps: list[tuple]  # (i, value rule, a, b)
     backward_steps: list[tuple]  # (i, a, b, rule for a, rule for b), output first
     needs: list[bool]           # needs[i]: node i depends on a variable
-    kinks: list[int]            # nodes whose op has a non-differentiable point
+    kinks: list[int]            # nodes whose op has a non-differentiable or singular point
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=()) -> Tape:
@@ -76,7 +76,7 @@ class Tape:
             if not args:
                 continue
             op = REGISTRY[node.op]
-            if op.kink is not None:
+            if op.kink is not None or op.singular is not None:
                 kinks.append(i)
             if op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
@@ -285,19 +285,23 @@ class Tape:
         return reach
 
     def kinks_hit(self, v, g) -> list[tuple[int, str]]:
-        """(node, warning) for each non-differentiable point the gradient passed through."""
+        """(node, warning) for each non-differentiable point the gradient passed through, and
+        for each infinite local derivative it skipped because nothing flowed into it (0·∞)."""
         found = []
         nodes = self.graph.nodes
         for i in self.kinks:
-            if g[i] == 0 or not self.needs[i]:
+            if not self.needs[i]:
                 continue
             op = REGISTRY[nodes[i].op]
             xs = [v[j] for j in nodes[i].args]
-            test, convention = op.kink
-            if test(*xs):
-                where = ", ".join(fmt(x) for x in xs)
+            where = ", ".join(fmt(x) for x in xs)
+            if g[i] != 0 and op.kink is not None and op.kink[0](*xs):
                 found.append((i, f"{self.graph.snippet(i)} is not differentiable at ({where}): "
-                                  f"gradcalc uses {convention}, as PyTorch does"))
+                                  f"gradcalc uses {op.kink[1]}, as PyTorch does"))
+            elif g[i] == 0 and op.singular is not None and op.singular(*xs):
+                found.append((i, f"{self.graph.snippet(i)} has an infinite derivative at "
+                                  f"({where}) and an upstream gradient of 0: gradcalc takes "
+                                  "0·∞ as 0, but the true derivative may not exist"))
         return found
 
     # --- explanations -------------------------------------------------------------------------

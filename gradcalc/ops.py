@@ -33,10 +33,12 @@ class Op:
     infix: str | None = None         # operator spelling ('+'); None for functions called by name
     doc: str = ""
     calls: tuple[str, ...] = ()      # names that call it as a function: log(x), ln(x)
+    singular: Callable[..., bool] | None = None   # where a local derivative is infinite
 
 
-def _unary(name, value, partial, doc, requires=(), kink=None, aliases=()):
-    return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases))
+def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None):
+    return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases),
+              singular)
 
 
 _POS = ((lambda x: x > 0), "{x} > 0")
@@ -73,7 +75,7 @@ OPS: tuple[Op, ...] = (
                   "an integer exponent when the base is negative"),
                  ((lambda x, y: x != 0 or y >= 0), "an exponent ≥ 0 when the base is 0")),
        infix="^", doc="x ^ y, x ** y, pow(x, y): right-associative, binds tighter than unary minus",
-       calls=("pow",)),
+       calls=("pow",), singular=lambda x, y: x == 0 and y < 1 and y != 0),
     # --- exponentials and logarithms --------------------------------------------------------
     _unary("exp", lambda D, x: D.exp(x), lambda D, x, out: out, "e^x"),
     _unary("log", lambda D, x: D.log(x), lambda D, x, out: D.one / x, "natural logarithm",
@@ -90,9 +92,10 @@ OPS: tuple[Op, ...] = (
     _unary("log10", lambda D, x: D.log10(x), lambda D, x, out: D.one / (x * D.log(10 * D.one)),
            "base-10 logarithm", (_POS,)),
     _unary("sqrt", lambda D, x: D.sqrt(x), lambda D, x, out: D.one / (2 * out),
-           "square root (derivative infinite at 0)", (_NONNEG,)),
+           "square root (derivative infinite at 0)", (_NONNEG,), singular=lambda x: x == 0),
     _unary("cbrt", lambda D, x: D.cbrt(x), lambda D, x, out: D.one / (3 * out * out),
-           "real cube root, defined for every x (derivative infinite at 0)"),
+           "real cube root, defined for every x (derivative infinite at 0)",
+           singular=lambda x: x == 0),
     # --- piecewise ----------------------------------------------------------------------------
     _unary("abs", lambda D, x: D.abs(x), lambda D, x, out: D.sign(x), "absolute value, also |x|",
            kink=((lambda x: x == 0), "abs'(0) = 0")),
@@ -118,14 +121,16 @@ OPS: tuple[Op, ...] = (
     _unary("cot", lambda D, x: D.cot(x), lambda D, x, out: -(D.one + out * out), "cos(x)/sin(x)",
            (((lambda x: x != 0), "sin({x}) ≠ 0"),)),
     _unary("asin", lambda D, x: D.asin(x), lambda D, x, out: D.one / D.sqrt(D.one - x * x),
-           "inverse sine (derivative infinite at ±1)", (_UNIT,)),
+           "inverse sine (derivative infinite at ±1)", (_UNIT,), singular=lambda x: abs(x) == 1),
     _unary("acos", lambda D, x: D.acos(x), lambda D, x, out: -D.one / D.sqrt(D.one - x * x),
-           "inverse cosine (derivative infinite at ±1)", (_UNIT,)),
+           "inverse cosine (derivative infinite at ±1)", (_UNIT,),
+           singular=lambda x: abs(x) == 1),
     _unary("atan", lambda D, x: D.atan(x), lambda D, x, out: D.one / (D.one + x * x),
            "inverse tangent"),
     Op("atan2", 2, lambda D, y, x: D.atan2(y, x),
        (lambda D, y, x, out: x / (x * x + y * y), lambda D, y, x, out: -y / (x * x + y * y)),
-       ("y", "x"), doc="angle of the point (x, y); atan2(y, x)", calls=("atan2",)),
+       ("y", "x"), doc="angle of the point (x, y); atan2(y, x)", calls=("atan2",),
+       singular=lambda y, x: x == 0 and y == 0),
     # --- hyperbolic ---------------------------------------------------------------------------
     _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
     _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),
@@ -135,7 +140,7 @@ OPS: tuple[Op, ...] = (
            "inverse hyperbolic sine"),
     _unary("acosh", lambda D, x: D.acosh(x), lambda D, x, out: D.one / D.sqrt(x * x - D.one),
            "inverse hyperbolic cosine (derivative infinite at 1)",
-           (((lambda x: x >= 1), "{x} ≥ 1"),)),
+           (((lambda x: x >= 1), "{x} ≥ 1"),), singular=lambda x: x == 1),
     _unary("atanh", lambda D, x: D.atanh(x), lambda D, x, out: D.one / (D.one - x * x),
            "inverse hyperbolic tangent", (((lambda x: -1 < x < 1), "-1 < {x} < 1"),)),
     # --- machine learning and special ---------------------------------------------------------
