@@ -10,6 +10,7 @@ unary '- +' < '^' / '**' (right-associative, so -x^2 is -(x^2) and 2^-1 works).
 
 from __future__ import annotations
 
+import difflib
 import gc
 import math
 import re
@@ -241,8 +242,11 @@ class _Parser:
                         i += 1   # skip '('
                     else:
                         if nxt[1] == "(":
-                            self.error(f"{text} is not a function", start, nxt[2] + 1,
-                                       hint=f"to multiply, write {self.product(i)}")
+                            close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
+                            hint = f"to multiply, write {self.product(i)}"
+                            if close:
+                                hint = f"did you mean {close[0]}(...)? Or {hint}"
+                            self.error(f"{text} is not a function", start, nxt[2] + 1, hint=hint)
                         idx = env.get(text)
                         if idx is None:
                             idx = self.reference(text, start)

@@ -188,6 +188,9 @@ def test_not_a_function_suggests_multiplication():
     with pytest.raises(ParseError) as info:
         parse_graph("a(b")
     assert info.value.hint == "to multiply, write a*(...)"
+    with pytest.raises(ParseError) as info:
+        parse_graph("sinn(x)")
+    assert info.value.hint == "did you mean sin(...)? Or to multiply, write sinn*(x)"
 
 
 def test_error_on_a_later_line_names_the_line():
