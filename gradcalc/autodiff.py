@@ -161,15 +161,16 @@ class Tape:
         if not v[self.out].has(*bad) and not any(d.has(*bad) for d in gradient.values()):
             return
         for s in self.forward_steps:
-            if v[s[0]].has(*bad):
+            if v[s[0]].has(*bad) and _nowhere_real(v[s[0]]):
                 raise EvaluationError(
                     f"{self.graph.snippet(s[0])} is undefined for every real value of its "
                     f"variables (SymPy makes it {v[s[0]]})", self.graph.source,
                     self.graph.nodes[s[0]].span)
-        name, d = next((k, d) for k, d in gradient.items() if d.has(*bad))
-        raise EvaluationError(f"the derivative with respect to {name} is not a real number "
-                              f"anywhere (SymPy makes it {d})", self.graph.source,
-                              self.graph.nodes[self.out].span)
+        for name, d in gradient.items():
+            if d.has(*bad) and _nowhere_real(d):
+                raise EvaluationError(f"the derivative with respect to {name} is not a real "
+                                      f"number anywhere (SymPy makes it {d})", self.graph.source,
+                                      self.graph.nodes[self.out].span)
 
     @staticmethod
     def _run(D, v, steps):
@@ -355,3 +356,23 @@ class Tape:
         hint = ("the function has a vertical slope or a pole at this point" if real else
                 "d(x^y)/dy = x^y·ln(x) needs x > 0" if node.op == "pow" else None)
         return EvaluationError(message, g.source, node.span, hint=hint)
+
+
+def _nowhere_real(expr, tries: int = 12) -> bool:
+    """True if a SymPy expression has no finite real value at any of a few random points (zoo*x,
+    sqrt(-x^2-1)); False as soon as one point gives one (Piecewise((1/x, x > 0), (zoo, True)))."""
+    import random
+
+    import sympy
+
+    symbols = sorted(expr.free_symbols, key=str)
+    rng = random.Random(0)
+    for _ in range(tries if symbols else 1):
+        at = {s: sympy.Rational(rng.randint(-300, 300), 100) for s in symbols}
+        try:
+            z = complex(expr.xreplace(at).evalf(15))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(z.real) and abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)):
+            return False
+    return True

@@ -286,7 +286,7 @@ def gradient_or_skip(f, at, **kw):
         r = f.gradient(at, **kw)
     except EvaluationError:
         assume(False)
-    assume(not any("not differentiable" in w for w in r.warnings))
+    assume(not r.kinks)   # kinks, and infinite local derivatives met by a zero upstream
     assume(all(abs(v) < BIG for v in (r.value, *r.gradient.values())))
     return r
 
@@ -312,8 +312,10 @@ def sympy_value(expr, at) -> float:
     (1 + x^2)^10000 with 10^6-digit integers."""
     subs = {SYMBOLS[v]: sympy.Float(val, 60) for v, val in at.items()}
     val = sympy.N(sympy.sympify(expr).xreplace(subs), 40)
-    assert val.is_real and val.is_finite, f"SymPy gives {val} at {at}"
-    return float(val)
+    re, im = val.as_real_imag()
+    # evalf can leave a rounding residue such as 3.7e-63*I on a real value
+    assert re.is_finite and abs(im) <= 1e-30 * max(1, abs(re)), f"SymPy gives {val} at {at}"
+    return float(re)
 
 
 def assert_close(ours, ref, *, rel, scale, what):
@@ -696,9 +698,6 @@ def test_negating_a_named_literal_leaves_it_alone(program, literal, x):
 RELU_DENOMINATORS = ["x/relu(x)", "relu(x)^-1", "1/relu(x - 1) + x", "y/relu(x)^2"]
 
 
-@pytest.mark.xfail(strict=True, raises=EvaluationError,
-                   reason="BUG: symbolic() calls f 'undefined for every real value' when relu "
-                   "sits in a denominator: the x <= 0 branch of relu's Piecewise is zoo there")
 @settings(max_examples=10, deadline=None)
 @given(src=st.sampled_from(RELU_DENOMINATORS), x=st.floats(1.5, 2.0), y=coordinates)
 @example(src="x/relu(x)", x=1.5, y=1.0)
