@@ -109,7 +109,7 @@ class Function:
                 raise UsageError(f"the value of {k} is not a number: {x!r}") from None
             if not math.isfinite(x):
                 raise UsageError(f"the value of {k} must be finite, not {x}")
-            clean[k] = x
+            clean[k] = x + 0.0   # -0.0 becomes 0.0: atan2(-0.0, -1) would be -pi
             if k in CONSTANTS:
                 notes.append(f"{k} is given a value, so here it is a variable, "
                              f"not the constant {k}")

@@ -312,6 +312,8 @@ def sympy_value(expr, at) -> float:
     (1 + x^2)^10000 with 10^6-digit integers."""
     subs = {SYMBOLS[v]: sympy.Float(val, 60) for v, val in at.items()}
     val = sympy.N(sympy.sympify(expr).xreplace(subs), 40)
+    # atan2(0, 0): SymPy says nan where float64 (and gradcalc, like C and PyTorch) says 0
+    assume(val is not sympy.nan)
     re, im = val.as_real_imag()
     # evalf can leave a rounding residue such as 3.7e-63*I on a real value
     assert re.is_finite and abs(im) <= 1e-30 * max(1, abs(re)), f"SymPy gives {val} at {at}"
