@@ -28,7 +28,7 @@ class GradcalcError(Exception):
         line = src[line_start:line_end].replace("\t", " ")   # one column per character
         end = max(start + 1, min(end, line_end))
         prefix = ""
-        if src.count("\n"):
+        if src.rstrip("\n").count("\n"):   # a program of several lines (not one + newline)
             prefix = f"line {src.count(chr(10), 0, start) + 1}: "
         # A very long line is cut to a window around the span so the caret stays readable.
         col, width = start - line_start, end - start

@@ -115,7 +115,7 @@ class RealSign(sympy.Function):
 
     @classmethod
     def eval(cls, a):
-        if a.is_Number:
+        if a.is_number:   # a constant, such as sin(10): SymPy's atan2 stalls on RealSign(sin(10))
             return sympy.sign(a)
         return None
 
@@ -255,7 +255,10 @@ def op_cases(kids) -> dict:
                           kids),
         **{f: st.builds(lambda args, f=f: call(f, *args), st.lists(kids, min_size=2, max_size=3))
            for f in ["max", "min"]},
-        "atan2": st.builds(lambda a, b: call("atan2", a, b), kids, st.one_of(pos, kids)),
+        # One argument positive: no atan2(0, 0), no jump across the negative x-axis (where
+        # float64's -0.0 and SymPy's exact 0 pick different sides).
+        "atan2": st.one_of(st.builds(lambda a, b: call("atan2", a, b), kids, pos),
+                           st.builds(lambda a, b: call("atan2", a, b), pos, kids)),
     }
 
 
@@ -585,10 +588,24 @@ def test_random_chain_program_matches_forward_mode(data, x, y):
         assert_close(r.gradient.get(v, 0.0), d, rel=1e-9, scale=scale, what=f"d/d{v}")
 
 
+def _relu_of_a_tiny_constant(tree) -> bool:
+    for sub in subtrees(tree):
+        if sub[:2] == ("call", "relu"):
+            g = gradcalc.parse(render_min(sub[2][0]))
+            if not g.variables:
+                try:
+                    if abs(g()) < 1e-6:
+                        return True
+                except EvaluationError:
+                    pass
+    return False
+
+
 # --- 5. symbolic mode vs sympy.diff ---------------------------------------------------------------
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=trees, p1=points, p2=points)
 def test_symbolic_gradient_matches_sympy_diff(tree, p1, p2):
+    assume(not _relu_of_a_tiny_constant(tree))   # see test_symbolic_relu_of_a_tiny_constant
     f = gradcalc.parse(render_min(tree))
     usable = []   # points where the float gradient exists and no kink is hit
     for point in (p1, p2):
@@ -597,7 +614,7 @@ def test_symbolic_gradient_matches_sympy_diff(tree, p1, p2):
             r = f.gradient(at)
         except EvaluationError:
             continue
-        if not any("not differentiable" in w for w in r.warnings):
+        if not r.kinks:
             usable.append(at)
     assume(usable)
     try:
@@ -722,3 +739,19 @@ def test_symbolic_max_of_a_constant_sympy_makes_zoo(fn, const):
     assert f.gradient(x=1.0).gradient["x"] in (0.0, 1.0)   # float64 evaluates it
     with pytest.raises(EvaluationError):   # as symbolic() does for x + csc(pi)
         f.symbolic()
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="BUG (through SymPy): symbolic relu(c) is 0 for a tiny positive constant "
+                   "c = log(1 + 10^-k), k >= 10: relu's Piecewise((x, x > 0), (0, True)) asks "
+                   "SymPy whether c > 0, and SymPy's low-precision comparison says False "
+                   "(though c.is_positive is True)")
+@settings(max_examples=10, deadline=None)
+@given(k=st.integers(10, 15))
+@example(k=12)
+def test_symbolic_relu_of_a_tiny_constant(k):
+    f = gradcalc.parse(f"relu(log(1 + 10^-{k})) + x")
+    c = sympy.log(1 + sympy.Rational(1, 10**k))
+    assert f(x=0.0) > 0                      # float64 knows relu(c) = c > 0
+    missing = f.symbolic().expression - SYMBOLS["x"] - c
+    assert abs(sympy.N(missing, 50)) < 1e-40

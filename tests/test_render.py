@@ -47,3 +47,8 @@ def test_json_round_trips_full_precision():
 def test_plain_lines():
     r = gradient("q = x*y; q + 1", x=2, y=0.5, wrt=["x", "q"])
     assert point_plain(r) == "f = 2\ndf/dx = 0.5\ndf/dq = 1"
+
+
+def test_one_line_with_a_trailing_newline_has_no_line_number():
+    err = GradcalcError("bad", "x(y+1)\n", (0, 2))
+    assert err.excerpt() == "  x(y+1)\n  ^^"
