@@ -148,7 +148,7 @@ def _decode(data: bytes, where: str) -> str:
                    "default: every input.")
 @click.option("-o", "--output", "output", metavar="NAME",
               help="Differentiate this named statement instead of the last one.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "plain"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "plain", "latex"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--digits", type=click.IntRange(1, 17), default=None,
               help="Significant digits shown (default: 6 in tables, full precision otherwise).")
@@ -264,7 +264,10 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     _warn(result.warnings, check)
     if tree and fmt != "table":
         click.echo("warning: --tree is drawn only with --format table", err=True)
-    if fmt == "json":
+    if fmt == "latex":
+        click.echo(_bounded_symbolic(fn, wrt_names, output, check_timeout, latex=True,
+                                     result=result)[0])
+    elif fmt == "json":
         from .render.formats import point_json
         from .render.steps import steps_json
 
@@ -322,24 +325,40 @@ def _wrong(verdicts) -> bool:
     return any(v.ok is False for v in verdicts)
 
 
-def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) -> int:
+def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result=None):
+    """The symbolic gradient, printed: (SymbolicResult of strings, Check), or with ``latex`` a
+    LaTeX write-up (with the values of ``result``). SymPy works on trees: a graph with shared
+    nodes can print as an exponentially long expression, and a deep one exceeds Python's
+    recursion limit. Bound both."""
     from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr
 
-    # SymPy works on trees: a graph with shared nodes can print as an exponentially long
-    # expression, and a deep one exceeds Python's recursion limit. Bound both.
+    if result is not None:
+        wrt = list(result.gradient)   # the same partials, in the same order, as the numbers
     try:
         with deadline(max(timeout, 1.0) * 2):
             sym = fn.symbolic(wrt=wrt, output=output)
-            check = SKIPPED if no_check else check_symbolic(fn, sym, timeout)
-            sym = type(sym)(sym.output, sstr(sym.expression),
-                            {k: sstr(v) for k, v in sym.gradient.items()}, sym.warnings)
+            verdict = check_symbolic(fn, sym, timeout) if check else SKIPPED
+            if latex:
+                from .render.formats import latex_document
+
+                return latex_document(sym, result), verdict, sym
+            printed = type(sym)(sym.output, sstr(sym.expression),
+                                {k: sstr(v) for k, v in sym.gradient.items()}, sym.warnings)
+            return printed, verdict, sym
     except (Timeout, RecursionError) as exc:
         why = ("is too deep for SymPy" if isinstance(exc, RecursionError)
                else "did not finish in time")
         raise UsageError(f"the symbolic gradient {why}",
                          hint="give a point with --at to get numbers") from None
-    _warn(sym.warnings, check)
-    if fmt == "json":
+
+
+def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) -> int:
+    sym, check, raw = _bounded_symbolic(fn, wrt, output, timeout, check=not no_check,
+                                        latex=fmt == "latex")
+    _warn(raw.warnings, check)
+    if fmt == "latex":
+        click.echo(sym)
+    elif fmt == "json":
         from .render.formats import symbolic_json
 
         click.echo(symbolic_json(sym, check, verdicts))

@@ -113,3 +113,26 @@ def test_exact_mode_refuses_enormous_numbers_quickly():
     assert time.perf_counter() - start < 5
     assert r.exit_code == 2
     assert "error:" in r.stderr
+
+
+# --- --format latex -------------------------------------------------------------------------------
+
+def test_latex_with_a_point():
+    r = CliRunner().invoke(main, ["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--format", "latex",
+                                  "--no-check"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == [
+        "% at x = -2, y = 5, z = -4",
+        r"\begin{align*}",
+        r"f &= z \left(x + y\right) = -12 \\",
+        r"\frac{\partial f}{\partial x} &= z = -4 \\",
+        r"\frac{\partial f}{\partial y} &= z = -4 \\",
+        r"\frac{\partial f}{\partial z} &= x + y = 3",
+        r"\end{align*}",
+    ]
+
+
+def test_latex_symbolic():
+    r = CliRunner().invoke(main, ["x^2*sin(w1)", "--format", "latex"])
+    assert r.exit_code == 0
+    assert r"\frac{\partial f}{\partial w_{1}} &= x^{2} \cos{\left(w_{1} \right)}" in r.stdout

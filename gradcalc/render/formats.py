@@ -89,3 +89,29 @@ def symbolic_plain(sym) -> str:
     lines = [f"{out} = {sym.expression}"]
     lines += [f"d{out}/d{k} = {v}" for k, v in sym.gradient.items()]
     return "\n".join(lines)
+
+
+def latex_document(sym, result=None) -> str:
+    """The function and each partial as LaTeX (an align* block a student can paste), with the
+    values at the point when there is one."""
+    import sympy
+
+    def d(name):
+        return rf"\frac{{\partial {out}}}{{\partial {sympy.latex(sympy.Symbol(name))}}}"
+
+    out = sympy.latex(sympy.Symbol(sym.output))
+    at = ""
+    if result is not None:
+        at = ", ".join(f"{sympy.latex(sympy.Symbol(k))} = {fmt(v)}"
+                       for k, v in result.point.items())
+    lines = [r"\begin{align*}"]
+    value = f" = {fmt(result.value)}" if result is not None else ""
+    lines.append(f"{out} &= {sympy.latex(sym.expression)}{value} \\\\")
+    for name, expr in sym.gradient.items():
+        num = f" = {fmt(result.gradient[name])}" if result is not None else ""
+        lines.append(f"{d(name)} &= {sympy.latex(expr)}{num} \\\\")
+    lines[-1] = lines[-1].rstrip(" \\")
+    lines.append(r"\end{align*}")
+    if at:
+        lines.insert(0, f"% at {at}")
+    return "\n".join(lines)
