@@ -169,11 +169,13 @@ def _decode(data: bytes, where: str) -> str:
                    "df/dx=2*x*z, checked for equivalence). Exit 1 if any is wrong.")
 @click.option("--exact", is_flag=True,
               help="Also compute the value and gradient exactly (x=1/3 stays 1/3) with SymPy.")
+@click.option("--precision", type=click.IntRange(1, 10_000), metavar="DIGITS",
+              help="Also compute the value and gradient with mpmath at DIGITS significant digits.")
 @click.option("--tol", metavar="REL[,ABS]",
               help="Tolerance for numeric answers (default: as precise as the digits written).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, steps,
-         graph_file, tree, expect, exact, tol):
+         graph_file, tree, expect, exact, precision, tol):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
@@ -181,7 +183,7 @@ def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, s
     """
     try:
         code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-                    steps, graph_file, tree, expect, tol, exact)
+                    steps, graph_file, tree, expect, tol, exact, precision)
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
         code = 2
@@ -219,7 +221,8 @@ def entry() -> None:
 
 
 def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-         steps=False, graph_file=None, tree=False, expect=(), tol=None, exact=False) -> int:
+         steps=False, graph_file=None, tree=False, expect=(), tol=None, exact=False,
+         precision=None) -> int:
     from .function import Function
 
     if check_timeout != check_timeout:
@@ -241,11 +244,18 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
                              hint="add --at, e.g. --at x=1,y=2")
         code = _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check, verdicts)
         return code or (1 if verdicts and _wrong(verdicts) else 0)
-    if exact and at is None:
-        raise UsageError("--exact needs a point", hint="add --at, e.g. --at x=1/3")
+    if (exact or precision) and at is None:
+        raise UsageError("--exact and --precision need a point", hint="add --at, e.g. --at x=1/3")
+    if exact and precision:
+        raise UsageError("choose --exact or --precision, not both")
     result = fn.gradient(point, wrt=wrt_names, output=output)
-    exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names,
-                               output=output) if exact else None
+    exact_result = None
+    if exact:
+        exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names, output=output)
+    elif precision:
+        from .function import precise
+
+        exact_result = precise(fn, parse_point(at, exact=True), precision, wrt_names, output)
     if no_check:
         from .check import SKIPPED as check
     else:

@@ -163,3 +163,37 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         min_share=min_share,
     )
     return _SYMPY[binary_literals]
+
+
+def mpmath_domain(digits: int) -> SimpleNamespace:
+    """The mpmath domain: the same rules at ``digits`` significant digits (--precision). The
+    float pass runs first and vets the domain, so these functions only meet real arguments."""
+    import mpmath
+
+    mp = mpmath.MPContext()   # a context of our own: the global one is SymPy's too
+    mp.dps = digits + 5       # guard digits; results are shown at ``digits``
+
+    def cbrt(x):
+        return mp.sign(x) * mp.cbrt(abs(x))
+
+    def power(x, y):
+        if x < 0 and y != mp.floor(y):
+            raise ValueError("a negative base needs an integer exponent")
+        return mp.power(x, y)
+
+    def sigmoid(x):
+        return 1 / (1 + mp.exp(-x))
+
+    return SimpleNamespace(
+        name="mpmath", zero=mp.mpf(0), one=mp.mpf(1), pi=+mp.pi, e=+mp.e,
+        literal=lambda value, text: mp.mpf(text) if text is not None else mp.mpf(value),
+        exp=mp.exp, log=mp.log, log2=lambda x: mp.log(x, 2), log10=mp.log10, sqrt=mp.sqrt,
+        cbrt=cbrt, abs=abs, sign=mp.sign, pow=power, sin=mp.sin, cos=mp.cos, tan=mp.tan,
+        sec=mp.sec, csc=mp.csc, cot=mp.cot, asin=mp.asin, acos=mp.acos, atan=mp.atan,
+        atan2=mp.atan2, sinh=mp.sinh, cosh=mp.cosh, tanh=mp.tanh, asinh=mp.asinh,
+        acosh=mp.acosh, atanh=mp.atanh, erf=mp.erf, sigmoid=sigmoid,
+        softplus=lambda x: mp.log(1 + mp.exp(x)),
+        relu=lambda x: x if x > 0 else mp.mpf(0), step=lambda x: mp.mpf(1 if x > 0 else 0),
+        max=max, min=min, max_share=lambda k, xs, out: _tie_share(k, xs, out),
+        min_share=lambda k, xs, out: _tie_share(k, xs, out), context=mp,
+    )

@@ -34,6 +34,7 @@ class SymbolicResult:
     gradient: dict[str, object]
     warnings: tuple[str, ...] = ()
     point: dict | None = None        # the exact point, when one was given
+    digits: int | None = None        # significant digits, for a --precision result
 
 
 @dataclass
@@ -172,6 +173,21 @@ class Function:
         grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
         tape.check_undefined(v, grad)
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
+
+
+def precise(fn: Function, point: dict, digits: int, wrt=None, output=None) -> SymbolicResult:
+    """Value and gradient in mpmath at ``digits`` significant digits. ``point`` holds exact
+    SymPy numbers (from --at), evaluated to the working precision."""
+    from .domains import mpmath_domain
+
+    D = mpmath_domain(digits)
+    at = {k: D.context.mpf(str(v.evalf(digits + 10))) for k, v in point.items()}
+    tape, out_name, _p, wrt, notes = fn.resolve(at, output, wrt, numeric=False)
+    v = tape.forward(D, at)
+    g = tape.backward(D, v)
+    index_of = fn.graph.index_of
+    return SymbolicResult(out_name, v[tape.out], {w: _adjoint(g, index_of(w), D.zero)
+                                                  for w in wrt}, tuple(notes), at, digits)
 
 
 def symbols_for(names):

@@ -136,3 +136,31 @@ def test_latex_symbolic():
     r = CliRunner().invoke(main, ["x^2*sin(w1)", "--format", "latex"])
     assert r.exit_code == 0
     assert r"\frac{\partial f}{\partial w_{1}} &= x^{2} \cos{\left(w_{1} \right)}" in r.stdout
+
+
+# --- --precision ----------------------------------------------------------------------------------
+
+def test_precision_digits():
+    r = CliRunner().invoke(main, ["sqrt(x)", "--at", "x=2", "--precision", "50", "--format",
+                                  "plain", "--no-check"])
+    assert r.exit_code == 0
+    assert r.stdout == ("f = 1.4142135623730950488016887242096980785696718753769\n"
+                        "df/dx = 0.35355339059327376220042218105242451964241796884424\n")
+
+
+def test_precision_on_the_neuron_agrees_with_exact_arithmetic():
+    import sympy
+
+    src = "1/(1+exp(-(w0*x0 + w1*x1 + w2)))"
+    r = CliRunner().invoke(main, [src, "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3", "--precision",
+                                  "40", "--format", "json", "--no-check"])
+    out = json.loads(r.stdout)["precision"]
+    s = 1 / (1 + sympy.exp(-1))
+    assert out["value"] == str(sympy.N(s, 40))
+    assert out["gradient"]["w2"] == str(sympy.N(s * (1 - s), 40))
+
+
+def test_precision_literals_are_decimal():
+    r = CliRunner().invoke(main, ["0.1*x", "--at", "x=1/3", "--precision", "30", "--format",
+                                  "plain", "--no-check"])
+    assert r.stdout == "f = 0.0333333333333333333333333333333\ndf/dx = 0.1\n"

@@ -39,10 +39,13 @@ def answers_plain(verdicts) -> str:
 def point_json(result, check, steps: dict | None = None, verdicts=None, exact=None) -> str:
     extra = {"steps": steps} if steps is not None else {}
     if exact is not None:
-        from ..check import sstr
+        from .table import printed
 
-        extra["exact"] = {"value": sstr(exact.expression),
-                          "gradient": {k: sstr(v) for k, v in exact.gradient.items()}}
+        key = "exact" if exact.digits is None else "precision"
+        extra[key] = {"value": printed(exact.expression, exact.digits),
+                      "gradient": {k: printed(v, exact.digits) for k, v in exact.gradient.items()}}
+        if exact.digits is not None:
+            extra[key]["digits"] = exact.digits
     if verdicts is not None:
         extra["expect"] = answers_json(verdicts)
     return json.dumps({
@@ -74,10 +77,10 @@ def point_plain(result, digits=None, exact=None) -> str:
     """f = -12 then df/dx = -4 lines; with ``exact``, exact values (f = 1/3)."""
     out = result.output
     if exact is not None:
-        from ..check import sstr
+        from .table import printed
 
-        lines = [f"{out} = {sstr(exact.expression)}"]
-        lines += [f"d{out}/d{k} = {sstr(v)}" for k, v in exact.gradient.items()]
+        lines = [f"{out} = {printed(exact.expression, exact.digits)}"]
+        lines += [f"d{out}/d{k} = {printed(v, exact.digits)}" for k, v in exact.gradient.items()]
         return "\n".join(lines)
     lines = [f"{out} = {fmt(result.value, digits)}"]
     lines += [f"d{out}/d{k} = {fmt(v, digits)}" for k, v in result.gradient.items()]

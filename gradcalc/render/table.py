@@ -26,8 +26,11 @@ def _mark(p, digits) -> Text:
     return text
 
 
-def _exact_text(expr, value: float, digits: int) -> str:
-    """'2/3 ≈ 0.666667', or just '2' when the exact value is the decimal one."""
+def _exact_text(expr, value: float, digits: int, precision: int | None = None) -> str:
+    """'2/3 ≈ 0.666667', or just '2' when the exact value is the decimal one; a --precision
+    value with all its digits."""
+    if precision is not None:
+        return printed(expr, precision)
     from ..check import sstr
 
     text = sstr(expr)
@@ -58,14 +61,15 @@ def point_table(console: Console, source: str, result, check, digits: int,
     out = result.output
     where = ", ".join(f"{k} = {fmt(v)}" for k, v in result.point.items())   # exactly as used
     if exact is not None:
-        where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits)}"
+        where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits, exact.digits)}"
                           for k, v in result.point.items())
     console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
     if where:
         console.print(Text.assemble(("at      ", "dim"), where))
     value = fmt(result.value, digits)
     if exact is not None:
-        value = _exact_text(exact.expression, result.value, digits)
+        value = _exact_text(exact.expression, result.value, digits,
+                            exact.digits)
     console.print(Text.assemble((f"{out} = ", "bold"), (value, "bold cyan")))
     if not result.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))
@@ -86,9 +90,10 @@ def point_table(console: Console, source: str, result, check, digits: int,
         value = result.point.get(name, result.intermediates.get(name))
         shown = "—" if value is None else fmt(value, digits)
         if exact is not None and name in exact.point:
-            shown = _exact_text(exact.point[name], value, digits)
-        row = [name, shown,
-               fmt(d, digits) if exact is None else _exact_text(exact.gradient[name], d, digits)]
+            shown = _exact_text(exact.point[name], value, digits, exact.digits)
+        partial = fmt(d, digits) if exact is None else _exact_text(
+            exact.gradient[name], d, digits, exact.digits)
+        row = [name, shown, partial]
         p = by_name.get(name)
         if p is not None:
             ref = p.symbolic if sympy_ran else (
@@ -145,3 +150,15 @@ def answers_table(console: Console, verdicts) -> None:
     right = sum(1 for v in verdicts if v.ok)
     console.print(Text(f"{right} of {len(verdicts)} right", style="green" if not wrong
                        else "bold red"))
+
+
+def printed(value, digits: int | None = None) -> str:
+    """An exact SymPy value as text, or an mpmath one with ``digits`` significant digits."""
+    if hasattr(value, "_mpf_"):
+        import mpmath
+
+        text = mpmath.nstr(value, digits or 15, strip_zeros=True)
+        return text[:-2] if text.endswith(".0") else text
+    from ..check import sstr
+
+    return sstr(value)
