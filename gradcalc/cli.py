@@ -31,9 +31,8 @@ Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input, 3 internal error.
 """
 
 
-class _Command(click.Command):
-    """A click command that lets a program start with '-' ("-x^2") without needing '--', and
-    reports usage errors in gradcalc's own 'error: ...' format (exit 2)."""
+class _Base(click.Command):
+    """A click command that reports usage errors in gradcalc's 'error: ...' format (exit 2)."""
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -46,6 +45,17 @@ class _Command(click.Command):
         except click.Abort:
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class _Command(_Base):
+    """The main command; a program may start with '-' ("-x^2") without needing '--', and
+    `gradcalc check FILE.toml` runs a problem set."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        if len(argv) >= 2 and argv[0] == "check" and argv[1].endswith(".toml"):
+            return check_command.main(argv[1:], f"{prog_name or 'gradcalc'} check", **extra)
+        return super().main(args, prog_name, **extra)
 
     def parse_args(self, ctx, args):
         options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
@@ -408,3 +418,54 @@ def _warn(warnings, check) -> None:
     if check.status == "disagree":
         bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
         click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)
+
+
+@click.command(cls=_Base, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("problem_file", metavar="FILE.toml")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "plain"]),
+              default="table", show_default=True)
+def check_command(problem_file, fmt):
+    """Check every answer of a problem set (see examples/homework.toml); print a report and a
+    score. Exit 0 if all are right, 1 if any is wrong, 2 if a problem cannot be run."""
+    from .problems import load, run
+
+    try:
+        reports = run(load(problem_file))
+    except GradcalcError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(2)
+    right = sum(r.right for r in reports)
+    total = sum(len(r.verdicts) for r in reports)
+    if fmt == "json":
+        import json
+
+        from .render.formats import answers_json
+
+        click.echo(json.dumps({
+            "problems": [{"name": r.name, "answers": answers_json(r.verdicts), "right": r.right,
+                          "total": len(r.verdicts), "error": r.error} for r in reports],
+            "right": right, "total": total}, ensure_ascii=False, indent=2))
+    elif fmt == "plain":
+        from .render.formats import answers_plain
+
+        for k, r in enumerate(reports, start=1):
+            click.echo(f"# {k}. {r.name}: {r.right} of {len(r.verdicts)} right")
+            click.echo(r.error if r.error else answers_plain(r.verdicts))
+        click.echo(f"score: {right} of {total}")
+    else:
+        from rich.text import Text
+
+        from .render.table import answers_table
+
+        console = _console()
+        for k, r in enumerate(reports, start=1):
+            console.print(Text(f"{k}. {r.name}", style="bold"))
+            if r.error:
+                console.print(Text(r.error, style="red"))
+            else:
+                answers_table(console, r.verdicts)
+            console.print()
+        console.print(Text(f"score: {right} of {total}", style="bold"))
+    if any(r.error for r in reports):
+        sys.exit(2)
+    sys.exit(1 if right < total else 0)

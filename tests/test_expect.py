@@ -164,3 +164,45 @@ def test_precision_literals_are_decimal():
     r = CliRunner().invoke(main, ["0.1*x", "--at", "x=1/3", "--precision", "30", "--format",
                                   "plain", "--no-check"])
     assert r.stdout == "f = 0.0333333333333333333333333333333\ndf/dx = 0.1\n"
+
+
+# --- gradcalc check FILE.toml -----------------------------------------------------------------------
+
+EXAMPLE = str(__import__("pathlib").Path(__file__).parent.parent / "examples" / "homework.toml")
+
+
+def run_check(args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "gradcalc", "check", *args], capture_output=True,
+                          text=True)
+
+
+def test_problem_set_example_report_and_score():
+    p = run_check([EXAMPLE, "--format", "json"])
+    assert p.returncode == 1
+    out = json.loads(p.stdout)
+    assert (out["right"], out["total"]) == (14, 16)
+    wrong = [(prob["name"], a["name"], a["correct"]) for prob in out["problems"]
+             for a in prob["answers"] if not a["ok"]]
+    assert wrong == [("Chain rule warm-up (CS231n)", "df/dz", "3"), ("Shared node", "dc/da", "12")]
+
+
+def test_problem_set_all_right_and_broken_problems(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[[problem]]\nprogram = "x^2"\nat = "x=3"\nexpect = "f=9, df/dx=6"\n')
+    p = run_check([str(good), "--format", "plain"])
+    assert (p.returncode, p.stdout.splitlines()[-1]) == (0, "score: 2 of 2")
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[problem]]\nprogram = "x("\nexpect = "f=1"\n'
+                      '[[problem]]\nprogram = "x^2"\nat = "x=1"\nexpect = ["df/dx = 2"]\n')
+    p = run_check([str(broken), "--format", "json"])
+    assert p.returncode == 2
+    out = json.loads(p.stdout)
+    assert out["problems"][0]["error"].startswith("error: '(' is never closed")
+    assert out["problems"][1]["right"] == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is = not [toml")
+    p = run_check([str(bad)])
+    assert p.returncode == 2 and "is not valid TOML" in p.stderr
