@@ -166,7 +166,7 @@ def test_precision_literals_are_decimal():
     assert r.stdout == "f = 0.0333333333333333333333333333333\ndf/dx = 0.1\n"
 
 
-# --- gradcalc check FILE.toml -----------------------------------------------------------------------
+# --- gradcalc check FILE.toml ----------------------------------------------------------------
 
 EXAMPLE = str(__import__("pathlib").Path(__file__).parent.parent / "examples" / "homework.toml")
 
@@ -195,7 +195,7 @@ def test_problem_set_all_right_and_broken_problems(tmp_path):
     p = run_check([str(good), "--format", "plain"])
     assert (p.returncode, p.stdout.splitlines()[-1]) == (0, "score: 2 of 2")
     broken = tmp_path / "broken.toml"
-    broken.write_text('[[problem]]\nprogram = "x("\nexpect = "f=1"\n'
+    broken.write_text('[[problem]]\nprogram = "(x"\nexpect = "f=1"\n'
                       '[[problem]]\nprogram = "x^2"\nat = "x=1"\nexpect = ["df/dx = 2"]\n')
     p = run_check([str(broken), "--format", "json"])
     assert p.returncode == 2
