@@ -108,6 +108,25 @@ def sstr(expr) -> str:
     return _Printer({"order": None}).doprint(expr).replace("**", "^")
 
 
+def tidy(expr):
+    """A simpler form of a symbolic derivative for display, when SymPy finds one quickly that is
+    shorter and brings in no new functions (simplify likes to turn exp into cosh)."""
+    import sympy
+
+    if sympy.count_ops(expr) > 80:
+        return expr
+    try:
+        with deadline(0.5):
+            simpler = sympy.simplify(expr)
+    except Timeout:
+        return expr
+    def funcs(e):
+        return {f.func for f in e.atoms(sympy.Function)}
+    if funcs(simpler) - funcs(expr) or sympy.count_ops(simpler) >= sympy.count_ops(expr):
+        return expr
+    return simpler
+
+
 def _agree(ours: float, ref: float, tol: float = 1e-8) -> bool:
     return abs(ours - ref) <= tol * max(abs(ours), abs(ref)) + 1e-12
 

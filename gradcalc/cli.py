@@ -345,12 +345,13 @@ def _wrong(verdicts) -> bool:
     return any(v.ok is False for v in verdicts)
 
 
-def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result=None):
+def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result=None,
+                      pretty=False):
     """The symbolic gradient, printed: (SymbolicResult of strings, Check), or with ``latex`` a
     LaTeX write-up (with the values of ``result``). SymPy works on trees: a graph with shared
     nodes can print as an exponentially long expression, and a deep one exceeds Python's
     recursion limit. Bound both."""
-    from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr
+    from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr, tidy
 
     if result is not None:
         wrt = list(result.gradient)   # the same partials, in the same order, as the numbers
@@ -362,8 +363,10 @@ def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result
                 from .render.formats import latex_document
 
                 return latex_document(sym, result), verdict, sym
+            show = _pretty if pretty else sstr
             printed = type(sym)(sym.output, sstr(sym.expression),
-                                {k: sstr(v) for k, v in sym.gradient.items()}, sym.warnings)
+                                {k: show(tidy(v)) for k, v in sym.gradient.items()},
+                                sym.warnings)
             return printed, verdict, sym
     except (Timeout, RecursionError) as exc:
         why = ("is too deep for SymPy" if isinstance(exc, RecursionError)
@@ -372,9 +375,19 @@ def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result
                          hint="give a point with --at to get numbers") from None
 
 
+def _pretty(expr) -> str:
+    """SymPy's pretty printer for a table cell when it fits, else gradcalc's notation."""
+    import sympy
+
+    from .check import sstr
+
+    art = sympy.pretty(expr, use_unicode=True)
+    return art if max(len(line) for line in art.splitlines()) <= 40 else sstr(expr)
+
+
 def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) -> int:
     sym, check, raw = _bounded_symbolic(fn, wrt, output, timeout, check=not no_check,
-                                        latex=fmt == "latex")
+                                        latex=fmt == "latex", pretty=fmt == "table")
     _warn(raw.warnings, check)
     if fmt == "latex":
         click.echo(sym)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .errors import GradcalcError, UsageError
 from .function import Function
-from .numfmt import fmt
+from .numfmt import simple
 from .syntax import split_top_level
 
 _PARTIAL = re.compile(r"^d(?P<of>[^\W\d_]\w*)?/d(?P<wrt>[^\W\d_]\w*)$")
@@ -122,7 +122,7 @@ def _numeric(fn, e, given: float, point, tol) -> Verdict:
         ok = math.isclose(given, correct, rel_tol=1e-9, abs_tol=1e-12)
     else:
         ok = abs(given - correct) <= absolute
-    return Verdict(e, ok, fmt(correct), how)
+    return Verdict(e, ok, simple(correct), how)
 
 
 def _symbolic(fn, e, answer: Function) -> Verdict:

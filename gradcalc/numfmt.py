@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 
+def simple(value: float) -> str:
+    """A float as people expect it: 1 rather than 0.9999999999999998 (within 1e-12 of a number
+    with at most 10 significant digits), else the shortest exact repr."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    short = float(format(value, ".10g"))
+    if abs(short - value) <= 1e-12 * max(1.0, abs(value)):
+        return fmt(short)
+    return fmt(value)
+
+
 def fmt(value: float, digits: int | None = None) -> str:
     """Format a float for people: 3.0 -> '3', -0.0 -> '0', else repr or N significant digits."""
     if value != value or value in (float("inf"), float("-inf")):

@@ -52,3 +52,23 @@ def test_plain_lines():
 def test_one_line_with_a_trailing_newline_has_no_line_number():
     err = GradcalcError("bad", "x(y+1)\n", (0, 2))
     assert err.excerpt() == "  x(y+1)\n  ^^"
+
+
+def test_simple_numbers():
+    from gradcalc.numfmt import simple
+
+    assert simple(0.9999999999999998) == "1"
+    assert simple(0.1 + 0.2) == "0.3"
+    assert simple(1 / 3) == "0.3333333333333333"
+    assert simple(-0.19661193324148188) == "-0.19661193324148188"
+
+
+def test_tidy_keeps_exp_and_shortens():
+    import sympy
+
+    from gradcalc.check import tidy
+
+    x = sympy.Symbol("x", real=True)
+    assert tidy((x**2 - 1) / (x - 1)) == x + 1
+    sig = 1 / (1 + sympy.exp(-x))
+    assert not tidy(sig * (1 - sig)).has(sympy.cosh)
