@@ -25,9 +25,14 @@ Examples:
   gradcalc "-x^2" --at x=3 --format json
   gradcalc -f model.gc --at x=1 --output loss
   echo "sin(x)^2" | gradcalc - --at x=pi/4
+  gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --steps --graph graph.svg
+  gradcalc "sin(x^2)" --expect "df/dx=2*x*cos(x^2)"
+  gradcalc "x^2*y" --at x=1/3,y=3 --exact
+  gradcalc check examples/homework.toml        # a whole problem set, with a score
 
 \b
-Exit codes: 0 ok, 1 the cross-check disagreed, 2 bad input, 3 internal error.
+Exit codes: 0 ok, 1 the cross-check disagreed or an answer is wrong, 2 bad input,
+3 internal error.
 """
 
 
