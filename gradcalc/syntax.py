@@ -10,7 +10,6 @@ unary '- +' < '^' / '**' (right-associative, so -x^2 is -(x^2) and 2^-1 works).
 
 from __future__ import annotations
 
-import difflib
 import gc
 import math
 import re
@@ -242,6 +241,8 @@ class _Parser:
                         i += 1   # skip '('
                     else:
                         if nxt[1] == "(":
+                            import difflib  # only on this error path: it is slow to import
+
                             close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
                             hint = f"to multiply, write {self.product(i)}"
                             if close:
