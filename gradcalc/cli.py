@@ -292,6 +292,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     if fmt == "latex":
         click.echo(_bounded_symbolic(fn, wrt_names, output, check_timeout, latex=True,
                                      result=result)[0])
+        _latex_answers(verdicts)
     elif fmt == "json":
         from .render.formats import point_json
         from .render.steps import steps_json
@@ -346,6 +347,14 @@ def _answers(fn, expect, tol, point, output):
     return check_answers(fn, expectations, point, tol)
 
 
+def _latex_answers(verdicts) -> None:
+    """--expect in a LaTeX write-up: the verdicts as TeX comments after the block."""
+    if verdicts:
+        from .render.formats import answers_plain
+
+        click.echo("\n".join(f"% {line}" for line in answers_plain(verdicts).splitlines()))
+
+
 def _wrong(verdicts) -> bool:
     return any(v.ok is False for v in verdicts)
 
@@ -396,6 +405,7 @@ def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) ->
     _warn(raw.warnings, check)
     if fmt == "latex":
         click.echo(sym)
+        _latex_answers(verdicts)
     elif fmt == "json":
         from .render.formats import symbolic_json
 

@@ -206,3 +206,11 @@ def test_problem_set_all_right_and_broken_problems(tmp_path):
     bad.write_text("this is = not [toml")
     p = run_check([str(bad)])
     assert p.returncode == 2 and "is not valid TOML" in p.stderr
+
+
+def test_latex_carries_the_answers():
+    r = CliRunner().invoke(main, ["sin(x^2)", "--format", "latex", "--expect",
+                                  "df/dx=2*cos(x^2)"])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[-1].startswith(
+        "% WRONG: df/dx = 2*cos(x^2) (correct: 2*x*cos(x^2)); differs at x = ")
