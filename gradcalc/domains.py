@@ -110,6 +110,13 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
                 raise ValueError(f"its exact value would have about {digits:.1e} digits")
         return sp.Pow(x, y)
 
+    def positive(x, then, otherwise):
+        # A number is decided by its exact sign: Piecewise's "x > 0" compares at low precision
+        # and calls log(1 + 10^-12) not positive.
+        if x.is_number and x.is_positive is not None:
+            return then if x.is_positive else otherwise
+        return sp.Piecewise((then, x > 0), (otherwise, True))
+
     def max_share(k, xs, out):
         others = xs[:k] + xs[k + 1:]
         # sympy.diff(Max(a, b), a) is Heaviside(a - b) with Heaviside(0) = 1/2; same form here.
@@ -155,8 +162,8 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         erf=sp.erf,
         sigmoid=lambda x: 1 / (1 + sp.exp(-x)),
         softplus=lambda x: sp.log(1 + sp.exp(x)),
-        relu=lambda x: sp.Piecewise((x, x > 0), (0, True)),
-        step=lambda x: sp.Piecewise((1, x > 0), (0, True)),
+        relu=lambda x: positive(x, x, sp.Integer(0)),
+        step=lambda x: positive(x, sp.Integer(1), sp.Integer(0)),
         max=sp.Max,
         min=sp.Min,
         max_share=max_share,
