@@ -322,12 +322,21 @@ class Equivalence:
     note: str | None = None
 
 
-def same_function(ours, theirs, symbols) -> Equivalence:
-    """Exactly if SymPy's simplify shows the difference is 0, else by comparing values at random
-    rational points where both are defined."""
+def same_function(ours, theirs, symbols, domain=None, points=()) -> Equivalence:
+    """Exactly if SymPy's simplify shows the difference is 0, else by comparing values at
+    ``points`` and then at random rational points (small and large: relu(x - 50) differs from 0
+    only past 50) where both, and ``domain`` (the function itself), are defined."""
     import sympy
 
     difference = ours - theirs
+    if difference == 0 and not points:
+        return Equivalence("agree", "identical")
+    for at in points:   # the user's own point first: a wrong answer must not pass there
+        a, b = _to_float(ours.xreplace(at).evalf(20)), _to_float(theirs.xreplace(at).evalf(20))
+        if a is not None and b is not None and not _agree(a, b, 1e-12):
+            point = {str(s): float(v) for s, v in at.items()}
+            where = ", ".join(f"{s} = {v:g}" for s, v in point.items())
+            return Equivalence("disagree", "the point", point, f"differs at {where}")
     if difference == 0:
         return Equivalence("agree", "identical")
     try:
@@ -338,14 +347,20 @@ def same_function(ours, theirs, symbols) -> Equivalence:
         pass
     rng = random.Random(1)
     tried = compared = 0
-    while tried < 40 and compared < 5:
+    while tried < 120 and compared < 20:
         tried += 1
-        at = {s: sympy.Rational(rng.randint(-300, 300), 100) for s in symbols}
+        # both signs and every decade from 0.01 to 10,000 in turn
+        bucket = tried % 12
+        at = {s: sympy.Rational((-1) ** bucket * round(10 ** rng.uniform(bucket // 2 - 2,
+                                                                       bucket // 2 - 1) * 100),
+                                100) for s in symbols}
+        if domain is not None and _to_float(domain.xreplace(at).evalf(20)) is None:
+            continue   # the function itself is undefined here: nothing to compare
         a, b = _to_float(ours.xreplace(at).evalf(20)), _to_float(theirs.xreplace(at).evalf(20))
         if a is None or b is None:
             continue
         compared += 1
-        if not _agree(a, b):
+        if not _agree(a, b, 1e-12):
             point = {str(s): float(v) for s, v in at.items()}
             where = ", ".join(f"{s} = {v:g}" for s, v in point.items())
             return Equivalence("disagree", "random points", point, f"differs at {where}")

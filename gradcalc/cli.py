@@ -58,7 +58,7 @@ class _Command(_Base):
 
     def main(self, args=None, prog_name=None, **extra):
         argv = list(sys.argv[1:] if args is None else args)
-        if len(argv) >= 2 and argv[0] == "check" and argv[1].endswith(".toml"):
+        if argv[:1] == ["check"] and "--at" not in argv:
             return check_command.main(argv[1:], f"{prog_name or 'gradcalc'} check", **extra)
         return super().main(args, prog_name, **extra)
 
@@ -254,17 +254,17 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     point = parse_point(at) if at is not None else None
     verdicts = _answers(fn, expect, tol, point, output) if expect else None
     if at is None:
-        if steps or graph_file or tree:
-            raise UsageError("--steps, --graph and --tree need a point",
+        if steps or graph_file or tree or exact or precision:
+            raise UsageError("--steps, --graph, --tree, --exact and --precision need a point",
                              hint="add --at, e.g. --at x=1,y=2")
         code = _symbolic(fn, source, wrt_names, output, fmt, check_timeout, no_check, verdicts)
         return code or (1 if verdicts and _wrong(verdicts) else 0)
-    if (exact or precision) and at is None:
-        raise UsageError("--exact and --precision need a point", hint="add --at, e.g. --at x=1/3")
     if exact and precision:
         raise UsageError("choose --exact or --precision, not both")
     result = fn.gradient(point, wrt=wrt_names, output=output)
     exact_result = None
+    if (exact or precision) and hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)   # exact and high-precision numbers print every digit
     if exact:
         exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names, output=output)
     elif precision:

@@ -103,10 +103,10 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
 
     def power(x, y):
         # NOTE: SymPy computes 9^(9^9) exactly, in C, for minutes, deaf to any deadline.
-        # Refuse an exact rational power with more than a million digits before it starts.
+        # Refuse an exact rational power with more than 100,000 digits before it starts.
         if x.is_Rational and y.is_Integer and abs(y) > 1000:
             digits = abs(int(y)) * max(len(str(abs(x.p))), len(str(x.q)))
-            if digits > 1_000_000:
+            if digits > 100_000:
                 raise ValueError(f"its exact value would have about {digits:.1e} digits")
         return sp.Pow(x, y)
 

@@ -71,12 +71,13 @@ def _tolerance(answer: str, tol: tuple[float, float] | None) -> tuple[float, str
     """(absolute tolerance, how it was chosen) for a numeric answer against a correct value."""
     if tol is not None:
         return -1.0, f"within rel {tol[0]:g}, abs {tol[1]:g}"
-    if _NUMBER.match(answer) and "." in answer:
-        # A decimal is as precise as its digits: -0.1966 is right for -0.19661193...
+    if _NUMBER.match(answer) and ("." in answer or "e" in answer.lower()):
+        # A decimal is as precise as its digits: -0.1966 is right for -0.19661193..., 2e-3
+        # for 0.0024 (as 0.002 is).
         mantissa, _, exponent = answer.lower().lstrip("+-").partition("e")
-        decimals = len(mantissa.split(".")[1])
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
         half_unit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
-        return half_unit * (1 + 1e-9), f"to the {decimals} decimals written"
+        return half_unit * (1 + 1e-9), f"to ±{half_unit:g}, the digits written"
     return 0.0, "exactly (to 1e-9)"   # an integer or an expression (1/3, sqrt(2)/2) is exact
 
 
@@ -100,14 +101,15 @@ def check_answers(fn: Function, expectations, point: dict | None,
                 raise
             raise UsageError(f"--expect {e.label}: {exc.message}", e.source or e.answer,
                              (exc.span[0] + e.at, exc.span[1] + e.at), exc.hint) from None
-        strange = [v for v in answer.variables if v not in fn.variables]
+        strange = [v for v in answer.variables
+                   if v not in fn.variables and v not in fn.graph.names]
         if strange:
             raise UsageError(f"--expect {e.label}={e.answer}: the answer uses "
                              f"{', '.join(strange)}, which the program does not have")
         if point is not None and not answer.variables:
             verdicts.append(_numeric(fn, e, answer(), point, tol))
         else:
-            verdicts.append(_symbolic(fn, e, answer))
+            verdicts.append(_symbolic(fn, e, answer, point))
     return verdicts
 
 
@@ -125,7 +127,11 @@ def _numeric(fn, e, given: float, point, tol) -> Verdict:
     return Verdict(e, ok, simple(correct), how)
 
 
-def _symbolic(fn, e, answer: Function) -> Verdict:
+def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
+    """An answer with variables (or any answer without a point): the same function as the
+    correct one, where the program's output is defined, and at the point if there is one."""
+    import sympy
+
     from .check import same_function, sstr
     from .function import symbols_for
 
@@ -133,6 +139,13 @@ def _symbolic(fn, e, answer: Function) -> Verdict:
     sym = fn.symbolic(wrt=wrt, output=e.of)
     correct = sym.gradient[e.wrt] if e.wrt else sym.expression
     given = answer.symbolic(wrt=[]).expression
-    same = same_function(given, correct, list(symbols_for(fn.variables).values()))
+    # An answer may name the program's statements (df/dz = q): put their expressions in.
+    named = {sympy.Symbol(n, real=True): fn.symbolic(wrt=[], output=n).expression
+             for n in answer.variables if n in fn.graph.names and n not in fn.variables}
+    given = given.xreplace(named)
+    symbols = symbols_for(fn.variables)
+    points = [{symbols[k]: sympy.Rational(v) for k, v in point.items()}] if point else []
+    domain = fn.symbolic(wrt=[], output=e.of).expression
+    same = same_function(given, correct, list(symbols.values()), domain, points)
     ok = {"agree": True, "disagree": False}.get(same.status)
     return Verdict(e, ok, sstr(correct), same.method, same.note if ok is False else None)

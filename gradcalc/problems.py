@@ -42,7 +42,7 @@ def load(path: str) -> list[dict]:
             data = tomllib.load(fh)
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
     problems = data.get("problem")
     if not isinstance(problems, list) or not problems:
@@ -72,13 +72,15 @@ def run(problems: list[dict]) -> list[ProblemReport]:
             texts = [expect] if isinstance(expect, str) else [str(e) for e in expect]
             tol = None
             if p.get("tol") is not None:
-                parts = [float(t) for t in str(p["tol"]).split(",")]
+                try:
+                    parts = [float(t) for t in str(p["tol"]).split(",")]
+                except ValueError:
+                    raise UsageError(f"tol = {p['tol']!r}: write tol = \"REL\" or "
+                                     "\"REL,ABS\", e.g. \"1e-3\"") from None
                 tol = (parts[0], parts[1] if len(parts) > 1 else 0.0)
             expectations = [e for t in texts for e in split_answers(t, fn.output)]
             report.verdicts = check_answers(fn, expectations, point, tol)
         except GradcalcError as exc:
             report.error = exc.render()
-        except ValueError as exc:
-            report.error = f"error: {exc}"
         reports.append(report)
     return reports
