@@ -5,7 +5,6 @@ Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage; 3 a bug in 
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -332,17 +331,10 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
 
 def _answers(fn, expect, tol, point, output):
-    from .expect import check_answers, split_answers
+    from .expect import check_answers, parse_tol, split_answers
 
     if tol is not None:
-        try:
-            parts = [float(t) for t in tol.split(",")]
-            if len(parts) > 2 or not all(0 <= t < math.inf for t in parts):
-                raise ValueError
-        except ValueError:
-            raise UsageError(f"--tol {tol!r}: give REL or REL,ABS, e.g. --tol 1e-3,1e-6") \
-                from None
-        tol = (parts[0], parts[1] if len(parts) > 1 else 0.0)
+        tol = parse_tol(tol, "--tol takes REL or REL,ABS, e.g. --tol 1e-3,1e-6")
     expectations = [e for text in expect for e in split_answers(text, output or fn.output)]
     return check_answers(fn, expectations, point, tol)
 

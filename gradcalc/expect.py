@@ -67,6 +67,17 @@ def split_answers(text: str, output: str) -> list[Expectation]:
     return found
 
 
+def parse_tol(text: str, usage: str) -> tuple[float, float]:
+    """'1e-3' or '1e-3,1e-6' -> (relative, absolute); ``usage`` says how to write it."""
+    try:
+        parts = [float(t) for t in str(text).split(",")]
+        if len(parts) > 2 or not all(0 <= t < math.inf for t in parts):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"{usage}, not {str(text)!r}") from None
+    return parts[0], parts[1] if len(parts) > 1 else 0.0
+
+
 def _tolerance(answer: str, tol: tuple[float, float] | None) -> tuple[float, str]:
     """(absolute tolerance, how it was chosen) for a numeric answer against a correct value."""
     if tol is not None:

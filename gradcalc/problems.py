@@ -59,7 +59,7 @@ def load(path: str) -> list[dict]:
 def run(problems: list[dict]) -> list[ProblemReport]:
     """Decide every answer of every problem."""
     from .cli import parse_point
-    from .expect import check_answers, split_answers
+    from .expect import check_answers, parse_tol, split_answers
     from .function import Function
 
     reports = []
@@ -72,12 +72,7 @@ def run(problems: list[dict]) -> list[ProblemReport]:
             texts = [expect] if isinstance(expect, str) else [str(e) for e in expect]
             tol = None
             if p.get("tol") is not None:
-                try:
-                    parts = [float(t) for t in str(p["tol"]).split(",")]
-                except ValueError:
-                    raise UsageError(f"tol = {p['tol']!r}: write tol = \"REL\" or "
-                                     "\"REL,ABS\", e.g. \"1e-3\"") from None
-                tol = (parts[0], parts[1] if len(parts) > 1 else 0.0)
+                tol = parse_tol(p["tol"], 'write tol = "REL" or "REL,ABS", e.g. "1e-3"')
             expectations = [e for t in texts for e in split_answers(t, fn.output)]
             report.verdicts = check_answers(fn, expectations, point, tol)
         except GradcalcError as exc:
