@@ -29,8 +29,24 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def _pow(x: float, y: float) -> float:
+    # x^2 as x*x, which is correctly rounded; the C library's pow(x, 2) is not always (and NumPy
+    # squares, so both domains agree to the bit). math.pow raises rather than return a complex.
+    if y == 2.0:
+        return x * x
+    if y == 1.0:
+        return x
+    return math.pow(x, y)
+
+
 def _cbrt(x: float) -> float:
     return math.copysign(abs(x) ** (1.0 / 3.0), x)
+
+
+def _where(cond, then, otherwise):
+    """``then()`` if cond else ``otherwise``: a rule's branch, taken only when needed (a float
+    rule must not compute ln 0). The NumPy domain computes both and picks per element."""
+    return then() if cond else otherwise
 
 
 def _tie_share(k: int, xs: tuple, out: float) -> float:
@@ -55,7 +71,7 @@ FLOAT = SimpleNamespace(
     cbrt=getattr(math, "cbrt", _cbrt),
     abs=abs,
     sign=_sign,
-    pow=math.pow,  # raises (never returns complex) for a negative base and a fractional power
+    pow=_pow,
     sin=math.sin,
     cos=math.cos,
     tan=math.tan,
@@ -82,6 +98,7 @@ FLOAT = SimpleNamespace(
     min=min,
     max_share=_tie_share,
     min_share=_tie_share,
+    where=_where,
 )
 
 
@@ -168,6 +185,7 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         min=sp.Min,
         max_share=max_share,
         min_share=min_share,
+        where=_where,   # a condition on symbols is structural: x != 0 holds for the symbol x
     )
     return _SYMPY[binary_literals]
 
@@ -202,5 +220,79 @@ def mpmath_domain(digits: int) -> SimpleNamespace:
         softplus=lambda x: mp.log(1 + mp.exp(x)),
         relu=lambda x: x if x > 0 else mp.mpf(0), step=lambda x: mp.mpf(1 if x > 0 else 0),
         max=max, min=min, max_share=lambda k, xs, out: _tie_share(k, xs, out),
-        min_share=lambda k, xs, out: _tie_share(k, xs, out), context=mp,
+        min_share=lambda k, xs, out: _tie_share(k, xs, out), where=_where, context=mp,
     )
+
+
+_NUMPY: list[SimpleNamespace] = []
+
+
+def numpy_domain() -> SimpleNamespace:
+    """The NumPy domain: the same rules on float64 arrays, one element per point. A value that
+    no variable reaches stays a Python float and broadcasts. Undefined results become inf or NaN
+    here (the caller runs under ``errstate(all="ignore")`` and re-runs those points one at a time
+    in the float domain, which explains them), so each function only has to agree with the float
+    domain where the float domain gives a finite number."""
+    if _NUMPY:
+        return _NUMPY[0]
+    from .vector import numpy
+
+    np = numpy()
+
+    def sigmoid(x):
+        return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), _exp_ratio(np.exp(x)))
+
+    def _exp_ratio(z):
+        return z / (1.0 + z)
+
+    def power(x, y):
+        # As the float domain: x*x and x for the exponents 2 and 1, else the C library's pow.
+        # (NumPy's own shortcuts for other scalar exponents, sqrt for 0.5, round differently.)
+        if np.ndim(y) == 0:
+            if y == 2.0:
+                return x * x
+            if y == 1.0:
+                return x
+            if np.ndim(x):
+                y = np.full(np.shape(x), y)
+            return np.power(x, y)
+        return np.where(y == 2.0, x * x, np.where(y == 1.0, x, np.power(x, y)))
+
+    def where(cond, then, otherwise):
+        if np.ndim(cond) == 0:
+            return then() if cond else otherwise
+        return np.where(cond, then(), otherwise)
+
+    def tie_share(k, xs, out):
+        ties = sum((x == out) * 1.0 for x in xs)
+        return (xs[k] == out) / ties
+
+    def reduce(fn):
+        def many(*xs):
+            acc = xs[0]
+            for x in xs[1:]:
+                acc = fn(acc, x)
+            return acc
+        return many
+
+    erf = np.frompyfunc(math.erf, 1, 1)   # NumPy has no erf; math's, element by element
+
+    _NUMPY.append(SimpleNamespace(
+        name="numpy", zero=0.0, one=1.0, pi=math.pi, e=math.e,
+        literal=lambda value, text: value,
+        exp=np.exp, log=np.log, log2=np.log2, log10=np.log10, sqrt=np.sqrt, cbrt=np.cbrt,
+        abs=np.abs, sign=lambda x: np.sign(x) + 0.0, pow=power,
+        sin=np.sin, cos=np.cos, tan=np.tan,
+        sec=lambda x: 1.0 / np.cos(x), csc=lambda x: 1.0 / np.sin(x),
+        cot=lambda x: np.cos(x) / np.sin(x),
+        asin=np.arcsin, acos=np.arccos, atan=np.arctan, atan2=np.arctan2,
+        sinh=np.sinh, cosh=np.cosh, tanh=np.tanh,
+        asinh=np.arcsinh, acosh=np.arccosh, atanh=np.arctanh,
+        erf=lambda x: erf(x).astype(np.float64) if np.ndim(x) else math.erf(x),
+        sigmoid=sigmoid,
+        softplus=lambda x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
+        relu=lambda x: np.where(x > 0, x, 0.0), step=lambda x: np.where(x > 0, 1.0, 0.0),
+        max=reduce(np.maximum), min=reduce(np.minimum),
+        max_share=tie_share, min_share=tie_share, where=where,
+    ))
+    return _NUMPY[0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .autodiff import Tape
 from .domains import FLOAT
-from .errors import UsageError
+from .errors import EvaluationError, UsageError
 from .syntax import CONSTANTS, parse_graph
 
 
@@ -134,12 +134,19 @@ class Function:
             tape = self._tapes[key] = Tape.compile(g, out, variables, extra)
         return tape, out_name, clean, wrt, notes
 
-    def gradient(self, point: Mapping[str, float] | None = None, /, *, wrt=None,
-                 output: str | None = None, **values: float) -> Result:
-        """Value and partial derivatives (reverse mode) at one point.
+    def gradient(self, point=None, /, *, wrt=None, output: str | None = None, variables=None,
+                 errors: str = "raise", **values):
+        """Value and partial derivatives (reverse mode) at one point, or at many at once.
 
-        ``f.gradient(x=1, y=2)`` or ``f.gradient({"x": 1, "y": 2}, wrt=["x", "q"])``.
+        ``f.gradient(x=1, y=2)`` or ``f.gradient({"x": 1, "y": 2}, wrt=["x", "q"])`` give a
+        ``Result``. Arrays give a ``Batch`` of NumPy arrays, one element per point:
+        ``f.gradient({"x": xs, "y": ys})``, or a 2-D array with one row per point and
+        ``variables`` naming its columns: ``f.gradient(table, variables=["x", "y"])``. A point
+        where the program is undefined raises, naming the point; with ``errors="report"`` its
+        entries are NaN instead and ``batch.errors`` says why.
         """
+        if variables is not None or _many(point, values):
+            return self._gradient_many(point, values, wrt, output, variables, errors)
         tape, out_name, point, wrt, notes = self.resolve({**(point or {}), **values}, output,
                                                          wrt)
         v = tape.forward(FLOAT, point)
@@ -152,6 +159,31 @@ class Function:
                  if w not in point and tape.keeps(index_of(w))}   # values on the tape only
         return Result(out_name, v[tape.out], grad, point, tuple(notes), named,
                       tuple(i for i, _message in kinks))
+
+    def _gradient_many(self, point, values, wrt, output, variables, errors):
+        from .vector import gradient_many, numpy
+
+        if errors not in ("raise", "report"):
+            raise UsageError(f"errors must be 'raise' or 'report', not {errors!r}")
+        if variables is not None:
+            if isinstance(variables, str) or isinstance(point, Mapping) or values:
+                raise UsageError("variables names the columns of a 2-D array of points",
+                                 hint='f.gradient(table, variables=["x", "y"])')
+            table = numpy().asarray(point, dtype=float)
+            if table.ndim != 2 or table.shape[1] != len(variables):
+                raise UsageError(f"a table of points needs one column per variable "
+                                 f"({len(variables)}), not shape {table.shape}")
+            columns = {name: table[:, k] for k, name in enumerate(variables)}
+        else:
+            columns = {**(point or {}), **values}
+            n = max(len(c) for c in columns.values() if _is_array(c))
+            columns = {k: c if _is_array(c) else [c] * n for k, c in columns.items()}
+        batch = gradient_many(self, columns, wrt, output)
+        if errors == "raise" and batch.errors:
+            k, why = next(iter(batch.errors.items()))
+            at = ", ".join(f"{name}={float(c[k])!r}" for name, c in columns.items())
+            raise EvaluationError(f"at point {k} ({at}): {why}")
+        return batch
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""
@@ -195,6 +227,20 @@ def symbols_for(names):
     import sympy
 
     return {n: sympy.Symbol(n, real=True) for n in names}
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, (list, tuple)) or getattr(x, "ndim", 0) >= 1
+
+
+def _many(point, values) -> bool:
+    """Whether the arguments give many points (some variable has a sequence of values)."""
+    given = list(values.values())
+    if isinstance(point, Mapping):
+        given += list(point.values())
+    elif point is not None:
+        return True   # not a mapping: a table of points
+    return any(_is_array(x) for x in given)
 
 
 def _adjoint(g, index, zero=0.0):

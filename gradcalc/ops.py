@@ -30,6 +30,7 @@ class Op:
     params: tuple[str, ...] = ("x",)  # argument names used in messages
     requires: tuple[tuple[Callable[..., bool], str], ...] = ()  # (predicate(*args), the rule)
     kink: tuple[Callable[..., bool], str] | None = None   # (non-differentiable?, convention used)
+    #                                  kink and singular tests also run on arrays: use & not and
     infix: str | None = None         # operator spelling ('+'); None for functions called by name
     doc: str = ""
     calls: tuple[str, ...] = ()      # names that call it as a function: log(x), ln(x)
@@ -46,9 +47,31 @@ _NONNEG = ((lambda x: x >= 0), "{x} ≥ 0")
 _UNIT = ((lambda x: -1 <= x <= 1), "-1 ≤ {x} ≤ 1")
 
 
+def _pow_dbase(D, x, y, out):
+    # d(x^y)/dx = y x^(y-1); for y = 0 it is 0, even at x = 0 where x^-1 is not finite.
+    return D.where(y != 0, lambda: y * D.pow(x, y - D.one), D.zero)
+
+
 def _pow_dexp(D, x, y, out):
     # d(x^y)/dy = x^y ln x. At x = 0 the product's limit is 0 (for y > 0), as PyTorch returns.
-    return out * D.log(x) if x != 0 else D.zero
+    return D.where(x != 0, lambda: out * D.log(x), D.zero)
+
+
+def _tied(*xs):
+    """Whether two or more arguments share the largest value. Written with & and sums so that it
+    runs on numbers and, element by element, on NumPy arrays (many points at once)."""
+    count = 0
+    for k, x in enumerate(xs):
+        top = True
+        for m, y in enumerate(xs):
+            if m != k:
+                top = top & (x >= y)
+        count = count + top
+    return count > 1
+
+
+def _tied_low(*xs):
+    return _tied(*(-x for x in xs))
 
 
 OPS: tuple[Op, ...] = (
@@ -69,13 +92,13 @@ OPS: tuple[Op, ...] = (
        infix="/", doc="x / y"),
     Op("neg", 1, lambda D, x: -x, (lambda D, x, out: -D.one,), infix="-", doc="-x"),
     Op("pow", 2, lambda D, x, y: D.pow(x, y),
-       (lambda D, x, y, out: y * D.pow(x, y - D.one) if y != 0 else D.zero, _pow_dexp),
+       (_pow_dbase, _pow_dexp),
        ("base", "exponent"),
        requires=(((lambda x, y: x > 0 or float(y).is_integer()),
                   "an integer exponent when the base is negative"),
                  ((lambda x, y: x != 0 or y >= 0), "an exponent ≥ 0 when the base is 0")),
        infix="^", doc="x ^ y, x ** y, pow(x, y): right-associative, binds tighter than unary minus",
-       calls=("pow",), singular=lambda x, y: x == 0 and y < 1 and y != 0),
+       calls=("pow",), singular=lambda x, y: (x == 0) & (y < 1) & (y != 0)),
     # --- exponentials and logarithms --------------------------------------------------------
     _unary("exp", lambda D, x: D.exp(x), lambda D, x, out: out, "e^x"),
     _unary("log", lambda D, x: D.log(x), lambda D, x, out: D.one / x, "natural logarithm",
@@ -103,12 +126,12 @@ OPS: tuple[Op, ...] = (
            kink=((lambda x: x == 0), "relu'(0) = 0")),
     Op("max", VARIADIC, lambda D, *xs: D.max(*xs),
        (lambda D, k, xs, out: D.max_share(k, xs, out),), ("x", "y"),
-       kink=((lambda *xs: xs.count(max(xs)) > 1),
+       kink=(_tied,
              "an even split of the gradient among tied arguments"),
        doc="largest of two or more arguments", calls=("max",)),
     Op("min", VARIADIC, lambda D, *xs: D.min(*xs),
        (lambda D, k, xs, out: D.min_share(k, xs, out),), ("x", "y"),
-       kink=((lambda *xs: xs.count(min(xs)) > 1),
+       kink=(_tied_low,
              "an even split of the gradient among tied arguments"),
        doc="smallest of two or more arguments", calls=("min",)),
     # --- trigonometric ------------------------------------------------------------------------
@@ -130,7 +153,7 @@ OPS: tuple[Op, ...] = (
     Op("atan2", 2, lambda D, y, x: D.atan2(y, x),
        (lambda D, y, x, out: x / (x * x + y * y), lambda D, y, x, out: -y / (x * x + y * y)),
        ("y", "x"), doc="angle of the point (x, y); atan2(y, x)", calls=("atan2",),
-       singular=lambda y, x: x == 0 and y == 0),
+       singular=lambda y, x: (x == 0) & (y == 0)),
     # --- hyperbolic ---------------------------------------------------------------------------
     _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
     _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),

@@ -8,3 +8,9 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# NumPy imported by gradcalc itself (before anything else can) uses the C library's math
+# functions, which the vectorised path's bit-for-bit tests rely on.
+from gradcalc.vector import numpy  # noqa: E402
+
+numpy()

@@ -1,0 +1,261 @@
+"""Many points at once: the tape run over NumPy arrays, one element per point.
+
+The rules are the registry's, run in the NumPy domain (``domains.numpy_domain``); nothing here
+knows a derivative. Undefined points do not stop the batch: the arrays carry inf or NaN there, and
+afterwards each such point is run again alone in the float domain, which computes it or explains
+why it cannot (the same message a single-point run gives). The float domain stays the reference:
+every number of a batch is the number a single-point run prints.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .domains import FLOAT
+from .errors import EvaluationError, UsageError
+from .ops import REGISTRY
+
+BLOCK = 65_536     # points per block: a block's arrays stay in cache, and blocks run in threads
+THREADS = min(4, os.cpu_count() or 1)
+
+# NumPy's SIMD versions of exp, log, tanh, pow, ... differ from the C library's (which Python's
+# math uses) in the last bit for a few per cent of arguments. Importing NumPy without those
+# dispatch targets makes a batch give the very numbers of single-point runs; the price measured
+# here is about 40% on transcendental-heavy programs. Names NumPy does not know are ignored; none
+# of these is ever part of NumPy's x86-64 baseline.
+_SIMD_TARGETS = ("X86_V3 X86_V4 AVX512_ICL AVX512_SPR AVX2 FMA3 AVX512F AVX512CD AVX512_KNL "
+                 "AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL")
+
+
+def numpy():
+    """NumPy, imported on first use only (it costs ~100 ms of start-up), with the C library's
+    rounding for its math functions when gradcalc is the one importing it."""
+    if "numpy" not in sys.modules and "NPY_DISABLE_CPU_FEATURES" not in os.environ:
+        os.environ["NPY_DISABLE_CPU_FEATURES"] = _SIMD_TARGETS
+        try:
+            import numpy as np
+        finally:
+            del os.environ["NPY_DISABLE_CPU_FEATURES"]
+    import numpy as np
+
+    return np
+
+
+@dataclass
+class Batch:
+    """Values and partials at many points: float64 arrays, NaN where a point failed.
+
+    ``errors`` maps the index of each failed point to the reason (the message a single-point
+    run gives); ``kinks`` lists (warning, indices) for non-differentiable points passed through."""
+
+    output: str
+    value: object                       # ndarray
+    gradient: dict[str, object]         # name -> ndarray
+    errors: dict[int, str] = field(default_factory=dict)
+    kinks: list[tuple[str, list[int]]] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    redone: int = 0                     # points computed again, one at a time
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    @property
+    def ok(self):
+        """A boolean array: True where the point was computed."""
+        np = numpy()
+        mask = np.ones(len(self.value), dtype=bool)
+        mask[list(self.errors)] = False
+        return mask
+
+
+def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None = None) -> Batch:
+    """Value and gradient of ``fn`` at every point given as ``columns`` (name -> 1-D array).
+
+    ``invalid`` maps point indices to a reason they cannot be computed (a malformed number in a
+    file); those points are skipped and reported as errors."""
+    np = numpy()
+    from .domains import numpy_domain
+
+    D = numpy_domain()
+    lengths = {len(c) for c in columns.values()}
+    if len(lengths) > 1:
+        raise UsageError("the variables have different numbers of points: "
+                         + ", ".join(f"{k}: {len(c)}" for k, c in columns.items()))
+    n = lengths.pop() if lengths else 1
+    point = {}
+    for name, column in columns.items():
+        try:
+            point[name] = np.asarray(column, dtype=np.float64) + 0.0   # -0.0 becomes 0.0
+        except (TypeError, ValueError):
+            raise UsageError(f"the values of {name} are not numbers") from None
+        if point[name].ndim != 1:
+            raise UsageError(f"the values of {name} must be a 1-D array, not "
+                             f"{point[name].ndim}-D")
+    errors = dict(invalid or {})
+    probe = {k: 0.0 for k in point}
+    tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
+    for name, column in point.items():
+        for i in np.flatnonzero(~np.isfinite(column)).tolist():
+            errors.setdefault(i, f"the value of {name} must be finite, not {column[i]}")
+    if errors:   # compute those points at 0 so they do not poison shared work; reported anyway
+        skip = np.zeros(n, dtype=bool)
+        skip[list(errors)] = True
+        point = {k: np.where(skip, 0.0, c) for k, c in point.items()}
+
+    # The part no variable reaches is the same at every point: compute it once, in floats, where
+    # an error (1/0) is an error of the program itself.
+    fixed = [s for s in tape.forward_steps if not tape.needs[s[0]]]
+    base = tape.forward(FLOAT, probe, steps=fixed)
+    varying = [s for s in tape.forward_steps if tape.needs[s[0]]]
+    targets = [fn.graph.index_of(w) for w in wrt]
+    value = np.empty(n)
+    grad = {w: np.empty(n) for w in wrt}
+    bad = np.zeros(n, dtype=bool)
+    hits: dict[int, list[int]] = {}   # kink node -> points
+
+    def block(start):
+        stop = min(start + BLOCK, n)
+        v = list(base)
+        for name, column in point.items():
+            if tape.keeps(tape.graph.inputs[name]):
+                v[tape.graph.inputs[name]] = column[start:stop]
+        with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
+            bad[start:stop] = _evaluate(tape, D, v, varying, stop - start)
+            value[start:stop] = v[tape.out]
+            g = _backward(tape, D, v)
+        for w, k in zip(wrt, targets, strict=True):
+            grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
+            bad[start:stop] |= ~np.isfinite(grad[w][start:stop])
+        for i, rows in _kinks(tape, v, g, stop - start):
+            hits.setdefault(i, []).extend((rows + start).tolist())
+
+    starts = range(0, n, BLOCK)
+    if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL inside its loops
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(block, starts))
+    else:
+        for start in starts:
+            block(start)
+
+    bad[list(errors)] = False
+    redone = np.flatnonzero(bad).tolist()
+    if redone or errors:   # those points' kinks are the float path's to find
+        skip = set(redone) | set(errors)
+        hits = {k: [r for r in rows if r not in skip] for k, rows in hits.items()}
+    for i in redone:   # the rare points where something is not finite: the float path decides
+        try:
+            r = fn.gradient(_row(point, i), wrt=wrt, output=output)
+        except EvaluationError as exc:
+            errors[i] = exc.message
+            continue
+        value[i] = r.value
+        for w in wrt:
+            grad[w][i] = r.gradient[w]
+        for k in r.kinks:
+            hits.setdefault(k, []).append(i)
+    if errors:
+        failed = list(errors)
+        value[failed] = np.nan
+        for w in wrt:
+            grad[w][failed] = np.nan
+    kinks = [(_kink_message(fn, tape, point, k, rows), sorted(rows))
+             for k, rows in sorted(hits.items()) if rows]
+    return Batch(out_name, value, grad, dict(sorted(errors.items())), kinks, tuple(notes),
+                 len(redone))
+
+
+def gradient_few(fn, columns: dict, wrt=None, output=None, invalid=None) -> Batch:
+    """As ``gradient_many``, for a handful of points: one float pass each, no NumPy (whose import
+    alone costs more than a few dozen points). The numbers are the same either way."""
+    n = len(next(iter(columns.values()), ()))
+    names = list(columns)
+    tape, out_name, _p, wrt, notes = fn.resolve(dict.fromkeys(names, 0.0), output, wrt)
+    errors = dict(invalid or {})
+    value = [math.nan] * n
+    grad = {w: [math.nan] * n for w in wrt}
+    hits: dict[str, list[int]] = {}
+    for i in range(n):
+        if i in errors:
+            continue
+        try:
+            r = fn.gradient({k: columns[k][i] for k in names}, wrt=wrt, output=output)
+        except (EvaluationError, UsageError) as exc:
+            errors[i] = exc.message
+            continue
+        value[i] = r.value
+        for w in wrt:
+            grad[w][i] = r.gradient[w]
+        for message in r.warnings[len(notes):]:
+            hits.setdefault(message, []).append(i)
+    return Batch(out_name, value, grad, dict(sorted(errors.items())), list(hits.items()),
+                 tuple(notes), n)
+
+
+def _row(point: dict, i: int) -> dict:
+    return {k: float(c[i]) for k, c in point.items()}
+
+
+def _kink_message(fn, tape, point, k, rows) -> str:
+    """The single-point warning for kink node ``k`` at its first point, and how many share it."""
+    first = min(rows)
+    v = tape.forward(FLOAT, _row(point, first))
+    g = tape.backward(FLOAT, v)
+    return dict(tape.kinks_hit(v, g)).get(k, f"{tape.graph.snippet(k)} is at a kink")
+
+
+def _evaluate(tape, D, v, steps, n):
+    """The forward pass over one block; returns the mask of points with a value not finite."""
+    np = numpy()
+    tape._run(D, v, steps)
+    bad = np.zeros(n, dtype=bool)
+    for s in steps:
+        x = v[s[0]]
+        if not np.isfinite(x).all():
+            bad |= ~np.isfinite(x)
+    return bad
+
+
+def _backward(tape, D, v) -> list:
+    """Adjoints over arrays: the float pass's loop, without its skip of nodes no gradient reaches
+    (a per-point test); a point where that skip matters has a non-finite local gradient times 0,
+    which is NaN, so it is re-run alone."""
+    g = [0.0] * (tape.out + 1)
+    g[tape.out] = 1.0
+    needs = tape.needs
+    for i, a, b, ra, rb in tape.backward_steps:
+        gi = g[i]
+        out = v[i]
+        if b >= 0:
+            x, y = v[a], v[b]
+            if ra is not None:
+                g[a] = g[a] + gi * ra(D, x, y, out)
+            if rb is not None:
+                g[b] = g[b] + gi * rb(D, x, y, out)
+        elif b == -1:
+            g[a] = g[a] + gi * ra(D, v[a], out)
+        else:
+            xs = tuple(v[j] for j in a)
+            for k, j in enumerate(a):
+                if needs[j]:
+                    g[j] = g[j] + gi * ra(D, k, xs, out)
+    return g
+
+
+def _kinks(tape, v, g, n):
+    """(node, point indices) for each op the gradient passed through at a non-differentiable
+    point: the registry's kink tests, run element by element on the arrays."""
+    np = numpy()
+    found = []
+    for i in tape.kinks:
+        op = REGISTRY[tape.graph.nodes[i].op]
+        if not tape.needs[i] or op.kink is None:
+            continue
+        hit = op.kink[0](*(v[j] for j in tape.graph.nodes[i].args)) & (np.asarray(g[i]) != 0)
+        if np.any(hit):
+            found.append((i, np.flatnonzero(np.broadcast_to(hit, (n,)))))
+    return found
