@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 
 import click
 
@@ -33,6 +34,9 @@ Examples:
 Exit codes: 0 ok, 1 the cross-check disagreed or an answer is wrong, 2 bad input,
 3 internal error.
 """
+
+
+SETTINGS = SimpleNamespace(quiet=False, color=True)   # --quiet, --no-color: for this run
 
 
 class _Base(click.Command):
@@ -156,14 +160,28 @@ def _decode(data: bytes, where: str) -> str:
               help="Read the program from FILE.")
 @click.option("--at", "at", metavar="POINT", multiple=True,
               help="The point: x=-2,y=5 (values may be constant expressions: x=pi/4). "
-                   "Without it, print the symbolic gradient.")
+                   "Repeat it for several points. Without it (and --points), print the "
+                   "symbolic gradient.")
+@click.option("--points", "points_file", metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Read points from a CSV or TSV file whose header names the variables "
+                   "('-': standard input), one point per row. With --at, the values it gives "
+                   "hold for every row.")
+@click.option("--keep-columns", is_flag=True,
+              help="Copy the points file's other columns to the output (default: drop them).")
+@click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=None, metavar="ROWS",
+              help="Rows of a points file computed at a time (default 100000): memory stays "
+                   "bounded by this, not by the file.")
 @click.option("--wrt", metavar="NAMES",
               help="Differentiate with respect to these (inputs or named statements); "
                    "default: every input.")
 @click.option("-o", "--output", "output", metavar="NAME",
               help="Differentiate this named statement instead of the last one.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "plain", "latex"]),
-              default="table", show_default=True, help="Output format.")
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "json", "jsonl", "csv", "tsv", "plain", "latex"]),
+              default="table", show_default=True,
+              help="Output format. json: one object (an array for several points); jsonl: an "
+                   "object per point per line; csv/tsv: a header row, then a row per point.")
 @click.option("--digits", type=click.IntRange(1, 17), default=None,
               help="Significant digits shown (default: 6 in tables, full precision otherwise).")
 @click.option("--check-timeout", type=click.FloatRange(0, 86400), default=5.0,
@@ -187,17 +205,27 @@ def _decode(data: bytes, where: str) -> str:
               help="Also compute the value and gradient with mpmath at DIGITS significant digits.")
 @click.option("--tol", metavar="REL[,ABS]",
               help="Tolerance for numeric answers (default: as precise as the digits written).")
+@click.option("-q", "--quiet", is_flag=True, help="Silence warnings and notes (errors still "
+                                                  "go to standard error).")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
-def main(program, file, at, wrt, output, fmt, digits, check_timeout, no_check, steps,
-         graph_file, tree, expect, exact, precision, tol):
+def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
+         check_timeout, no_check, steps, graph_file, tree, expect, exact, precision, tol, quiet,
+         no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
     ';' or newlines. Use '-' to read it from standard input.
     """
+    SETTINGS.quiet, SETTINGS.color = quiet, not no_color
     try:
-        code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-                    steps, graph_file, tree, expect, tol, exact, precision)
+        if points_file is not None or len(at) > 1:
+            code = _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt,
+                             output, fmt, digits, check_timeout, no_check,
+                             steps or graph_file or tree or exact or precision, expect)
+        else:
+            code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
+                        steps, graph_file, tree, expect, tol, exact, precision)
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
         code = 2
@@ -241,9 +269,6 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
     if check_timeout != check_timeout:
         raise UsageError("--check-timeout must be a number of seconds, not nan")
-    if len(at) > 1:
-        raise UsageError("--at is given more than once: one run evaluates one point",
-                         hint="put every variable in one --at: --at x=1,y=2")
     at = at[0] if at else None
     source = _read_program(program, file)
     fn = Function(source)
@@ -252,6 +277,14 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
     point = parse_point(at) if at is not None else None
     verdicts = _answers(fn, expect, tol, point, output) if expect else None
+    if fmt in ("csv", "tsv", "jsonl"):
+        if at is None:
+            raise UsageError(f"--format {fmt} needs a point (--at or --points)",
+                             hint="without a point, use --format json for the symbolic gradient")
+        if steps or expect or exact or precision or tree:
+            raise UsageError(f"--format {fmt} carries values and gradients only",
+                             hint="use --format json with --steps, --tree, --expect, --exact "
+                                  "or --precision")
     if at is None:
         if steps or graph_file or tree or exact or precision:
             raise UsageError("--steps, --graph, --tree, --exact and --precision need a point",
@@ -287,8 +320,16 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         write_graph(walk, graph_file, digits or 4)
     _warn(result.warnings, check)
     if tree and fmt != "table":
-        click.echo("warning: --tree is drawn only with --format table", err=True)
-    if fmt == "latex":
+        _note("warning: --tree is drawn only with --format table")
+    if fmt in ("csv", "tsv", "jsonl"):
+        from .render.rows import Rows, RowWriter
+
+        writer = RowWriter(fmt, click.echo, result.output, result.point, (), result.gradient)
+        writer.write(Rows(0, {k: [x] for k, x in result.point.items()}, [result.value],
+                          {k: [x] for k, x in result.gradient.items()},
+                          checks={0: check} if check.status != "skipped" else {}))
+        writer.close()
+    elif fmt == "latex":
         click.echo(_bounded_symbolic(fn, wrt_names, output, check_timeout, latex=True,
                                      result=result)[0])
         _latex_answers(verdicts)
@@ -328,6 +369,190 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     if graph_file:
         click.echo(f"wrote the graph to {graph_file}", err=True)
     return 1 if check.status == "disagree" or (verdicts and _wrong(verdicts)) else 0
+
+
+def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt,
+              digits, check_timeout, no_check, one_point_only, expect) -> int:
+    """Several --at points, or a points file: computed in chunks, written as they come.
+    Exit 0 if every point was computed (and the check agrees), 1 if some point failed or the
+    check disagreed, 2 if a row of the file is malformed (the other rows are still written)."""
+    from .function import Function
+    from .points import CHUNK, Chunk, PointsFile
+    from .render.rows import Rows, RowWriter
+
+    if one_point_only or expect:
+        raise UsageError("--steps, --graph, --tree, --exact, --precision and --expect take "
+                         "one point", hint="give a single --at")
+    if fmt == "latex":
+        raise UsageError("--format latex takes one point", hint="use --format csv or json")
+    if points_file is not None and len(at) > 1:
+        raise UsageError("with --points, --at gives values for every row: give it once",
+                         hint="--points data.csv --at w=0.5,b=1")
+    if keep_columns and points_file is None:
+        raise UsageError("--keep-columns needs --points")
+    if check_timeout != check_timeout:
+        raise UsageError("--check-timeout must be a number of seconds, not nan")
+    if points_file == "-" and (program == "-" and file is None):
+        raise UsageError("the program and the points cannot both come from standard input",
+                         hint="put the program in a file: -f prog.gc --points -")
+    source = _read_program(program, file)
+    fn = Function(source)
+    wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+    if wrt and not wrt_names:
+        raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
+
+    stream = progress = None
+    if points_file is None:
+        points = [parse_point(text) for text in at]
+        for k, p in enumerate(points[1:], start=2):
+            if set(p) != set(points[0]):
+                raise UsageError(f"--at number {k} gives {', '.join(p) or 'nothing'}, but the "
+                                 f"first gives {', '.join(points[0]) or 'nothing'}",
+                                 hint="every point gives the same variables")
+        names = list(points[0])
+        fixed = {}
+        chunks = [Chunk(0, len(points), {k: [p[k] for p in points] for k in names}, {})]
+        extras = []
+    else:
+        fixed = parse_point(at[0]) if at else {}
+        stream = _open_points(points_file)
+        table = PointsFile(stream, "standard input" if points_file == "-" else points_file,
+                           fn.variables, fixed, chunk_size or CHUNK)
+        names = [*table.variables, *fixed]
+        extras = table.extras if keep_columns else []
+        chunks = table.chunks()
+        progress = _progress(points_file, table)
+    _tape, out_name, _p, wrt_names, notes = fn.resolve(dict.fromkeys(names, 0.0), output,
+                                                       wrt_names)
+    console = _console() if fmt == "table" else None
+    writer = RowWriter(fmt, _echo, out_name, names, extras, wrt_names, digits, console,
+                       title=f"{out_name} = {' '.join(source.split())[:60]}")
+    failed, malformed, kinks, checks, total = [], [], {}, [], 0
+    try:
+        for chunk in chunks:
+            columns = {**chunk.columns, **{k: [x] * chunk.size for k, x in fixed.items()}}
+            batch = _compute(fn, columns, wrt_names, output, chunk.invalid)
+            rows = Rows(chunk.start, {k: columns[k] for k in names}, _list(batch.value),
+                        {w: _list(c) for w, c in batch.gradient.items()}, batch.errors,
+                        {e: chunk.extras[e] for e in extras}, texts=chunk.texts)
+            if not no_check and not checks:
+                rows.checks = _check_sample(fn, rows, wrt_names, output, check_timeout)
+                checks.extend((chunk.start + k, c) for k, c in rows.checks.items())
+            writer.write(rows)
+            failed += [chunk.start + k for k in batch.errors if k not in chunk.invalid]
+            malformed += [chunk.start + k for k in chunk.invalid]
+            for message, where in batch.kinks:
+                kinks.setdefault(message, []).extend(chunk.start + k for k in where)
+            total += chunk.size
+            if progress is not None:
+                progress.advance(table.bytes_read, total)
+        writer.close()
+    finally:
+        if progress is not None:
+            progress.stop()
+        if stream is not None and stream is not sys.stdin.buffer:
+            stream.close()
+    return _many_summary(notes, kinks, failed, malformed, checks, total)
+
+
+def _compute(fn, columns, wrt, output, invalid):
+    """A chunk's values and gradients: NumPy for many points, plain floats for a few."""
+    from .vector import gradient_few, gradient_many
+
+    size = len(next(iter(columns.values()), ()))
+    if size <= 64:
+        return gradient_few(fn, columns, wrt, output, invalid)
+    return gradient_many(fn, columns, wrt, output, invalid)
+
+
+def _list(column) -> list:
+    return column.tolist() if hasattr(column, "tolist") else list(column)
+
+
+def _echo(text: str, nl: bool = True) -> None:
+    click.echo(text, nl=nl)
+
+
+def _open_points(name: str):
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open(name, "rb")   # noqa: SIM115 (closed by the caller, after the last chunk)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _check_sample(fn, rows, wrt, output, timeout, count: int = 5) -> dict:
+    """The cross-check at up to ``count`` computed points spread over the chunk (SymPy's own
+    derivative evaluated there, or central differences past the deadline), within ``timeout``
+    seconds in all."""
+    import time
+
+    from .check import check_point
+
+    ok = [k for k in range(len(rows)) if k not in rows.errors]
+    if not ok:
+        return {}
+    m = min(count, len(ok))
+    picks = sorted({ok[round(j * (len(ok) - 1) / max(1, m - 1))] for j in range(m)})
+    started = time.monotonic()
+    checks = {}
+    for k in picks:
+        left = timeout - (time.monotonic() - started)
+        result = fn.gradient({v: c[k] for v, c in rows.points.items()}, wrt=wrt, output=output)
+        checks[k] = check_point(fn, result, max(left, 0.0))
+    return checks
+
+
+def _many_summary(notes, kinks, failed, malformed, checks, total) -> int:
+    """Diagnostics after the rows (standard error), and the exit code."""
+    for w in notes:
+        _note(f"warning: {w}")
+    for message, where in kinks.items():
+        _note(f"warning: {message} ({_at_rows(where, total)})")
+    disagree = [(k, c) for k, c in checks if c.status == "disagree"]
+    if checks:
+        methods = sorted({c.method for _k, c in checks})
+        reasons = sorted({c.reason for _k, c in checks if c.reason})
+        verdict = "disagrees" if disagree else "agrees"
+        _note(f"check: {' and '.join(methods)} {verdict} at {len(checks)} sampled point"
+              f"{'s' * (len(checks) != 1)} of {total} (rows "
+              f"{', '.join(str(k + 1) for k, _c in checks)})"
+              + (f"; {'; '.join(reasons)}" if reasons else ""))
+    for k, c in disagree:
+        bad = [p.name for p in c.partials if p.status == "disagree"] or ["the value"]
+        click.echo(f"error: the cross-check disagrees at row {k + 1} on {', '.join(bad)}",
+                   err=True)
+    if failed:
+        click.echo(f"error: {len(failed)} of {total} points could not be computed "
+                   f"({_at_rows(failed, total)}); their rows say why", err=True)
+    if malformed:
+        click.echo(f"error: {len(malformed)} row{'s' * (len(malformed) != 1)} of the points "
+                   f"file {'are' if len(malformed) != 1 else 'is'} malformed "
+                   f"({_at_rows(malformed, total)}); their rows say why", err=True)
+    return 2 if malformed else (1 if failed or disagree else 0)
+
+
+def _at_rows(rows, total, show: int = 8) -> str:
+    rows = sorted(rows)
+    shown = ", ".join(str(r + 1) for r in rows[:show])
+    more = f", … ({len(rows)} in all)" if len(rows) > show else ""
+    return f"{'row' if len(rows) == 1 else 'rows'} {shown}{more}"
+
+
+def _progress(points_file, table):
+    """A progress bar on standard error for a big points file, when that is a terminal."""
+    if SETTINGS.quiet or not sys.stderr.isatty():
+        return None
+    try:
+        size = os.path.getsize(points_file) if points_file != "-" else None
+    except OSError:
+        size = None
+    if size is not None and size < 4 * 1024 * 1024:
+        return None
+    from .render.progress import Bar
+
+    return Bar(size, _console(stderr=True))
 
 
 def _answers(fn, expect, tol, point, output):
@@ -418,10 +643,17 @@ def _symbolic(fn, source, wrt, output, fmt, timeout, no_check, verdicts=None) ->
     return 1 if check.status == "disagree" else 0
 
 
-def _console():
+def _note(text: str) -> None:
+    """A warning or note on standard error, unless --quiet."""
+    if not SETTINGS.quiet:
+        click.echo(text, err=True)
+
+
+def _console(stderr: bool = False):
     from rich.console import Console
 
-    console = Console(highlight=False)   # rich honours NO_COLOR and colours only terminals
+    # rich honours NO_COLOR and colours only terminals
+    console = Console(highlight=False, no_color=not SETTINGS.color or None, stderr=stderr)
 
     def broken_pipe():
         # rich's default exits 1, which here would mean "the check disagreed"
@@ -434,7 +666,7 @@ def _console():
 
 def _warn(warnings, check) -> None:
     for w in warnings:
-        click.echo(f"warning: {w}", err=True)
+        _note(f"warning: {w}")
     if check.status == "disagree":
         bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
         click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

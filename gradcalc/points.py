@@ -1,0 +1,149 @@
+"""Points from a CSV or TSV file (--points), read in chunks so memory stays bounded.
+
+The header row names the columns; a column named after a variable gives its values, any other
+column is carried along (to be copied to the output or dropped). A malformed cell spoils only its
+own row: the row is reported, the others are computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+
+CHUNK = 100_000   # rows per chunk: a few tens of MB at most, whatever the file's size
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a points file: values per variable, other columns as text."""
+
+    start: int                                  # index of the first row (0-based, data rows)
+    size: int
+    columns: dict[str, list[float]]
+    extras: dict[str, list[str]]
+    invalid: dict[int, str] = field(default_factory=dict)   # row within the chunk -> reason
+    texts: dict[str, list[str]] | None = None   # the variables' cells as written
+
+
+class PointsFile:
+    """A points file opened for reading: its header, then its rows chunk by chunk."""
+
+    def __init__(self, stream, where: str, variables, fixed=(), chunk: int = CHUNK):
+        """``stream`` is binary; ``variables`` are the names the program needs, ``fixed`` those
+        given a value for every row by --at (a column may not give them too)."""
+        self.where = where
+        self.chunk = chunk
+        self._raw = stream
+        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        with _reading(where):
+            header = self._text.readline()
+            while header and not header.strip():
+                header = self._text.readline()
+        if not header:
+            raise UsageError(f"{where} is empty: it needs a header row naming the variables",
+                             hint="e.g. x,y then one point per line: 1,2")
+        self.delimiter = "\t" if "\t" in header else ","
+        names = [n.strip() for n in next(csv.reader([header], delimiter=self.delimiter))]
+        seen = set()
+        for n in names:
+            if not n:
+                raise UsageError(f"{where}: the header has an empty column name",
+                                 header.rstrip("\r\n"))
+            if n in seen:
+                raise UsageError(f"{where}: the column {n} appears twice", header.rstrip("\r\n"))
+            seen.add(n)
+        both = [n for n in names if n in fixed]
+        if both:
+            raise UsageError(f"{', '.join(both)} is given both by --at and by a column of "
+                             f"{where}", hint="drop one of them")
+        missing = [v for v in variables if v not in seen and v not in fixed]
+        if missing:
+            raise UsageError(f"{where} has no column for {', '.join(missing)}",
+                             header.rstrip("\r\n"),
+                             hint=f"its columns: {', '.join(names)}; give a fixed value with "
+                                  f"--at {missing[0]}=1")
+        self.names = names
+        self.variables = [n for n in names if n in variables]
+        self.extras = [n for n in names if n not in variables]
+
+    @property
+    def bytes_read(self) -> int:
+        """How far into the file reading has got (for a progress bar)."""
+        try:
+            return self._raw.tell()
+        except OSError:
+            return 0
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The rows, ``chunk`` at a time. Whole columns are converted at once; a column with a
+        malformed cell is converted again cell by cell to find it."""
+        width = len(self.names)
+        where = [self.names.index(v) for v in self.variables]
+        keep = [self.names.index(e) for e in self.extras]
+        reader = csv.reader(self._text, delimiter=self.delimiter)
+        start = 0
+        while True:
+            with _reading(self.where, reader):
+                rows = list(itertools.islice(reader, self.chunk))
+            if not rows:
+                return
+            lengths = set(map(len, rows))
+            if 0 in lengths or 1 in lengths:   # drop blank lines
+                rows = [r for r in rows if r and (len(r) > 1 or r[0].strip())]
+                if not rows:
+                    continue
+                lengths = set(map(len, rows))
+            invalid = {}
+            if lengths != {width}:
+                for k, r in enumerate(rows):
+                    if len(r) != width:
+                        invalid[k] = (f"the row has {len(r)} field{'s' * (len(r) != 1)}; "
+                                      f"the header has {width}")
+                        rows[k] = (r + [""] * width)[:width]
+            cells = list(zip(*rows, strict=True))
+            columns = {v: _numbers(v, cells[j], invalid)
+                       for v, j in zip(self.variables, where, strict=True)}
+            extras = {e: list(cells[j]) for e, j in zip(self.extras, keep, strict=True)}
+            texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
+            yield Chunk(start, len(rows), columns, extras, dict(sorted(invalid.items())), texts)
+            start += len(rows)
+
+
+def _numbers(name: str, texts, invalid: dict) -> list[float]:
+    """A column's cells as floats; a malformed or infinite one is NaN, and its row is noted."""
+    try:
+        values = list(map(float, texts))
+    except ValueError:
+        values = []
+        for k, text in enumerate(texts):
+            try:
+                values.append(float(text))
+            except ValueError:
+                values.append(math.nan)
+                invalid.setdefault(k, f"the value of {name} is not a number: {text.strip()!r}"
+                                   if text.strip() else f"no value for {name}")
+    if not all(map(math.isfinite, values)):
+        for k, x in enumerate(values):
+            if not math.isfinite(x):
+                invalid.setdefault(k, f"the value of {name} must be finite, not {x}")
+    return values
+
+
+@contextmanager
+def _reading(where: str, reader=None):
+    """Reading errors (not UTF-8, a NUL byte, a field over 128 KiB) said as ours."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (it holds the byte "
+                         f"{exc.object[exc.start:exc.start + 1]!r})") from None
+    except csv.Error as exc:
+        line = f", line {reader.line_num + 1}" if reader is not None else ""
+        raise UsageError(f"{where}{line}: {exc}") from None
