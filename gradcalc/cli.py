@@ -29,10 +29,13 @@ Examples:
   gradcalc "sin(x^2)" --expect "df/dx=2*x*cos(x^2)"
   gradcalc "x^2*y" --at x=1/3,y=3 --exact
   gradcalc check examples/homework.toml        # a whole problem set, with a score
+  gradcalc "z*(x+y)" --at x=-2,y=5,z=-4 --at x=1,y=2,z=3 --format csv
+  gradcalc "w*x + b" --points data.csv --at w=0.5,b=1 --format jsonl
+  producer | gradcalc -f model.gc --points - --format csv > gradients.csv
 
 \b
-Exit codes: 0 ok, 1 the cross-check disagreed or an answer is wrong, 2 bad input,
-3 internal error.
+Exit codes: 0 ok, 1 the cross-check disagreed, an answer is wrong or some of many
+points could not be computed, 2 bad input, 3 internal error.
 """
 
 
@@ -170,7 +173,7 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--keep-columns", is_flag=True,
               help="Copy the points file's other columns to the output (default: drop them).")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=None, metavar="ROWS",
-              help="Rows of a points file computed at a time (default 100000): memory stays "
+              help="Rows of a points file computed at a time (default 25000): memory stays "
                    "bounded by this, not by the file.")
 @click.option("--wrt", metavar="NAMES",
               help="Differentiate with respect to these (inputs or named statements); "

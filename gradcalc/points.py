@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .errors import UsageError
 
-CHUNK = 100_000   # rows per chunk: a few tens of MB at most, whatever the file's size
+CHUNK = 25_000   # rows per chunk: about 75 MB of memory at most, whatever the size of the file
 
 
 @dataclass
@@ -87,33 +87,66 @@ class PointsFile:
         width = len(self.names)
         where = [self.names.index(v) for v in self.variables]
         keep = [self.names.index(e) for e in self.extras]
-        reader = csv.reader(self._text, delimiter=self.delimiter)
         start = 0
         while True:
-            with _reading(self.where, reader):
-                rows = list(itertools.islice(reader, self.chunk))
-            if not rows:
+            with _reading(self.where):
+                lines = list(itertools.islice(self._text, self.chunk))
+                if lines and "".join(lines).count('"') % 2:   # a quoted field goes on
+                    lines += _close_quote(self._text)
+            if not lines:
                 return
-            lengths = set(map(len, rows))
-            if 0 in lengths or 1 in lengths:   # drop blank lines
-                rows = [r for r in rows if r and (len(r) > 1 or r[0].strip())]
+            invalid = {}
+            cells = _split(lines, width, self.delimiter)
+            if cells is None:   # quotes, blank lines or ragged rows: the csv module decides
+                rows = _parse(lines, width, self.delimiter, self.where, invalid)
                 if not rows:
                     continue
-                lengths = set(map(len, rows))
-            invalid = {}
-            if lengths != {width}:
-                for k, r in enumerate(rows):
-                    if len(r) != width:
-                        invalid[k] = (f"the row has {len(r)} field{'s' * (len(r) != 1)}; "
-                                      f"the header has {width}")
-                        rows[k] = (r + [""] * width)[:width]
-            cells = list(zip(*rows, strict=True))
+                cells = list(zip(*rows, strict=True))
+            size = len(cells[0])
             columns = {v: _numbers(v, cells[j], invalid)
                        for v, j in zip(self.variables, where, strict=True)}
             extras = {e: list(cells[j]) for e, j in zip(self.extras, keep, strict=True)}
             texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
-            yield Chunk(start, len(rows), columns, extras, dict(sorted(invalid.items())), texts)
-            start += len(rows)
+            yield Chunk(start, size, columns, extras, dict(sorted(invalid.items())), texts)
+            start += size
+
+
+def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:
+    """The common case in one pass of str.split: no quotes, no blank lines, every row full.
+    Columns are every width-th cell. None when the file needs the csv module."""
+    text = "".join(lines)
+    if width < 2 or '"' in text:
+        return None
+    text = text.replace("\r\n", "\n").removesuffix("\n")
+    if "\r" in text:
+        return None
+    flat = text.replace("\n", sep).split(sep)
+    if len(flat) != len(lines) * width:
+        return None
+    return [flat[j::width] for j in range(width)]
+
+
+def _parse(lines: list[str], width: int, sep: str, where: str, invalid: dict) -> list[list[str]]:
+    """Rows by the csv module: quoted fields, blank lines dropped, short and long rows noted in
+    ``invalid`` and padded or cut to the header's width."""
+    reader = csv.reader(lines, delimiter=sep)
+    with _reading(where, reader):
+        rows = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
+    for k, r in enumerate(rows):
+        if len(r) != width:
+            invalid[k] = f"the row has {len(r)} field{'s' * (len(r) != 1)}; the header has {width}"
+            rows[k] = (r + [""] * width)[:width]
+    return rows
+
+
+def _close_quote(text, limit: int = 1000) -> list[str]:
+    """Lines up to the one that closes an open quoted field (at most ``limit`` more)."""
+    more = []
+    for line in itertools.islice(text, limit):
+        more.append(line)
+        if line.count('"') % 2:
+            break
+    return more
 
 
 def _numbers(name: str, texts, invalid: dict) -> list[float]:

@@ -200,3 +200,16 @@ def test_every_registry_op_is_covered():
 def test_usage_errors_name_the_problem():
     with pytest.raises(UsageError, match="no value for y"):
         gradient_many(Function("x*y"), {"x": [1.0]})
+
+
+def test_the_readme_api_example():
+    import gradcalc
+
+    f = gradcalc.parse("q = x + y; f = z*q")
+    b = f.gradient({"x": np.linspace(-1, 1, 5), "y": [5.0] * 5}, z=-4)
+    assert b.value.tolist() == [-16.0, -18.0, -20.0, -22.0, -24.0]
+    assert b.gradient["z"].tolist() == [4.0, 4.5, 5.0, 5.5, 6.0]
+    t = f.gradient(np.array([[-2, 5, -4], [1, 2, 3]]), variables=["x", "y", "z"])
+    assert t.value.tolist() == [-12.0, 9.0]
+    assert gradcalc.parse("log(x)").gradient(x=[1, -1], errors="report").errors == {
+        1: "log(x) is undefined: it needs x > 0, but x = -1"}
