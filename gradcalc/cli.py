@@ -370,7 +370,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
             answers_table(console, verdicts)
     if graph_file:
-        click.echo(f"wrote the graph to {graph_file}", err=True)
+        _note(f"wrote the graph to {graph_file}")
     return 1 if check.status == "disagree" or (verdicts and _wrong(verdicts)) else 0
 
 

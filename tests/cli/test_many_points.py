@@ -319,3 +319,44 @@ def test_completion_installs_in_bash(tmp_path):
     p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                        env={**os.environ, "PATH": f"{Path(EXE).parent}:{os.environ['PATH']}"})
     assert p.stdout.split() == ["--format"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_on_a_terminal_only(tmp_path):
+    import pty
+
+    write_points(tmp_path / "p.csv", 80_000)          # over the 4 MB threshold
+    assert (tmp_path / "p.csv").stat().st_size > 4 * 2**20
+    args = [EXE, "x*y + z", "--points", str(tmp_path / "p.csv"), "--format", "csv",
+            "--no-check"]
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env={
+        **os.environ, "COLUMNS": "80"})
+    os.close(slave)
+    out = p.stdout.read()
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert p.wait(timeout=120) == 0
+    assert len(out.splitlines()) == 80_001 and b"points" not in out
+    assert b"points" in seen and b"MB" in seen           # the bar went to the terminal
+    code, _out, err = run("x*y + z", "--points", str(tmp_path / "p.csv"), "--format", "csv",
+                          "--no-check")
+    assert code == 0 and err == ""                        # and not to a pipe
+
+
+def test_quoted_fields_with_newlines_across_chunks(tmp_path):
+    (tmp_path / "p.csv").write_text('x,note\n1,"two\nlines"\n2,plain\n"3",x\n')
+    for chunk in ("1", "2", "100"):
+        code, out, err = run("x^2", "--points", str(tmp_path / "p.csv"), "--format", "jsonl",
+                             "--no-check", "--keep-columns", "--chunk-size", chunk)
+        assert code == 0, err
+        objs = [json.loads(line) for line in out.splitlines()]
+        assert [(o["point"]["x"], o["columns"]["note"], o["value"]) for o in objs] == [
+            (1.0, "two\nlines", 1.0), (2.0, "plain", 4.0), (3.0, "x", 9.0)]
