@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from .errors import EvaluationError, GradcalcError, ParseError, UsageError
 from .function import Function, Result, SymbolicResult
+from .syntax import DEFAULT_LIMITS, NO_LIMITS, Limits
 
 __version__ = "0.1.0"
 __all__ = ["parse", "gradient", "Function", "Result", "SymbolicResult", "GradcalcError",
-           "ParseError", "EvaluationError", "UsageError", "__version__"]
+           "ParseError", "EvaluationError", "UsageError", "Limits", "NO_LIMITS", "__version__"]
 
 
-def parse(source: str) -> Function:
-    """Parse a program once; evaluate it with ``.gradient(...)`` as often as you like."""
-    return Function(source)
+def parse(source: str, limits: Limits = DEFAULT_LIMITS) -> Function:
+    """Parse a program once; evaluate it with ``.gradient(...)`` as often as you like.
+    ``limits`` bounds its size, node count, nesting and exact digits (``NO_LIMITS``: none)."""
+    return Function(source, limits)
 
 
 def gradient(source: str, point=None, /, *, wrt=None, output=None, **values) -> Result:

@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import GradcalcError, UsageError
-from .syntax import split_top_level
+from .syntax import DEFAULT_LIMITS, Limits, split_top_level
 
 EXAMPLES = """
 \b
@@ -39,7 +39,8 @@ points could not be computed, 2 bad input, 3 internal error.
 """
 
 
-SETTINGS = SimpleNamespace(quiet=False, color=True)   # --quiet, --no-color: for this run
+# --quiet, --no-color and the --max-* limits: for this run
+SETTINGS = SimpleNamespace(quiet=False, color=True, limits=DEFAULT_LIMITS)
 
 
 class _Base(click.Command):
@@ -208,19 +209,28 @@ def _decode(data: bytes, where: str) -> str:
               help="Also compute the value and gradient with mpmath at DIGITS significant digits.")
 @click.option("--tol", metavar="REL[,ABS]",
               help="Tolerance for numeric answers (default: as precise as the digits written).")
+@click.option("--max-size", type=click.IntRange(0), default=5_000_000, show_default=True,
+              metavar="CHARS", help="Longest program accepted (0: no limit).")
+@click.option("--max-nodes", type=click.IntRange(0), default=1_000_000, show_default=True,
+              metavar="N", help="Most graph nodes a program may have (0: no limit).")
+@click.option("--max-depth", type=click.IntRange(0), default=100_000, show_default=True,
+              metavar="N", help="Deepest nesting of parentheses and calls (0: no limit).")
+@click.option("--max-digits", type=click.IntRange(0), default=100_000, show_default=True,
+              metavar="N", help="Most digits of one exact number with --exact (0: no limit).")
 @click.option("-q", "--quiet", is_flag=True, help="Silence warnings and notes (errors still "
                                                   "go to standard error).")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-         check_timeout, no_check, steps, graph_file, tree, expect, exact, precision, tol, quiet,
-         no_color):
+         check_timeout, no_check, steps, graph_file, tree, expect, exact, precision, tol,
+         max_size, max_nodes, max_depth, max_digits, quiet, no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
     ';' or newlines. Use '-' to read it from standard input.
     """
     SETTINGS.quiet, SETTINGS.color = quiet, not no_color
+    SETTINGS.limits = Limits(*(n or None for n in (max_size, max_nodes, max_depth, max_digits)))
     try:
         if points_file is not None or len(at) > 1:
             code = _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt,
@@ -274,7 +284,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         raise UsageError("--check-timeout must be a number of seconds, not nan")
     at = at[0] if at else None
     source = _read_program(program, file)
-    fn = Function(source)
+    fn = Function(source, SETTINGS.limits)
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
     if wrt and not wrt_names:
         raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")
@@ -399,7 +409,7 @@ def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, out
         raise UsageError("the program and the points cannot both come from standard input",
                          hint="put the program in a file: -f prog.gc --points -")
     source = _read_program(program, file)
-    fn = Function(source)
+    fn = Function(source, SETTINGS.limits)
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
     if wrt and not wrt_names:
         raise UsageError(f"--wrt {wrt!r} names nothing", hint="write --wrt x,y")

@@ -102,15 +102,17 @@ FLOAT = SimpleNamespace(
 )
 
 
-_SYMPY: dict[bool, SimpleNamespace] = {}
+_SYMPY: dict[tuple, SimpleNamespace] = {}
 
 
-def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
+def sympy_domain(binary_literals: bool = False, digits: int | None = 100_000) -> SimpleNamespace:
     """The SymPy domain: the same rules build exact symbolic expressions. A literal is the exact
     decimal the user typed ("0.1" is 1/10, so x*0.5 prints as x/2), or with ``binary_literals``
-    the exact value of its float64."""
-    if binary_literals in _SYMPY:
-        return _SYMPY[binary_literals]
+    the exact value of its float64. An exact power of more than ``digits`` digits is refused
+    (None: no bound)."""
+    key = (binary_literals, digits)
+    if key in _SYMPY:
+        return _SYMPY[key]
     import sympy as sp
 
     def literal(value, text):
@@ -120,11 +122,12 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
 
     def power(x, y):
         # NOTE: SymPy computes 9^(9^9) exactly, in C, for minutes, deaf to any deadline.
-        # Refuse an exact rational power with more than 100,000 digits before it starts.
-        if x.is_Rational and y.is_Integer and abs(y) > 1000:
-            digits = abs(int(y)) * max(len(str(abs(x.p))), len(str(x.q)))
-            if digits > 100_000:
-                raise ValueError(f"its exact value would have about {digits:.1e} digits")
+        # Refuse an exact rational power with more than ``digits`` digits before it starts.
+        if digits is not None and x.is_Rational and y.is_Integer and abs(y) > 1000:
+            size = abs(int(y)) * max(len(str(abs(x.p))), len(str(x.q)))
+            if size > digits:
+                raise ValueError(f"its exact value would have about {size:.1e} digits (the "
+                                 f"limit is {digits:,}: --max-digits)")
         return sp.Pow(x, y)
 
     def positive(x, then, otherwise):
@@ -143,7 +146,7 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         others = xs[:k] + xs[k + 1:]
         return sp.Heaviside((others[0] if len(others) == 1 else sp.Min(*others)) - xs[k])
 
-    _SYMPY[binary_literals] = SimpleNamespace(
+    _SYMPY[key] = SimpleNamespace(
         name="sympy",
         zero=sp.Integer(0),
         one=sp.Integer(1),
@@ -187,7 +190,7 @@ def sympy_domain(binary_literals: bool = False) -> SimpleNamespace:
         min_share=min_share,
         where=_where,   # a condition on symbols is structural: x != 0 holds for the symbol x
     )
-    return _SYMPY[binary_literals]
+    return _SYMPY[key]
 
 
 def mpmath_domain(digits: int) -> SimpleNamespace:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .autodiff import Tape
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError
-from .syntax import CONSTANTS, parse_graph
+from .syntax import CONSTANTS, DEFAULT_LIMITS, Limits, parse_graph
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,12 @@ class Function:
     """A parsed program: parse once, evaluate at as many points as you like."""
 
     source: str
+    limits: Limits = field(default=DEFAULT_LIMITS, repr=False)   # see syntax.Limits
     graph: object = field(init=False, repr=False)
     _tapes: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self):
-        self.graph = parse_graph(self.source)
+        self.graph = parse_graph(self.source, self.limits)
 
     # --- what the program has -----------------------------------------------------------------
     @property
@@ -195,7 +196,7 @@ class Function:
         point of exact SymPy numbers ({"x": Rational(1, 3)}), the exact value and gradient."""
         from .domains import sympy_domain
 
-        D = sympy_domain()
+        D = sympy_domain(digits=self.limits.digits)
         symbols = symbols_for(self.variables) if point is None else dict(point)
         tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
         tape.check_constants()

@@ -13,12 +13,29 @@ from __future__ import annotations
 import gc
 import math
 import re
+from dataclasses import dataclass
 
 from .errors import ParseError
 from .graph import Graph, Node
 from .ops import FUNCTIONS, arity_text, lookup_call
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one program may cost. Text from a source nobody controls must not take unbounded time
+    or memory; each bound can be raised (the command line's --max-* options), or lifted with
+    None."""
+
+    size: int | None = 5_000_000     # characters of program text
+    nodes: int | None = 1_000_000    # tape nodes (about 600 bytes of memory each)
+    depth: int | None = 100_000      # nesting of parentheses, calls and |bars|
+    digits: int | None = 100_000     # digits of one exact number (--exact)
+
+
+DEFAULT_LIMITS = Limits()
+NO_LIMITS = Limits(None, None, None, None)
 
 # One match per token: (leading blanks, number, name, operator, anything else). "Anything else" is a
 # comment, a line continuation, or a character the language does not have.
@@ -87,10 +104,17 @@ def _bad_character(source: str, pos: int):
 
 
 class _Parser:
-    def __init__(self, source: str):
+    def __init__(self, source: str, limits: Limits):
         self.src = source
         self.graph = Graph(source)
         self.env: dict[str, int] = {}
+        self.limits = limits
+        self.max_nodes = limits.nodes if limits.nodes is not None else math.inf
+        self.max_depth = limits.depth if limits.depth is not None else math.inf
+
+    def too_many_nodes(self, start: int):
+        self.error(f"the program has more than {self.limits.nodes:,} nodes", start,
+                   hint="raise the limit with --max-nodes N (Limits(nodes=N) in Python)")
 
     def error(self, message, start, end=None, hint=None):
         raise ParseError(message, self.src, (start, end if end is not None else start + 1), hint)
@@ -109,6 +133,11 @@ class _Parser:
 
     # --- program -------------------------------------------------------------------------------
     def program(self) -> Graph:
+        size = self.limits.size
+        if size is not None and len(self.src) > size:
+            raise ParseError(f"the program is {len(self.src):,} characters long; the limit is "
+                             f"{size:,}", self.src, (size, size + 1),
+                             hint="raise the limit with --max-size N (Limits(size=N) in Python)")
         toks = tokenize(self.src)
         self.toks = toks
         i = 0
@@ -144,6 +173,8 @@ class _Parser:
             self.env[name] = idx
             self.graph.names[name] = idx
             last = name
+            if len(self.graph.nodes) > self.max_nodes:
+                self.too_many_nodes(start)
         if last is None:
             raise ParseError("the program is empty", self.src, (0, max(1, len(self.src))),
                              hint='write an expression, e.g. "z*(x+y)"')
@@ -163,6 +194,14 @@ class _Parser:
         expect = True                                 # expecting an operand
         prev_kind = None                              # what ended the last operand: num name ) |
         first_start = toks[i][2]
+        max_nodes, max_depth = self.max_nodes, self.max_depth
+
+        def open_group(start):
+            groups.append(len(ops))
+            if len(groups) > max_depth:
+                self.error(f"the program nests parentheses, calls or |bars| more than "
+                           f"{self.limits.depth:,} deep", start,
+                           hint="raise the limit with --max-depth N (Limits(depth=N) in Python)")
 
         def apply(frame):
             kind, sym, _prec, fstart, extra = frame
@@ -171,6 +210,8 @@ class _Parser:
                 a = operands.pop()
                 append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
                 operands.append((len(nodes) - 1, a[1], b[2]))
+                if len(nodes) > max_nodes:
+                    self.too_many_nodes(a[1])
             else:  # prefix
                 a = operands.pop()
                 span = (fstart, a[2])
@@ -236,7 +277,7 @@ class _Parser:
                         if nxt[1] != "(":
                             self.error(f"{text} is a function: call it as {text}(...)",
                                        start, end)
-                        groups.append(len(ops))
+                        open_group(start)
                         ops.append((_CALL, text, 0, start, [0]))
                         i += 1   # skip '('
                     else:
@@ -254,10 +295,10 @@ class _Parser:
                         operands.append((idx, start, end))
                         expect, prev_kind = False, "name"
                 elif text == "(":
-                    groups.append(len(ops))
+                    open_group(start)
                     ops.append((_PAREN, "(", 0, start, None))
                 elif text == "|":
-                    groups.append(len(ops))
+                    open_group(start)
                     ops.append((_BAR, "|", 0, start, None))
                 elif text in ("-", "+"):
                     ops.append((_PRE, text, _UNARY_PREC, start, None))
@@ -308,7 +349,7 @@ class _Parser:
                     prev_kind = ")"
                 else:
                     push_binary(_IMPLICIT, start, "|…|")
-                    groups.append(len(ops))
+                    open_group(start)
                     ops.append((_BAR, "|", 0, start, None))
                     expect = True
             elif kind == "name" or text == "(":
@@ -380,14 +421,14 @@ def split_top_level(text: str):
     yield text[start:], start
 
 
-def parse_graph(source: str) -> Graph:
-    """Parse a program into its graph (a flat tape in topological order)."""
+def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
+    """Parse a program into its graph (a flat tape in topological order), within ``limits``."""
     # The parser allocates a few objects per token and none of them form cycles: pausing the
     # cyclic garbage collector saves its repeated scans of a growing heap (~20% on big programs).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _Parser(source).program()
+        return _Parser(source, limits).program()
     finally:
         if paused:
             gc.enable()

@@ -204,3 +204,35 @@ def test_error_on_a_later_line_names_the_line():
 def test_empty_program(src):
     with pytest.raises(ParseError, match="the program is empty"):
         parse_graph(src)
+
+
+# --- limits: what one program may cost ---------------------------------------------------------
+
+def test_limits_bound_size_nodes_and_depth():
+    from gradcalc import NO_LIMITS, Limits
+    from gradcalc.syntax import parse_graph
+
+    with pytest.raises(ParseError, match="the program is 11 characters long; the limit is 10"):
+        parse_graph("x+x+x+x+x+x", Limits(size=10))
+    with pytest.raises(ParseError, match="more than 5 nodes") as info:
+        parse_graph("x+x+x+x+x+x", Limits(nodes=5))
+    assert "--max-nodes" in info.value.hint
+    with pytest.raises(ParseError, match="more than 5 nodes"):
+        parse_graph("a = x + 1; b = a + 1; c = b + 1", Limits(nodes=5))
+    with pytest.raises(ParseError, match="more than 3 deep") as info:
+        parse_graph("((((x))))", Limits(depth=3))
+    assert info.value.span == (3, 4)        # the caret is under the fourth '('
+    for deep in ("sin(sin(sin(sin(x))))", "(|(|x|)|)"):
+        with pytest.raises(ParseError, match="deep"):
+            parse_graph(deep, Limits(depth=3))
+    assert len(parse_graph("((((x))))", Limits(depth=4)).nodes) == 1
+    assert len(parse_graph("x+" * 2000 + "x", NO_LIMITS).nodes) == 2001
+
+
+def test_default_limits_allow_big_programs_and_refuse_huge_ones():
+    from gradcalc.syntax import DEFAULT_LIMITS, parse_graph
+
+    assert DEFAULT_LIMITS.nodes == 1_000_000 and DEFAULT_LIMITS.depth == 100_000
+    assert len(parse_graph("(" * 20_000 + "x" + ")" * 20_000).nodes) == 1
+    with pytest.raises(ParseError, match="5,000,000"):
+        parse_graph("x+" * 2_500_001)

@@ -56,6 +56,14 @@ def _method_line(check) -> Text:
     return line
 
 
+def _shown(source: str, limit: int = 400) -> str:
+    """The program on one line, cut to ``limit`` characters (a big one would fill the screen)."""
+    text = " ".join(source[:limit * 4].split())
+    if len(text) <= limit and len(source) <= limit * 4:
+        return text
+    return f"{text[:limit - 1]}… ({len(source):,} characters)"
+
+
 def point_table(console: Console, source: str, result, check, digits: int,
                 exact=None) -> None:
     out = result.output
@@ -63,7 +71,7 @@ def point_table(console: Console, source: str, result, check, digits: int,
     if exact is not None:
         where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits, exact.digits)}"
                           for k, v in result.point.items())
-    console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
+    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
     if where:
         console.print(Text.assemble(("at      ", "dim"), where))
     value = fmt(result.value, digits)
@@ -109,7 +117,7 @@ def point_table(console: Console, source: str, result, check, digits: int,
 def symbolic_table(console: Console, source: str, sym, check) -> None:
     """``sym`` holds printed expressions (strings)."""
     out = sym.output
-    console.print(Text.assemble(("program ", "dim"), (" ".join(source.split()), "bold")))
+    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
     console.print(Text.assemble((f"{out} = ", "bold"), (str(sym.expression), "bold cyan")))
     if not sym.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))

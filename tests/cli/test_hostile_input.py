@@ -624,3 +624,37 @@ def test_warnings_stay_bounded():
     assert p.code == 0
     assert p.json["gradient"]["x"] == 1.0
     assert len(p.err) < 64_000
+
+
+# --- limits: size, nodes, depth, exact digits -------------------------------------------------
+
+@pytest.mark.parametrize("args, message, hint", [
+    (["x+x+x+x", "--at", "x=1", "--max-nodes", "3"], "the program has more than 3 nodes",
+     "--max-nodes"),
+    (["x+x+x+x", "--at", "x=1", "--max-size", "5"], "the program is 7 characters long; the "
+     "limit is 5", "--max-size"),
+    (["(((x)))", "--at", "x=1", "--max-depth", "2"], "nests parentheses, calls or |bars| more "
+     "than 2 deep", "--max-depth"),
+    (["x^2000", "--at", "x=1/3", "--exact", "--max-digits", "100"],
+     "its exact value would have about 2.0e+03 digits (the limit is 100: --max-digits)", None),
+])
+def test_limits_are_clear_errors(args, message, hint):
+    p = run(*args)
+    lines = assert_error(p, message)
+    if hint:
+        assert any(line.startswith("hint: raise the limit with " + hint) for line in lines)
+
+
+def test_limits_can_be_raised_or_lifted():
+    p = run("(((x)))", "--at", "x=2", "--max-depth", "0", "--format", "plain", "--no-check")
+    assert (p.code, p.out) == (0, "f = 2\ndf/dx = 1\n")
+    p = run("x+x+x+x", "--at", "x=1", "--max-nodes", "5", "--format", "plain", "--no-check")
+    assert (p.code, p.out) == (0, "f = 4\ndf/dx = 4\n")
+
+
+def test_ten_megabytes_of_x_plus_is_refused_at_once(tmp_path):
+    (tmp_path / "big.gc").write_text("x+" * 5_000_000 + "x")
+    started = time.monotonic()
+    p = run("-f", str(tmp_path / "big.gc"), "--at", "x=1")
+    assert_error(p, "the program is 10,000,001 characters long; the limit is 5,000,000")
+    assert time.monotonic() - started < 30
