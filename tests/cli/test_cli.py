@@ -233,9 +233,21 @@ def test_no_check_never_imports_sympy():
     code = ("import sys\nfrom gradcalc.cli import main\n"
             "try:\n    main(['z*(x+y)', '--at', 'x=-2,y=5,z=-4', '--no-check'])\n"
             "except SystemExit as e:\n    assert e.code == 0\n"
-            "print('sympy' in sys.modules)")
+            "print('sympy' in sys.modules, 'numpy' in sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert p.stdout.strip().splitlines()[-1] == "False", p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "False False", p.stderr
+
+
+def test_a_few_points_do_not_import_numpy_and_many_do():
+    code = ("import sys\nfrom gradcalc.cli import main\n"
+            "try:\n    main(['x*y', *sys.argv[1:], '--no-check', '--format', 'csv'])\n"
+            "except SystemExit as e:\n    assert e.code == 0\n"
+            "print('numpy' in sys.modules)")
+    few = ["--at", "x=1,y=2", "--at", "x=3,y=4"]
+    many = [a for k in range(100) for a in ("--at", f"x={k},y=1")]
+    for args, imported in ((few, "False"), (many, "True")):
+        p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert p.stdout.strip().splitlines()[-1] == imported, p.stderr
 
 
 def test_symbolic_mode_on_a_too_deep_program_is_a_clean_error():
