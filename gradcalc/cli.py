@@ -5,6 +5,7 @@ Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage; 3 a bug in 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from types import SimpleNamespace
@@ -32,6 +33,8 @@ Examples:
   gradcalc "z*(x+y)" --at x=-2,y=5,z=-4 --at x=1,y=2,z=3 --format csv
   gradcalc "w*x + b" --points data.csv --at w=0.5,b=1 --format jsonl
   producer | gradcalc -f model.gc --points - --format csv > gradients.csv
+  gradcalc descend "(x-3)^2 + (y+1)^2" --from x=0,y=0 --lr 0.1   # see gradcalc descend -h
+  gradcalc fit -f examples/line.gc --data examples/line.csv --params w=0,b=0   # gradcalc fit -h
 
 \b
 Exit codes: 0 ok, 1 the cross-check disagreed, an answer is wrong or some of many
@@ -65,8 +68,10 @@ class _Command(_Base):
 
     def main(self, args=None, prog_name=None, **extra):
         argv = list(sys.argv[1:] if args is None else args)
-        if argv[:1] == ["check"] and "--at" not in argv:
-            return check_command.main(argv[1:], f"{prog_name or 'gradcalc'} check", **extra)
+        commands = {"check": check_command, "descend": descend_command, "fit": fit_command}
+        if argv[:1] and argv[0] in commands and "--at" not in argv:
+            return commands[argv[0]].main(argv[1:], f"{prog_name or 'gradcalc'} {argv[0]}",
+                                          **extra)
         return super().main(args, prog_name, **extra)
 
     def parse_args(self, ctx, args):
@@ -734,3 +739,319 @@ def check_command(problem_file, fmt):
     if any(r.error for r in reports):
         sys.exit(2)
     sys.exit(1 if right < total else 0)
+
+
+# --- using the gradients: descend and fit ---------------------------------------------------------
+
+def _optimizer_options(f):
+    """The options every training command shares: the optimizer and its hyper-parameters."""
+    options = [
+        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
+                     default="sgd", show_default=True, help="How each step moves."),
+        click.option("--lr", type=float, default=None, metavar="RATE",
+                     help="Learning rate (default 0.01 for sgd and momentum, 0.001 for adam)."),
+        click.option("--momentum", type=float, default=0.9, show_default=True,
+                     help="Momentum μ (v ← μ·v + g)."),
+        click.option("--beta1", type=float, default=0.9, show_default=True, help="Adam β1."),
+        click.option("--beta2", type=float, default=0.999, show_default=True, help="Adam β2."),
+        click.option("--eps", type=float, default=1e-8, show_default=True, help="Adam ε."),
+        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                     show_default=True),
+        click.option("--digits", type=click.IntRange(1, 17), default=6, show_default=True,
+                     help="Significant digits in the table."),
+        click.option("-o", "--output", "output", metavar="NAME",
+                     help="Minimize this named statement instead of the last one."),
+        click.option("-f", "--file", type=click.File("rb"), help="Read the program from FILE."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress, warnings or notes."),
+        click.option("--no-color", is_flag=True, help="No colour, even on a terminal."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps):
+    from .optimize import Optimizer
+
+    return Optimizer(optimizer, lr, momentum, beta1, beta2, eps)
+
+
+def _training(run):
+    """Run a training command: usage errors exit 2, and no traceback reaches the user."""
+    try:
+        code = run()
+    except GradcalcError as exc:
+        click.echo(exc.render(), err=True)
+        code = 2
+    except BrokenPipeError:
+        code = 0
+    except OSError as exc:
+        click.echo(f"error: {exc.strerror or exc}", err=True)
+        code = 2
+    except Exception as exc:  # a bug
+        if os.environ.get("GRADCALC_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                   "gradcalc; please report it. GRADCALC_DEBUG=1 shows the details.", err=True)
+        code = 3
+    sys.exit(code)
+
+
+def _live(total: int, label: str):
+    if SETTINGS.quiet or not sys.stderr.isatty():
+        return None
+    from .render.training import Live
+
+    return Live(_console(stderr=True), total, label)
+
+
+@click.command(cls=_Base, context_settings={"help_option_names": ["-h", "--help"],
+                                            "max_content_width": 100},
+               epilog="""
+\b
+Examples:
+  gradcalc descend "(x-3)^2 + (y+1)^2" --from x=0,y=0 --lr 0.1
+  gradcalc descend "(1-x)^2 + 100*(y-x^2)^2" --from x=-1,y=1 --optimizer adam --lr 0.02 \\
+      --steps 5000 --trajectory path.csv
+\b
+Exit codes: 0 stopped normally (converged, or --steps reached), 1 diverged, 2 bad input.
+""")
+@click.argument("program", required=False)
+@click.option("--from", "start", metavar="POINT", required=True,
+              help="The start point: x=0,y=0 (every variable; the ones not in --wrt stay fixed).")
+@click.option("--wrt", metavar="NAMES", help="Move only these variables (default: all).")
+@click.option("--steps", type=click.IntRange(0), default=1000, show_default=True,
+              help="Most iterations.")
+@click.option("--tol", type=click.FloatRange(0), default=1e-8, show_default=True,
+              help="Stop when the gradient's norm falls below this.")
+@click.option("--trajectory", metavar="FILE.csv", help="Write every step to FILE.csv.")
+@_optimizer_options
+def descend_command(program, start, wrt, steps, tol, trajectory, optimizer, lr, momentum, beta1,
+                    beta2, eps, fmt, digits, output, file, quiet, no_color):
+    """Minimize PROGRAM's output by gradient descent from a start point."""
+    SETTINGS.quiet, SETTINGS.color = quiet, not no_color
+    _training(lambda: _descend(program, file, start, wrt, steps, tol, trajectory,
+                               _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps),
+                               fmt, digits, output))
+
+
+def _descend(program, file, start, wrt, steps, tol, trajectory, opt, fmt, digits, output) -> int:
+    from .function import Function
+    from .optimize import Outcome, descend
+
+    fn = Function(_read_program(program, file), SETTINGS.limits)
+    point = parse_point(start)
+    names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else list(point)
+    bad = [w for w in names if w not in point]
+    if bad:
+        raise UsageError(f"--wrt names {', '.join(bad)}, which --from does not give",
+                         hint="--wrt chooses among the variables of --from")
+    writer = _trajectory(trajectory, fn, point, names, output)
+    live = _live(steps, "descend")
+    outcome = None
+    try:
+        for item in descend(fn, point, names, opt, steps, tol, output):
+            if isinstance(item, Outcome):
+                outcome = item
+                break
+            if writer is not None:
+                writer(item)
+            if live is not None:
+                live.update(item.number, f"{fn.output if output is None else output} = "
+                                         f"{item.value:.6g}  |∇| = {item.norm:.3g}")
+    finally:
+        if live is not None:
+            live.stop()
+        if writer is not None:
+            writer(None)
+    out = output or fn.output
+    if fmt == "json":
+        import json
+
+        last = outcome.last
+        click.echo(json.dumps({
+            "output": out, "optimizer": _optimizer_json(opt), "start": point,
+            "point": last.point, "value": last.value, "gradient": last.gradient,
+            "gradient_norm": last.norm, "steps": last.number, "converged": outcome.converged,
+            "diverged": outcome.diverged, "reason": outcome.reason,
+            "history": outcome.history}, ensure_ascii=False, indent=2))
+    else:
+        from .render.training import descend_table
+
+        descend_table(_console(), out, point, outcome, opt, digits)
+    if outcome.diverged:
+        click.echo(f"error: {outcome.reason}; the last good point is step "
+                   f"{outcome.last.number}", err=True)
+    return 1 if outcome.diverged else 0
+
+
+def _optimizer_json(opt) -> dict:
+    extra = {"momentum": opt.momentum} if opt.kind == "momentum" else (
+        {"beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps} if opt.kind == "adam" else {})
+    return {"name": opt.kind, "lr": opt.lr, **extra}
+
+
+def _trajectory(path, fn, point, names, output):
+    """A function writing each step as a CSV row to ``path`` (None closes it), or None."""
+    if not path:
+        return None
+    import csv
+
+    try:
+        fh = open(path, "w", newline="", encoding="utf-8")   # noqa: SIM115 (closed on None)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    out = output or fn.output
+    writer = csv.writer(fh)
+    writer.writerow(["step", *point, out, *(f"d{out}/d{w}" for w in names), "norm"])
+
+    def write(step):
+        if step is None:
+            fh.close()
+            return
+        writer.writerow([step.number, *map(repr, step.point.values()), repr(step.value),
+                         *(repr(step.gradient[w]) for w in names), repr(step.norm)])
+
+    return write
+
+
+@click.command(cls=_Base, context_settings={"help_option_names": ["-h", "--help"],
+                                            "max_content_width": 100},
+               epilog="""
+\b
+Examples:
+  gradcalc fit "(w*x + b - y)^2" --data examples/line.csv --params w=0,b=0 --lr 0.05
+  gradcalc fit -f examples/xor.gc --data examples/xor.csv --params w11=~,w12=~,... \\
+      --optimizer adam --lr 0.05 --epochs 2000 --batch-size 4 --seed 1
+\b
+Exit codes: 0 done, 1 diverged or the loss is undefined at some row, 2 bad input.
+""")
+@click.argument("program", required=False)
+@click.option("--data", "data_file", metavar="FILE.csv", required=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Training data: a CSV/TSV file whose header names the data variables.")
+@click.option("--params", "params_spec", metavar="NAME=VALUE,...", required=True,
+              help="The parameters and their initial values; NAME=~ draws from N(0, 1) "
+                   "(NAME=~0.1: standard deviation 0.1), seeded by --seed.")
+@click.option("--epochs", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--shuffle/--no-shuffle", default=True, show_default=True,
+              help="Shuffle the rows before each epoch.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for shuffling and for NAME=~ initial values.")
+@click.option("--save", metavar="FILE.json", help="Write the fitted parameters to FILE.json.")
+@_optimizer_options
+def fit_command(program, data_file, params_spec, epochs, batch_size, shuffle, seed, save,
+                optimizer, lr, momentum, beta1, beta2, eps, fmt, digits, output, file, quiet,
+                no_color):
+    """Fit the parameters of PROGRAM, a loss per data row, by mini-batch gradient descent: the
+    loss of a batch is the mean of PROGRAM's output over its rows."""
+    SETTINGS.quiet, SETTINGS.color = quiet, not no_color
+    _training(lambda: _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle,
+                           seed, save, _make_optimizer(optimizer, lr, momentum, beta1, beta2,
+                                                       eps), fmt, digits, output))
+
+
+def parse_params(text: str) -> dict:
+    """--params w=0,b=~,c=~0.1: a number (or constant expression) or ('~', standard deviation)."""
+    spec, plain = {}, []
+    for piece, offset in split_top_level(text):
+        name, _, value = piece.partition("=")
+        value = value.strip()
+        home = os.path.expanduser("~")
+        if home not in ("~", "/") and value.startswith(home):
+            raise UsageError(f"the value of {name.strip()} is {value!r}: your shell replaced ~ "
+                             "by your home directory", text, (offset, offset + len(piece)),
+                             hint='quote the option: --params "w=~,b=~"')
+        if value.startswith("~"):
+            sd = value[1:].strip() or "1"
+            try:
+                spread = float(sd)
+            except ValueError:
+                raise UsageError(f"~{sd} is not a standard deviation", text,
+                                 (offset, offset + len(piece)),
+                                 hint="write w=~ or w=~0.1") from None
+            if not (math.isfinite(spread) and spread >= 0):
+                raise UsageError(f"the standard deviation of {name.strip()} must be ≥ 0", text,
+                                 (offset, offset + len(piece)))
+            spec[name.strip()] = ("~", spread)
+        else:
+            plain.append(piece)
+            spec[name.strip()] = None
+    if plain:
+        values = parse_point(",".join(plain))
+        spec.update({k: v for k, v in values.items()})
+    return spec
+
+
+def _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle, seed, save, opt,
+         fmt, digits, output) -> int:
+    from .function import Function
+    from .optimize import Epoch, FitOutcome, fit, initial_params
+    from .points import PointsFile
+
+    fn = Function(_read_program(program, file), SETTINGS.limits)
+    spec = parse_params(params_spec)
+    params = initial_params(spec, seed)
+    unknown = [p for p in params if p not in fn.variables]
+    if unknown:
+        raise UsageError(f"the program has no variable named {', '.join(unknown)}",
+                         hint=f"its variables: {', '.join(fn.variables)}")
+    data_vars = [v for v in fn.variables if v not in params]
+    stream = _open_points(data_file)
+    try:
+        table = PointsFile(stream, "standard input" if data_file == "-" else data_file,
+                           data_vars, params, fixed_by="--params")
+        data = {v: [] for v in data_vars}
+        for chunk in table.chunks():
+            if chunk.invalid:
+                k, why = next(iter(chunk.invalid.items()))
+                raise UsageError(f"row {chunk.start + k + 1} of the data is malformed: {why}")
+            for v in data_vars:
+                data[v].extend(chunk.columns[v])
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    rows = len(next(iter(data.values()))) if data else 0
+    if rows == 0:
+        raise UsageError("the data has no rows")
+    live = _live(epochs, "epoch")
+    outcome = None
+    try:
+        for item in fit(fn, data, params, opt, epochs, batch_size, shuffle, seed, output):
+            if isinstance(item, FitOutcome):
+                outcome = item
+            elif isinstance(item, Epoch) and live is not None:
+                live.update(item.number, f"loss {item.loss:.6g}")
+    finally:
+        if live is not None:
+            live.stop()
+    if save and outcome.loss is not None:
+        import json
+
+        try:
+            with open(save, "w", encoding="utf-8") as fh:
+                json.dump({"params": outcome.params, "loss": outcome.loss}, fh, indent=2)
+                fh.write("\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {save}: {exc.strerror or exc}") from None
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({
+            "output": output or fn.output, "optimizer": _optimizer_json(opt),
+            "initial": params, "params": outcome.params, "loss": outcome.loss,
+            "rows": rows, "epochs": outcome.epochs, "steps": outcome.steps,
+            "batch_size": min(batch_size, rows), "diverged": outcome.diverged,
+            "reason": outcome.reason, "history": outcome.history}, ensure_ascii=False,
+            indent=2))
+    else:
+        from .render.training import fit_table
+
+        fit_table(_console(), output or fn.output, outcome, opt, digits)
+    if outcome.diverged:
+        click.echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
+                   err=True)
+    elif save:
+        _note(f"wrote the parameters to {save}")
+    return 1 if outcome.diverged else 0

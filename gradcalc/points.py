@@ -35,7 +35,8 @@ class Chunk:
 class PointsFile:
     """A points file opened for reading: its header, then its rows chunk by chunk."""
 
-    def __init__(self, stream, where: str, variables, fixed=(), chunk: int = CHUNK):
+    def __init__(self, stream, where: str, variables, fixed=(), chunk: int = CHUNK,
+                 fixed_by: str = "--at"):
         """``stream`` is binary; ``variables`` are the names the program needs, ``fixed`` those
         given a value for every row by --at (a column may not give them too)."""
         self.where = where
@@ -61,14 +62,14 @@ class PointsFile:
             seen.add(n)
         both = [n for n in names if n in fixed]
         if both:
-            raise UsageError(f"{', '.join(both)} is given both by --at and by a column of "
+            raise UsageError(f"{', '.join(both)} is given both by {fixed_by} and by a column of "
                              f"{where}", hint="drop one of them")
         missing = [v for v in variables if v not in seen and v not in fixed]
         if missing:
             raise UsageError(f"{where} has no column for {', '.join(missing)}",
                              header.rstrip("\r\n"),
                              hint=f"its columns: {', '.join(names)}; give a fixed value with "
-                                  f"--at {missing[0]}=1")
+                                  f"{fixed_by} {missing[0]}=1")
         self.names = names
         self.variables = [n for n in names if n in variables]
         self.extras = [n for n in names if n not in variables]

@@ -1,0 +1,249 @@
+"""Using the gradients: gradient descent on a program (``descend``) and mini-batch training of
+its parameters on data (``fit``).
+
+Every step is the textbook loop: forward pass, backward pass, then each parameter moves against
+its gradient as the optimizer says. The optimizers follow PyTorch's definitions (``torch.optim``):
+
+- SGD:       p ← p − lr·g
+- momentum:  v ← μ·v + g;   p ← p − lr·v
+- Adam:      m ← β1·m + (1−β1)·g;   v ← β2·v + (1−β2)·g²;   m̂ = m/(1−β1ᵗ);   v̂ = v/(1−β2ᵗ);
+             p ← p − lr·m̂/(√v̂ + ε)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .errors import EvaluationError, UsageError
+
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}   # PyTorch's customary defaults
+BLOWUP = 1e100     # a value, gradient or parameter beyond this has diverged
+
+
+@dataclass
+class Optimizer:
+    """One optimizer's state and hyper-parameters; ``step`` updates a dict of parameters."""
+
+    kind: str = "sgd"              # sgd | momentum | adam
+    lr: float | None = None        # default: DEFAULT_LR[kind]
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    t: int = 0
+    state: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in DEFAULT_LR:
+            raise UsageError(f"unknown optimizer {self.kind!r}", hint="sgd, momentum or adam")
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.kind]
+        for name in ("lr", "momentum", "beta1", "beta2", "eps"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise UsageError(f"--{name} must be a finite number ≥ 0, not {value}")
+        if not (self.beta1 < 1 and self.beta2 < 1):
+            raise UsageError("the Adam betas must be below 1")
+
+    def step(self, params: dict, grads: dict) -> dict:
+        """The parameters after one step against ``grads`` (a new dict)."""
+        self.t += 1
+        lr, new = self.lr, {}
+        for name, p in params.items():
+            g = grads[name]
+            if self.kind == "sgd":
+                new[name] = p - lr * g
+            elif self.kind == "momentum":
+                v = self.state[name] = self.momentum * self.state.get(name, 0.0) + g
+                new[name] = p - lr * v
+            else:
+                m, v = self.state.get(name, (0.0, 0.0))
+                m = self.beta1 * m + (1 - self.beta1) * g
+                v = self.beta2 * v + (1 - self.beta2) * g * g
+                self.state[name] = (m, v)
+                m_hat = m / (1 - self.beta1 ** self.t)
+                v_hat = v / (1 - self.beta2 ** self.t)
+                new[name] = p - lr * m_hat / (math.sqrt(v_hat) + self.eps)
+        return new
+
+
+@dataclass(frozen=True)
+class Step:
+    """One iteration: the point it started from, the value and gradient there."""
+
+    number: int                    # 0 for the start point
+    point: dict[str, float]
+    value: float
+    gradient: dict[str, float]
+
+    @property
+    def norm(self) -> float:
+        return math.sqrt(sum(g * g for g in self.gradient.values()))
+
+
+@dataclass
+class Outcome:
+    """How a run ended: its last good step, why it stopped, whether that is success."""
+
+    last: Step
+    reason: str
+    converged: bool
+    diverged: bool = False
+    history: list[float] = field(default_factory=list)   # the value at every step
+
+
+def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps: int = 1000,
+            tol: float = 1e-8, output: str | None = None) -> Iterator[Step | Outcome]:
+    """Minimize ``fn``'s output from ``start``, moving only ``wrt`` (default: every variable).
+    Yields each Step as it is computed, and finally the Outcome."""
+    optimizer = optimizer or Optimizer()
+    point = dict(start)
+    wrt = list(wrt) if wrt else list(fn.variables)
+    moving = {w: point[w] for w in wrt}
+    history = []
+    previous = None
+    for number in range(steps + 1):
+        try:
+            r = fn.gradient(point, wrt=wrt, output=output)
+        except EvaluationError as exc:
+            if previous is None:
+                raise
+            yield Outcome(previous, f"diverged: at step {number} the program is undefined "
+                                    f"({exc.message})", False, True, history)
+            return
+        step = Step(number, dict(point), r.value, dict(r.gradient))
+        history.append(r.value)
+        bad = _blown_up(step)
+        if bad:
+            if previous is None:
+                raise UsageError(f"the start point is unusable: {bad}")
+            yield Outcome(previous, f"diverged at step {number}: {bad}", False, True, history)
+            return
+        yield step
+        previous = step
+        if step.norm < tol:
+            yield Outcome(step, f"the gradient norm {step.norm:.3g} is below --tol {tol:g}",
+                          True, history=history)
+            return
+        if number == steps:
+            break
+        moving = optimizer.step(moving, step.gradient)
+        point.update(moving)
+    yield Outcome(previous, f"reached --steps {steps}", False, history=history)
+
+
+def _blown_up(step: Step) -> str | None:
+    """Why a step has diverged (None if it has not)."""
+    if not abs(step.value) < BLOWUP:
+        return f"the value is {step.value:.3g}"
+    for name, g in step.gradient.items():
+        if not abs(g) < BLOWUP:
+            return f"∂/∂{name} is {g:.3g}"
+    for name, x in step.point.items():
+        if not abs(x) < BLOWUP:
+            return f"{name} is {x:.3g}"
+    return None
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One pass over the data: its number, the mean of its batch losses, the parameters after."""
+
+    number: int
+    loss: float
+    params: dict[str, float]
+    steps: int                     # optimizer steps so far
+
+
+@dataclass
+class FitOutcome:
+    """The fitted parameters, the loss over all the data with them, and how the run ended."""
+
+    params: dict[str, float]
+    loss: float | None
+    epochs: int
+    steps: int
+    reason: str
+    diverged: bool = False
+    history: list[float] = field(default_factory=list)   # mean batch loss per epoch
+
+
+def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
+    """Values for --params: numbers as given; '~' (or '~0.5') draws from a normal distribution
+    with mean 0 and standard deviation 1 (or 0.5), seeded, in the order the names were given."""
+    import random
+
+    rng = random.Random(seed)
+    return {k: rng.gauss(0.0, v[1]) if isinstance(v, tuple) else float(v)
+            for k, v in spec.items()}
+
+
+def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = None,
+        epochs: int = 100, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
+        output: str | None = None) -> Iterator[Epoch | FitOutcome]:
+    """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
+    (columns named after the program's other variables). Yields an Epoch after each pass, then
+    the FitOutcome."""
+    from .vector import numpy
+
+    np = numpy()
+    optimizer = optimizer or Optimizer()
+    columns = {k: np.asarray(c, dtype=np.float64) for k, c in data.items()}
+    rows = len(next(iter(columns.values()))) if columns else 1
+    if rows == 0:
+        raise UsageError("the data has no rows")
+    size = max(1, min(batch_size, rows))
+    order = np.arange(rows)
+    rng = np.random.default_rng(seed)
+    history: list[float] = []
+    steps = 0
+    for epoch in range(1, epochs + 1):
+        if shuffle:
+            rng.shuffle(order)
+        losses = []
+        for start in range(0, rows, size):
+            idx = order[start:start + size]
+            try:
+                loss, grads = batch_loss(fn, columns, idx, params, output)
+            except EvaluationError as exc:
+                yield FitOutcome(params, None, epoch - 1, steps, exc.message, True, history)
+                return
+            new = optimizer.step(params, grads)
+            steps += 1
+            bad = next((f"{k} is {x:.3g}" for k, x in new.items() if not abs(x) < BLOWUP), None)
+            if bad or not abs(loss) < BLOWUP:
+                why = bad or f"the loss is {loss:.3g}"
+                yield FitOutcome(params, None, epoch - 1, steps,
+                                 f"diverged in epoch {epoch}: {why}", True, history)
+                return
+            params = new
+            losses.append(loss)
+        history.append(float(np.mean(losses)))
+        yield Epoch(epoch, history[-1], dict(params), steps)
+    try:
+        final, _grads = batch_loss(fn, columns, np.arange(rows), params, output, names=())
+    except EvaluationError as exc:
+        yield FitOutcome(params, None, epochs, steps, exc.message, True, history)
+        return
+    yield FitOutcome(params, final, epochs, steps, f"ran {epochs} epochs", False, history)
+
+
+def batch_loss(fn, columns: dict, idx, params: dict, output=None, names=None):
+    """(mean loss, mean gradient per parameter) over the data rows ``idx``; raises
+    EvaluationError naming the first row (1-based) where the program is undefined."""
+    from .vector import gradient_few, gradient_many, numpy
+
+    np = numpy()
+    n = len(idx)
+    batch = {k: c[idx] for k, c in columns.items()}
+    batch.update({k: np.full(n, v) for k, v in params.items()})
+    wrt = list(params) if names is None else list(names)
+    compute = gradient_few if n <= 64 else gradient_many
+    result = compute(fn, batch, wrt, output)
+    if result.errors:
+        k, why = next(iter(result.errors.items()))
+        raise EvaluationError(f"the loss is undefined at data row {int(idx[k]) + 1}: {why}")
+    loss = float(np.mean(result.value))
+    return loss, {w: float(np.mean(result.gradient[w])) for w in wrt}

@@ -1,0 +1,102 @@
+"""What descend and fit show: live progress on standard error, then a table and a loss curve."""
+
+from __future__ import annotations
+
+import math
+
+from ..numfmt import fmt
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, width: int = 40) -> str:
+    """A loss curve in one line of block characters: at most ``width`` samples, spread evenly
+    over the run (first and last included); a log scale when the values are positive and span
+    more than a factor of 100."""
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return ""
+    if len(values) > width:
+        values = [values[round(k * (len(values) - 1) / (width - 1))] for k in range(width)]
+    low, high = min(values), max(values)
+    if low > 0 and high / low > 100:
+        floor = high * 1e-12     # below this, differences are rounding noise
+        values = [math.log10(max(v, floor)) for v in values]
+        low, high = min(values), max(values)
+    if high == low:
+        return _BARS[0] * len(values)
+    top = len(_BARS) - 1
+    return "".join(_BARS[round((v - low) / (high - low) * top)] for v in values)
+
+
+class Live:
+    """A transient progress line on standard error (a terminal only): a bar and a few numbers."""
+
+    def __init__(self, console, total: int, label: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[info]}"), console=console,
+                                  transient=True)
+        self._task = self._progress.add_task(label, total=total, info="")
+        self._progress.start()
+
+    def update(self, completed: int, info: str) -> None:
+        self._progress.update(self._task, completed=completed, info=info)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def descend_table(console, output: str, start: dict, outcome, optimizer, digits: int) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    last = outcome.last
+    table = Table(box=box.SIMPLE_HEAVY, title=f"descend: {optimizer.kind}, lr {optimizer.lr:g}",
+                  title_justify="left")
+    table.add_column("variable")
+    table.add_column("start", justify="right")
+    table.add_column("reached", justify="right", style="bold")
+    table.add_column(f"∂{output}/∂var", justify="right")
+    for name, x in last.point.items():
+        g = last.gradient.get(name)
+        table.add_row(name, fmt(start[name], digits), fmt(x, digits),
+                      "fixed" if g is None else fmt(g, digits))
+    console.print(table)
+    style = "green" if outcome.converged else ("red" if outcome.diverged else "yellow")
+    console.print(Text.assemble((f"{output} = ", "dim"), (fmt(last.value, digits), "bold"),
+                                ("   |∇| = ", "dim"), fmt(last.norm, digits),
+                                ("   steps ", "dim"), str(last.number)))
+    console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    curve = sparkline(outcome.history)
+    if len(outcome.history) > 1 and curve:
+        console.print(Text.assemble((f"{output}: ", "dim"), curve,
+                                    (f"  {fmt(outcome.history[0], 4)} → "
+                                     f"{fmt(outcome.history[-1], 4)}", "dim")))
+
+
+def fit_table(console, output: str, outcome, optimizer, digits: int) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAVY, title=f"fit: {optimizer.kind}, lr {optimizer.lr:g}",
+                  title_justify="left")
+    table.add_column("parameter")
+    table.add_column("fitted", justify="right", style="bold")
+    for name, x in outcome.params.items():
+        table.add_row(name, fmt(x, digits))
+    console.print(table)
+    loss = "—" if outcome.loss is None else fmt(outcome.loss, digits)
+    console.print(Text.assemble(("mean loss over all the data ", "dim"), (loss, "bold"),
+                                ("   epochs ", "dim"), str(outcome.epochs),
+                                ("   steps ", "dim"), str(outcome.steps)))
+    style = "red" if outcome.diverged else "green"
+    console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    curve = sparkline(outcome.history)
+    if len(outcome.history) > 1 and curve:
+        console.print(Text.assemble(("loss per epoch: ", "dim"), curve,
+                                    (f"  {fmt(outcome.history[0], 4)} → "
+                                     f"{fmt(outcome.history[-1], 4)}", "dim")))

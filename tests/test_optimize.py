@@ -1,0 +1,239 @@
+"""Using the gradients: the optimizers against the textbook formulas worked by hand, descend and
+fit on problems whose answers are known."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradcalc.errors import EvaluationError, UsageError
+from gradcalc.function import Function
+from gradcalc.optimize import Optimizer, Outcome, batch_loss, descend, fit, initial_params
+from gradcalc.render.training import sparkline
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+# --- the optimizers, one and two steps by hand ------------------------------------------------
+
+def test_sgd_step():
+    opt = Optimizer("sgd", lr=0.1)
+    assert opt.step({"p": 1.0}, {"p": 2.0}) == {"p": 1.0 - 0.1 * 2.0}
+
+
+def test_momentum_steps():
+    opt = Optimizer("momentum", lr=0.1, momentum=0.9)
+    p1 = opt.step({"p": 1.0}, {"p": 2.0})["p"]
+    assert p1 == pytest.approx(1.0 - 0.1 * 2.0)               # v1 = g1 = 2
+    p2 = opt.step({"p": p1}, {"p": 1.0})["p"]
+    assert p2 == pytest.approx(p1 - 0.1 * (0.9 * 2.0 + 1.0))  # v2 = 0.9·2 + 1 = 2.8
+
+
+def test_adam_bias_correction():
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    opt = Optimizer("adam", lr=lr, beta1=b1, beta2=b2, eps=eps)
+    # step 1, g = 2: m = 0.2, v = 0.004; corrected m̂ = 2, v̂ = 4: the step is lr·2/(2+ε) ≈ lr
+    p1 = opt.step({"p": 1.0}, {"p": 2.0})["p"]
+    assert p1 == pytest.approx(1.0 - lr * 2.0 / (2.0 + eps), rel=1e-15)
+    # step 2, g = 1: m = 0.9·0.2 + 0.1·1 = 0.28, v = 0.999·0.004 + 0.001·1 = 0.004996
+    m_hat = 0.28 / (1 - 0.9 ** 2)
+    v_hat = 0.004996 / (1 - 0.999 ** 2)
+    p2 = opt.step({"p": p1}, {"p": 1.0})["p"]
+    assert p2 == pytest.approx(p1 - lr * m_hat / (math.sqrt(v_hat) + eps), rel=1e-14)
+
+
+def test_default_learning_rates_and_bad_hyper_parameters():
+    assert Optimizer("sgd").lr == 0.01 and Optimizer("adam").lr == 0.001
+    for bad in ({"lr": -1.0}, {"lr": math.nan}, {"beta1": 1.0}):
+        with pytest.raises(UsageError):
+            Optimizer("adam", **bad)
+    with pytest.raises(UsageError, match="unknown optimizer"):
+        Optimizer("rmsprop")
+
+
+# --- descend ------------------------------------------------------------------------------------
+
+def run_descend(source, start, **kw):
+    items = list(descend(Function(source), start, **kw))
+    assert isinstance(items[-1], Outcome)
+    return items[:-1], items[-1]
+
+
+def test_descend_finds_the_minimum_of_a_quadratic():
+    steps, out = run_descend("(x-3)^2 + (y+1)^2", {"x": 0.0, "y": 0.0},
+                             optimizer=Optimizer("sgd", lr=0.1))
+    assert out.converged and not out.diverged
+    assert out.last.point == pytest.approx({"x": 3.0, "y": -1.0}, abs=1e-8)
+    # by hand: x_k - 3 = -3·0.8^k, so |∇| = 2·0.8^k·√10 < 1e-8 first at k = 91
+    assert out.last.number == 91 == len(steps) - 1
+    assert steps[1].point == pytest.approx({"x": 0.6, "y": -0.2})
+
+
+def test_descend_moves_only_wrt():
+    _steps, out = run_descend("(x - a)^2", {"x": 0.0, "a": 2.0}, wrt=["x"],
+                              optimizer=Optimizer("sgd", lr=0.25))
+    assert out.last.point["a"] == 2.0 and out.last.point["x"] == pytest.approx(2.0)
+    assert list(out.last.gradient) == ["x"]
+
+
+def test_descend_stops_at_max_steps():
+    steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=0.1), steps=5)
+    assert not out.converged and out.reason == "reached --steps 5"
+    assert [s.point["x"] for s in steps] == pytest.approx([0.8 ** k for k in range(6)])
+
+
+def test_descend_divergence_keeps_the_last_good_point():
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.5))
+    assert out.diverged and "diverged at step" in out.reason
+    assert math.isfinite(out.last.value) and abs(out.last.point["x"]) < 1e100
+    _steps, out = run_descend("log(x)", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.0))
+    assert out.diverged and out.last.number == 0
+    assert "log(x) is undefined: it needs x > 0, but x = 0" in out.reason
+
+
+def test_descend_from_an_undefined_point_is_an_error():
+    with pytest.raises(EvaluationError):
+        list(descend(Function("log(x)"), {"x": -1.0}))
+
+
+# --- fit ----------------------------------------------------------------------------------------
+
+def line_data(n=100):
+    import random
+
+    rng = random.Random(3)
+    xs = [rng.uniform(-2, 2) for _ in range(n)]
+    return {"x": xs, "y": [2.5 * x - 1.0 for x in xs]}
+
+
+def test_batch_loss_is_the_mean_of_single_point_losses_and_gradients():
+    import numpy as np
+
+    fn = Function("(w*x + b - y)^2")
+    data = {"x": np.array([1.0, 2.0, -1.0]), "y": np.array([0.0, 1.0, 1.0])}
+    loss, grads = batch_loss(fn, data, np.arange(3), {"w": 0.5, "b": 0.25})
+    singles = [fn.gradient(x=x, y=y, w=0.5, b=0.25)
+               for x, y in zip(data["x"], data["y"], strict=True)]
+    assert loss == pytest.approx(sum(r.value for r in singles) / 3)
+    # by hand: residuals 0.75, 0.25, -1.25; d/dw = mean(2·r·x), d/db = mean(2·r)
+    assert grads["w"] == pytest.approx((2 * 0.75 * 1 + 2 * 0.25 * 2 + 2 * -1.25 * -1) / 3)
+    assert grads["b"] == pytest.approx((2 * 0.75 + 2 * 0.25 + 2 * -1.25) / 3)
+
+
+def test_fit_recovers_a_line():
+    items = list(fit(Function("(w*x + b - y)^2"), line_data(), {"w": 0.0, "b": 0.0},
+                     Optimizer("sgd", lr=0.05), epochs=60, batch_size=10, seed=0))
+    out = items[-1]
+    assert not out.diverged and out.epochs == 60 and out.steps == 600
+    assert out.params == pytest.approx({"w": 2.5, "b": -1.0}, abs=1e-6)
+    assert out.loss < 1e-12
+    assert len(out.history) == 60 and out.history[0] > out.history[-1]
+
+
+def test_fit_is_reproducible_with_a_seed():
+    runs = [list(fit(Function("(w*x + b - y)^2"), line_data(), {"w": 0.0, "b": 0.0},
+                     Optimizer("adam", lr=0.1), epochs=5, batch_size=7, seed=s))[-1].params
+            for s in (4, 4, 5)]
+    assert runs[0] == runs[1] != runs[2]
+
+
+def test_fit_stops_where_the_loss_is_undefined():
+    out = list(fit(Function("log(w*x)"), {"x": [1.0, -1.0]}, {"w": 1.0}, epochs=3,
+                   batch_size=2))[-1]
+    assert out.diverged and out.loss is None
+    assert out.reason.startswith("the loss is undefined at data row 2: log(w*x) is undefined")
+
+
+def test_initial_params_are_seeded_normals():
+    a = initial_params({"w": ("~", 1.0), "b": 0.5, "c": ("~", 0.0)}, seed=1)
+    assert a == initial_params({"w": ("~", 1.0), "b": 0.5, "c": ("~", 0.0)}, seed=1)
+    assert a["b"] == 0.5 and a["c"] == 0.0 and a["w"] != 0.0
+    assert initial_params({"w": ("~", 1.0)}, seed=2)["w"] != a["w"]
+
+
+def test_sparkline():
+    assert sparkline([3, 2, 1]) == "█▅▁"
+    assert sparkline([1, 1]) == "▁▁"
+    assert len(sparkline(list(range(1000)), width=40)) == 40
+    assert sparkline([100.0, 1.0, 0.01]) == "█▅▁"          # log scale past a factor of 100
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+def gradcalc(*args, env=None):
+    import os
+
+    p = subprocess.run([sys.executable, "-m", "gradcalc", *args], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, **(env or {})})
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_descend_command_json_and_trajectory(tmp_path):
+    code, out, err = gradcalc("descend", "(x-3)^2 + (y+1)^2", "--from", "x=0,y=0", "--lr",
+                              "0.1", "--format", "json", "--trajectory",
+                              str(tmp_path / "t.csv"))
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["converged"] and d["steps"] == 91
+    assert d["point"] == pytest.approx({"x": 3.0, "y": -1.0})
+    assert d["optimizer"] == {"name": "sgd", "lr": 0.1}
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "step,x,y,f,df/dx,df/dy,norm"
+    assert rows[1] == f"0,0.0,0.0,10.0,-6.0,2.0,{math.sqrt(40)!r}"
+    assert len(rows) == 93
+
+
+def test_descend_command_divergence_exits_1():
+    code, out, err = gradcalc("descend", "x^2", "--from", "x=1", "--lr", "1.5")
+    assert code == 1
+    assert "error: diverged at step" in err and "the last good point is step" in err
+    assert "stopped: diverged" in out
+
+
+def test_fit_command_on_the_examples(tmp_path):
+    code, out, err = gradcalc("fit", "-f", f"{EXAMPLES}/line.gc", "--data", f"{EXAMPLES}/line.csv",
+                              "--params", "w=0,b=0", "--lr", "0.05", "--epochs", "50",
+                              "--format", "json", "--save", str(tmp_path / "p.json"))
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["params"] == pytest.approx({"w": 2.5, "b": -1.0}, abs=0.02)
+    assert d["rows"] == 200 and d["epochs"] == 50
+    saved = json.loads((tmp_path / "p.json").read_text())
+    assert saved["params"] == d["params"] and saved["loss"] == d["loss"]
+
+
+def test_xor_learns_with_the_documented_seed():
+    code, out, err = gradcalc("fit", "-f", f"{EXAMPLES}/xor.gc", "--data", f"{EXAMPLES}/xor.csv",
+                              "--params", "w11=~,w12=~,b1=~,w21=~,w22=~,b2=~,v1=~,v2=~,c=~",
+                              "--optimizer", "adam", "--lr", "0.05", "--epochs", "2000",
+                              "--batch-size", "4", "--seed", "1", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["loss"] < 0.01
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "w*x", "--data", f"{EXAMPLES}/line.csv", "--params", "q=1"],
+     "the program has no variable named q"),
+    (["fit", "w*x*z", "--data", f"{EXAMPLES}/line.csv", "--params", "w=1"],
+     "has no column for z"),
+    (["fit", "w*x", "--data", f"{EXAMPLES}/line.csv", "--params", "w=1,x=2"],
+     "x is given both by --params and by a column"),
+    (["fit", "w*x", "--data", f"{EXAMPLES}/line.csv", "--params", "w=/x"],
+     "expected a number"),
+    (["descend", "x*y", "--from", "x=1,y=1", "--wrt", "z"], "--wrt names z"),
+    (["descend", "x*y", "--from", "x=1"], "no value for y"),
+])
+def test_training_usage_errors(args, message):
+    code, out, err = gradcalc(*args)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_tilde_eaten_by_the_shell_is_explained():
+    code, _out, err = gradcalc("fit", "w*x", "--data", f"{EXAMPLES}/line.csv", "--params",
+                               "w=/home/ann", env={"HOME": "/home/ann"})
+    assert code == 2
+    assert "your shell replaced ~ by your home directory" in err
+    assert 'hint: quote the option: --params "w=~,b=~"' in err
