@@ -295,11 +295,12 @@ class Tape:
                 continue
             op = REGISTRY[nodes[i].op]
             xs = [v[j] for j in nodes[i].args]
-            where = ", ".join(fmt(x) for x in xs)
             if g[i] != 0 and op.kink is not None and op.kink[0](*xs):
+                where = ", ".join(fmt(x) for x in xs)
                 found.append((i, f"{self.graph.snippet(i)} is not differentiable at ({where}): "
                                   f"gradcalc uses {op.kink[1]}, as PyTorch does"))
             elif g[i] == 0 and op.singular is not None and op.singular(*xs):
+                where = ", ".join(fmt(x) for x in xs)
                 found.append((i, f"{self.graph.snippet(i)} has an infinite derivative at "
                                   f"({where}) and an upstream gradient of 0: gradcalc takes "
                                   "0·∞ as 0, but the true derivative may not exist"))
