@@ -236,30 +236,36 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     """
     SETTINGS.quiet, SETTINGS.color = quiet, not no_color
     SETTINGS.limits = Limits(*(n or None for n in (max_size, max_nodes, max_depth, max_digits)))
+    if points_file is not None or len(at) > 1:
+        sys.exit(_guarded(lambda: _run_many(
+            program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
+            check_timeout, no_check, steps or graph_file or tree or exact or precision, expect)))
+    sys.exit(_guarded(lambda: _run(program, file, at, wrt, output, fmt, digits, check_timeout,
+                                   no_check, steps, graph_file, tree, expect, tol, exact,
+                                   precision)))
+
+
+def _guarded(run) -> int:
+    """Run a command; its errors become exit codes: bad input 2 (its message and caret on
+    standard error), a closed pipe 0, a bug 3 (said plainly; GRADCALC_DEBUG=1 shows the
+    traceback). No traceback ever reaches the user."""
     try:
-        if points_file is not None or len(at) > 1:
-            code = _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt,
-                             output, fmt, digits, check_timeout, no_check,
-                             steps or graph_file or tree or exact or precision, expect)
-        else:
-            code = _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
-                        steps, graph_file, tree, expect, tol, exact, precision)
+        return run()
     except GradcalcError as exc:
         click.echo(exc.render(), err=True)
-        code = 2
+        return 2
     except BrokenPipeError:
-        code = 0
+        return 0
     except OSError as exc:   # e.g. writing to a full disk
         click.echo(f"error: {exc.strerror or exc}", err=True)
-        code = 2
-    except Exception as exc:  # a bug: say so plainly; GRADCALC_DEBUG=1 shows the traceback
+        return 2
+    except Exception as exc:  # a bug
         if os.environ.get("GRADCALC_DEBUG"):
             raise
         click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
                    "gradcalc; please report it with the command you ran. "
                    "GRADCALC_DEBUG=1 shows the details.", err=True)
-        code = 3
-    sys.exit(code)
+        return 3
 
 
 def entry() -> None:
@@ -776,27 +782,6 @@ def _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps):
     return Optimizer(optimizer, lr, momentum, beta1, beta2, eps)
 
 
-def _training(run):
-    """Run a training command: usage errors exit 2, and no traceback reaches the user."""
-    try:
-        code = run()
-    except GradcalcError as exc:
-        click.echo(exc.render(), err=True)
-        code = 2
-    except BrokenPipeError:
-        code = 0
-    except OSError as exc:
-        click.echo(f"error: {exc.strerror or exc}", err=True)
-        code = 2
-    except Exception as exc:  # a bug
-        if os.environ.get("GRADCALC_DEBUG"):
-            raise
-        click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
-                   "gradcalc; please report it. GRADCALC_DEBUG=1 shows the details.", err=True)
-        code = 3
-    sys.exit(code)
-
-
 def _live(total: int, label: str):
     if SETTINGS.quiet or not sys.stderr.isatty():
         return None
@@ -830,9 +815,12 @@ def descend_command(program, start, wrt, steps, tol, trajectory, optimizer, lr, 
                     beta2, eps, fmt, digits, output, file, quiet, no_color):
     """Minimize PROGRAM's output by gradient descent from a start point."""
     SETTINGS.quiet, SETTINGS.color = quiet, not no_color
-    _training(lambda: _descend(program, file, start, wrt, steps, tol, trajectory,
-                               _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps),
-                               fmt, digits, output))
+    def run():
+        opt = _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps)
+        return _descend(program, file, start, wrt, steps, tol, trajectory, opt, fmt, digits,
+                        output)
+
+    sys.exit(_guarded(run))
 
 
 def _descend(program, file, start, wrt, steps, tol, trajectory, opt, fmt, digits, output) -> int:
@@ -947,9 +935,12 @@ def fit_command(program, data_file, params_spec, epochs, batch_size, shuffle, se
     """Fit the parameters of PROGRAM, a loss per data row, by mini-batch gradient descent: the
     loss of a batch is the mean of PROGRAM's output over its rows."""
     SETTINGS.quiet, SETTINGS.color = quiet, not no_color
-    _training(lambda: _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle,
-                           seed, save, _make_optimizer(optimizer, lr, momentum, beta1, beta2,
-                                                       eps), fmt, digits, output))
+    def run():
+        opt = _make_optimizer(optimizer, lr, momentum, beta1, beta2, eps)
+        return _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle, seed,
+                    save, opt, fmt, digits, output)
+
+    sys.exit(_guarded(run))
 
 
 def parse_params(text: str) -> dict:

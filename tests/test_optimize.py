@@ -237,3 +237,14 @@ def test_a_tilde_eaten_by_the_shell_is_explained():
     assert code == 2
     assert "your shell replaced ~ by your home directory" in err
     assert 'hint: quote the option: --params "w=~,b=~"' in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["descend", "x^2", "--from", "x=1", "--lr", "-1"], "--lr must be a finite number ≥ 0"),
+    (["descend", "x^2", "--from", "x=1", "--optimizer", "adam", "--beta1", "1"],
+     "the Adam betas must be below 1"),
+    (["fit", "w*x", "--data", "-", "--params", "w=1", "--lr", "nan"], "--lr must be"),
+])
+def test_bad_hyper_parameters_are_usage_errors(args, message):
+    code, out, err = gradcalc(*args)
+    assert (code, out) == (2, "") and message in err and "Traceback" not in err
