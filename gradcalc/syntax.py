@@ -64,33 +64,53 @@ _BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
 
 
 def tokenize(source: str) -> list[tuple[str, str, int]]:
-    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'."""
+    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'.
+
+    The regex runs over slices of about 64 KiB cut after a newline, so its list of matches (five
+    strings per token) never holds more than one slice: on a big program that list, not the
+    tokens, was the peak of memory."""
     tokens = []
     append = tokens.append
     pos = 0
-    for blanks, num, name, op, other in _TOKEN.findall(source):
-        pos += len(blanks)
-        if op:
-            append(("op", op, pos))
-            pos += len(op)
-        elif name:
-            if not name.isidentifier():
-                _bad_character(source, pos + next(
-                    k for k, ch in enumerate(name) if not ("a" + ch).isidentifier()))
-            append(("name", name, pos))
-            pos += len(name)
-        elif num:
-            append(("num", num, pos))
-            pos += len(num)
-        elif other:
-            if other in _SYNONYMS:
-                append(("op", _SYNONYMS[other], pos))
-            elif other[0] != "#" and other[:2] not in ("\\\n", "\\\r") \
-                    and not other.isspace():   # (blanks at the very end)
-                _bad_character(source, pos)
-            pos += len(other)
+    for piece in _slices(source):
+        for blanks, num, name, op, other in _TOKEN.findall(piece):
+            pos += len(blanks)
+            if op:
+                append(("op", op, pos))
+                pos += len(op)
+            elif name:
+                if not name.isidentifier():
+                    _bad_character(source, pos + next(
+                        k for k, ch in enumerate(name) if not ("a" + ch).isidentifier()))
+                append(("name", name, pos))
+                pos += len(name)
+            elif num:
+                append(("num", num, pos))
+                pos += len(num)
+            elif other:
+                if other in _SYNONYMS:
+                    append(("op", _SYNONYMS[other], pos))
+                elif other[0] != "#" and other[:2] not in ("\\\n", "\\\r") \
+                        and not other.isspace():   # (blanks at the very end)
+                    _bad_character(source, pos)
+                pos += len(other)
     append(("end", "", len(source)))
     return tokens
+
+
+def _slices(source: str, size: int = 1 << 16):
+    """The source in consecutive pieces of about ``size`` characters, each ending just after a
+    newline that no token spans (one not escaped by a line continuation, backslash-newline)."""
+    start = 0
+    while len(source) - start > size:
+        cut = source.find("\n", start + size)
+        while cut != -1 and (source[cut - 1] == "\\" or source[cut - 2:cut] == "\\\r"):
+            cut = source.find("\n", cut + 1)
+        if cut == -1:
+            break
+        yield source[start:cut + 1]
+        start = cut + 1
+    yield source[start:]
 
 
 def _bad_character(source: str, pos: int):
@@ -144,6 +164,9 @@ class _Parser:
         last = None            # the name of the last statement
         bare_pending = None    # the span of an unnamed expression, which must come last
         while True:
+            if i > 65_536:   # let the tokens of parsed statements go: memory holds the graph
+                toks = self.toks = toks[i - 1:]   # (and the token before, for lookbehind)
+                i = 1
             kind, text, start = toks[i]
             if kind == "end":
                 break
