@@ -429,11 +429,11 @@ def test_minimal_and_full_parenthesization_agree(tree, rnd, point):
 @given(x=coordinates)
 def test_unary_minus_binds_looser_than_power(x):
     r = gradcalc.parse("-x^2").gradient(x=x)
-    assert r.value == -math.pow(x, 2)
+    assert r.value == -(x * x)
     assert r.gradient == {"x": -2 * x}
     assert gradcalc.parse("-(x^2)").gradient(x=x) == r
-    assert gradcalc.parse("-x**2")(x=x) == -math.pow(x, 2)
-    assert gradcalc.parse("(-x)^2")(x=x) == math.pow(-x, 2)
+    assert gradcalc.parse("-x**2")(x=x) == -(x * x)
+    assert gradcalc.parse("(-x)^2")(x=x) == (-x) * (-x)
     assert gradcalc.parse("-2^2")() == -4.0
     assert gradcalc.parse("(-2)^2")() == 4.0
 
@@ -477,7 +477,7 @@ def test_left_associativity_and_implicit_multiplication(a, b, c):
     assert value("a - b - c") == (a - b) - c
     assert value("a / b / c") == (a / b) / c
     assert value("a - b + c") == (a - b) + c
-    assert value("2a^2") == 2 * math.pow(a, 2)
+    assert value("2a^2") == 2 * (a * a)
     assert value("2(a + b)c") == (2 * (a + b)) * c
     f = gradcalc.parse("a/2c")   # read as (a/2)*c, with a warning
     assert f(restrict(at, f)) == (a / 2) * c
