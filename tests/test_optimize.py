@@ -248,3 +248,31 @@ def test_a_tilde_eaten_by_the_shell_is_explained():
 def test_bad_hyper_parameters_are_usage_errors(args, message):
     code, out, err = gradcalc(*args)
     assert (code, out) == (2, "") and message in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("args, seen", [
+    (["descend", "(x-3)^2", "--from", "x=0", "--lr", "0.001", "--steps", "3000"], b"/3000"),
+    (["fit", "(w*x + b - y)^2", "--data", f"{EXAMPLES}/line.csv", "--params", "w=0,b=0",
+      "--epochs", "300"], b"/300"),
+])
+def test_live_progress_goes_to_a_terminal_only(args, seen):
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "gradcalc", *args], stdout=subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    out = p.stdout.read()
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert p.wait(timeout=300) == 0
+    assert seen in shown and seen not in out     # the bar's "step/total" counter
