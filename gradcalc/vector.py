@@ -18,7 +18,8 @@ from .domains import FLOAT
 from .errors import EvaluationError, UsageError
 from .ops import REGISTRY
 
-BLOCK = 65_536     # points per block: a block's arrays stay in cache, and blocks run in threads
+BLOCK = 65_536     # most points per block: a block's arrays stay in cache
+SPLIT = 8_192      # fewest points per block worth a thread of its own
 THREADS = min(4, os.cpu_count() or 1)
 
 # NumPy's SIMD versions of exp, log, tanh, pow, ... differ from the C library's (which Python's
@@ -116,8 +117,10 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     bad = np.zeros(n, dtype=bool)
     hits: dict[int, list[int]] = {}   # kink node -> points
 
+    size = _block_size(n)
+
     def block(start):
-        stop = min(start + BLOCK, n)
+        stop = min(start + size, n)
         v = list(base)
         for name, column in point.items():
             if tape.keeps(tape.graph.inputs[name]):
@@ -132,15 +135,11 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         for i, rows in _kinks(tape, v, g, stop - start):
             hits.setdefault(i, []).extend((rows + start).tolist())
 
-    starts = range(0, n, BLOCK)
-    if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL inside its loops
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(block, starts))
+    starts = range(0, n, size)
+    if len(starts) > 1:   # NumPy releases the GIL inside its loops: blocks run in parallel
+        list(_pool().map(block, starts))
     else:
-        for start in starts:
-            block(start)
+        block(0)
 
     bad[list(errors)] = False
     redone = np.flatnonzero(bad).tolist()
@@ -194,6 +193,28 @@ def gradient_few(fn, columns: dict, wrt=None, output=None, invalid=None) -> Batc
             hits.setdefault(message, []).append(i)
     return Batch(out_name, value, grad, dict(sorted(errors.items())), list(hits.items()),
                  tuple(notes), n)
+
+
+def _block_size(n: int) -> int:
+    """Points per block: at most BLOCK (a block's arrays stay in cache), and enough blocks of
+    equal size to keep every thread busy once there are points enough to be worth it."""
+    blocks = -(-n // BLOCK)
+    if THREADS > 1 and n >= 2 * SPLIT:
+        blocks = -(-max(blocks, THREADS) // THREADS) * THREADS
+    return max(1, -(-n // max(1, blocks)))
+
+
+_POOL = []
+
+
+def _pool():
+    """One thread pool for the process (starting threads for every call costs more than a
+    small batch)."""
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="gradcalc"))
+    return _POOL[0]
 
 
 def _row(point: dict, i: int) -> dict:
