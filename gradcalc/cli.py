@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import click
 
 from . import __version__
-from .errors import GradcalcError, UsageError
+from .errors import GradcalcError, UsageError, describe
 from .syntax import DEFAULT_LIMITS, Limits, split_top_level
 
 EXAMPLES = """
@@ -146,12 +146,25 @@ def _read_program(program, file):
     if file is not None and program is not None:
         raise UsageError("give the program either as an argument or with -f, not both")
     if file is not None:
-        return _decode(file.read(), file.name)
+        return _decode(_read_bounded(file, file.name), file.name)
     if program is None:
         raise UsageError("no program given", hint='try: gradcalc "z*(x+y)" --at x=-2,y=5,z=-4')
     if program == "-":
-        return _decode(sys.stdin.buffer.read(), "standard input")
+        return _decode(_read_bounded(sys.stdin.buffer, "standard input"), "standard input")
     return program
+
+
+def _read_bounded(stream, where: str) -> bytes:
+    """All of a program file, or an error as soon as it is longer than --max-size allows (it
+    may be /dev/zero)."""
+    size = SETTINGS.limits.size
+    if size is None:
+        return stream.read()
+    data = stream.read(4 * size + 1)   # a character is at most 4 bytes of UTF-8
+    if len(data) > 4 * size or len(data.decode("utf-8", "replace")) > size:
+        raise UsageError(f"{where} holds more than {size:,} characters; the limit is {size:,}",
+                         hint="raise the limit with --max-size N")
+    return data
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -235,11 +248,14 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     ';' or newlines. Use '-' to read it from standard input.
     """
     SETTINGS.quiet, SETTINGS.color = quiet, not no_color
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)   # exact numbers print whole (--max-digits bounds them)
     SETTINGS.limits = Limits(*(n or None for n in (max_size, max_nodes, max_depth, max_digits)))
     if points_file is not None or len(at) > 1:
         sys.exit(_guarded(lambda: _run_many(
             program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-            check_timeout, no_check, steps or graph_file or tree or exact or precision, expect)))
+            check_timeout, no_check, steps or graph_file or tree or exact or precision, expect,
+            tol)))
     sys.exit(_guarded(lambda: _run(program, file, at, wrt, output, fmt, digits, check_timeout,
                                    no_check, steps, graph_file, tree, expect, tol, exact,
                                    precision)))
@@ -293,6 +309,8 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
     if check_timeout != check_timeout:
         raise UsageError("--check-timeout must be a number of seconds, not nan")
+    if tol is not None and not expect:
+        raise UsageError("--tol is the tolerance of --expect answers", hint="give --expect too")
     at = at[0] if at else None
     source = _read_program(program, file)
     fn = Function(source, SETTINGS.limits)
@@ -319,8 +337,6 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         raise UsageError("choose --exact or --precision, not both")
     result = fn.gradient(point, wrt=wrt_names, output=output)
     exact_result = None
-    if (exact or precision) and hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)   # exact and high-precision numbers print every digit
     if exact:
         exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names, output=output)
     elif precision:
@@ -396,7 +412,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
 
 def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt,
-              digits, check_timeout, no_check, one_point_only, expect) -> int:
+              digits, check_timeout, no_check, one_point_only, expect, tol=None) -> int:
     """Several --at points, or a points file: computed in chunks, written as they come.
     Exit 0 if every point was computed (and the check agrees), 1 if some point failed or the
     check disagreed, 2 if a row of the file is malformed (the other rows are still written)."""
@@ -404,9 +420,9 @@ def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, out
     from .points import CHUNK, Chunk, PointsFile
     from .render.rows import Rows, RowWriter
 
-    if one_point_only or expect:
-        raise UsageError("--steps, --graph, --tree, --exact, --precision and --expect take "
-                         "one point", hint="give a single --at")
+    if one_point_only or expect or tol:
+        raise UsageError("--steps, --graph, --tree, --exact, --precision, --expect and --tol "
+                         "take one point", hint="give a single --at")
     if fmt == "latex":
         raise UsageError("--format latex takes one point", hint="use --format csv or json")
     if points_file is not None and len(at) > 1:
@@ -987,7 +1003,7 @@ def _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle, see
     unknown = [p for p in params if p not in fn.variables]
     if unknown:
         raise UsageError(f"the program has no variable named {', '.join(unknown)}",
-                         hint=f"its variables: {', '.join(fn.variables)}")
+                         hint=f"its variables: {', '.join(map(describe, fn.variables))}")
     data_vars = [v for v in fn.variables if v not in params]
     stream = _open_points(data_file)
     try:

@@ -124,10 +124,12 @@ def sympy_domain(binary_literals: bool = False, digits: int | None = 100_000) ->
         # NOTE: SymPy computes 9^(9^9) exactly, in C, for minutes, deaf to any deadline.
         # Refuse an exact rational power with more than ``digits`` digits before it starts.
         if digits is not None and x.is_Rational and y.is_Integer and abs(y) > 1000:
-            size = abs(int(y)) * max(len(str(abs(x.p))), len(str(x.q)))
-            if size > digits:
-                raise ValueError(f"its exact value would have about {size:.1e} digits (the "
-                                 f"limit is {digits:,}: --max-digits)")
+            per = max(math.log10(abs(x.p)) if x.p else 0.0, math.log10(x.q))   # digits of x
+            size = math.log10(abs(int(y))) + math.log10(per) if per > 0 else 0.0   # log10 digits
+            if size > math.log10(digits):
+                shown = (f"about {10 ** size:.1e}" if size < 300 else f"about 10^{size:,.0f}")
+                raise ValueError(f"its exact value would have {shown} digits (the limit is "
+                                 f"{digits:,}: --max-digits)")
         return sp.Pow(x, y)
 
     def positive(x, then, otherwise):

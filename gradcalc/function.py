@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .autodiff import Tape
 from .domains import FLOAT
-from .errors import EvaluationError, UsageError
+from .errors import EvaluationError, UsageError, describe
 from .syntax import CONSTANTS, DEFAULT_LIMITS, Limits, parse_graph
 
 
@@ -93,8 +93,10 @@ class Function:
             if extra:
                 raise UsageError(f"{', '.join(extra)} is computed by the program and cannot be "
                                  "given a value")
-            raise UsageError(f"the program has no variable named {', '.join(unknown)}",
-                             hint=f"its variables: {', '.join(self.variables) or 'none'}")
+            raise UsageError(f"the program has no variable named "
+                             f"{', '.join(map(describe, unknown))}",
+                             hint=f"its variables: "
+                                  f"{', '.join(map(describe, self.variables)) or 'none'}")
         missing = [v for v in self.variables if v not in point]
         if missing:
             raise UsageError(f"no value for {', '.join(missing)}",

@@ -97,7 +97,8 @@ class PointsFile:
             if not lines:
                 return
             invalid = {}
-            cells = _split(lines, width, self.delimiter)
+            long_line = max(map(len, lines)) > csv.field_size_limit()
+            cells = None if long_line else _split(lines, width, self.delimiter)
             if cells is None:   # quotes, blank lines or ragged rows: the csv module decides
                 rows = _parse(lines, width, self.delimiter, self.where, invalid)
                 if not rows:

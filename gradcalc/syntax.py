@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .errors import ParseError
+from .errors import ParseError, describe
 from .graph import Graph, Node
 from .ops import FUNCTIONS, arity_text, lookup_call
 
@@ -120,7 +120,8 @@ def _bad_character(source: str, pos: int):
         hint = "write powers with ^, e.g. x^2"
     elif ch == "_":
         hint = "names start with a letter"
-    raise ParseError(f"unexpected character {ch!r}", source, (pos, pos + 1), hint)
+    what = repr(ch) if ch.isascii() else f"{ch!r} ({describe(ch).split(' (', 1)[1]}"
+    raise ParseError(f"unexpected character {what}", source, (pos, pos + 1), hint)
 
 
 class _Parser:

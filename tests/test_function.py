@@ -193,7 +193,7 @@ def test_api_rejects_bad_arguments():
 @pytest.mark.parametrize("src, message", [
     ("relu(sqrt(-x^2-1))", "SymPy cannot evaluate relu(sqrt(-x^2-1)): Invalid comparison"),
     ("max(sqrt(-x^2-1), 0)", "SymPy cannot evaluate max(sqrt(-x^2-1), 0)"),
-    ("9^9^9^9*x", "its exact value would have about 3.9e+08 digits"),
+    ("9^9^9^9*x", "its exact value would have about 3.7e+08 digits"),
     ("(-2)^y", "the derivative with respect to y is not a real number anywhere"),
     ("x/0", "x/0 is undefined for every real value of its variables"),
     ("1/0 + x", "1/0 is undefined"),

@@ -170,7 +170,7 @@ def caret_column(src):
     ("|x", "'|' is never closed", 0, 1),
     ("x|", "'|' is never closed", 1, 1),
     ("sin(x,)", "expected an argument after ','", 5, 2),
-    ("x = ", "expected a number, a name or '(' but found the end of the input", 4, 1),
+    ("x = ", "expected a number, a name or '(' but found the end of the input", 3, 1),
 ])
 def test_errors_have_messages_and_carets(src, message, col, width):
     err, got_col, got_width = caret_column(src)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 
 from ..numfmt import fmt
@@ -209,4 +210,6 @@ def _cell(x: float, digits: int | None = None) -> str:
 
 
 def _number(x: float):
-    return None if x != x else x
+    """A point's value in JSON: null where the file's cell was not a finite number (its row
+    carries the error; JSON has no NaN or Infinity)."""
+    return x if math.isfinite(x) else None

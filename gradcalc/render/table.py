@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import printable
 from ..numfmt import fmt
 
 _MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
@@ -58,7 +59,7 @@ def _method_line(check) -> Text:
 
 def _shown(source: str, limit: int = 400) -> str:
     """The program on one line, cut to ``limit`` characters (a big one would fill the screen)."""
-    text = " ".join(source[:limit * 4].split())
+    text = printable(" ".join(source[:limit * 4].split()))
     if len(text) <= limit and len(source) <= limit * 4:
         return text
     return f"{text[:limit - 1]}… ({len(source):,} characters)"
