@@ -49,7 +49,8 @@ class Tape:
     forward_steps: list[tuple]  # (i, value rule, a, b)
     backward_steps: list[tuple]  # (i, a, b, rule for a, rule for b), output first
     needs: list[bool]           # needs[i]: node i depends on a variable
-    kinks: list[int]            # nodes whose op has a non-differentiable or singular point
+    kinks: list[tuple]          # (i, args, kink test, singular test) for each node depending on
+    #                             a variable whose op has a non-differentiable or singular point
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=()) -> Tape:
@@ -76,8 +77,8 @@ class Tape:
             if not args:
                 continue
             op = REGISTRY[node.op]
-            if op.kink is not None or op.singular is not None:
-                kinks.append(i)
+            if (op.kink is not None or op.singular is not None) and needs[i]:
+                kinks.append((i, args, op.kink[0] if op.kink else None, op.singular))
             if op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
                 step = (i, args, _VARIADIC, op.partials[0], None)
@@ -289,22 +290,24 @@ class Tape:
         """(node, warning) for each non-differentiable point the gradient passed through, and
         for each infinite local derivative it skipped because nothing flowed into it (0·∞)."""
         found = []
-        nodes = self.graph.nodes
-        for i in self.kinks:
-            if not self.needs[i]:
-                continue
-            op = REGISTRY[nodes[i].op]
-            xs = [v[j] for j in nodes[i].args]
-            if g[i] != 0 and op.kink is not None and op.kink[0](*xs):
-                where = ", ".join(fmt(x) for x in xs)
-                found.append((i, f"{self.graph.snippet(i)} is not differentiable at ({where}): "
-                                  f"gradcalc uses {op.kink[1]}, as PyTorch does"))
-            elif g[i] == 0 and op.singular is not None and op.singular(*xs):
-                where = ", ".join(fmt(x) for x in xs)
+        for i, args, kink, singular in self.kinks:
+            if g[i] != 0:
+                if kink is None or not kink(*[v[j] for j in args]):
+                    continue
+                op = REGISTRY[self.graph.nodes[i].op]
+                found.append((i, f"{self.graph.snippet(i)} is not differentiable at "
+                                  f"({self._at(v, args)}): gradcalc uses {op.kink[1]}, as "
+                                  "PyTorch does"))
+            elif singular is not None and singular(*[v[j] for j in args]):
                 found.append((i, f"{self.graph.snippet(i)} has an infinite derivative at "
-                                  f"({where}) and an upstream gradient of 0: gradcalc takes "
-                                  "0·∞ as 0, but the true derivative may not exist"))
+                                  f"({self._at(v, args)}) and an upstream gradient of 0: "
+                                  "gradcalc takes 0·∞ as 0, but the true derivative may not "
+                                  "exist"))
         return found
+
+    @staticmethod
+    def _at(v, args) -> str:
+        return ", ".join(fmt(v[j]) for j in args)
 
     # --- explanations -------------------------------------------------------------------------
     def _args_text(self, i, xs, params=None, rule=""):

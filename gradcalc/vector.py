@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError
-from .ops import REGISTRY
 
 BLOCK = 65_536     # most points per block: a block's arrays stay in cache
 SPLIT = 8_192      # fewest points per block worth a thread of its own
@@ -282,11 +281,10 @@ def _kinks(tape, v, g, n):
     point: the registry's kink tests, run element by element on the arrays."""
     np = numpy()
     found = []
-    for i in tape.kinks:
-        op = REGISTRY[tape.graph.nodes[i].op]
-        if not tape.needs[i] or op.kink is None:
+    for i, args, kink, _singular in tape.kinks:
+        if kink is None:
             continue
-        hit = op.kink[0](*(v[j] for j in tape.graph.nodes[i].args)) & (np.asarray(g[i]) != 0)
+        hit = kink(*(v[j] for j in args)) & (np.asarray(g[i]) != 0)
         if np.any(hit):
             found.append((i, np.flatnonzero(np.broadcast_to(hit, (n,)))))
     return found
