@@ -12,7 +12,7 @@ culprit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .domains import FLOAT
 from .errors import EvaluationError
@@ -51,6 +51,8 @@ class Tape:
     needs: list[bool]           # needs[i]: node i depends on a variable
     kinks: list[tuple]          # (i, args, kink test, singular test) for each node depending on
     #                             a variable whose op has a non-differentiable or singular point
+    step_nodes: list[int] = field(default_factory=list)   # forward_steps' nodes, in order
+    _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=()) -> Tape:
@@ -93,11 +95,31 @@ class Tape:
             if any(needs[j] for j in args):
                 bwd.append(step)
         bwd.reverse()
-        return cls(graph, out, tuple(variables), order, keep, fwd, bwd, needs, kinks)
+        return cls(graph, out, tuple(variables), order, keep, fwd, bwd, needs, kinks,
+                   [s[0] for s in fwd])
 
     # --- forward ------------------------------------------------------------------------------
     def leaves(self, D, point: dict) -> list:
-        """A value list with inputs (from the point, or a constant's default) and literals set."""
+        """A value list with inputs (from the point, or a constant's default) and literals set.
+        For floats, a template made once is copied and the inputs filled in."""
+        if D is FLOAT:
+            if self._float_leaves is None:
+                slots = [(i, self.graph.nodes[i].text) for i in self.order
+                         if self.graph.nodes[i].op == "input"]
+                template = self._leaves(FLOAT, {})
+                self._float_leaves = (template, slots)
+            template, slots = self._float_leaves
+            v = template.copy()
+            for i, name in slots:
+                x = point.get(name, v)
+                if x is not v:
+                    v[i] = x
+                elif v[i] is None:   # callers check for missing values first
+                    raise KeyError(name)
+            return v
+        return self._leaves(D, point)
+
+    def _leaves(self, D, point: dict) -> list:
         v = [None] * (self.out + 1)
         nodes = self.graph.nodes
         for i in self.order:
@@ -111,7 +133,7 @@ class Tape:
                     v[i] = D.pi
                 elif node.text == "e":
                     v[i] = D.e
-                else:  # callers check for missing values first; this is a programming error
+                elif point:  # callers check for missing values first
                     raise KeyError(node.text)
         return v
 
@@ -136,7 +158,9 @@ class Tape:
                 raise EvaluationError(f"SymPy cannot evaluate {self.graph.snippet(i)}: {exc}",
                                       self.graph.source, self.graph.nodes[i].span) from None
             raise self._value_error(i, v, exc) from None
-        if D is FLOAT and not math.isfinite(sum(v[s[0]] for s in steps)):
+        if D is FLOAT and not math.isfinite(
+                sum(map(v.__getitem__, self.step_nodes if steps is self.forward_steps
+                        else [s[0] for s in steps]))):
             # (the sum itself may overflow while every value is finite)
             bad = next((s[0] for s in steps if not math.isfinite(v[s[0]])), None)
             if bad is not None:
@@ -194,7 +218,7 @@ class Tape:
                                       f"({exc})", self.graph.source,
                                       self.graph.nodes[self.out].span) from None
             g = self._backprop(D, v, careful=True)   # raises, naming the edge
-        if D is FLOAT and not math.isfinite(sum(g[i] for i in self.order)):
+        if D is FLOAT and not math.isfinite(sum(map(g.__getitem__, self.order))):
             g = self._backprop(D, v, careful=True)
         return g
 
