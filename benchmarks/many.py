@@ -1,0 +1,209 @@
+"""Many points: one 20-node expression at 10^3 … 10^7 points, value and the three partials.
+
+gradcalc's batches run the registry's rules over NumPy arrays with NumPy's SIMD math dispatch
+off (gradcalc imports NumPy itself, so a batch gives the very floats of single-point runs): the
+caller must call ``gradcalc.vector.numpy()`` before anything else imports NumPy (torch and
+matplotlib do). PyTorch runs in this process, with its default threads and with one thread.
+SymPy's ``lambdify`` runs in a fresh subprocess with NumPy as users get it (SIMD on), and so
+does, for comparison only, a gradcalc batch with SIMD on (NumPy imported before gradcalc).
+
+    python -m benchmarks.many --worker SIZES   (the subprocess; prints one JSON line)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+from .peers import MANY, sympy_lambdify, torch_vector, version
+
+SAMPLE = 1000   # points compared with the subprocess's results, evenly spaced
+
+
+def points(n: int, seed: int = 0):
+    """x, y, z uniform in [-2, 2] (every point is in the expression's domain)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xs, ys, zs = rng.uniform(-2.0, 2.0, (3, n))
+    return np.ascontiguousarray(xs), np.ascontiguousarray(ys), np.ascontiguousarray(zs)
+
+
+def best_of(fn, repeat, cap):
+    """({"seconds": best wall-clock, "cpu": best CPU time of the process, all threads}, the
+    last result), over up to ``repeat`` runs, fewer once they add up to ``cap`` seconds."""
+    wall = cpu = math.inf
+    total, runs, result = 0.0, 0, None
+    while runs < repeat:
+        result = None
+        gc.collect()
+        c = time.process_time()
+        t = time.perf_counter()
+        result = fn()
+        dt = time.perf_counter() - t
+        wall, cpu = min(wall, dt), min(cpu, time.process_time() - c)
+        total, runs = total + dt, runs + 1
+        if total + wall > cap:
+            break
+    return {"seconds": wall, "cpu": cpu}, result
+
+
+def _gradcalc(f):
+    def run(xs, ys, zs):
+        b = f.gradient({"x": xs, "y": ys, "z": zs})
+        return b.value, b.gradient["x"], b.gradient["y"], b.gradient["z"]
+    return run
+
+
+def compare(ref, res) -> dict:
+    """Largest difference of each array relative to that array's largest magnitude, and the
+    share of numbers bit-identical to gradcalc's."""
+    import numpy as np
+
+    rel, same, total = 0.0, 0, 0
+    for a, b in zip(ref, res, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        scale = float(np.max(np.abs(a))) or 1.0
+        rel = max(rel, float(np.max(np.abs(a - b))) / scale)
+        same += int(np.count_nonzero(a == b))
+        total += a.size
+    return {"rel": rel, "identical": same / total,
+            "status": "identical" if same == total else "agree" if rel <= 1e-12 else
+            "DISAGREE"}
+
+
+def sample_of(n):
+    import numpy as np
+
+    return np.linspace(0, n - 1, min(n, SAMPLE)).astype(int)
+
+
+def worker(sizes, repeat, cap):
+    """In a fresh interpreter: NumPy first (SIMD on), then SymPy lambdify and gradcalc."""
+    import numpy as np
+
+    import gradcalc
+
+    phases: dict = {}
+    fn = sympy_lambdify(phases)
+    f = gradcalc.parse(MANY)
+    batch = _gradcalc(f)
+    out = {"phases": phases, "sympy": {}, "gradcalc_simd": {}}
+    for n in sizes:
+        xs, ys, zs = points(n)
+        idx = sample_of(n)
+        s, res = best_of(lambda xs=xs, ys=ys, zs=zs: fn(xs, ys, zs), repeat, cap)
+        out["sympy"][n] = {**s, "sample": [np.asarray(r)[idx].tolist() for r in res]}
+        s, res = best_of(lambda xs=xs, ys=ys, zs=zs: batch(xs, ys, zs), repeat, cap)
+        out["gradcalc_simd"][n] = {**s, "sample": [np.asarray(r)[idx].tolist() for r in res]}
+        del res
+    print(json.dumps(out), flush=True)
+
+
+def run(sizes, repeat, cap, log=print) -> dict:
+    from gradcalc.vector import numpy
+
+    np = numpy()   # gradcalc's import of NumPy (SIMD dispatch off), before torch's
+    import gradcalc
+
+    f = gradcalc.parse(MANY)
+    batch = _gradcalc(f)
+    have_torch = version("torch") is not None
+    if have_torch:
+        import torch
+
+        default_threads = torch.get_num_threads()
+    results: dict = {"expression": MANY, "tape_nodes": len(f.graph.nodes),
+                     "op_nodes": sum(1 for nd in f.graph.nodes if nd.op not in ("input",
+                                                                                 "const")),
+                     "rows": {}, "notes": []}
+    import gradcalc.vector as vector
+
+    results["gradcalc_threads"] = getattr(vector, "THREADS", None)
+    results["gradcalc_block"] = getattr(vector, "BLOCK", None)
+    if have_torch:
+        results["torch_threads"] = default_threads
+    else:
+        results["notes"].append("PyTorch is not installed: its rows are skipped")
+    worker_out = _run_worker(sizes, repeat, cap)
+    if "error" in worker_out:
+        results["notes"].append(f"the SymPy lambdify subprocess failed: {worker_out['error']}")
+    else:
+        results["sympy_phases"] = worker_out["phases"]
+    for n in sizes:
+        xs, ys, zs = points(n)
+        row = {}
+        s, ref = best_of(lambda xs=xs, ys=ys, zs=zs: batch(xs, ys, zs), repeat, cap)
+        row["gradcalc"] = s
+        if n == sizes[0]:   # bit for bit the single-point floats, at a few points
+            picks = np.random.default_rng(1).integers(0, n, 20)
+            equal = 0
+            for i in picks.tolist():
+                r = f.gradient(x=float(xs[i]), y=float(ys[i]), z=float(zs[i]))
+                equal += [r.value, r.gradient["x"], r.gradient["y"], r.gradient["z"]] == [
+                    float(a[i]) for a in ref]
+            results["single_point_check"] = {"points": len(picks), "identical": equal}
+        if have_torch:
+            run_t = torch_vector(xs, ys, zs)
+            run_t()   # warm up
+            s, res = best_of(run_t, repeat, cap)
+            row["torch"] = {**s, "agreement": compare(ref, res)}
+            del res
+            torch.set_num_threads(1)
+            s, res = best_of(run_t, repeat, cap)
+            torch.set_num_threads(default_threads)
+            row["torch_1"] = {**s, "agreement": compare(ref, res)}
+            del res, run_t
+        idx = sample_of(n)
+        for key in ("sympy", "gradcalc_simd"):
+            got = worker_out.get(key, {}).get(str(n))
+            if got:
+                row[key] = {"seconds": got["seconds"], "cpu": got.get("cpu"),
+                            "agreement": compare([np.asarray(r)[idx] for r in ref],
+                                                 [np.asarray(r) for r in got["sample"]])}
+        results["rows"][n] = row
+        log(f"  {n:>10,} points: " + ", ".join(f"{k} {v['seconds']:.3g} s"
+                                               for k, v in row.items()))
+        del ref
+    return results
+
+
+def _run_worker(sizes, repeat, cap) -> dict:
+    if version("sympy") is None:
+        return {"error": "SymPy is not installed"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (os.environ.get("PYTHONPATH"), root) if p)}   # a --snapshot copy first
+    env.pop("NPY_DISABLE_CPU_FEATURES", None)
+    cmd = [sys.executable, "-m", "benchmarks.many", "--worker", ",".join(map(str, sizes)),
+           "--repeat", str(repeat), "--cap", str(cap)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env,
+                           timeout=60 + 4 * cap * len(sizes))
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out"}
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        return {"error": " | ".join(p.stderr.strip().splitlines()[-3:])[-400:]}
+    return json.loads(lines[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", metavar="SIZES")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cap", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    if not args.worker:
+        ap.error("--worker SIZES is required (python -m benchmarks runs the whole suite)")
+    worker([int(s) for s in args.worker.split(",")], args.repeat, args.cap)
+
+
+if __name__ == "__main__":
+    main()
