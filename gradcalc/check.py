@@ -52,6 +52,15 @@ class Check:
 
 SKIPPED = Check("none", "skipped", reason="--no-check")
 
+# What SymPy and mpmath raise when an expression is beyond them (e^3^(10^105) at a random
+# point): the check failing, not gradcalc; it falls back or says so, as on a timeout.
+SYMPY_FAILURES = (ArithmeticError, MemoryError, ValueError, TypeError, AttributeError)
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc)
+    return type(exc).__name__ + (f": {text[:80]}" if text else "")
+
 
 class Timeout(BaseException):
     """Raised inside SymPy when the deadline passes (BaseException: SymPy must not swallow it)."""
@@ -159,6 +168,8 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
             reason = f"SymPy did not finish within {timeout:g} s"
         except RecursionError:
             reason = "the graph is too deep for SymPy's recursive algorithms"
+        except SYMPY_FAILURES as exc:
+            reason = f"SymPy failed ({_why(exc)})"
     else:
         reason = "no time was allowed for SymPy" if timeout <= 0 else (
             "SymPy's deadline needs the main thread")
@@ -308,6 +319,9 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
     except RecursionError:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
                      reason="the graph is too deep for SymPy's recursive algorithms")
+    except SYMPY_FAILURES as exc:
+        return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
+                     reason=f"SymPy failed ({_why(exc)})")
     return Check("sympy", _overall(partials), tuple(partials),
                  seconds=time.perf_counter() - start, expression=sstr(sym.expression))
 

@@ -43,7 +43,8 @@ points could not be computed, 2 bad input, 3 internal error.
 
 
 # --quiet, --no-color and the --max-* limits: for this run
-SETTINGS = SimpleNamespace(quiet=False, color=True, limits=DEFAULT_LIMITS)
+SETTINGS = SimpleNamespace(quiet=False, color=True, limits=DEFAULT_LIMITS, memory=None,
+                           cap_memory=False)
 
 
 class _Base(click.Command):
@@ -235,13 +236,15 @@ def _decode(data: bytes, where: str) -> str:
               metavar="N", help="Deepest nesting of parentheses and calls (0: no limit).")
 @click.option("--max-digits", type=click.IntRange(0), default=100_000, show_default=True,
               metavar="N", help="Most digits of one exact number with --exact (0: no limit).")
+@click.option("--max-memory", type=click.IntRange(0), default=4096, show_default=True,
+              metavar="MB", help="Most memory the process may take (0: no limit).")
 @click.option("-q", "--quiet", is_flag=True, help="Silence warnings and notes (errors still "
                                                   "go to standard error).")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
          check_timeout, no_check, steps, graph_file, tree, expect, exact, precision, tol,
-         max_size, max_nodes, max_depth, max_digits, quiet, no_color):
+         max_size, max_nodes, max_depth, max_digits, max_memory, quiet, no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
@@ -251,6 +254,9 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)   # exact numbers print whole (--max-digits bounds them)
     SETTINGS.limits = Limits(*(n or None for n in (max_size, max_nodes, max_depth, max_digits)))
+    SETTINGS.memory = max_memory or None
+    if SETTINGS.cap_memory and max_memory:
+        _cap_memory(max_memory)
     if points_file is not None or len(at) > 1:
         sys.exit(_guarded(lambda: _run_many(
             program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
@@ -272,6 +278,11 @@ def _guarded(run) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        limit = SETTINGS.memory
+        click.echo("error: out of memory" + (f" (the limit is {limit:,} MB: --max-memory)"
+                                             if limit else ""), err=True)
+        return 2
     except OSError as exc:   # e.g. writing to a full disk
         click.echo(f"error: {exc.strerror or exc}", err=True)
         return 2
@@ -284,11 +295,31 @@ def _guarded(run) -> int:
         return 3
 
 
+def _cap_memory(megabytes: int) -> None:
+    """Bound the process's address space: SymPy can build an integer of many gigabytes in one
+    C call (e^3^(10^105) at a point) that no deadline interrupts; past the bound it raises
+    MemoryError, which ends the run with a message instead of the machine's OOM killer."""
+    try:
+        import resource
+    except ImportError:   # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft == resource.RLIM_INFINITY or soft > want:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def entry() -> None:
     """The console script and ``python -m gradcalc``: run, flush, and leave at once.
 
     Leaving with os._exit skips the interpreter's teardown, which with SymPy loaded costs more than
     the whole cross-check (~100 ms freeing its caches). Nothing of ours needs atexit handlers."""
+    SETTINGS.cap_memory = True   # a process of its own: --max-memory may bound it
     try:
         main(prog_name="gradcalc")
         code = 0
@@ -639,9 +670,10 @@ def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result
                                 {k: show(tidy(v)) for k, v in sym.gradient.items()},
                                 sym.warnings)
             return printed, verdict, sym
-    except (Timeout, RecursionError) as exc:
+    except (Timeout, RecursionError, MemoryError, ArithmeticError) as exc:
         why = ("is too deep for SymPy" if isinstance(exc, RecursionError)
-               else "did not finish in time")
+               else "did not finish in time" if isinstance(exc, Timeout)
+               else f"is beyond SymPy ({type(exc).__name__})")
         raise UsageError(f"the symbolic gradient {why}",
                          hint="give a point with --at to get numbers") from None
 

@@ -207,7 +207,27 @@ class Function:
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
         tape.check_undefined(v, grad)
+        if point is None:
+            _refuse_infinities(self.graph, tape, v[tape.out], grad)
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
+
+
+def _refuse_infinities(graph, tape, value, gradient) -> None:
+    """A symbolic answer never shows complex infinity or NaN: y/0^x is zoo^x·y, defined only at
+    x = 0. (Inside a Piecewise they mark a branch where the program is undefined, which is fine:
+    1/relu(x) is 1/x for x > 0.)"""
+    import sympy
+
+    bad = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+    for what, expr in (("its value", value), *((f"∂/∂{k}", d) for k, d in gradient.items())):
+        pieces = expr.atoms(sympy.Piecewise)
+        core = expr.xreplace({p: sympy.Integer(0) for p in pieces}) if pieces else expr
+        if core.has(*bad):
+            raise EvaluationError(f"the program is undefined almost everywhere: SymPy makes "
+                                  f"{what} {str(expr)[:80]}", graph.source,
+                                  graph.nodes[tape.out].span,
+                                  hint="give a point with --at to get numbers where it is "
+                                       "defined")
 
 
 def precise(fn: Function, point: dict, digits: int, wrt=None, output=None) -> SymbolicResult:

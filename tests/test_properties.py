@@ -323,12 +323,17 @@ def sympy_value(expr, at) -> float:
     Floats (exactly the float64 values): exact Rationals would make SymPy compute things like
     (1 + x^2)^10000 with 10^6-digit integers."""
     subs = {SYMBOLS[v]: sympy.Float(val, 60) for v, val in at.items()}
-    val = sympy.N(sympy.sympify(expr).xreplace(subs), 40)
+    try:
+        val = sympy.N(sympy.sympify(expr).xreplace(subs), 40)
+    except (TypeError, ValueError, AttributeError):   # SymPy's own failure ("not comparable")
+        assume(False)
     # atan2(0, 0): SymPy says nan where float64 (and gradcalc, like C and PyTorch) says 0
     assume(val is not sympy.nan)
     # a pole hit exactly: float64's acos(0) is not pi/2, so tan of it is 1.6e16, but zoo in SymPy
     assume(val not in (sympy.zoo, sympy.oo, -sympy.oo))
     re, im = val.as_real_imag()
+    # SymPy could not reduce it to a number (a Heaviside of an unevaluated log): no reference
+    assume(re.is_Number and im.is_Number)
     # evalf can leave a rounding residue such as 3.7e-63*I on a real value
     assert re.is_finite and abs(im) <= 1e-30 * max(1, abs(re)), f"SymPy gives {val} at {at}"
     return float(re)

@@ -658,3 +658,27 @@ def test_ten_megabytes_of_x_plus_is_refused_at_once(tmp_path):
     p = run("-f", str(tmp_path / "big.gc"), "--at", "x=1")
     assert_error(p, "holds more than 5,000,000 characters; the limit is 5,000,000")
     assert time.monotonic() - started < 30
+
+
+# --- found by fuzzing (fuzz/findings/README.md) --------------------------------------------------
+
+def test_an_exponential_tower_in_symbolic_mode_never_exits_3():
+    p = run("exp(x^exp(x^5))*acosh(y)", timeout=120)
+    assert_no_crash(p)
+    assert p.code in (0, 2), (p.code, p.err)
+    if p.code == 0:
+        assert "SymPy" in p.out
+
+
+def test_complex_infinity_is_never_a_symbolic_answer():
+    p = run("y/0^x")
+    assert_error(p, "the program is undefined almost everywhere: SymPy makes its value zoo")
+    p = run("y/0^x", "--at", "x=0,y=2", "--format", "plain", "--no-check")
+    assert (p.code, p.out) == (0, "f = 2\ndf/dx = 0\ndf/dy = 1\n")
+
+
+def test_memory_is_capped_by_max_memory(tmp_path):
+    (tmp_path / "big.gc").write_text("x" + "+x" * 400_000)
+    p = run("-f", str(tmp_path / "big.gc"), "--at", "x=1", "--no-check", "--max-memory", "100")
+    assert_no_crash(p)
+    assert p.code == 2 and "error: out of memory (the limit is 100 MB: --max-memory)" in p.err
