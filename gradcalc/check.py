@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -158,6 +159,7 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
     reason = None
     if timeout > 0 and (threading.current_thread() is threading.main_thread()
                         or len(tape.order) <= _UNBOUNDED_LIMIT):
+        imported = "sympy" in sys.modules
         try:
             with deadline(timeout):
                 import sympy  # noqa: F401  (imported inside the deadline: it takes ~0.3 s)
@@ -165,6 +167,9 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
                 check = _sympy_check(fn, result, tape)
             return _timed(check, start)
         except Timeout:
+            if not imported:   # cut short mid-import: let the next check import it afresh
+                for name in [m for m in sys.modules if m == "sympy" or m.startswith("sympy.")]:
+                    del sys.modules[name]
             reason = f"SymPy did not finish within {timeout:g} s"
         except RecursionError:
             reason = "the graph is too deep for SymPy's recursive algorithms"

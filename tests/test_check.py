@@ -148,3 +148,19 @@ def test_near_a_pole_literals_are_retried_as_float64():
     r, c = check("1/(x-0.3)", x=0.1 + 0.2)
     assert c.status == "agree"
     assert "float64" in c.reason
+
+
+def test_a_timeout_during_import_sympy_does_not_break_later_checks():
+    """Found by fuzzing: a deadline that fires while SymPy is being imported left a half-made
+    module behind, and every later check in the process failed (exit 3)."""
+    import subprocess
+    import sys
+
+    code = ("from click.testing import CliRunner\nfrom gradcalc.cli import main\n"
+            "r = CliRunner()\n"
+            "for timeout in ('0.05', '0.12', '5'):\n"
+            "    res = r.invoke(main, ['x^2', '--at', 'x=1', '--check-timeout', timeout,\n"
+            "                          '--format', 'json'])\n"
+            "    print(res.exit_code)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["0", "0", "0"], p.stdout + p.stderr
