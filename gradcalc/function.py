@@ -202,13 +202,20 @@ class Function:
         symbols = symbols_for(self.variables) if point is None else dict(point)
         tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
         tape.check_constants()
-        v = tape.forward(D, symbols)
-        g = tape.backward(D, v)
-        index_of = self.graph.index_of
-        grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
-        tape.check_undefined(v, grad)
-        if point is None:
-            _refuse_infinities(self.graph, tape, v[tape.out], grad)
+        try:
+            v = tape.forward(D, symbols)
+            g = tape.backward(D, v)
+            index_of = self.graph.index_of
+            grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
+            tape.check_undefined(v, grad)
+            if point is None:
+                _refuse_infinities(self.graph, tape, v[tape.out], grad)
+        except (MemoryError, OverflowError) as exc:
+            # SymPy evaluating e^3^(10^105) on its way (its assumptions call evalf)
+            raise EvaluationError(f"the symbolic gradient is beyond SymPy "
+                                  f"({type(exc).__name__})", self.graph.source,
+                                  self.graph.nodes[tape.out].span,
+                                  hint="give a point with --at to get numbers") from None
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
 
 
