@@ -60,3 +60,34 @@ class Graph:
         if name in self.inputs:
             return self.inputs[name]
         return self.names[name]
+
+
+def program_text(graph: Graph, out: int | None = None) -> str:
+    """The graph as a program again, one statement per operation (``node_7 = sin(node_3)``),
+    ending with the output: parsing it gives the same graph, node for node. (Used to check the
+    parser both ways.)"""
+    from .ops import REGISTRY
+
+    out = graph.names[graph.output] if out is None else out
+    names: dict[int, str] = {}
+    lines = []
+    for i, node in enumerate(graph.nodes[:out + 1]):
+        if node.op == "input":
+            names[i] = node.text
+            continue
+        if node.op == "const":
+            text = node.text if node.text is not None else repr(node.value)
+            names[i] = f"({text})" if text.startswith("-") else text
+            continue
+        args = [names[j] for j in node.args]
+        op = REGISTRY[node.op]
+        if op.infix and len(args) == 2:
+            rhs = f"({args[0]} {op.infix} {args[1]})"
+        elif op.infix:
+            rhs = f"(-{args[0]})"
+        else:
+            rhs = f"{op.calls[0]}({', '.join(args)})"
+        names[i] = f"node_{i}"
+        lines.append(f"node_{i} = {rhs}")
+    lines.append(f"result = {names[out]}")
+    return "\n".join(lines)

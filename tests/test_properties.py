@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcalc
-from gradcalc import EvaluationError
+from gradcalc import EvaluationError, GradcalcError
 
 VARS = ("x", "y", "z")
 SYMBOLS = {v: sympy.Symbol(v, real=True) for v in VARS}
@@ -754,3 +754,43 @@ def test_symbolic_relu_of_a_tiny_constant(k):
     assert f(x=0.0) > 0                      # float64 knows relu(c) = c > 0
     missing = f.symbolic().expression - SYMBOLS["x"] - c
     assert abs(sympy.N(missing, 50)) < 1e-40
+
+
+# --- 6. the parser both ways, and on arbitrary text -------------------------------------------
+def canonical(graph, out):
+    """The output's DAG described by structure alone (op, literal or input name, arguments),
+    whatever the numbering, and how many distinct nodes it has (so sharing is compared too)."""
+    desc = {}
+    for i, node in enumerate(graph.nodes[:out + 1]):
+        desc[i] = (node.op, node.text if node.op == "input" else node.value,
+                   tuple(desc[j] for j in node.args))
+    reach = {out}
+    for i in range(out, -1, -1):
+        if i in reach:
+            reach.update(graph.nodes[i].args)
+    return desc[out], len({desc[i] for i in reach})
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree=trees)
+def test_printing_a_graph_and_parsing_it_again_gives_the_same_graph(tree):
+    from gradcalc.graph import program_text
+    from gradcalc.syntax import parse_graph
+
+    g = parse_graph(render_min(tree))
+    again = parse_graph(program_text(g))
+    assert canonical(again, again.names[again.output]) == canonical(g, g.names[g.output])
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+       | st.text(alphabet="xy12.e()+-*/^|,;=\n #sin", max_size=40))
+def test_arbitrary_text_raises_only_gradcalc_errors(text):
+    try:
+        f = gradcalc.parse(text)
+    except GradcalcError:
+        return
+    try:
+        f.gradient({v: 0.5 for v in f.variables})
+    except GradcalcError:
+        pass
