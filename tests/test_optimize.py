@@ -257,22 +257,8 @@ def test_bad_hyper_parameters_are_usage_errors(args, message):
       "--epochs", "300"], b"/300"),
 ])
 def test_live_progress_goes_to_a_terminal_only(args, seen):
-    import os
-    import pty
+    from tests.terminal import run_with_terminal_stderr
 
-    master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "gradcalc", *args], stdout=subprocess.PIPE,
-                         stderr=slave)
-    os.close(slave)
-    out = p.stdout.read()
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    assert p.wait(timeout=300) == 0
+    code, out, shown = run_with_terminal_stderr([sys.executable, "-m", "gradcalc", *args])
+    assert code == 0
     assert seen in shown and seen not in out     # the bar's "step/total" counter

@@ -323,27 +323,13 @@ def test_completion_installs_in_bash(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_progress_bar_on_a_terminal_only(tmp_path):
-    import pty
+    from tests.terminal import run_with_terminal_stderr
 
     write_points(tmp_path / "p.csv", 80_000)          # over the 4 MB threshold
     assert (tmp_path / "p.csv").stat().st_size > 4 * 2**20
-    args = [EXE, "x*y + z", "--points", str(tmp_path / "p.csv"), "--format", "csv",
-            "--no-check"]
-    master, slave = pty.openpty()
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env={
-        **os.environ, "COLUMNS": "80"})
-    os.close(slave)
-    out = p.stdout.read()
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert p.wait(timeout=120) == 0
+    code, out, seen = run_with_terminal_stderr(
+        [EXE, "x*y + z", "--points", str(tmp_path / "p.csv"), "--format", "csv", "--no-check"])
+    assert code == 0
     assert len(out.splitlines()) == 80_001 and b"points" not in out
     assert b"points" in seen and b"MB" in seen           # the bar went to the terminal
     code, _out, err = run("x*y + z", "--points", str(tmp_path / "p.csv"), "--format", "csv",
