@@ -24,6 +24,18 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _tanh_slope(x: float, out: float) -> float:
+    # NOTE: tanh' = 1 - tanh², but 1 - tanh(20)² is 0 in float64 where the slope is 1.7e-17:
+    # sech² = 4t/(1+t)² with t = e^(-2|x|) keeps every digit and never overflows.
+    t = math.exp(-2.0 * abs(x))
+    return 4.0 * t / ((1.0 + t) * (1.0 + t))
+
+
+def _sigmoid_slope(x: float, out: float) -> float:
+    # NOTE: σ' = σ(1-σ), but 1 - σ(30) has lost its digits; σ(x)·σ(-x) keeps them.
+    return _sigmoid(x) * _sigmoid(-x)
+
+
 def _softplus(x: float) -> float:
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exact for large |x|, never overflows.
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
@@ -90,6 +102,8 @@ FLOAT = SimpleNamespace(
     atanh=math.atanh,
     erf=math.erf,
     sigmoid=_sigmoid,
+    tanh_slope=_tanh_slope,
+    sigmoid_slope=_sigmoid_slope,
     softplus=_softplus,
     relu=lambda x: x if x > 0 else 0.0,
     # NOTE: relu'(0) = 0, PyTorch's convention; the op marks x = 0 as a non-differentiable point.
@@ -183,6 +197,8 @@ def sympy_domain(binary_literals: bool = False, digits: int | None = 100_000) ->
         atanh=sp.atanh,
         erf=sp.erf,
         sigmoid=lambda x: 1 / (1 + sp.exp(-x)),
+        tanh_slope=lambda x, out: 1 - out**2,          # exact here: the familiar forms
+        sigmoid_slope=lambda x, out: out * (1 - out),
         softplus=lambda x: sp.log(1 + sp.exp(x)),
         relu=lambda x: positive(x, x, sp.Integer(0)),
         step=lambda x: positive(x, sp.Integer(1), sp.Integer(0)),
@@ -222,6 +238,8 @@ def mpmath_domain(digits: int) -> SimpleNamespace:
         sec=mp.sec, csc=mp.csc, cot=mp.cot, asin=mp.asin, acos=mp.acos, atan=mp.atan,
         atan2=mp.atan2, sinh=mp.sinh, cosh=mp.cosh, tanh=mp.tanh, asinh=mp.asinh,
         acosh=mp.acosh, atanh=mp.atanh, erf=mp.erf, sigmoid=sigmoid,
+        tanh_slope=lambda x, out: mp.sech(x) ** 2,
+        sigmoid_slope=lambda x, out: sigmoid(x) * sigmoid(-x),
         softplus=lambda x: mp.log(1 + mp.exp(x)),
         relu=lambda x: x if x > 0 else mp.mpf(0), step=lambda x: mp.mpf(1 if x > 0 else 0),
         max=max, min=min, max_share=lambda k, xs, out: _tie_share(k, xs, out),
@@ -249,6 +267,10 @@ def numpy_domain() -> SimpleNamespace:
 
     def _exp_ratio(z):
         return z / (1.0 + z)
+
+    def tanh_slope(x, out):   # as the float domain, element by element
+        t = np.exp(-2.0 * np.abs(x))
+        return 4.0 * t / ((1.0 + t) * (1.0 + t))
 
     def power(x, y):
         # As the float domain: x*x and x for the exponents 2 and 1, else the C library's pow.
@@ -295,6 +317,8 @@ def numpy_domain() -> SimpleNamespace:
         asinh=np.arcsinh, acosh=np.arccosh, atanh=np.arctanh,
         erf=lambda x: erf(x).astype(np.float64) if np.ndim(x) else math.erf(x),
         sigmoid=sigmoid,
+        tanh_slope=tanh_slope,
+        sigmoid_slope=lambda x, out: sigmoid(x) * sigmoid(-x),
         softplus=lambda x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
         relu=lambda x: np.where(x > 0, x, 0.0), step=lambda x: np.where(x > 0, 1.0, 0.0),
         max=reduce(np.maximum), min=reduce(np.minimum),

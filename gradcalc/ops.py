@@ -157,7 +157,7 @@ OPS: tuple[Op, ...] = (
     # --- hyperbolic ---------------------------------------------------------------------------
     _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
     _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),
-    _unary("tanh", lambda D, x: D.tanh(x), lambda D, x, out: D.one - out * out,
+    _unary("tanh", lambda D, x: D.tanh(x), lambda D, x, out: D.tanh_slope(x, out),
            "hyperbolic tangent"),
     _unary("asinh", lambda D, x: D.asinh(x), lambda D, x, out: D.one / D.sqrt(x * x + D.one),
            "inverse hyperbolic sine"),
@@ -167,7 +167,7 @@ OPS: tuple[Op, ...] = (
     _unary("atanh", lambda D, x: D.atanh(x), lambda D, x, out: D.one / (D.one - x * x),
            "inverse hyperbolic tangent", (((lambda x: -1 < x < 1), "-1 < {x} < 1"),)),
     # --- machine learning and special ---------------------------------------------------------
-    _unary("sigmoid", lambda D, x: D.sigmoid(x), lambda D, x, out: out * (D.one - out),
+    _unary("sigmoid", lambda D, x: D.sigmoid(x), lambda D, x, out: D.sigmoid_slope(x, out),
            "1/(1 + e^-x)"),
     _unary("softplus", lambda D, x: D.softplus(x), lambda D, x, out: D.sigmoid(x),
            "log(1 + e^x), computed without overflow"),

@@ -130,3 +130,16 @@ def test_readme_documents_every_function():
     table = readme[readme.index("### Functions"):readme.index("## Python API")]
     missing = [name for name in FUNCTIONS if name not in table]
     assert missing == []
+
+
+@pytest.mark.parametrize("name, x", [("tanh", 20.0), ("tanh", -30.0), ("tanh", 300.0),
+                                     ("sigmoid", 30.0), ("sigmoid", -30.0), ("sigmoid", 700.0)])
+def test_saturating_slopes_keep_their_digits(name, x):
+    """Found by fuzzing (F4): 1 - tanh² and σ(1 - σ) lose every digit where the functions
+    saturate; the slopes must stay accurate relative to their own size."""
+    op = REGISTRY[name]
+    ours = op.partials[0](FLOAT, x, op.value(FLOAT, x))
+    ref = {"tanh": sp.sech(sp.Float(x, 50)) ** 2,
+           "sigmoid": sp.exp(-sp.Float(x, 50)) / (1 + sp.exp(-sp.Float(x, 50))) ** 2}[name]
+    assert ours == pytest.approx(float(ref), rel=1e-14)
+    assert ours > 0
