@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import sys
 import traceback
 import zlib
 
 import atheris
+from watchdog import one_input
 
 # SymPy is imported up front, outside any deadline: a deadline that fires in the middle of
 # `import sympy` leaves a half-imported SymPy behind, and every later input in the process then
@@ -36,7 +36,6 @@ if not os.environ.get("FUZZ_COLD_SYMPY"):
 with atheris.instrument_imports(include=["gradcalc"]):
     from click.testing import CliRunner
 
-    from gradcalc.check import Timeout, deadline
     from gradcalc.cli import main
     from gradcalc.errors import GradcalcError
     from gradcalc.function import Function
@@ -173,26 +172,7 @@ def check_input(data: bytes) -> None:
 
 
 HANG_SECONDS = 60.0
-
-
-def TestOneInput(data: bytes) -> None:
-    """Run one input with atheris's alarm switched off and a watchdog of our own.
-
-    atheris keeps SIGALRM armed (a repeating ITIMER_REAL, re-armed before every input, even
-    with -timeout=0). gradcalc's deadline() treats any armed timer as an outer deadline: it
-    cuts its own time to what is left of atheris's (spurious "did not finish in time") and
-    re-arms atheris's alarm, whose handler then goes off inside gradcalc (seen inside
-    CliRunner's streams as "UnsupportedOperation: fileno"). So the timer is saved and cleared
-    here, the input runs under deadline(HANG_SECONDS), and the timer is put back."""
-    saved = signal.setitimer(signal.ITIMER_REAL, 0)
-    try:
-        with deadline(HANG_SECONDS):
-            check_input(data)
-    except Timeout:
-        raise AssertionError(f"hang: the input took over {HANG_SECONDS:.0f} s") from None
-    finally:
-        if saved[0]:
-            signal.setitimer(signal.ITIMER_REAL, *saved)
+TestOneInput = one_input(check_input, HANG_SECONDS)
 
 
 def main_() -> None:

@@ -8,7 +8,7 @@ A finding is any exception other than ``GradcalcError`` (and ``check.Timeout``),
 partial derivative that comes back NaN or infinite without an error (the command line promises
 never to print those as answers).
 
-The SymPy deadline and atheris's own alarm both use SIGALRM: see TestOneInput for how they are
+The SymPy deadline and atheris's own alarm both use SIGALRM: see watchdog.py for how they are
 kept apart (atheris's alarm is off while an input runs; HANG_SECONDS is the watchdog instead).
 
 Run: ``python fuzz/fuzz_parser.py fuzz/corpus/parser fuzz/seeds -max_total_time=60``
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
 import zlib
 
 import atheris
+from watchdog import one_input
 
 # SymPy is imported up front, outside any deadline: a deadline that fires in the middle of
 # `import sympy` leaves a half-imported SymPy behind, and every later input in the process then
@@ -99,26 +99,7 @@ def check_one(data: bytes) -> None:
 
 
 HANG_SECONDS = 30.0
-
-
-def TestOneInput(data: bytes) -> None:
-    """Run one input with atheris's alarm switched off and a watchdog of our own.
-
-    atheris keeps SIGALRM armed (a repeating ITIMER_REAL, re-armed before every input, even
-    with -timeout=0). gradcalc's deadline() treats any armed timer as an outer deadline: it
-    cuts its own time to what is left of atheris's (spurious "did not finish in time") and
-    re-arms atheris's alarm, whose handler then goes off inside gradcalc (seen inside
-    CliRunner's streams as "UnsupportedOperation: fileno"). So the timer is saved and cleared
-    here, the input runs under deadline(HANG_SECONDS), and the timer is put back."""
-    saved = signal.setitimer(signal.ITIMER_REAL, 0)
-    try:
-        with deadline(HANG_SECONDS):
-            check_ignoring(data)
-    except Timeout:
-        raise AssertionError(f"hang: the input took over {HANG_SECONDS:.0f} s") from None
-    finally:
-        if saved[0]:
-            signal.setitimer(signal.ITIMER_REAL, *saved)
+TestOneInput = one_input(check_ignoring, HANG_SECONDS)
 
 
 def main() -> None:
