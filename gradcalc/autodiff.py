@@ -7,6 +7,12 @@ Forward is one loop up the list, backward one loop down it; a node used by sever
 receives the sum of their contributions. Failures are rare, so they are explained after the fact:
 the hot loops only catch the exception or test one sum for finiteness, then a slow path finds the
 culprit.
+
+Singular points (the ``flat`` and ``singular`` entries of the registry): a zero that comes from the
+program's structure (relu's flat side, the argument max did not select, x^0) masks whatever would
+flow through it, infinite or not, as PyTorch's ``where``-based rules do. Any other 0·∞ (cbrt(x)^3
+at 0: pow's local 3·cbrt(x)² is 0 there, cbrt's is ∞) is something reverse mode cannot decide:
+``unresolved`` names the partials it touches and ``limits.py`` determines them another way.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class Tape:
     kinks: list[tuple]          # (i, args, kink test, singular test) for each node depending on
     #                             a variable whose op has a non-differentiable or singular point
     step_nodes: list[int] = field(default_factory=list)   # forward_steps' nodes, in order
+    seeds: frozenset = frozenset()   # the nodes partials are taken with respect to
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
 
     @classmethod
@@ -96,7 +103,7 @@ class Tape:
                 bwd.append(step)
         bwd.reverse()
         return cls(graph, out, tuple(variables), order, keep, fwd, bwd, needs, kinks,
-                   [s[0] for s in fwd])
+                   [s[0] for s in fwd], seeds=frozenset(seeds))
 
     # --- forward ------------------------------------------------------------------------------
     def leaves(self, D, point: dict) -> list:
@@ -209,20 +216,22 @@ class Tape:
 
     # --- backward -----------------------------------------------------------------------------
     def backward(self, D, v: list) -> list:
-        """Adjoints ∂out/∂node for every kept node (zero where the output does not depend on it)."""
+        """Adjoints ∂out/∂node for every kept node (zero where the output does not depend on it).
+        In floats, an adjoint reverse mode cannot decide (∞·0, ∞ - ∞ on a path that is not
+        masked) is NaN; one that is infinite raises, naming the edge."""
         try:
-            g = self._backprop(D, v, careful=False)
+            g = self._backprop(D, v)
         except (*_FAILURES, TypeError) as exc:
             if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
                 raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
                                       f"({exc})", self.graph.source,
                                       self.graph.nodes[self.out].span) from None
-            g = self._backprop(D, v, careful=True)   # raises, naming the edge
+            return self._careful(v)
         if D is FLOAT and not math.isfinite(sum(map(g.__getitem__, self.order))):
-            g = self._backprop(D, v, careful=True)
+            return self._careful(v)
         return g
 
-    def _backprop(self, D, v, careful):
+    def _backprop(self, D, v):
         g = [D.zero] * (self.out + 1)
         g[self.out] = D.one
         needs = self.needs
@@ -231,9 +240,7 @@ class Tape:
             if gi == 0:
                 continue   # nothing flows through this node (and its rules may be undefined here)
             out = v[i]
-            if careful:
-                self._careful_step(D, v, g, i)
-            elif b >= 0:
+            if b >= 0:
                 x, y = v[a], v[b]
                 if ra is not None:
                     g[a] += gi * ra(D, x, y, out)
@@ -248,26 +255,92 @@ class Tape:
                         g[j] += gi * ra(D, k, xs, out)
         return g
 
-    def _careful_step(self, D, v, g, i):
-        """One node's backward step with every local derivative checked (the slow path)."""
-        for k, j in enumerate(self.graph.nodes[i].args):
-            if not self.needs[j]:
+    def _careful(self, v) -> list:
+        """The float backward pass again, slowly: structural zeros mask their edges, every local
+        derivative is checked, and an infinite one is carried as a signed infinity (so that
+        ∞·0 and ∞ - ∞ become NaN, undecided, while ∞ alone raises)."""
+        up, down = self.masks(v)
+        g = [0.0] * (self.out + 1)
+        g[self.out] = 1.0
+        nodes = self.graph.nodes
+        singular = []   # (node, argument) of each edge whose contribution was not finite
+        for i, *_ in self.backward_steps:
+            gi = g[i]
+            if gi == 0 or not up[i]:
                 continue
-            real = True
+            args = nodes[i].args
+            for k, j in enumerate(args):
+                if not down[j] or self.flat(v, i, k):
+                    continue
+                try:
+                    local = self.local(FLOAT, v, i, k)
+                except (ZeroDivisionError, OverflowError):
+                    local = self._signed_local(v, i, k)
+                except ValueError:
+                    raise self._derivative_error(i, k, [v[a] for a in args], False) from None
+                contribution = gi * local
+                before = g[j]
+                g[j] = before + contribution
+                if not math.isfinite(contribution):
+                    singular.append((i, k))
+                elif math.isfinite(before) and not math.isfinite(g[j]):
+                    raise EvaluationError(
+                        f"the gradient with respect to {self.graph.label(j)} overflows: its "
+                        "paths add up beyond the float64 range (±1.8e308)", self.graph.source,
+                        nodes[j].span)
+        for s in self.seeds:
+            if s <= self.out and math.isinf(g[s]):
+                i, k = next(((i, k) for i, k in singular
+                             if self.reach(s)[nodes[i].args[k]]), singular[0])
+                raise self._derivative_error(i, k, [v[a] for a in nodes[i].args])
+        return g
+
+    def _signed_local(self, v, i, k) -> float:
+        """A local derivative that float arithmetic refused (1/0) as IEEE arithmetic gives it:
+        ±inf, or NaN for 0/0. Rare, so NumPy (which has that arithmetic) is imported here."""
+        from .domains import numpy_domain
+        from .vector import numpy
+
+        np = numpy()
+        w = list(v)
+        for a in (*self.graph.nodes[i].args, i):
+            w[a] = np.float64(v[a])
+        with np.errstate(all="ignore"):
             try:
-                contribution = g[i] * self.local(D, v, i, k)
-                finite = math.isfinite(contribution)
-            except _FAILURES as exc:
-                finite, real = False, not isinstance(exc, ValueError)
-            if not finite:
-                raise self._derivative_error(i, k, [v[j] for j in self.graph.nodes[i].args],
-                                             real)
-            g[j] += contribution
-            if not math.isfinite(g[j]):
-                raise EvaluationError(
-                    f"the gradient with respect to {self.graph.label(j)} overflows: its paths "
-                    "add up beyond the float64 range (±1.8e308)", self.graph.source,
-                    self.graph.nodes[j].span)
+                return float(self.local(numpy_domain(), w, i, k))
+            except _FAILURES:
+                return math.nan
+
+    def flat(self, v, i, k) -> bool:
+        """Whether node i is constant in its k-th argument near this point (a structural zero)."""
+        node = self.graph.nodes[i]
+        flat = REGISTRY[node.op].flat
+        if flat is None:
+            return False
+        xs = tuple(v[j] for j in node.args)
+        return bool(flat(k, xs, v[i], tuple(self.needs[j] for j in node.args)))
+
+    def masks(self, v) -> tuple[list[bool], list[bool]]:
+        """(up, down): up[i], the output reaches node i through edges that are not structural
+        zeros; down[i], node i reaches a seed (a variable) through such edges. An edge i → j
+        matters only when up[i] and down[j] hold and it is not itself flat."""
+        nodes = self.graph.nodes
+        n = self.out + 1
+        down = [False] * n
+        for i in self.order:
+            if i in self.seeds:
+                down[i] = True
+            elif nodes[i].args and self.needs[i]:
+                down[i] = any(down[j] and not self.flat(v, i, k)
+                              for k, j in enumerate(nodes[i].args))
+        up = [False] * n
+        up[self.out] = True
+        for i in reversed(self.order):
+            if up[i] and nodes[i].args:
+                for k, j in enumerate(nodes[i].args):
+                    if not up[j] and not self.flat(v, i, k):
+                        up[j] = True
+        return up, down
 
     def local(self, D, v, i, k):
         """The local gradient ∂node_i/∂(its k-th argument), at the values v."""
@@ -285,12 +358,16 @@ class Tape:
         total = [0.0] * len(g)
         total[self.out] = 1.0
         edges = []
+        up, down = self.masks(v)
         for i, *_ in self.backward_steps:
-            if g[i] == 0:
+            if g[i] == 0 or not up[i]:
                 continue   # as in the pass itself: nothing flows through this node
             for k, j in enumerate(self.graph.nodes[i].args):
-                if self.needs[j]:
-                    local = self.local(FLOAT, v, i, k)
+                if self.needs[j] and down[j] and not self.flat(v, i, k):
+                    try:
+                        local = self.local(FLOAT, v, i, k)
+                    except (ZeroDivisionError, OverflowError):
+                        local = self._signed_local(v, i, k)
                     total[j] += g[i] * local
                     edges.append(Edge(i, k, j, g[i], local, g[i] * local, total[j]))
         return edges
@@ -299,34 +376,80 @@ class Tape:
         """Whether the output depends on node ``index`` (is it on the tape?)."""
         return index < len(self.kept) and self.kept[index]
 
-    def reach(self, node: int) -> list[bool]:
-        """reach[i]: node i depends on ``node`` (one pass up the tape)."""
+    def reach(self, node: int, down: bool = False) -> list[bool]:
+        """reach[i]: node i depends on ``node`` (one pass up the tape); with ``down``, node
+        ``node`` depends on node i (one pass down it)."""
         reach = [False] * len(self.kept)
         if node < len(reach):
             reach[node] = True
             nodes = self.graph.nodes
+            if down:
+                for i in reversed(self.order):
+                    if reach[i]:
+                        for j in nodes[i].args:
+                            reach[j] = True
+                return reach
             for i in self.order:
                 if i > node and any(reach[j] for j in nodes[i].args):
                     reach[i] = True
         return reach
 
     def kinks_hit(self, v, g) -> list[tuple[int, str]]:
-        """(node, warning) for each non-differentiable point the gradient passed through, and
-        for each infinite local derivative it skipped because nothing flowed into it (0·∞)."""
+        """(node, warning) for each non-differentiable point the gradient passed through (and that
+        a variable reaches through edges that are not structural zeros)."""
         found = []
-        for i, args, kink, singular in self.kinks:
-            if g[i] != 0:
-                if kink is None or not kink(*[v[j] for j in args]):
-                    continue
-                op = REGISTRY[self.graph.nodes[i].op]
-                found.append((i, f"{self.graph.snippet(i)} is not differentiable at "
-                                  f"({self._at(v, args)}): gradcalc uses {op.kink[1]}, as "
-                                  "PyTorch does"))
-            elif singular is not None and singular(*[v[j] for j in args]):
-                found.append((i, f"{self.graph.snippet(i)} has an infinite derivative at "
-                                  f"({self._at(v, args)}) and an upstream gradient of 0: "
-                                  "gradcalc takes 0·∞ as 0, but the true derivative may not "
-                                  "exist"))
+        down = None
+        for i, args, kink, _singular in self.kinks:
+            if g[i] == 0 or kink is None or not kink(*[v[j] for j in args]):
+                continue
+            if down is None:
+                down = self.masks(v)[1]
+            node = self.graph.nodes[i]
+            if not any(down[j] and not self.flat(v, i, k) for k, j in enumerate(args)):
+                continue   # constant near here: relu(x) < 0 inside abs(asin(relu(x)))
+            op = REGISTRY[node.op]
+            found.append((i, f"{self.graph.snippet(i)} is not differentiable at "
+                              f"({self._at(v, args)}): gradcalc uses {op.kink[1]}, as "
+                              "PyTorch does"))
+        return found
+
+    def unresolved(self, v, g) -> dict[int, str]:
+        """The seeds (variables) whose partial reverse mode cannot give here, each with why: an
+        infinite local derivative met a zero that is not structural (0·∞), or infinities
+        cancelled (NaN in ``g``). Empty, after one short loop, at ordinary points."""
+        found: dict[int, str] = {}
+        nan = [s for s in self.seeds if s <= self.out and g[s] != g[s]]
+        if nan:
+            singular = next((i for i, args, _k, test in self.kinks
+                             if test is not None and test(*[v[j] for j in args])), None)
+            why = ("reverse mode meets ∞·0 or ∞ - ∞" if singular is None else
+                   f"the infinite derivative of {self.graph.snippet(singular)} at "
+                   f"({self._at(v, self.graph.nodes[singular].args)}) meets a zero or another "
+                   "infinity (∞·0, ∞ - ∞)")
+            found.update(dict.fromkeys(nan, why))
+        masks = None
+        for i, args, _kink, singular in self.kinks:
+            if g[i] != 0 or singular is None or not singular(*[v[j] for j in args]):
+                continue
+            if masks is None:
+                masks = self.masks(v)
+            up, down = masks
+            if not up[i]:
+                continue   # every path from the output to here passes a structural zero
+            why = (f"an infinite derivative of {self.graph.snippet(i)} at "
+                   f"({self._at(v, args)}) meets an upstream gradient of 0 (0·∞)")
+            reach = [False] * (self.out + 1)
+            for k, j in enumerate(args):
+                reach[j] = down[j] and not self.flat(v, i, k)
+            nodes = self.graph.nodes
+            for n in reversed(self.order):   # down the tape, through edges that are not flat
+                if reach[n] and n < i:
+                    for k, j in enumerate(nodes[n].args):
+                        if down[j] and not self.flat(v, n, k):
+                            reach[j] = True
+            for seed in self.seeds:
+                if seed <= self.out and reach[seed]:
+                    found.setdefault(seed, why)
         return found
 
     @staticmethod

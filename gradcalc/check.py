@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from .domains import FLOAT, sympy_domain
-from .errors import GradcalcError
 from .function import Function, Result, SymbolicResult, symbols_for
 
 
@@ -31,8 +30,14 @@ class PartialCheck:
     ours: object                      # our value (float) or expression
     reference: float | None = None    # the checker's value at the point
     symbolic: str | None = None       # sympy.diff's derivative, printed
-    status: str = "agree"             # agree | disagree | kink | unchecked
+    status: str = "agree"             # see STATUSES
     note: str | None = None
+    method: str | None = None         # how the reference was found, when not as the check's
+
+
+# Each partial's verdict. Only agree means a second method confirms the number; kink and
+# ill-conditioned are warnings (the number stands), undetermined and disagree fail (exit 1).
+STATUSES = ("agree", "kink", "ill-conditioned", "undetermined", "disagree", "skipped")
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,24 @@ class Check:
     status: str                       # agree | disagree | skipped
     partials: tuple[PartialCheck, ...] = ()
     value_reference: float | None = None
+    value_status: str = "agree"       # agree | disagree | ill-conditioned | skipped
     seconds: float = 0.0
     reason: str | None = None         # why the method is not sympy, when it is not
     expression: str | None = None     # the output as SymPy sees it
 
     def by_name(self) -> dict[str, PartialCheck]:
         return {p.name: p for p in self.partials}
+
+    def counts(self) -> dict[str, int]:
+        """How many partials have each status (those with none left out), in STATUSES order."""
+        found = [p.status for p in self.partials]
+        return {s: found.count(s) for s in STATUSES if s in found}
+
+    @property
+    def failed(self) -> bool:
+        """Whether the check is a failure of the answer: exit 1."""
+        return self.status == "disagree" or any(p.status == "undetermined"
+                                                for p in self.partials)
 
 
 SKIPPED = Check("none", "skipped", reason="--no-check")
@@ -189,29 +206,57 @@ def _overall(partials, value_ok=True) -> str:
     statuses = {p.status for p in partials}
     if "disagree" in statuses or not value_ok:
         return "disagree"
-    if partials and statuses == {"unchecked"}:
+    if partials and statuses <= {"skipped", "undetermined"}:
         return "skipped"
     return "agree"
 
 
 def _verdict(ours, ref, kink: bool) -> str:
     if ref is None:
-        return "unchecked"
+        return "skipped"
     if _agree(ours, ref):
         return "agree"
     return "kink" if kink else "disagree"
 
 
+def _determined(name: str, d, tape, point: dict, timeout: float) -> PartialCheck:
+    """The verdict on a partial that reverse mode could not give (limits.py): its two methods,
+    the limit of SymPy's derivative and the extrapolated difference quotients, must agree."""
+    if d.value is None:
+        return PartialCheck(name, None, d.limit if d.limit is not None else d.estimate, None,
+                            "undetermined", d.note, "limit" if d.limit is not None else None)
+    if d.method == "limit":
+        ref, how = d.estimate, "difference quotient"
+        tol = 4 * (d.error or 0.0)
+    else:
+        ref, how, tol = d.limit, "limit", 4 * (d.error or 0.0)
+        if ref is None and name in point:
+            from .limits import _sympy_limits
+
+            sides = ["right", "left"] if d.side == "both" else [d.side]
+            found = _sympy_limits(tape, point, name, sides, timeout)
+            ref = found.get(sides[0])
+    if ref is None or not math.isfinite(ref):
+        return PartialCheck(name, d.value, None, None, "skipped",
+                            f"{how}: nothing to compare with", how)
+    ok = abs(d.value - ref) <= tol + 1e-8 * max(1.0, abs(d.value), abs(ref))
+    return PartialCheck(name, d.value, ref, None, "agree" if ok else "disagree",
+                        f"found by {d.text}, checked by {how}", how)
+
+
 def _sympy_check(fn: Function, result: Result, tape) -> Check:
 
     check = _sympy_check_in(fn, result, tape, sympy_domain())
-    if check.status == "disagree":
+    if check.status == "disagree" or "ill-conditioned" in (check.value_status, *check.counts()):
         # Literals are exact decimals for SymPy (0.3 is 3/10) but binary in float64; near a pole
         # that alone can disagree. Ask again with the float64 values of the literals.
         again = _sympy_check_in(fn, result, tape, sympy_domain(binary_literals=True))
-        if again.status != "disagree":
+        if again.value_status == "agree" and not {"disagree", "ill-conditioned"} & set(
+                again.counts()):
             return replace(again, reason="agrees once literals are taken as their float64 "
                                          "values (the point is close to a pole)")
+        if check.status == "disagree" and again.status != "disagree":
+            return replace(again, reason="literals taken as their float64 values")
     return check
 
 
@@ -226,16 +271,98 @@ def _sympy_check_in(fn: Function, result: Result, tape, D) -> Check:
     partials = []
     for name, ours in result.gradient.items():
         d, at = _sympy_partial(fn, tape, D, symbols, f_expr, name)
+        if name in result.determined:
+            partials.append(replace(_determined(name, result.determined[name], tape,
+                                                result.point, 2.0), symbolic=sstr(d)))
+            continue
         if at is not None:   # an intermediate: its own value, as the point gives it
             at = {**subs, at[0]: sympy.Rational(float_values[at[1]])}
         ref = _to_float(d.xreplace(at or subs).evalf(30))
-        partials.append(PartialCheck(name, ours, ref, sstr(d),
-                                     _verdict(ours, ref, _kinked(fn, tape, result, name)),
-                                     None if ref is not None else
-                                     "SymPy's derivative has no real value here"))
-    value_ok = value_ref is None or _agree(result.value, value_ref)
-    return Check("sympy", _overall(partials, value_ok), tuple(partials), value_ref,
-                 expression=sstr(f_expr))
+        status = _verdict(ours, ref, _kinked(fn, tape, result, name))
+        note = None
+        if status == "disagree" and at is None and _ill_conditioned(d, subs, ours, ref):
+            status = "ill-conditioned"
+            note = ("SymPy's exact derivative moves by more than the difference when the point "
+                    "moves by a few ulps: float64 cannot do better here")
+        if ref is None:
+            status, note = _neighbours(fn, tape, result, name, d, subs)
+        partials.append(PartialCheck(name, ours, ref, sstr(d), status, note))
+    value_status = "skipped" if value_ref is None else "agree"
+    if value_ref is not None and not _agree(result.value, value_ref):
+        value_status = ("ill-conditioned" if _ill_conditioned(f_expr, subs, result.value,
+                                                              value_ref) else "disagree")
+    return Check("sympy", _overall(partials, value_status != "disagree"), tuple(partials),
+                 value_ref, expression=sstr(f_expr), value_status=value_status)
+
+
+def _ill_conditioned(expr, subs: dict, ours: float, ref: float | None) -> bool:
+    """Whether ``ours`` is as good as float64 allows for the exact ``expr`` at this point: when
+    moving one coordinate of the point by 1, 2 or 4 ulps changes the exact answer by at least
+    half the difference between ours and it, no float64 computation can be trusted to do better
+    (tan(sinh(22)): one ulp of 22 moves sinh(22) by 6e-6)."""
+    if ref is None:
+        return False
+    gap = abs(ours - ref)
+    for symbol, value in subs.items():
+        for direction in (math.inf, -math.inf):
+            y = float(value)
+            for k in range(1, 5):
+                y = math.nextafter(y, direction)
+                if k == 3:
+                    continue
+                there = _to_float(expr.xreplace({**subs, symbol: _sympy_rational(y)}).evalf(30))
+                if there is not None and abs(there - ref) >= gap / 2:
+                    return True
+    return False
+
+
+def _sympy_rational(x: float):
+    import sympy
+
+    return sympy.Rational(x)
+
+
+def _neighbours(fn, tape, result, name, d, subs) -> tuple[str, str]:
+    """A partial whose SymPy derivative has no real value at the point (Abs of a Piecewise that
+    is 0/0 there): check it against the limit of that derivative, else against the
+    extrapolated central difference quotients of the function itself."""
+    import sympy
+
+    from .limits import _settled, quotients
+
+    ours = result.gradient[name]
+    if name in subs_names(subs):
+        x = next(s for s in subs if str(s) == name)
+        try:
+            with deadline(2.0):
+                lim = sympy.limit(d.xreplace({k: v for k, v in subs.items() if k != x}), x,
+                                  subs[x])
+            ref = _to_float(lim.evalf(30)) if lim.is_number else None
+        except (Timeout, NotImplementedError, RecursionError, *SYMPY_FAILURES):
+            ref = None
+        if ref is not None:
+            return ("agree" if _agree(ours, ref) else "disagree",
+                    f"SymPy's derivative has no value here; its limit is {ref:.10g}")
+    from .limits import _along
+
+    f = _along(tape, result.point, name, fn.graph.index_of(name))
+    x0 = result.point.get(name)
+    if x0 is None:
+        return "skipped", "SymPy's derivative has no real value here"
+    right, left = quotients(f, x0, 1), quotients(f, x0, -1)
+    if not (_settled(right) and _settled(left)):
+        return "skipped", "SymPy's derivative has no real value here"
+    if not _agree(right.value, left.value, 1e-7):
+        return "skipped", (f"SymPy's derivative has no real value here, and the slopes from the "
+                           f"left ({left.value:.6g}) and the right ({right.value:.6g}) differ")
+    status = "agree" if _agree(ours, right.value, 1e-7) else (
+        "kink" if _kinked(fn, tape, result, name) else "disagree")
+    return status, ("SymPy's derivative has no value here; the difference quotients from both "
+                    f"sides give {right.value:.10g}")
+
+
+def subs_names(subs) -> set[str]:
+    return {str(s) for s in subs}
 
 
 def _kinked(fn: Function, tape, result: Result, name: str) -> bool:
@@ -263,39 +390,36 @@ def _sympy_partial(fn: Function, tape, D, symbols: dict, f_expr, name: str):
 
 
 def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
-    """Central differences: (f(x+h) - f(x-h)) / 2h, h ≈ ∛ε·max(1, |x|)."""
+    """Central difference quotients extrapolated to h → 0 (Richardson), compared within their
+    own error estimate (truncation and rounding both show in it)."""
+    from .limits import _along, central
+
     graph = fn.graph
     base = tape.forward(FLOAT, result.point)
-    scale = abs(result.value)
     partials = []
     for name, ours in result.gradient.items():
-        if name in result.point:
-            x0 = result.point[name]
-            k = None
-        else:
-            k = graph.index_of(name)
-            if not tape.keeps(k):
-                partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, False)))
-                continue
-            x0 = base[k]
-        h = 6e-6 * max(1.0, abs(x0))
-
-        def at(x, k=k, name=name):
-            if k is None:
-                return tape.forward(FLOAT, {**result.point, name: x})[tape.out]
-            return tape.forward(FLOAT, result.point, override=(k, x))[tape.out]
-
-        try:
-            ref = (at(x0 + h) - at(x0 - h)) / (2 * h)
-        except GradcalcError:
-            partials.append(PartialCheck(name, ours, None, None, "unchecked",
+        k = graph.index_of(name)
+        if name in result.determined:
+            partials.append(_determined(name, result.determined[name], tape, result.point, 0))
+            continue
+        if name not in result.point and not tape.keeps(k):
+            partials.append(PartialCheck(name, ours, 0.0, None, _verdict(ours, 0.0, False)))
+            continue
+        x0 = result.point[name] if name in result.point else base[k]
+        q = central(_along(tape, result.point, name, k), x0)
+        if not q.defined:
+            partials.append(PartialCheck(name, ours, None, None, "skipped",
                                          "the function is undefined right next to the point"))
             continue
-        tol_abs = 1e-6 * max(1.0, abs(ours), abs(ref)) + 1e-13 * scale / h
-        ok = abs(ours - ref) <= tol_abs
-        status = "agree" if ok else (
-            "kink" if _kinked(fn, tape, result, name) else "disagree")
-        partials.append(PartialCheck(name, ours, ref, None, status))
+        tol = 4 * q.error + 1e-9 * max(1.0, abs(ours), abs(q.value))
+        if abs(ours - q.value) <= tol:
+            status, note = "agree", f"within the estimate's error, ±{q.error:.1g}"
+        elif q.error > 1e-6 * max(1.0, abs(q.value)):
+            status, note = "skipped", (f"the difference quotients do not settle (about "
+                                       f"{q.value:.6g} ± {q.error:.1g})")
+        else:
+            status, note = ("kink" if _kinked(fn, tape, result, name) else "disagree"), None
+        partials.append(PartialCheck(name, ours, q.value, None, status, note))
     return Check("finite-difference", _overall(partials), tuple(partials), result.value)
 
 

@@ -366,7 +366,8 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         return code or (1 if verdicts and _wrong(verdicts) else 0)
     if exact and precision:
         raise UsageError("choose --exact or --precision, not both")
-    result = fn.gradient(point, wrt=wrt_names, output=output)
+    result = fn.gradient(point, wrt=wrt_names, output=output,
+                         limits=0 if no_check else check_timeout)
     exact_result = None
     if exact:
         exact_result = fn.symbolic(parse_point(at, exact=True), wrt=wrt_names, output=output)
@@ -389,7 +390,7 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .render.dot import write_graph
 
         write_graph(walk, graph_file, digits or 4)
-    _warn(result.warnings, check)
+    _warn(result.warnings, check, result)
     if tree and fmt != "table":
         _note("warning: --tree is drawn only with --format table")
     if fmt in ("csv", "tsv", "jsonl"):
@@ -439,7 +440,8 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
             answers_table(console, verdicts)
     if graph_file:
         _note(f"wrote the graph to {graph_file}")
-    return 1 if check.status == "disagree" or (verdicts and _wrong(verdicts)) else 0
+    failed = check.failed or bool(result.undetermined)
+    return 1 if failed or (verdicts and _wrong(verdicts)) else 0
 
 
 def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt,
@@ -736,9 +738,21 @@ def _console(stderr: bool = False):
     return console
 
 
-def _warn(warnings, check) -> None:
+def _warn(warnings, check, result=None) -> None:
     for w in warnings:
         _note(f"warning: {w}")
+    out = result.output if result is not None else "f"
+    for name, d in (result.determined.items() if result is not None else ()):
+        if d.value is None:
+            _note(f"warning: ∂{out}/∂{name} is undetermined here: {d.note} ({d.why})")
+        else:
+            _note(f"note: ∂{out}/∂{name} is found by the {d.text}: {d.why}")
+    for p in check.partials:
+        if p.status == "ill-conditioned":
+            _note(f"warning: ∂{out}/∂{p.name} is ill-conditioned here: {p.note}")
+    if check.value_status == "ill-conditioned":
+        _note(f"warning: the value of {out} is ill-conditioned here: SymPy's exact value moves "
+              "by more than the difference when the point moves by a few ulps")
     if check.status == "disagree":
         bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
         click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

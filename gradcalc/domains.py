@@ -93,7 +93,9 @@ FLOAT = SimpleNamespace(
     asin=math.asin,
     acos=math.acos,
     atan=math.atan,
-    atan2=math.atan2,
+    # NOTE: zeros carry no sign in gradcalc: -0.0 + 0.0 is 0.0, so atan2(-y, -1) at y = 0 is π,
+    # as atan2(0, -1) is, whichever way the zero was computed.
+    atan2=lambda y, x: math.atan2(y + 0.0, x + 0.0),
     sinh=math.sinh,
     cosh=math.cosh,
     tanh=math.tanh,
@@ -312,7 +314,8 @@ def numpy_domain() -> SimpleNamespace:
         sin=np.sin, cos=np.cos, tan=np.tan,
         sec=lambda x: 1.0 / np.cos(x), csc=lambda x: 1.0 / np.sin(x),
         cot=lambda x: np.cos(x) / np.sin(x),
-        asin=np.arcsin, acos=np.arccos, atan=np.arctan, atan2=np.arctan2,
+        asin=np.arcsin, acos=np.arccos, atan=np.arctan,
+        atan2=lambda y, x: np.arctan2(y + 0.0, x + 0.0),   # no signed zeros, as in floats
         sinh=np.sinh, cosh=np.cosh, tanh=np.tanh,
         asinh=np.arcsinh, acosh=np.arccosh, atanh=np.arctanh,
         erf=lambda x: erf(x).astype(np.float64) if np.ndim(x) else math.erf(x),

@@ -23,6 +23,14 @@ class Result:
     warnings: tuple[str, ...] = ()
     intermediates: dict[str, float] = field(default_factory=dict)  # values of named nodes in wrt
     kinks: tuple[int, ...] = ()      # nodes at a non-differentiable point the gradient went through
+    determined: dict = field(default_factory=dict)   # name -> limits.Determination, for partials
+    #                                  reverse mode could not give (0·∞); gradient[name] is then
+    #                                  its value, or None when undetermined
+
+    @property
+    def undetermined(self) -> dict[str, str]:
+        """Partials no method could determine, with why."""
+        return {k: d.note for k, d in self.determined.items() if d.value is None}
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ class Function:
         return tape, out_name, clean, wrt, notes
 
     def gradient(self, point=None, /, *, wrt=None, output: str | None = None, variables=None,
-                 errors: str = "raise", **values):
+                 errors: str = "raise", limits: float = 5.0, **values):
         """Value and partial derivatives (reverse mode) at one point, or at many at once.
 
         ``f.gradient(x=1, y=2)`` or ``f.gradient({"x": 1, "y": 2}, wrt=["x", "q"])`` give a
@@ -147,6 +155,10 @@ class Function:
         ``variables`` naming its columns: ``f.gradient(table, variables=["x", "y"])``. A point
         where the program is undefined raises, naming the point; with ``errors="report"`` its
         entries are NaN instead and ``batch.errors`` says why.
+
+        Where reverse mode meets 0·∞ (cbrt(x)^3 at 0) the partial is determined from difference
+        quotients and, within ``limits`` seconds (0: never), SymPy's limit of the derivative:
+        ``result.determined`` says how; a partial nothing determines is None.
         """
         if variables is not None or _many(point, values):
             return self._gradient_many(point, values, wrt, output, variables, errors)
@@ -156,12 +168,22 @@ class Function:
         g = tape.backward(FLOAT, v)
         index_of = self.graph.index_of
         grad = {w: _adjoint(g, index_of(w)) for w in wrt}
+        determined = {}
+        unresolved = tape.unresolved(v, g)
+        if unresolved:
+            from .limits import determine
+
+            for w in wrt:
+                k = index_of(w)
+                if k in unresolved:
+                    d = determined[w] = determine(tape, point, w, k, unresolved[k], limits)
+                    grad[w] = d.value
         kinks = tape.kinks_hit(v, g)
         notes += [message for _i, message in kinks]
         named = {w: v[index_of(w)] for w in wrt
                  if w not in point and tape.keeps(index_of(w))}   # values on the tape only
         return Result(out_name, v[tape.out], grad, point, tuple(notes), named,
-                      tuple(i for i, _message in kinks))
+                      tuple(i for i, _message in kinks), determined)
 
     def _gradient_many(self, point, values, wrt, output, variables, errors):
         from .vector import gradient_many, numpy

@@ -15,7 +15,10 @@ def simple(value: float) -> str:
 
 
 def fmt(value: float, digits: int | None = None) -> str:
-    """Format a float for people: 3.0 -> '3', -0.0 -> '0', else repr or N significant digits."""
+    """Format a float for people: 3.0 -> '3', -0.0 -> '0', else repr or N significant digits.
+    None is a partial no method could determine."""
+    if value is None:
+        return "undetermined"
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     if value == 0:

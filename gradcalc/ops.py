@@ -35,11 +35,14 @@ class Op:
     doc: str = ""
     calls: tuple[str, ...] = ()      # names that call it as a function: log(x), ln(x)
     singular: Callable[..., bool] | None = None   # where a local derivative is infinite
+    flat: Callable[..., bool] | None = None   # flat(k, xs, out, varying): constant in argument k
+    #                                  near this point (a structural zero: masks what flows in)
 
 
-def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None):
+def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None,
+           flat=None):
     return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases),
-              singular)
+              singular, flat)
 
 
 _POS = ((lambda x: x > 0), "{x} > 0")
@@ -84,21 +87,25 @@ OPS: tuple[Op, ...] = (
        ("x", "y"), infix="-", doc="x - y"),
     Op("mul", 2, lambda D, x, y: x * y,
        (lambda D, x, y, out: y, lambda D, x, y, out: x),
-       ("x", "y"), infix="*", doc="x * y (also implicit: 2x, 2(x+1), (x+1)(x-1))"),
+       ("x", "y"), infix="*", doc="x * y (also implicit: 2x, 2(x+1), (x+1)(x-1))",
+       flat=lambda k, xs, out, varying: not varying[1 - k] and xs[1 - k] == 0),   # 0*x
     Op("div", 2, lambda D, x, y: x / y,
        (lambda D, x, y, out: D.one / y, lambda D, x, y, out: -out / y),
        ("numerator", "denominator"),
        requires=(((lambda x, y: y != 0), "a nonzero denominator"),),
-       infix="/", doc="x / y"),
+       infix="/", doc="x / y",
+       flat=lambda k, xs, out, varying: k == 1 and not varying[0] and xs[0] == 0),   # 0/x
     Op("neg", 1, lambda D, x: -x, (lambda D, x, out: -D.one,), infix="-", doc="-x"),
     Op("pow", 2, lambda D, x, y: D.pow(x, y),
        (_pow_dbase, _pow_dexp),
        ("base", "exponent"),
-       requires=(((lambda x, y: x > 0 or float(y).is_integer()),
+       requires=(((lambda x, y: x >= 0 or float(y).is_integer()),
                   "an integer exponent when the base is negative"),
                  ((lambda x, y: x != 0 or y >= 0), "an exponent ≥ 0 when the base is 0")),
        infix="^", doc="x ^ y, x ** y, pow(x, y): right-associative, binds tighter than unary minus",
-       calls=("pow",), singular=lambda x, y: (x == 0) & (y < 1) & (y != 0)),
+       calls=("pow",), singular=lambda x, y: (x == 0) & (y < 1) & (y != 0),
+       # x^0 is constant in x, 1^y in y (when that 0 or 1 is a constant of the program)
+       flat=lambda k, xs, out, varying: not varying[1 - k] and xs[1 - k] == (0, 1)[k]),
     # --- exponentials and logarithms --------------------------------------------------------
     _unary("exp", lambda D, x: D.exp(x), lambda D, x, out: out, "e^x"),
     _unary("log", lambda D, x: D.log(x), lambda D, x, out: D.one / x, "natural logarithm",
@@ -123,17 +130,20 @@ OPS: tuple[Op, ...] = (
     _unary("abs", lambda D, x: D.abs(x), lambda D, x, out: D.sign(x), "absolute value, also |x|",
            kink=((lambda x: x == 0), "abs'(0) = 0")),
     _unary("relu", lambda D, x: D.relu(x), lambda D, x, out: D.step(x), "max(x, 0)",
-           kink=((lambda x: x == 0), "relu'(0) = 0")),
+           kink=((lambda x: x == 0), "relu'(0) = 0"),
+           flat=lambda k, xs, out, varying: xs[0] < 0),
     Op("max", VARIADIC, lambda D, *xs: D.max(*xs),
        (lambda D, k, xs, out: D.max_share(k, xs, out),), ("x", "y"),
        kink=(_tied,
              "an even split of the gradient among tied arguments"),
-       doc="largest of two or more arguments", calls=("max",)),
+       doc="largest of two or more arguments", calls=("max",),
+       flat=lambda k, xs, out, varying: xs[k] < out),   # an argument not selected
     Op("min", VARIADIC, lambda D, *xs: D.min(*xs),
        (lambda D, k, xs, out: D.min_share(k, xs, out),), ("x", "y"),
        kink=(_tied_low,
              "an even split of the gradient among tied arguments"),
-       doc="smallest of two or more arguments", calls=("min",)),
+       doc="smallest of two or more arguments", calls=("min",),
+       flat=lambda k, xs, out, varying: xs[k] > out),
     # --- trigonometric ------------------------------------------------------------------------
     _unary("sin", lambda D, x: D.sin(x), lambda D, x, out: D.cos(x), "sine (radians)"),
     _unary("cos", lambda D, x: D.cos(x), lambda D, x, out: -D.sin(x), "cosine"),
@@ -153,7 +163,12 @@ OPS: tuple[Op, ...] = (
     Op("atan2", 2, lambda D, y, x: D.atan2(y, x),
        (lambda D, y, x, out: x / (x * x + y * y), lambda D, y, x, out: -y / (x * x + y * y)),
        ("y", "x"), doc="angle of the point (x, y); atan2(y, x)", calls=("atan2",),
-       singular=lambda y, x: (x == 0) & (y == 0)),
+       singular=lambda y, x: (x == 0) & (y == 0),
+       # NOTE: zeros carry no sign (atan2(0, -1) = π however the 0 came about), and the value
+       # jumps by 2π across the negative x-axis, where the slope of either side is used.
+       kink=((lambda y, x: (y == 0) & (x < 0)),
+             "the slope of the branches on either side (atan2 jumps by 2π across the negative "
+             "x-axis)")),
     # --- hyperbolic ---------------------------------------------------------------------------
     _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
     _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),

@@ -147,9 +147,12 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         hits = {k: [r for r in rows if r not in skip] for k, rows in hits.items()}
     for i in redone:   # the rare points where something is not finite: the float path decides
         try:
-            r = fn.gradient(_row(point, i), wrt=wrt, output=output)
+            r = fn.gradient(_row(point, i), wrt=wrt, output=output, limits=0)
         except EvaluationError as exc:
             errors[i] = exc.message
+            continue
+        if r.undetermined:
+            errors[i] = undetermined_message(r)
             continue
         value[i] = r.value
         for w in wrt:
@@ -181,9 +184,12 @@ def gradient_few(fn, columns: dict, wrt=None, output=None, invalid=None) -> Batc
         if i in errors:
             continue
         try:
-            r = fn.gradient({k: columns[k][i] for k in names}, wrt=wrt, output=output)
+            r = fn.gradient({k: columns[k][i] for k in names}, wrt=wrt, output=output, limits=0)
         except (EvaluationError, UsageError) as exc:
             errors[i] = exc.message
+            continue
+        if r.undetermined:
+            errors[i] = undetermined_message(r)
             continue
         value[i] = r.value
         for w in wrt:
@@ -192,6 +198,12 @@ def gradient_few(fn, columns: dict, wrt=None, output=None, invalid=None) -> Batc
             hits.setdefault(message, []).append(i)
     return Batch(out_name, value, grad, dict(sorted(errors.items())), list(hits.items()),
                  tuple(notes), n)
+
+
+def undetermined_message(result) -> str:
+    """A point's error text when some partial could not be determined (see limits.py)."""
+    return "; ".join(f"∂{result.output}/∂{k} is undetermined here: {note}"
+                     for k, note in result.undetermined.items())
 
 
 def _block_size(n: int) -> int:

@@ -12,7 +12,7 @@ from gradcalc.domains import FLOAT, numpy_domain
 from gradcalc.errors import EvaluationError, UsageError
 from gradcalc.function import Function
 from gradcalc.ops import OPS, REGISTRY, VARIADIC
-from gradcalc.vector import gradient_few, gradient_many, numpy
+from gradcalc.vector import gradient_few, gradient_many, numpy, undetermined_message
 
 np = numpy()
 
@@ -41,9 +41,11 @@ def grid(n, seed):
 
 def single(fn, point):
     try:
-        r = fn.gradient(point)
+        r = fn.gradient(point, limits=0)   # many points never ask SymPy for limits
     except EvaluationError as exc:
         return exc.message
+    if r.undetermined:
+        return undetermined_message(r)
     return r.value, r.gradient
 
 

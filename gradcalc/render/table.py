@@ -12,19 +12,42 @@ from ..errors import printable
 from ..numfmt import fmt
 
 _MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
-          "kink": ("~", "yellow"), "unchecked": ("?", "yellow")}
+          "kink": ("~", "yellow"), "ill-conditioned": ("≈", "yellow"),
+          "undetermined": ("!", "bold red"), "skipped": ("?", "yellow")}
 
 
 def _mark(p, digits) -> Text:
     mark, style = _MARKS[p.status]
     text = Text(mark, style=style)
-    if p.status in ("disagree", "kink") and p.reference is not None:
+    if p.status in ("disagree", "kink", "ill-conditioned") and p.reference is not None:
         text.append(f" (checker: {fmt(p.reference, digits)})", style=style)
     if p.status == "kink":
         text.append(" not differentiable here", style="dim")
-    if p.note and p.status == "unchecked":
+    if p.status == "ill-conditioned":
+        text.append(" ill-conditioned: float64 can do no better here", style="dim")
+    if p.status == "undetermined":
+        text.append(" undetermined:", style=style)
+    if p.note and p.status in ("skipped", "undetermined", "agree"):
         text.append(f" {p.note}", style="dim")
     return text
+
+
+def summary(check) -> tuple[str, str, str]:
+    """(mark, style, words) for a check: 'agrees' only when every partial agrees, else each
+    status counted: '1 agree, 1 ill-conditioned'."""
+    counts = check.counts()
+    if check.value_status not in ("agree", "skipped"):
+        counts = {**counts, f"value {check.value_status}": 1}
+    worst = next((s for s in ("disagree", "undetermined", "skipped", "kink", "ill-conditioned")
+                  if any(k.endswith(s) for k in counts)), "agree")
+    if check.status == "disagree":
+        worst = "disagree"
+    mark, style = _MARKS[worst]
+    if worst == "agree":
+        return mark, style, "agrees"
+    if set(counts) == {"skipped"}:
+        return mark, style, "could not check"
+    return mark, style, ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
 def _exact_text(expr, value: float, digits: int, precision: int | None = None) -> str:
@@ -42,13 +65,16 @@ def _exact_text(expr, value: float, digits: int, precision: int | None = None) -
 def _method_line(check) -> Text:
     if check.method == "none":
         return Text("not cross-checked (--no-check)", style="dim")
-    mark, style = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
-                   "skipped": ("?", "yellow")}[check.status]
+    mark, style, words = summary(check)
     who = "SymPy" if check.method == "sympy" else "central differences"
-    verdict = {"agree": "agrees" if who == "SymPy" else "agree",
-               "disagree": "DISAGREES" if who == "SymPy" else "DISAGREE",
-               "skipped": "could not check"}
-    line = Text(f"{mark} {who} {verdict[check.status]}", style=style)
+    if words == "agrees" and who != "SymPy":
+        words = "agree"
+    if check.status == "disagree":
+        words = ("DISAGREES" if who == "SymPy" else "DISAGREE") + (
+            f" ({words})" if words not in ("agrees", "could not check") else "")
+    elif words not in ("agrees", "agree", "could not check"):
+        words = f"check: {words}"
+    line = Text(f"{mark} {who} {words}", style=style)
     how = ("sympy.diff of the expression built from the graph" if check.method == "sympy"
            else f"fallback: {check.reason}")
     if check.method == "sympy" and check.reason:

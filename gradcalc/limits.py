@@ -1,0 +1,234 @@
+"""Partials that reverse mode cannot give, determined another way.
+
+At a singular point reverse mode can meet 0·∞: cbrt(x)^3 at x = 0 multiplies pow's local
+derivative 3·cbrt(x)² = 0 by cbrt's, which is infinite, yet the function is x and its derivative 1.
+No rule of the registry decides such a product, so the partial is found from the function itself:
+
+- one-sided difference quotients (f(x ± h) - f(x)) / ±h for h = h0, h0/2, ..., extrapolated to
+  h → 0 (Richardson), with the error estimate the extrapolation gives; a side where the function
+  is undefined is left out, and quotients that grow without bound say the slope is infinite;
+- with SymPy (bounded in time), the limit of sympy.diff's derivative from each side.
+
+By the mean value theorem the one-sided limit of f' is f's one-sided derivative wherever f is
+continuous there, which the quotients confirm. The two methods are independent, so each checks the
+other. Where neither decides, or the sides differ, the partial is undetermined: never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .domains import FLOAT
+from .errors import GradcalcError
+
+HALVINGS = 14        # step sizes h0 ... h0/2^13
+SETTLED = 1e-8       # an extrapolation error below this (relative to max(1, |value|)) settles it
+
+
+@dataclass(frozen=True)
+class Determination:
+    """How a partial that reverse mode could not give was found, or why it was not."""
+
+    value: float | None              # the partial; None when undetermined
+    method: str                      # "limit" | "difference quotient" | "undetermined"
+    side: str                        # "both" | "right" | "left" | "none": where f is defined
+    estimate: float | None = None    # the extrapolated difference quotient
+    error: float | None = None       # its error estimate
+    limit: float | None = None       # SymPy's limit of the derivative, when it found one
+    why: str = ""                    # why reverse mode could not (0·∞ at sqrt(x) ...)
+    note: str = ""                   # undetermined: why nothing else could either
+
+    @property
+    def text(self) -> str:
+        """'limit from the right', 'difference quotient', 'undetermined'."""
+        if self.value is None:
+            return "undetermined"
+        one_side = {"right": " from the right", "left": " from the left"}.get(self.side, "")
+        return self.method + one_side
+
+    def as_json(self) -> dict:
+        return {"method": self.method, "side": self.side, "estimate": self.estimate,
+                "error": self.error, "limit": self.limit, "why": self.why,
+                "note": self.note or None}
+
+
+@dataclass(frozen=True)
+class Quotients:
+    """Difference quotients on one side of the point."""
+
+    defined: bool                    # f is defined on this side, close to the point
+    value: float | None = None       # the extrapolated slope
+    error: float | None = None       # its error estimate
+    unbounded: bool = False          # the quotients grow without bound: an infinite slope or a jump
+    last: float | None = None        # the quotient at the smallest step
+
+
+def quotients(f, x0: float, side: int) -> Quotients:
+    """Richardson extrapolation of one-sided difference quotients. ``f`` raises GradcalcError
+    where the function is undefined."""
+    scale = max(1.0, abs(x0))
+    try:
+        f0 = f(x0)
+        f(x0 + side * scale * 2.0 ** -40)
+    except GradcalcError:
+        return Quotients(False)
+    h0 = scale * 2.0 ** -4
+    rows = []
+    for _ in range(30):   # a domain that ends close by: start with a smaller step
+        try:
+            f(x0 + side * h0)
+            break
+        except GradcalcError:
+            h0 /= 2
+    else:
+        return Quotients(False)
+    for k in range(HALVINGS):
+        h = h0 / 2 ** k
+        try:
+            rows.append((f(x0 + side * h) - f0) / (side * h))
+        except (GradcalcError, ZeroDivisionError, OverflowError):
+            return Quotients(True, unbounded=True)
+    if not all(map(math.isfinite, rows)) or all(
+            abs(b) > 1.2 * abs(a) > 0 for a, b in zip(rows[-8:], rows[-7:], strict=False)):
+        return Quotients(True, unbounded=True, last=rows[-1])
+    value, error = min((_extrapolate(rows, p) for p in (1.0, 0.5, 1 / 3)), key=lambda t: t[1])
+    if abs(value) <= error:
+        value = 0.0   # x*sqrt(x) at 0: 8e-17 ± 8e-17 cannot be told from 0
+    return Quotients(True, value, error, last=rows[-1])
+
+
+def central(f, x0: float) -> Quotients:
+    """Richardson extrapolation of central difference quotients (f(x+h) - f(x-h)) / 2h, whose
+    error is a series in h², h⁴, ...: the finite-difference check's reference, with its error
+    estimate. Not defined when f is undefined on either side."""
+    scale = max(1.0, abs(x0))
+    h0 = scale * 2.0 ** -4
+    rows = []
+    for k in range(HALVINGS):
+        h = h0 / 2 ** k
+        try:
+            rows.append((f(x0 + h) - f(x0 - h)) / (2 * h))
+        except (GradcalcError, ZeroDivisionError, OverflowError):
+            if rows:
+                rows = []   # undefined close by (a domain edge): start again from smaller steps
+                continue
+            continue
+    if len(rows) < 4:
+        return Quotients(False)
+    value, error = _extrapolate(rows, 2.0)
+    return Quotients(True, value, error, last=rows[-1])
+
+
+def _extrapolate(rows: list[float], p: float) -> tuple[float, float]:
+    """Richardson's tableau for quotients whose error is a series in h^p, h^2p, ... (p = 1 for
+    smooth functions; 1/2 and 1/3 where a square or cube root sits at the point): the value with
+    the smallest error estimate, and that estimate."""
+    table: list[list[float]] = []
+    best, error = rows[-1], math.inf
+    for k, d in enumerate(rows):
+        row = [d]
+        for m in range(1, k + 1):
+            row.append(row[m - 1] + (row[m - 1] - table[k - 1][m - 1]) / (2.0 ** (m * p) - 1.0))
+            err = max(abs(row[m] - row[m - 1]), abs(row[m] - table[k - 1][m - 1]))
+            if err <= error:
+                best, error = row[m], err
+        table.append(row)
+        if k >= 2 and abs(row[k] - table[k - 1][k - 1]) >= 2 * error:
+            break   # rounding error has taken over
+    return best, error
+
+
+def _settled(q: Quotients) -> bool:
+    return (q.value is not None and math.isfinite(q.value) and q.error is not None
+            and q.error <= SETTLED * max(1.0, abs(q.value)))
+
+
+def _along(tape, point: dict, name: str, node: int):
+    """f as a function of one coordinate: a variable, or an intermediate node's value."""
+    if name in point:
+        return lambda t: tape.forward(FLOAT, {**point, name: t})[tape.out]
+    return lambda t: tape.forward(FLOAT, point, override=(node, t))[tape.out]
+
+
+def determine(tape, point: dict, name: str, node: int, why: str,
+              timeout: float = 0.0) -> Determination:
+    """The partial ∂out/∂name at ``point`` where reverse mode met 0·∞ (``why``). With a
+    ``timeout`` > 0 SymPy's limit is asked too (variables only, not intermediates)."""
+    f = _along(tape, point, name, node)
+    x0 = point[name] if name in point else tape.forward(FLOAT, point)[node]
+    sides = {"right": quotients(f, x0, 1), "left": quotients(f, x0, -1)}
+    defined = [s for s, q in sides.items() if q.defined]
+    if not defined:
+        return Determination(None, "undetermined", "none", why=why,
+                             note="the function is undefined on both sides of the point")
+    limits: dict[str, float | None] = {}
+    if timeout > 0 and name in point:
+        limits = _sympy_limits(tape, point, name, defined, timeout)
+    found: dict[str, tuple[float, str, Quotients]] = {}
+    for s in defined:
+        q, lim = sides[s], limits.get(s)
+        if q.unbounded:
+            return Determination(None, "undetermined", _side(defined), why=why,
+                                 note=f"the difference quotients from the {s} grow without "
+                                      "bound: an infinite slope, or a jump")
+        if lim is not None and math.isinf(lim):
+            return Determination(None, "undetermined", _side(defined), why=why,
+                                 note=f"the slope from the {s} is infinite (SymPy's limit is "
+                                      f"{'+' if lim > 0 else '-'}∞)")
+        if lim is not None and q.last is not None and abs(q.last - lim) <= 0.1 * max(1, abs(lim)):
+            found[s] = (lim, "limit", q)
+        elif _settled(q):
+            found[s] = (q.value, "difference quotient", q)
+        else:
+            shown = "" if q.value is None else f" (about {q.value:.6g} ± {q.error:.1g})"
+            return Determination(None, "undetermined", _side(defined), q.value, q.error,
+                                 lim, why, f"the difference quotients from the {s} do not "
+                                           f"settle{shown}, and SymPy found no limit")
+    values = {s: v for s, (v, _m, _q) in found.items()}
+    if len(values) == 2:
+        (vr, mr, qr), (vl, ml, ql) = found["right"], found["left"]
+        tol = max(qr.error or 0.0, ql.error or 0.0, 1e-12) * 4 + SETTLED * max(1, abs(vr))
+        if abs(vr - vl) > tol and not (mr == ml == "limit" and vr == vl):
+            return Determination(None, "undetermined", "both", why=why,
+                                 note=f"the slopes from the left ({vl:.6g}) and from the right "
+                                      f"({vr:.6g}) differ: not differentiable here")
+    s = "right" if "right" in found else "left"
+    value, method, q = found[s]
+    both = len(found) == 2
+    lim = limits.get(s)
+    return Determination(value, method, "both" if both else s, q.value, q.error,
+                         lim if lim is not None else None, why)
+
+
+def _side(defined) -> str:
+    return "both" if len(defined) == 2 else defined[0]
+
+
+def _sympy_limits(tape, point: dict, name: str, sides, timeout: float) -> dict:
+    """SymPy's limit of the derivative from each side (a float, ±inf) or nothing."""
+    import sympy  # outside the deadline: an import cut short would break later ones
+
+    from .check import SYMPY_FAILURES, Timeout, deadline
+    from .domains import sympy_domain
+    from .function import symbols_for
+
+    found = {}
+    try:
+        with deadline(timeout):
+            symbols = symbols_for(tape.variables)
+            expr = tape.forward(sympy_domain(), symbols)[tape.out]
+            x = symbols[name]
+            d = sympy.diff(expr, x).xreplace(
+                {symbols[k]: sympy.Rational(v) for k, v in point.items() if k != name})
+            for s in sides:
+                lim = sympy.limit(d, x, sympy.Rational(point[name]), "+" if s == "right" else "-")
+                if lim in (sympy.oo, -sympy.oo):
+                    found[s] = float(lim)
+                elif lim.is_number and not lim.has(sympy.nan, sympy.zoo, sympy.AccumBounds):
+                    z = complex(lim.evalf(30))
+                    if z.imag == 0 and math.isfinite(z.real):
+                        found[s] = z.real
+    except (Timeout, RecursionError, NotImplementedError, *SYMPY_FAILURES):
+        pass
+    return found
