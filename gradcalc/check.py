@@ -45,7 +45,7 @@ class Check:
     """The outcome of a cross-check: which method ran, and per-partial verdicts."""
 
     method: str                       # sympy | finite-difference | none
-    status: str                       # agree | disagree | skipped
+    status: str                       # agree | disagree | undetermined | skipped
     partials: tuple[PartialCheck, ...] = ()
     value_reference: float | None = None
     value_status: str = "agree"       # agree | disagree | ill-conditioned | skipped
@@ -64,11 +64,10 @@ class Check:
     @property
     def failed(self) -> bool:
         """Whether the check is a failure of the answer: exit 1."""
-        return self.status == "disagree" or any(p.status == "undetermined"
-                                                for p in self.partials)
+        return self.status in ("disagree", "undetermined")
 
 
-SKIPPED = Check("none", "skipped", reason="--no-check")
+SKIPPED = Check("none", "skipped", reason="--no-check", value_status="skipped")
 
 # What SymPy and mpmath raise when an expression is beyond them (e^3^(10^105) at a random
 # point): the check failing, not gradcalc; it falls back or says so, as on a timeout.
@@ -206,7 +205,9 @@ def _overall(partials, value_ok=True) -> str:
     statuses = {p.status for p in partials}
     if "disagree" in statuses or not value_ok:
         return "disagree"
-    if partials and statuses <= {"skipped", "undetermined"}:
+    if "undetermined" in statuses:
+        return "undetermined"
+    if partials and statuses == {"skipped"}:
         return "skipped"
     return "agree"
 

@@ -395,10 +395,12 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         _note("warning: --tree is drawn only with --format table")
     if fmt in ("csv", "tsv", "jsonl"):
         from .render.rows import Rows, RowWriter
+        from .vector import undetermined_message
 
         writer = RowWriter(fmt, click.echo, result.output, result.point, (), result.gradient)
         writer.write(Rows(0, {k: [x] for k, x in result.point.items()}, [result.value],
                           {k: [x] for k, x in result.gradient.items()},
+                          {0: undetermined_message(result)} if result.undetermined else {},
                           checks={0: check} if check.status != "skipped" else {}))
         writer.close()
     elif fmt == "latex":

@@ -128,6 +128,9 @@ def _numeric(fn, e, given: float, point, tol) -> Verdict:
     wrt = [e.wrt] if e.wrt else []
     r = fn.gradient(point, wrt=wrt, output=e.of)
     correct = r.gradient[e.wrt] if e.wrt else r.value
+    if correct is None:
+        return Verdict(e, None, "undetermined", f"the derivative is undetermined here: "
+                                                f"{r.undetermined[e.wrt]}")
     absolute, how = _tolerance(e.answer, tol)
     if absolute < 0:   # --tol rel,abs
         ok = abs(given - correct) <= max(tol[0] * abs(correct), tol[1])

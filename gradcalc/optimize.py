@@ -106,7 +106,11 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
     previous = None
     for number in range(steps + 1):
         try:
-            r = fn.gradient(point, wrt=wrt, output=output)
+            r = fn.gradient(point, wrt=wrt, output=output, limits=0)
+            if r.undetermined:
+                from .vector import undetermined_message
+
+                raise EvaluationError(undetermined_message(r))
         except EvaluationError as exc:
             if previous is None:
                 raise

@@ -57,6 +57,8 @@ class Walkthrough:
     grads: dict[int, float]
     edges: tuple                     # the raw autodiff.Edge records
     tape: Tape
+    notes: tuple[str, ...] = ()      # where reverse mode could not decide a partial, and how it
+    #                                  was decided instead
 
 
 def node_labels(tape: Tape) -> dict[int, str]:
@@ -163,6 +165,11 @@ def walkthrough(fn: Function, result: Result, formulas: bool = True) -> Walkthro
                      else "", e.local, e.downstream, e.total, paths[e.target],
                      last[e.target] == k)
         for k, e in enumerate(edges))
+    notes = tuple(
+        f"∂{result.output}/∂{name}: reverse mode cannot decide it: {d.why}; "
+        + (f"found by the {d.text} instead" if d.value is not None else
+           f"nothing else decides it either: {d.note}")
+        for name, d in result.determined.items())
     return Walkthrough(result.output, forward, backward, dict(result.gradient), labels,
                        definitions, {i: v[i] for i in tape.order},
-                       {i: g[i] for i in tape.order}, tuple(edges), tape)
+                       {i: g[i] for i in tape.order}, tuple(edges), tape, notes)

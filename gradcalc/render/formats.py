@@ -13,6 +13,8 @@ def _check_dict(check, symbolic: bool) -> dict:
         entry = {"status": p.status, "symbolic": p.symbolic}
         if not symbolic:
             entry["value"] = p.reference
+        if p.method:
+            entry["method"] = p.method
         if p.note:
             entry["note"] = p.note
         partials[p.name] = entry
@@ -20,6 +22,8 @@ def _check_dict(check, symbolic: bool) -> dict:
            "reason": check.reason, "partials": partials}
     if not symbolic:
         out["value"] = check.value_reference
+        out["value_status"] = check.value_status
+        out["counts"] = check.counts()
     return out
 
 
@@ -53,6 +57,10 @@ def point_json(result, check, steps: dict | None = None, verdicts=None, exact=No
         "point": result.point,
         "value": result.value,
         "gradient": result.gradient,
+        "methods": {k: result.determined[k].text if k in result.determined else "reverse mode"
+                    for k in result.gradient},
+        **({"determined": {k: d.as_json() for k, d in result.determined.items()}}
+           if result.determined else {}),
         "check": _check_dict(check, False),
         "warnings": list(result.warnings),
         **extra,
@@ -111,7 +119,8 @@ def latex_document(sym, result=None) -> str:
     value = f" = {fmt(result.value)}" if result is not None else ""
     lines.append(f"{out} &= {sympy.latex(sym.expression)}{value} \\\\")
     for name, expr in sym.gradient.items():
-        num = f" = {fmt(result.gradient[name])}" if result is not None else ""
+        num = "" if result is None else (r" = \text{undetermined}" if result.gradient[name]
+                                         is None else f" = {fmt(result.gradient[name])}")
         lines.append(f"{d(name)} &= {sympy.latex(expr)}{num} \\\\")
     lines[-1] = lines[-1].rstrip(" \\")
     lines.append(r"\end{align*}")

@@ -47,6 +47,8 @@ def steps_tables(console: Console, w, digits: int) -> None:
     else:
         console.print(Text("Backward pass: no edges to walk (the output is a single node)",
                            style="dim"))
+    for note in w.notes:
+        console.print(Text(note, style="yellow"))
 
     final = Table(title="Gradient", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, header_style="bold")
@@ -70,6 +72,7 @@ def steps_plain(w, digits=None) -> str:
         lines.append(f"{s.step}. {s.edge}: upstream {fmt(s.upstream, digits)} × local "
                      f"{fmt(s.local, digits)} ({s.local_formula}) = {fmt(s.downstream, digits)};"
                      f" total at {s.target} = {fmt(s.total, digits)}")
+    lines += [f"# {note}" for note in w.notes]
     return "\n".join(lines)
 
 
@@ -82,4 +85,5 @@ def steps_json(w) -> dict:
                       "upstream": s.upstream, "local_formula": s.local_formula,
                       "local": s.local, "downstream": s.downstream, "total": s.total,
                       "paths": s.paths} for s in w.backward],
+        "notes": list(w.notes),
     }

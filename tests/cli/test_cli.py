@@ -118,7 +118,8 @@ def test_symbolic_mode():
 def test_no_check():
     out = as_json([*SEED, "--no-check"])
     assert out["check"] == {"method": "none", "status": "skipped", "seconds": 0.0,
-                            "reason": "--no-check", "partials": {}, "value": None}
+                            "reason": "--no-check", "partials": {}, "value": None,
+                            "value_status": "skipped", "counts": {}}
 
 
 def test_warnings_go_to_stderr():
