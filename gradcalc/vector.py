@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError
+from .ops import REGISTRY
 
 BLOCK = 65_536     # most points per block: a block's arrays stay in cache
 SPLIT = 8_192      # fewest points per block worth a thread of its own
@@ -290,13 +291,54 @@ def _backward(tape, D, v) -> list:
 
 def _kinks(tape, v, g, n):
     """(node, point indices) for each op the gradient passed through at a non-differentiable
-    point: the registry's kink tests, run element by element on the arrays."""
+    point: the registry's kink tests, run element by element on the arrays, where a variable
+    reaches the node through edges that are not structural zeros (as ``Tape.kinks_hit``)."""
     np = numpy()
     found = []
+    down = None
+    nodes = tape.graph.nodes
     for i, args, kink, _singular in tape.kinks:
         if kink is None:
             continue
         hit = kink(*(v[j] for j in args)) & (np.asarray(g[i]) != 0)
+        if not np.any(hit):
+            continue
+        if down is None:
+            down = _down(tape, v)
+        live = np.zeros(n, dtype=bool)
+        for k, j in enumerate(nodes[i].args):
+            if j in down:
+                live |= down[j] & ~_flat(tape, v, i, k)
+        hit = hit & live
         if np.any(hit):
             found.append((i, np.flatnonzero(np.broadcast_to(hit, (n,)))))
     return found
+
+
+def _flat(tape, v, i, k):
+    """Op i's structural zero in its k-th argument, element by element."""
+    node = tape.graph.nodes[i]
+    flat = REGISTRY[node.op].flat
+    if flat is None:
+        return numpy().asarray(False)
+    xs = tuple(v[j] for j in node.args)
+    return numpy().asarray(flat(k, xs, v[i], tuple(tape.needs[j] for j in node.args)),
+                           dtype=bool)
+
+
+def _down(tape, v) -> dict:
+    """Tape.masks' ``down`` over arrays: node -> whether a variable reaches it, per point,
+    through edges that are not structural zeros."""
+    np = numpy()
+    nodes = tape.graph.nodes
+    down: dict = {}
+    for i in tape.order:
+        if i in tape.seeds:
+            down[i] = np.asarray(True)
+        elif nodes[i].args and tape.needs[i]:
+            acc = np.asarray(False)
+            for k, j in enumerate(nodes[i].args):
+                if j in down:
+                    acc = acc | (down[j] & ~_flat(tape, v, i, k))
+            down[i] = acc
+    return down

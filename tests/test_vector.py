@@ -215,3 +215,12 @@ def test_the_readme_api_example():
     assert t.value.tolist() == [-12.0, 9.0]
     assert gradcalc.parse("log(x)").gradient(x=[1, -1], errors="report").errors == {
         1: "log(x) is undefined: it needs x > 0, but x = -1"}
+
+
+def test_a_kink_behind_a_structural_zero_is_not_reported_in_batches_either():
+    # asin(relu(u)) is 0 near u = -0.25 (relu's flat side), so abs is not at a kink that
+    # matters there; at u = 0 it is (relu'(0) = 0 is a convention, not a flat side)
+    fn = Function("abs(asin(relu(u)))")
+    assert fn.gradient(u=-0.25).kinks == () and fn.gradient(u=0.0).kinks != ()
+    batch = fn.gradient({"u": np.array([-0.25] * 20_000 + [0.0])})
+    assert [rows for _message, rows in batch.kinks] == [[20_000]]
