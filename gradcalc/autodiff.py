@@ -215,12 +215,14 @@ class Tape:
                 v[i] = fn(D, *[v[j] for j in a])
 
     # --- backward -----------------------------------------------------------------------------
-    def backward(self, D, v: list) -> list:
+    def backward(self, D, v: list, skip: set | None = None) -> list:
         """Adjoints ∂out/∂node for every kept node (zero where the output does not depend on it).
         In floats, an adjoint reverse mode cannot decide (∞·0, ∞ - ∞ on a path that is not
-        masked) is NaN; one that is infinite raises, naming the edge."""
+        masked) is NaN; one that is infinite raises, naming the edge. ``skip``: edges (node,
+        argument) to leave out, the structural zeros found by ``masked`` (exact and mpmath
+        values, which have no infinities to carry)."""
         try:
-            g = self._backprop(D, v)
+            g = self._backprop(D, v) if skip is None else self._backprop_masked(D, v, skip)
         except (*_FAILURES, TypeError) as exc:
             if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
                 raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
@@ -254,6 +256,26 @@ class Tape:
                     if needs[j]:
                         g[j] += gi * ra(D, k, xs, out)
         return g
+
+    def _backprop_masked(self, D, v, skip):
+        g = [D.zero] * (self.out + 1)
+        g[self.out] = D.one
+        nodes = self.graph.nodes
+        for i, *_ in self.backward_steps:
+            gi = g[i]
+            if gi == 0:
+                continue
+            for k, j in enumerate(nodes[i].args):
+                if self.needs[j] and (i, k) not in skip:
+                    g[j] += gi * self.local(D, v, i, k)
+        return g
+
+    def masked(self, v) -> set[tuple[int, int]]:
+        """The edges (node, argument) that structural zeros mask at the float values ``v``."""
+        up, down = self.masks(v)
+        nodes = self.graph.nodes
+        return {(i, k) for i, *_ in self.backward_steps for k, j in enumerate(nodes[i].args)
+                if not up[i] or not down[j] or self.flat(v, i, k)}
 
     def _careful(self, v) -> list:
         """The float backward pass again, slowly: structural zeros mask their edges, every local

@@ -224,12 +224,15 @@ class Function:
         symbols = symbols_for(self.variables) if point is None else dict(point)
         tape, out_name, _point, wrt, notes = self.resolve(symbols, output, wrt, numeric=False)
         tape.check_constants()
+        index_of = self.graph.index_of
+        skip, limits = (None, {}) if point is None else _exact_partials(tape, point, wrt,
+                                                                         index_of)
         try:
             v = tape.forward(D, symbols)
-            g = tape.backward(D, v)
-            index_of = self.graph.index_of
+            g = tape.backward(D, v, skip)
             grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
-            tape.check_undefined(v, grad)
+            grad.update(limits)   # 0·∞ partials: the exact limit, or None
+            tape.check_undefined(v, {k: d for k, d in grad.items() if d is not None})
             if point is None:
                 _refuse_infinities(self.graph, tape, v[tape.out], grad)
         except (MemoryError, OverflowError) as exc:
@@ -267,11 +270,20 @@ def precise(fn: Function, point: dict, digits: int, wrt=None, output=None) -> Sy
     D = mpmath_domain(digits)
     at = {k: D.context.mpf(str(v.evalf(digits + 10))) for k, v in point.items()}
     tape, out_name, _p, wrt, notes = fn.resolve(at, output, wrt, numeric=False)
-    v = tape.forward(D, at)
-    g = tape.backward(D, v)
     index_of = fn.graph.index_of
-    return SymbolicResult(out_name, v[tape.out], {w: _adjoint(g, index_of(w), D.zero)
-                                                  for w in wrt}, tuple(notes), at, digits)
+    skip, limits = _exact_partials(tape, point, wrt, index_of)
+    v = tape.forward(D, at)
+    g = tape.backward(D, v, skip)
+    grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
+    for w, lim in limits.items():   # 0·∞ partials: the exact limit to these digits, or None
+        grad[w] = None if lim is None else D.context.mpf(str(lim.evalf(digits + 10)))
+    return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), at, digits)
+
+
+def _exact_partials(tape, point, wrt, index_of):
+    from .limits import exact_partials
+
+    return exact_partials(tape, point, wrt, index_of)
 
 
 def symbols_for(names):

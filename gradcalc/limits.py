@@ -233,3 +233,57 @@ def _sympy_limits(tape, point: dict, name: str, sides, timeout: float) -> dict:
     except (Timeout, RecursionError, NotImplementedError, *SYMPY_FAILURES):
         pass
     return found
+
+
+def exact_partials(tape, point: dict, wrt, index_of) -> tuple[set | None, dict]:
+    """For a point of exact SymPy numbers: the edges structural zeros mask there, and the partials
+    reverse mode cannot give, each as SymPy's exact limit of its derivative (None where there is
+    none, or where the partial is undetermined). Both are found at the point's float values."""
+    floats = {k: float(x) for k, x in point.items()}
+    try:
+        v = tape.forward(FLOAT, floats)
+        skip = tape.masked(v)
+        g = tape.backward(FLOAT, v)
+    except (GradcalcError, OverflowError, ValueError, TypeError):
+        return None, {}
+    unresolved = tape.unresolved(v, g)
+    if unresolved:   # leave out the infinite local derivatives: their partials are limits
+        for i, *_ in tape.backward_steps:
+            for k, j in enumerate(tape.graph.nodes[i].args):
+                if tape.needs[j] and (i, k) not in skip and not _finite_local(tape, v, i, k):
+                    skip.add((i, k))
+    found = {}
+    for name in wrt:
+        node = index_of(name)
+        if node not in unresolved:
+            continue
+        d = determine(tape, floats, name, node, unresolved[node]) if name in floats else None
+        found[name] = None if d is None or d.value is None else _exact_limit(
+            tape, point, name, d.side)
+    return skip, found
+
+
+def _exact_limit(tape, point: dict, name: str, side: str):
+    import sympy
+
+    from .domains import sympy_domain
+    from .function import symbols_for
+
+    symbols = symbols_for(tape.variables)
+    expr = tape.forward(sympy_domain(), symbols)[tape.out]
+    x = symbols[name]
+    d = sympy.diff(expr, x).xreplace({symbols[k]: v for k, v in point.items() if k != name})
+    try:
+        lim = sympy.limit(d, x, point[name], {"right": "+", "left": "-", "both": "+-"}[side])
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError):
+        return None
+    if lim.is_number and lim.is_real and lim.is_finite:
+        return lim
+    return None
+
+
+def _finite_local(tape, v, i, k) -> bool:
+    try:
+        return math.isfinite(tape.local(FLOAT, v, i, k))
+    except (ArithmeticError, ValueError):
+        return False

@@ -234,3 +234,16 @@ def test_the_summary_line_counts_every_status():
     assert r.exit_code == 1
     line = " ".join(r.stdout.strip().splitlines()[-2:])
     assert "1 agree, 1 ill-conditioned, 1 undetermined" in line and "agrees" not in line
+
+
+@pytest.mark.parametrize("program, at, exact", [
+    ("cbrt(x)^3*y", "x=0,y=3", {"x": "3", "y": "0"}),
+    ("acosh(x)^2", "x=1", {"x": "2"}),
+    ("sqrt(relu(x))", "x=-1", {"x": "0"}),           # masked in exact arithmetic too
+    ("sqrt(x^2) + y", "x=0,y=1", {"x": "undetermined", "y": "1"}),
+])
+def test_exact_and_high_precision_values_follow_the_same_rules(program, at, exact):
+    code, out, _err = run_json(program, at, "--exact")
+    assert out["exact"]["gradient"] == exact
+    code, out, _err = run_json(program, at, "--precision", "30")
+    assert out["precision"]["gradient"] == exact

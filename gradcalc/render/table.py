@@ -53,6 +53,8 @@ def summary(check) -> tuple[str, str, str]:
 def _exact_text(expr, value: float, digits: int, precision: int | None = None) -> str:
     """'2/3 ≈ 0.666667', or just '2' when the exact value is the decimal one; a --precision
     value with all its digits."""
+    if expr is None:   # a 0·∞ partial with no exact limit
+        return "undetermined" if value is None else f"≈ {fmt(value, digits)} (no exact value)"
     if precision is not None:
         return printed(expr, precision)
     from ..check import sstr
@@ -188,7 +190,10 @@ def answers_table(console: Console, verdicts) -> None:
 
 
 def printed(value, digits: int | None = None) -> str:
-    """An exact SymPy value as text, or an mpmath one with ``digits`` significant digits."""
+    """An exact SymPy value as text, or an mpmath one with ``digits`` significant digits; None
+    is a partial with no exact value."""
+    if value is None:
+        return "undetermined"
     if hasattr(value, "_mpf_"):
         import mpmath
 
