@@ -135,8 +135,6 @@ def _extrapolate(rows: list[float], p: float) -> tuple[float, float]:
             if err <= error:
                 best, error = row[m], err
         table.append(row)
-        if k >= 2 and abs(row[k] - table[k - 1][k - 1]) >= 2 * error:
-            break   # rounding error has taken over
     return best, error
 
 

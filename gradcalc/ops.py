@@ -57,7 +57,8 @@ def _pow_dbase(D, x, y, out):
 
 def _pow_dexp(D, x, y, out):
     # d(x^y)/dy = x^y ln x. At x = 0 the product's limit is 0 (for y > 0), as PyTorch returns.
-    return D.where(x != 0, lambda: out * D.log(x), D.zero)
+    # NOTE: not at x = y = 0, where 0^y jumps from 1 to 0: ln 0 refuses there.
+    return D.where((x != 0) | (y == 0), lambda: out * D.log(x), D.zero)
 
 
 def _tied(*xs):
