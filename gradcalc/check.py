@@ -512,3 +512,80 @@ def same_function(ours, theirs, symbols, domain=None, points=()) -> Equivalence:
         return Equivalence("unchecked", "random points",
                            note="no random point where both are defined")
     return Equivalence("agree", "random points", note=f"equal at {compared} random points")
+
+
+def check_partials(fn: Function, derivs, point: dict, timeout: float = 5.0) -> Check:
+    """Higher partials (``derivatives.Derivatives``, or a Hessian's entries as one) against
+    ``sympy.diff(f, x, y, ...)`` at the point; past the deadline, central differences of our
+    own partials of one order less, saying so."""
+    start = time.perf_counter()
+    out = derivs.output
+    tape, *_ = fn.resolve(point, out, wrt=())
+    reason = None
+    if timeout > 0 and threading.current_thread() is threading.main_thread():
+        import sympy
+
+        try:
+            with deadline(timeout):
+                symbols = symbols_for(tape.variables)
+                subs = {symbols[k]: sympy.Rational(v) for k, v in point.items()}
+                f_expr = tape.forward(sympy_domain(), symbols)[tape.out]
+                checks = []
+                for p in derivs.partials:
+                    d = sympy.diff(f_expr, *(symbols[x] for x in p.wrt))
+                    ref = _to_float(d.xreplace(subs).evalf(30))
+                    if p.value is None:
+                        status, note = "undetermined", p.note
+                    elif ref is None:
+                        status, note = "skipped", "SymPy's derivative has no real value here"
+                    elif _agree(p.value, ref):
+                        status, note = "agree", None
+                    elif _ill_conditioned(d, subs, p.value, ref):
+                        status, note = "ill-conditioned", "float64 can do no better here"
+                    else:
+                        status, note = "disagree", None
+                    checks.append(PartialCheck(",".join(p.wrt), p.value, ref, sstr(d), status,
+                                               note))
+            return Check("sympy", _overall(checks), tuple(checks),
+                         seconds=time.perf_counter() - start)
+        except Timeout:
+            reason = f"SymPy did not finish within {timeout:g} s"
+        except RecursionError:
+            reason = "the graph is too deep for SymPy's recursive algorithms"
+        except SYMPY_FAILURES as exc:
+            reason = f"SymPy failed ({_why(exc)})"
+    else:
+        reason = "no time was allowed for SymPy"
+    return replace(_partials_by_differences(derivs, point), reason=reason,
+                   seconds=time.perf_counter() - start)
+
+
+def _partials_by_differences(derivs, point: dict) -> Check:
+    """Each partial ∂/∂x of its lower-order partial, by extrapolated central differences of our
+    own derivative program (an independent computation of this order's numbers)."""
+    from .limits import central
+
+    checks = []
+    program, names = derivs.program, derivs.names
+    for p in derivs.partials:
+        lower, x = p.wrt[:-1], p.wrt[-1]
+        tape, *_ = program.resolve(point, names[lower], wrt=())
+
+        def f(t, tape=tape, x=x):
+            return tape.forward(FLOAT, {**point, x: t})[tape.out]
+
+        q = central(f, point[x])
+        if p.value is None:
+            checks.append(PartialCheck(",".join(p.wrt), None, q.value if q.defined else None,
+                                       None, "undetermined", p.note))
+            continue
+        if not q.defined:
+            checks.append(PartialCheck(",".join(p.wrt), p.value, None, None, "skipped",
+                                       "undefined right next to the point"))
+            continue
+        ok = abs(p.value - q.value) <= 4 * q.error + 1e-9 * max(1.0, abs(p.value), abs(q.value))
+        status = "agree" if ok else (
+            "skipped" if q.error > 1e-6 * max(1.0, abs(q.value)) else "disagree")
+        checks.append(PartialCheck(",".join(p.wrt), p.value, q.value, None, status,
+                                   f"±{q.error:.1g}" if ok else None))
+    return Check("finite-difference", _overall(checks), tuple(checks))

@@ -5,6 +5,7 @@ Exit codes: 0 ok; 1 the cross-check disagreed; 2 bad input or usage; 3 a bug in 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -219,6 +220,12 @@ def _decode(data: bytes, where: str) -> str:
               help="Draw the computational graph with values and gradients to FILE (.dot, or "
                    ".svg/.png/.pdf with Graphviz).")
 @click.option("--tree", is_flag=True, help="Show the graph as a tree in the terminal.")
+@click.option("--hessian", is_flag=True,
+              help="Second partials: the Hessian at the point, its eigenvalues and the "
+                   "second-derivative test (minimum, maximum, saddle); symbolic without --at.")
+@click.option("--order", type=int, default=None, metavar="N",
+              help="Every distinct partial of order N (2: the Hessian's upper triangle), at the "
+                   "point or symbolically.")
 @click.option("--expect", "expect", metavar="ANSWERS", multiple=True,
               help="Check answers: f=-12,q=3,df/dz=3 (numbers, or expressions such as "
                    "df/dx=2*x*z, checked for equivalence). Exit 1 if any is wrong.")
@@ -243,8 +250,9 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-         check_timeout, no_check, steps, graph_file, tree, expect, exact, precision, tol,
-         max_size, max_nodes, max_depth, max_digits, max_memory, quiet, no_color):
+         check_timeout, no_check, steps, graph_file, tree, hessian, order, expect, exact,
+         precision, tol, max_size, max_nodes, max_depth, max_digits, max_memory, quiet,
+         no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
 
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
@@ -257,6 +265,10 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     SETTINGS.memory = max_memory or None
     if SETTINGS.cap_memory and max_memory:
         _cap_memory(max_memory)
+    if hessian or order is not None:
+        sys.exit(_guarded(lambda: _run_higher(
+            program, file, at, points_file, wrt, output, fmt, digits, check_timeout, no_check,
+            hessian, order, steps or graph_file or tree or exact or precision or expect)))
     if points_file is not None or len(at) > 1:
         sys.exit(_guarded(lambda: _run_many(
             program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
@@ -444,6 +456,123 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         _note(f"wrote the graph to {graph_file}")
     failed = check.failed or bool(result.undetermined)
     return 1 if failed or (verdicts and _wrong(verdicts)) else 0
+
+
+def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_timeout,
+                no_check, hessian, order, other) -> int:
+    """--hessian and --order N: at one point (numbers, checked against sympy.diff) or symbolic."""
+    from .derivatives import partials
+    from .function import Function
+
+    if hessian and order is not None:
+        raise UsageError("choose --hessian or --order N, not both",
+                         hint="--order 2 lists the Hessian's distinct entries")
+    if order is not None and order < 1:
+        raise UsageError(f"--order must be 1 or more, not {order}")
+    if points_file is not None or len(at) > 1:
+        raise UsageError("--hessian and --order work at one point (--at) or symbolically")
+    if wrt or other:
+        raise UsageError("--hessian and --order take every variable of the program; they do "
+                         "not combine with --wrt, --steps, --graph, --tree, --exact, "
+                         "--precision or --expect yet")
+    if fmt not in ("table", "json", "plain"):
+        raise UsageError(f"--hessian and --order print as table, json or plain, not {fmt}")
+    fn = Function(_read_program(program, file), SETTINGS.limits)
+    out = output or fn.output
+    if not at:
+        return _higher_symbolic(fn, out, fmt, hessian, order)
+    point = parse_point(at[0])
+    result = fn.gradient(point, output=output, limits=0 if no_check else check_timeout)
+    h = d = None
+    if hessian:
+        h = fn.hessian(result.point, output=output)
+    else:
+        d = partials(fn, order, result.point, output, 0 if no_check else check_timeout)
+    check, first = None, _no_check()
+    if not no_check:
+        from .check import check_partials, check_point
+
+        first = check_point(fn, result, check_timeout)
+        check = check_partials(fn, h or d, result.point, check_timeout)
+    _warn(result.warnings, first, result)
+    from .render import higher
+
+    if fmt == "json":
+        click.echo(higher.higher_json(result, h, d, check))
+    elif fmt == "plain":
+        from .render.formats import point_plain
+
+        click.echo(point_plain(result, digits))
+        click.echo(higher.higher_plain(out, h, d, digits))
+    else:
+        from .render.table import point_table
+
+        console = _console()
+        point_table(console, fn.source, result, first, digits or 6)
+        if h is not None:
+            higher.hessian_table(console, out, h, check, digits or 6)
+        else:
+            higher.partials_table(console, out, d, check, digits or 6)
+    failed = (check is not None and check.failed) or first.failed
+    undetermined = any(v is None for v in (h.partials if h else d.partials)) or bool(
+        result.undetermined)
+    return 1 if failed or undetermined else 0
+
+
+def _no_check():
+    from .check import SKIPPED
+
+    return SKIPPED
+
+
+def _higher_symbolic(fn, out, fmt, hessian, order) -> int:
+    from .check import sstr
+    from .derivatives import label, partials, symbolic_hessian
+
+    if hessian:
+        variables, rows = symbolic_hessian(fn, out)
+        entries = {(x, y): rows[i][j] for i, x in enumerate(variables)
+                   for j, y in enumerate(variables)}
+    else:
+        d = partials(fn, order, None, out)
+        entries = {p.wrt: p.symbolic for p in d.partials}
+    shown = {k: sstr(v) for k, v in entries.items()}
+    verdicts = _symbolic_verdicts(fn, out, entries)
+    if fmt == "json":
+        click.echo(json.dumps({"output": out, "point": None, "order": 2 if hessian else order,
+                               "partials": [{"wrt": list(k), "symbolic": v,
+                                             "check": verdicts[k]}
+                                            for k, v in shown.items()]},
+                              ensure_ascii=False, indent=2))
+    else:
+        marks = {"agree": "✓", "disagree": "✗"}
+        for k, v in shown.items():
+            click.echo(f"{label(k, out)} = {v}   {marks.get(verdicts[k], '?')}")
+    return 1 if "disagree" in verdicts.values() else 0
+
+
+def _symbolic_verdicts(fn, out, entries) -> dict:
+    """Each symbolic partial against sympy.diff of the output's expression (simplify, else
+    random points), within the check's deadline."""
+    import sympy
+
+    from .check import Timeout, deadline, same_function
+    from .domains import sympy_domain
+    from .function import symbols_for
+
+    verdicts = dict.fromkeys(entries, "skipped")
+    symbols = symbols_for(fn.variables)
+    try:
+        with deadline(10.0):
+            tape, *_ = fn.resolve(symbols, out, wrt=(), numeric=False)
+            f_expr = tape.forward(sympy_domain(), symbols)[tape.out]
+            for k, ours in entries.items():
+                theirs = sympy.diff(f_expr, *(symbols[x] for x in k))
+                verdicts[k] = same_function(ours, theirs, list(symbols.values()),
+                                            f_expr).status
+    except (Timeout, RecursionError):
+        pass
+    return verdicts
 
 
 def _run_many(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt,

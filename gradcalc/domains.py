@@ -24,16 +24,10 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def _tanh_slope(x: float, out: float) -> float:
-    # NOTE: tanh' = 1 - tanh², but 1 - tanh(20)² is 0 in float64 where the slope is 1.7e-17:
-    # sech² = 4t/(1+t)² with t = e^(-2|x|) keeps every digit and never overflows.
-    t = math.exp(-2.0 * abs(x))
-    return 4.0 * t / ((1.0 + t) * (1.0 + t))
-
-
-def _sigmoid_slope(x: float, out: float) -> float:
-    # NOTE: σ' = σ(1-σ), but 1 - σ(30) has lost its digits; σ(x)·σ(-x) keeps them.
-    return _sigmoid(x) * _sigmoid(-x)
+def _sech(x: float) -> float:
+    # 2/(e^x + e^-x) as 2t/(1 + t²), t = e^-|x|: every digit kept, never an overflow.
+    t = math.exp(-abs(x))
+    return 2.0 * t / (1.0 + t * t)
 
 
 def _softplus(x: float) -> float:
@@ -61,11 +55,17 @@ def _where(cond, then, otherwise):
     return then() if cond else otherwise
 
 
-def _tie_share(k: int, xs: tuple, out: float) -> float:
+def _maxshare(x, *others) -> float:
     # NOTE: at a tie the gradient is split evenly among the tied arguments (PyTorch's convention).
-    if xs[k] != out:
+    if any(o > x for o in others):
         return 0.0
-    return 1.0 / xs.count(out)
+    return 1.0 / (1 + sum(1 for o in others if o == x))
+
+
+def _minshare(x, *others) -> float:
+    if any(o < x for o in others):
+        return 0.0
+    return 1.0 / (1 + sum(1 for o in others if o == x))
 
 
 FLOAT = SimpleNamespace(
@@ -104,16 +104,15 @@ FLOAT = SimpleNamespace(
     atanh=math.atanh,
     erf=math.erf,
     sigmoid=_sigmoid,
-    tanh_slope=_tanh_slope,
-    sigmoid_slope=_sigmoid_slope,
+    sech=_sech,
     softplus=_softplus,
     relu=lambda x: x if x > 0 else 0.0,
     # NOTE: relu'(0) = 0, PyTorch's convention; the op marks x = 0 as a non-differentiable point.
     step=lambda x: 1.0 if x > 0 else 0.0,
     max=max,
     min=min,
-    max_share=_tie_share,
-    min_share=_tie_share,
+    maxshare=_maxshare,
+    minshare=_minshare,
     where=_where,
 )
 
@@ -155,14 +154,12 @@ def sympy_domain(binary_literals: bool = False, digits: int | None = 100_000) ->
             return then if x.is_positive else otherwise
         return sp.Piecewise((then, x > 0), (otherwise, True))
 
-    def max_share(k, xs, out):
-        others = xs[:k] + xs[k + 1:]
+    def maxshare(x, *others):
         # sympy.diff(Max(a, b), a) is Heaviside(a - b) with Heaviside(0) = 1/2; same form here.
-        return sp.Heaviside(xs[k] - (others[0] if len(others) == 1 else sp.Max(*others)))
+        return sp.Heaviside(x - (others[0] if len(others) == 1 else sp.Max(*others)))
 
-    def min_share(k, xs, out):
-        others = xs[:k] + xs[k + 1:]
-        return sp.Heaviside((others[0] if len(others) == 1 else sp.Min(*others)) - xs[k])
+    def minshare(x, *others):
+        return sp.Heaviside((others[0] if len(others) == 1 else sp.Min(*others)) - x)
 
     _SYMPY[key] = SimpleNamespace(
         name="sympy",
@@ -199,15 +196,14 @@ def sympy_domain(binary_literals: bool = False, digits: int | None = 100_000) ->
         atanh=sp.atanh,
         erf=sp.erf,
         sigmoid=lambda x: 1 / (1 + sp.exp(-x)),
-        tanh_slope=lambda x, out: 1 - out**2,          # exact here: the familiar forms
-        sigmoid_slope=lambda x, out: out * (1 - out),
+        sech=sp.sech,
         softplus=lambda x: sp.log(1 + sp.exp(x)),
         relu=lambda x: positive(x, x, sp.Integer(0)),
         step=lambda x: positive(x, sp.Integer(1), sp.Integer(0)),
         max=sp.Max,
         min=sp.Min,
-        max_share=max_share,
-        min_share=min_share,
+        maxshare=maxshare,
+        minshare=minshare,
         where=_where,   # a condition on symbols is structural: x != 0 holds for the symbol x
     )
     return _SYMPY[key]
@@ -239,13 +235,10 @@ def mpmath_domain(digits: int) -> SimpleNamespace:
         cbrt=cbrt, abs=abs, sign=mp.sign, pow=power, sin=mp.sin, cos=mp.cos, tan=mp.tan,
         sec=mp.sec, csc=mp.csc, cot=mp.cot, asin=mp.asin, acos=mp.acos, atan=mp.atan,
         atan2=mp.atan2, sinh=mp.sinh, cosh=mp.cosh, tanh=mp.tanh, asinh=mp.asinh,
-        acosh=mp.acosh, atanh=mp.atanh, erf=mp.erf, sigmoid=sigmoid,
-        tanh_slope=lambda x, out: mp.sech(x) ** 2,
-        sigmoid_slope=lambda x, out: sigmoid(x) * sigmoid(-x),
+        acosh=mp.acosh, atanh=mp.atanh, erf=mp.erf, sigmoid=sigmoid, sech=mp.sech,
         softplus=lambda x: mp.log(1 + mp.exp(x)),
         relu=lambda x: x if x > 0 else mp.mpf(0), step=lambda x: mp.mpf(1 if x > 0 else 0),
-        max=max, min=min, max_share=lambda k, xs, out: _tie_share(k, xs, out),
-        min_share=lambda k, xs, out: _tie_share(k, xs, out), where=_where, context=mp,
+        max=max, min=min, maxshare=_maxshare, minshare=_minshare, where=_where, context=mp,
     )
 
 
@@ -270,9 +263,9 @@ def numpy_domain() -> SimpleNamespace:
     def _exp_ratio(z):
         return z / (1.0 + z)
 
-    def tanh_slope(x, out):   # as the float domain, element by element
-        t = np.exp(-2.0 * np.abs(x))
-        return 4.0 * t / ((1.0 + t) * (1.0 + t))
+    def sech(x):   # as the float domain, element by element
+        t = np.exp(-np.abs(x))
+        return 2.0 * t / (1.0 + t * t)
 
     def power(x, y):
         # As the float domain: x*x and x for the exponents 2 and 1, else the C library's pow.
@@ -292,9 +285,15 @@ def numpy_domain() -> SimpleNamespace:
             return then() if cond else otherwise
         return np.where(cond, then(), otherwise)
 
-    def tie_share(k, xs, out):
-        ties = sum((x == out) * 1.0 for x in xs)
-        return (xs[k] == out) / ties
+    def maxshare(x, *others):
+        top = reduce(np.maximum)(*others) if len(others) > 1 else others[0]
+        ties = 1.0 + sum((o == x) * 1.0 for o in others)
+        return np.where(x >= top, 1.0 / ties, 0.0)
+
+    def minshare(x, *others):
+        low = reduce(np.minimum)(*others) if len(others) > 1 else others[0]
+        ties = 1.0 + sum((o == x) * 1.0 for o in others)
+        return np.where(x <= low, 1.0 / ties, 0.0)
 
     def reduce(fn):
         def many(*xs):
@@ -320,11 +319,10 @@ def numpy_domain() -> SimpleNamespace:
         asinh=np.arcsinh, acosh=np.arccosh, atanh=np.arctanh,
         erf=lambda x: erf(x).astype(np.float64) if np.ndim(x) else math.erf(x),
         sigmoid=sigmoid,
-        tanh_slope=tanh_slope,
-        sigmoid_slope=lambda x, out: sigmoid(x) * sigmoid(-x),
+        sech=sech,
         softplus=lambda x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
         relu=lambda x: np.where(x > 0, x, 0.0), step=lambda x: np.where(x > 0, 1.0, 0.0),
         max=reduce(np.maximum), min=reduce(np.minimum),
-        max_share=tie_share, min_share=tie_share, where=where,
+        maxshare=maxshare, minshare=minshare, where=where,
     ))
     return _NUMPY[0]

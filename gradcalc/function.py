@@ -57,6 +57,46 @@ class Function:
     def __post_init__(self):
         self.graph = parse_graph(self.source, self.limits)
 
+    @classmethod
+    def from_graph(cls, graph, limits: Limits = DEFAULT_LIMITS) -> Function:
+        """A Function over a graph built in code (a derivative's program), not parsed."""
+        fn = cls.__new__(cls)
+        fn.source, fn.limits, fn.graph, fn._tapes = graph.source, limits, graph, {}
+        return fn
+
+    def hessian(self, point=None, /, *, output: str | None = None, **values):
+        """The Hessian at a point (``derivatives.Hessian``: matrix, eigenvalues, what they say),
+        or, without a point, as SymPy expressions (variables, rows)."""
+        from .derivatives import hessian, symbolic_hessian
+
+        point = {**(point or {}), **values}
+        if not point:
+            return symbolic_hessian(self, output)
+        _tape, _name, clean, _wrt, _notes = self.resolve(point, output, wrt=())
+        return hessian(self, clean, output)
+
+    def derivative(self, point=None, /, *, order: int = 1, output: str | None = None,
+                   **values):
+        """Every distinct partial of ``order`` at a point, or symbolically without one
+        (``derivatives.Derivatives``: partials by multi-index)."""
+        from .derivatives import partials
+
+        point = {**(point or {}), **values}
+        if point:
+            _tape, _name, point, _wrt, _notes = self.resolve(point, output, wrt=())
+        return partials(self, order, point or None, output)
+
+    partials = derivative
+
+    def gradient_program(self, wrt=None, output: str | None = None) -> Function:
+        """The gradient as a program (a Function whose statements ``df/dx``... are the partials),
+        which can be printed (``graph.program_text``), evaluated and differentiated again."""
+        from .derivatives import differentiate
+
+        out = output or self.output
+        fn, _names = differentiate(self, {out: out}, None, wrt or self.variables)
+        return fn
+
     # --- what the program has -----------------------------------------------------------------
     @property
     def output(self) -> str:

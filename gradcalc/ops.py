@@ -61,6 +61,15 @@ def _pow_dexp(D, x, y, out):
     return D.where((x != 0) | (y == 0), lambda: out * D.log(x), D.zero)
 
 
+def _first(k: int, xs: tuple) -> tuple:
+    """The arguments with the k-th first: maxshare(x_k, the others...) is max's slope in x_k."""
+    return (xs[k], *xs[:k], *xs[k + 1:])
+
+
+def _square(x):
+    return x * x
+
+
 def _tied(*xs):
     """Whether two or more arguments share the largest value. Written with & and sums so that it
     runs on numbers and, element by element, on NumPy arrays (many points at once)."""
@@ -134,13 +143,13 @@ OPS: tuple[Op, ...] = (
            kink=((lambda x: x == 0), "relu'(0) = 0"),
            flat=lambda k, xs, out, varying: xs[0] < 0),
     Op("max", VARIADIC, lambda D, *xs: D.max(*xs),
-       (lambda D, k, xs, out: D.max_share(k, xs, out),), ("x", "y"),
+       (lambda D, k, xs, out: D.maxshare(*_first(k, xs)),), ("x", "y"),
        kink=(_tied,
              "an even split of the gradient among tied arguments"),
        doc="largest of two or more arguments", calls=("max",),
        flat=lambda k, xs, out, varying: xs[k] < out),   # an argument not selected
     Op("min", VARIADIC, lambda D, *xs: D.min(*xs),
-       (lambda D, k, xs, out: D.min_share(k, xs, out),), ("x", "y"),
+       (lambda D, k, xs, out: D.minshare(*_first(k, xs)),), ("x", "y"),
        kink=(_tied_low,
              "an even split of the gradient among tied arguments"),
        doc="smallest of two or more arguments", calls=("min",),
@@ -173,8 +182,12 @@ OPS: tuple[Op, ...] = (
     # --- hyperbolic ---------------------------------------------------------------------------
     _unary("sinh", lambda D, x: D.sinh(x), lambda D, x, out: D.cosh(x), "hyperbolic sine"),
     _unary("cosh", lambda D, x: D.cosh(x), lambda D, x, out: D.sinh(x), "hyperbolic cosine"),
-    _unary("tanh", lambda D, x: D.tanh(x), lambda D, x, out: D.tanh_slope(x, out),
+    _unary("tanh", lambda D, x: D.tanh(x), lambda D, x, out: _square(D.sech(x)),
            "hyperbolic tangent"),
+    # NOTE: tanh' = 1 - tanh², but 1 - tanh(20)² is 0 in float64 where the slope is 1.7e-17;
+    # sech² keeps every digit (sech is computed as 2t/(1+t²), t = e^-|x|: it never overflows).
+    _unary("sech", lambda D, x: D.sech(x), lambda D, x, out: -out * D.tanh(x),
+           "hyperbolic secant, 1/cosh(x)"),
     _unary("asinh", lambda D, x: D.asinh(x), lambda D, x, out: D.one / D.sqrt(x * x + D.one),
            "inverse hyperbolic sine"),
     _unary("acosh", lambda D, x: D.acosh(x), lambda D, x, out: D.one / D.sqrt(x * x - D.one),
@@ -183,12 +196,28 @@ OPS: tuple[Op, ...] = (
     _unary("atanh", lambda D, x: D.atanh(x), lambda D, x, out: D.one / (D.one - x * x),
            "inverse hyperbolic tangent", (((lambda x: -1 < x < 1), "-1 < {x} < 1"),)),
     # --- machine learning and special ---------------------------------------------------------
-    _unary("sigmoid", lambda D, x: D.sigmoid(x), lambda D, x, out: D.sigmoid_slope(x, out),
-           "1/(1 + e^-x)"),
+    # NOTE: σ' = σ(1-σ), but 1 - σ(30) has lost its digits; σ(x)·σ(-x) keeps them.
+    _unary("sigmoid", lambda D, x: D.sigmoid(x),
+           lambda D, x, out: D.sigmoid(x) * D.sigmoid(-x), "1/(1 + e^-x)"),
     _unary("softplus", lambda D, x: D.softplus(x), lambda D, x, out: D.sigmoid(x),
            "log(1 + e^x), computed without overflow"),
     _unary("erf", lambda D, x: D.erf(x),
            lambda D, x, out: 2 * D.exp(-x * x) / D.sqrt(D.pi), "error function"),
+    # --- the pieces derivative rules are made of (so that a derivative is itself a program) -------
+    _unary("sign", lambda D, x: D.sign(x), lambda D, x, out: D.zero, "-1, 0 or 1",
+           kink=((lambda x: x == 0), "sign'(0) = 0"), flat=lambda k, xs, out, varying: xs[0] != 0),
+    _unary("step", lambda D, x: D.step(x), lambda D, x, out: D.zero,
+           "1 if x > 0 else 0 (relu's slope)", kink=((lambda x: x == 0), "step'(0) = 0"),
+           flat=lambda k, xs, out, varying: xs[0] != 0),
+    Op("maxshare", VARIADIC, lambda D, *xs: D.maxshare(*xs),
+       (lambda D, k, xs, out: D.zero,), ("x", "y"),
+       doc="max's slope in its first argument: 1 if x is the largest, shared evenly at a tie, "
+           "else 0", calls=("maxshare",), kink=(_tied, "a slope of 0"),
+       flat=lambda k, xs, out, varying: _tied(*xs) ^ True),
+    Op("minshare", VARIADIC, lambda D, *xs: D.minshare(*xs),
+       (lambda D, k, xs, out: D.zero,), ("x", "y"),
+       doc="min's slope in its first argument", calls=("minshare",),
+       kink=(_tied_low, "a slope of 0"), flat=lambda k, xs, out, varying: _tied_low(*xs) ^ True),
 )
 
 REGISTRY: dict[str, Op] = {op.name: op for op in OPS}

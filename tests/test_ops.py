@@ -50,6 +50,13 @@ REFERENCE = {
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), [(0.5,), (-3.0,), (40.0,)]),
     "softplus": (lambda a: sp.log(1 + sp.exp(a)), [(0.5,), (-3.0,), (30.0,)]),
     "erf": (sp.erf, [(0.5,), (-1.2,)]),
+    "sech": (sp.sech, [(0.5,), (-3.0,), (40.0,)]),
+    "sign": (sp.sign, [(-2.0,), (3.0,)]),
+    "step": (lambda a: sp.Heaviside(a, 0), [(-2.0,), (3.0,)]),
+    "maxshare": (lambda a, *bs: sp.Heaviside(a - sp.Max(*bs), sp.Rational(1, 2)),
+                 [(1.0, 2.0), (3.0, -1.0, 2.0)]),
+    "minshare": (lambda a, *bs: sp.Heaviside(sp.Min(*bs) - a, sp.Rational(1, 2)),
+                 [(1.0, 2.0), (-3.0, -1.0, 2.0)]),
 }
 
 CASES = [(name, pt) for name, (_f, pts) in REFERENCE.items() for pt in pts]

@@ -1,0 +1,430 @@
+"""Derivatives of derivatives: the backward pass run in a graph domain.
+
+Every derivative rule of the registry is written with ops of the registry (``D.sin``, ``D.step``,
+``D.maxshare``, the arithmetic operators), so running the backward pass with a ``D`` whose
+functions *append nodes to a graph* turns the gradient into a program: printable
+(``graph.program_text``), evaluable, and differentiable again. Second derivatives are reverse mode
+run over the gradient's program (reverse over reverse); order N repeats that.
+
+A program differentiated at a point keeps that point's structural zeros (relu's flat side, the
+argument max did not select): they hold in a neighbourhood, so the derivative program is right
+near the point, as the first derivative is. Without a point the program is the generic one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from .domains import FLOAT
+from .errors import UsageError
+from .graph import Graph, Node
+from .ops import REGISTRY
+
+MAX_PARTIALS = 500    # distinct partials --order N may list
+
+
+class Ref:
+    """A node of the graph being built: what values are in the graph domain."""
+
+    __slots__ = ("d", "i", "value")
+
+    def __init__(self, d: GraphDomain, i: int, value: float | None = None):
+        self.d, self.i, self.value = d, i, value   # value: a constant's, else None
+
+    def __add__(self, o):
+        return self.d.apply("add", self, o)
+
+    def __radd__(self, o):
+        return self.d.apply("add", o, self)
+
+    def __sub__(self, o):
+        return self.d.apply("sub", self, o)
+
+    def __rsub__(self, o):
+        return self.d.apply("sub", o, self)
+
+    def __mul__(self, o):
+        return self.d.apply("mul", self, o)
+
+    def __rmul__(self, o):
+        return self.d.apply("mul", o, self)
+
+    def __truediv__(self, o):
+        return self.d.apply("div", self, o)
+
+    def __rtruediv__(self, o):
+        return self.d.apply("div", o, self)
+
+    def __pow__(self, o):
+        return self.d.apply("pow", self, o)
+
+    def __rpow__(self, o):
+        return self.d.apply("pow", o, self)
+
+    def __neg__(self):
+        return self.d.apply("neg", self)
+
+    # NOTE: a rule's condition (D.where) on a node that is not a constant is structural, as for
+    # a SymPy symbol: x != 0 holds, x == 0 does not.
+    def __eq__(self, o):
+        other = o.value if isinstance(o, Ref) else o
+        return self.value is not None and other is not None and self.value == other
+
+    def __ne__(self, o):
+        return not self.__eq__(o)
+
+    __hash__ = object.__hash__
+
+
+class GraphDomain:
+    """The graph domain: each function appends a node (folding constants and the identities
+    x+0, x·1, x·0, x^1) to ``graph`` and returns its Ref. Identical nodes are made once."""
+
+    name = "graph"
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.span = (0, 0)            # the source span new nodes carry (the rule's node)
+        self._made: dict[tuple, int] = {}
+        self._consts: dict[float, int] = {}
+
+    def ref(self, i: int) -> Ref:
+        node = self.graph.nodes[i]
+        return Ref(self, i, node.value if node.op == "const" else None)
+
+    def const(self, value: float, text: str | None = None) -> Ref:
+        value = float(value)
+        key = (value, math.copysign(1.0, value), text)
+        if key not in self._consts:
+            self._consts[key] = self.graph.add(Node("const", (), value, text, self.span))
+        return Ref(self, self._consts[key], value)
+
+    @property
+    def zero(self):
+        return self.const(0.0)
+
+    @property
+    def one(self):
+        return self.const(1.0)
+
+    @property
+    def pi(self):
+        return self.const(math.pi)
+
+    @property
+    def e(self):
+        return self.const(math.e)
+
+    def literal(self, value, text):
+        return self.const(value, text)
+
+    @staticmethod
+    def where(cond, then, otherwise):
+        return then() if cond else otherwise
+
+    def __getattr__(self, name):
+        if name in REGISTRY:
+            return lambda *args: self.apply(name, *args)
+        raise AttributeError(f"the graph domain has no function {name!r}: not an op")
+
+    def apply(self, op: str, *args) -> Ref:
+        refs = [a if isinstance(a, Ref) else self.const(a) for a in args]
+        values = [r.value for r in refs]
+        if all(v is not None for v in values):
+            try:
+                value = REGISTRY[op].value(FLOAT, *values)
+                if math.isfinite(value):
+                    return self.const(value)
+            except (ArithmeticError, ValueError):
+                pass   # left as a node: evaluating it explains the failure
+        simpler = _identity(op, refs, values)
+        if simpler is not None:
+            return simpler if isinstance(simpler, Ref) else self.const(simpler)
+        key = (op, tuple(r.i for r in refs))
+        if key not in self._made:
+            self._made[key] = self.graph.add(Node(op, key[1], None, None, self.span))
+        return Ref(self, self._made[key])
+
+
+def _identity(op, refs, values):
+    """x+0, 0+x, x-0, x·1, 1·x, x/1, x^1 -> x; x·0, 0·x -> 0 (a structural zero: it masks, as in
+    the backward pass); x^0 -> 1; 0-x -> -x; --x -> x. None when nothing applies."""
+    if op == "add":
+        if values[1] == 0:
+            return refs[0]
+        if values[0] == 0:
+            return refs[1]
+    elif op == "sub":
+        if values[1] == 0:
+            return refs[0]
+        if values[0] == 0:
+            return refs[0].d.apply("neg", refs[1])
+    elif op == "mul":
+        if 0 in (values[0], values[1]) and None in values:
+            return 0.0
+        if values[1] == 1:
+            return refs[0]
+        if values[0] == 1:
+            return refs[1]
+    elif op == "div" and values[1] == 1:
+        return refs[0]
+    elif op == "pow":
+        if values[1] == 1:
+            return refs[0]
+        if values[1] == 0:
+            return 1.0
+    elif op == "neg":
+        node = refs[0].d.graph.nodes[refs[0].i]
+        if node.op == "neg":
+            return refs[0].d.ref(node.args[0])
+    return None
+
+
+def differentiate(fn, outputs: dict[str, str], point: dict | None = None,
+                  variables=None):
+    """A Function whose graph is ``fn``'s plus the nodes of each output's gradient:
+    ``outputs`` maps a statement of ``fn`` to the name prefix of its partials (``"f"`` gives
+    ``df/dx``, ``df/dy``...). With a ``point``, the structural zeros there are kept."""
+    from .function import Function
+
+    g = fn.graph
+    new = Graph(g.source, list(g.nodes), dict(g.inputs), dict(g.names), g.output,
+                list(g.warnings))
+    D = GraphDomain(new)
+    variables = tuple(variables or fn.variables)
+    names = {}
+    for output, prefix in outputs.items():
+        tape, *_ = fn.resolve(dict.fromkeys(variables, 0.0) if point is None else point, output,
+                              wrt=())
+        skip = None
+        if point is not None:
+            v = tape.forward(FLOAT, point)
+            skip = tape.masked(v)
+        refs = [D.ref(i) if i <= tape.out else None for i in range(tape.out + 1)]
+        g_refs = _backward(tape, D, refs, skip)
+        for x in variables:
+            node = g.inputs.get(x)
+            d = g_refs[node] if node is not None and node <= tape.out else None
+            d = d if d is not None else D.zero
+            name = _name(prefix, x)
+            new.names[name] = d.i
+            names[(output, x)] = name
+    f = Function.from_graph(new, fn.limits)
+    return f, names
+
+
+def _backward(tape, D, v, skip):
+    """The backward pass in the graph domain, each new node carrying its source node's span."""
+    g = [D.zero] * (tape.out + 1)
+    g[tape.out] = D.one
+    nodes = tape.graph.nodes
+    for i, *_ in tape.backward_steps:
+        gi = g[i]
+        if gi == 0:
+            continue
+        D.span = nodes[i].span
+        for k, j in enumerate(nodes[i].args):
+            if tape.needs[j] and (skip is None or (i, k) not in skip):
+                g[j] = g[j] + gi * tape.local(D, v, i, k)
+    return g
+
+
+def _name(prefix: str, x: str) -> str:
+    """'f' -> 'df/dx'; 'df/dx' -> 'd2f/dxdx'; 'd2f/dxdy' -> 'd3f/dxdydz'."""
+    if not prefix.startswith("d") or "/" not in prefix:
+        return f"d{prefix}/d{x}"
+    top, bottom = prefix.split("/", 1)
+    order = top[1:].split(next((c for c in top[1:] if not c.isdigit()), " "), 1)[0]
+    n = int(order) if order else 1
+    return f"d{n + 1}{top[1 + len(order):]}/{bottom}d{x}"
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One partial derivative of order N: with respect to ``wrt`` (in order), at the point."""
+
+    wrt: tuple[str, ...]
+    value: float | None = None
+    symbolic: object = None
+    how: str = "reverse mode"       # or a limits.Determination's text
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """∂³f/∂x²∂y as people write it."""
+        return label(self.wrt)
+
+
+def label(wrt, output: str = "f") -> str:
+    n = len(wrt)
+    if n == 1:
+        return f"∂{output}/∂{wrt[0]}"
+    parts = []
+    for x, group in itertools.groupby(wrt):
+        k = len(list(group))
+        parts.append(f"∂{x}" + (_SUPERSCRIPT[k] if k > 1 else ""))
+    return f"∂{_SUPERSCRIPT[n]}{output}/" + "".join(parts)
+
+
+_SUPERSCRIPT = {k: "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(k)) for k in range(1, 100)}
+
+
+@dataclass
+class Derivatives:
+    """Every distinct partial of ``order`` at a point (or symbolically)."""
+
+    output: str
+    order: int
+    variables: tuple[str, ...]
+    partials: list[Partial] = field(default_factory=list)
+    program: object = field(default=None, repr=False)   # the Function of the order N-1 partials
+    names: dict = field(default_factory=dict, repr=False)   # multi-index of order N-1 -> name
+
+    def by_wrt(self) -> dict[tuple, Partial]:
+        return {p.wrt: p for p in self.partials}
+
+
+def multi_indices(variables, order: int):
+    """Distinct partials of ``order``: sorted multisets of variables (x,x,y but not x,y,x)."""
+    return list(itertools.combinations_with_replacement(variables, order))
+
+
+def count_partials(n: int, order: int) -> int:
+    return math.comb(n + order - 1, order)
+
+
+def partials(fn, order: int, point: dict | None = None, output: str | None = None,
+             limits: float = 5.0) -> Derivatives:
+    """Every distinct partial of order N: reverse mode over the program of the partials of order
+    N - 1 (built by ``differentiate`` N - 1 times). At a point, numbers; without one, SymPy
+    expressions (the derivative program run in the SymPy domain)."""
+    if order < 1:
+        raise UsageError(f"--order must be 1 or more, not {order}")
+    out = output or fn.output
+    variables = tuple(point) if point is not None else fn.variables
+    total = count_partials(len(variables), order)
+    if total > MAX_PARTIALS:
+        raise UsageError(f"order {order} in {len(variables)} variables has {total:,} distinct "
+                         f"partials, more than the {MAX_PARTIALS} gradcalc lists",
+                         hint="lower --order, or fix some variables with --wrt")
+    current, names = fn, {(): out}
+    for _ in range(order - 1):
+        wanted = {names[m]: names[m] for m in names}
+        current, made = differentiate(current, wanted, point, variables)
+        names = {m + (x,): made[(names[m], x)] for m in names for x in variables
+                 if not m or x >= m[-1]}
+        _check_size(current, fn)
+    result = Derivatives(out, order, variables, program=current, names=names)
+    for m in multi_indices(variables, order):
+        prev = m[:-1]
+        name = names[prev]
+        if point is None:
+            result.partials.append(Partial(m, symbolic=_symbolic(current, name, m[-1])))
+            continue
+        r = current.gradient(point, wrt=[m[-1]], output=name, limits=limits)
+        d = r.determined.get(m[-1])
+        result.partials.append(Partial(m, r.gradient[m[-1]], None,
+                                       d.text if d else "reverse mode", d.note if d else ""))
+    return result
+
+
+def _symbolic(fn, output: str, x: str):
+    return fn.symbolic(wrt=[x], output=output).gradient[x]
+
+
+def _check_size(current, original) -> None:
+    limit = original.limits.nodes
+    if limit and len(current.graph.nodes) > limit:
+        raise UsageError(f"the derivative programs grew to {len(current.graph.nodes):,} nodes, "
+                         f"past the limit of {limit:,} (--max-nodes)", hint="lower --order")
+
+
+@dataclass(frozen=True)
+class Hessian:
+    """The matrix of second partials at a point, what its eigenvalues say, and the gradient."""
+
+    variables: tuple[str, ...]
+    matrix: list[list[float | None]]
+    gradient: dict[str, float | None]
+    eigenvalues: list[float] | None
+    definiteness: str | None          # positive definite | negative definite | indefinite | ...
+    critical_point: str | None        # minimum | maximum | saddle | inconclusive | None
+    notes: tuple[str, ...] = ()
+    program: object = field(default=None, repr=False)   # the gradient's program
+    names: dict = field(default_factory=dict, repr=False)
+    output: str = "f"
+
+    @property
+    def partials(self) -> list[Partial]:
+        """Every entry (both orders of a mixed pair: their equality is the symmetry check)."""
+        return [Partial((a, b), self.matrix[i][j]) for i, a in enumerate(self.variables)
+                for j, b in enumerate(self.variables)]
+
+    def as_dict(self) -> dict:
+        return {a: {b: self.matrix[i][j] for j, b in enumerate(self.variables)}
+                for i, a in enumerate(self.variables)}
+
+
+def hessian(fn, point: dict, output: str | None = None, limits: float = 5.0) -> Hessian:
+    """The Hessian at a point: reverse mode over the gradient's program, one row per variable."""
+    out = output or fn.output
+    variables = tuple(point)
+    if not variables:
+        raise UsageError("--hessian needs variables: the program has none")
+    grad_fn, names = differentiate(fn, {out: out}, point, variables)
+    rows, gradient, notes = [], {}, []
+    for x in variables:
+        r = grad_fn.gradient(point, output=names[(out, x)], limits=limits)
+        gradient[x] = r.value
+        rows.append([r.gradient[y] for y in variables])
+        notes += [f"∂²{out}/∂{x}∂{y}: {d.text}" + (f" ({d.note})" if d.note else "")
+                  for y, d in r.determined.items()]
+    return _classify(variables, rows, gradient, tuple(notes), grad_fn,
+                     {(x,): names[(out, x)] for x in variables} | {(): out}, out)
+
+
+def _classify(variables, rows, gradient, notes, program, names, output) -> Hessian:
+    if any(v is None for row in rows for v in row):
+        return Hessian(variables, rows, gradient, None, None, None, notes, program, names,
+                       output)
+    from .vector import numpy
+
+    np = numpy()
+    m = np.array(rows, dtype=float)
+    sym = (m + m.T) / 2
+    eig = [float(e) for e in np.linalg.eigvalsh(sym)]
+    scale = max([abs(e) for e in eig] + [1e-300])
+    zero = 1e-10 * scale
+    pos = sum(e > zero for e in eig)
+    neg = sum(e < -zero for e in eig)
+    n = len(eig)
+    if pos == n:
+        kind = "positive definite"
+    elif neg == n:
+        kind = "negative definite"
+    elif pos and neg:
+        kind = "indefinite"
+    elif pos:
+        kind = "positive semidefinite"
+    elif neg:
+        kind = "negative semidefinite"
+    else:
+        kind = "zero"
+    critical = None
+    gscale = max(1.0, float(np.max(np.abs(m))))
+    if all(g is not None and abs(g) <= 1e-10 * gscale for g in gradient.values()):
+        critical = {"positive definite": "minimum", "negative definite": "maximum",
+                    "indefinite": "saddle"}.get(kind, "inconclusive")
+    return Hessian(variables, rows, gradient, eig, kind, critical, notes, program, names,
+                   output)
+
+
+def symbolic_hessian(fn, output: str | None = None):
+    """The Hessian as SymPy expressions: the gradient's program differentiated symbolically."""
+    out = output or fn.output
+    variables = fn.variables
+    grad_fn, names = differentiate(fn, {out: out}, None, variables)
+    return variables, [[grad_fn.symbolic(wrt=[y], output=names[(out, x)]).gradient[y]
+                        for y in variables] for x in variables]

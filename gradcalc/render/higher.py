@@ -1,0 +1,140 @@
+"""Second and higher derivatives for people and for scripts: the Hessian with variables on both
+axes, its eigenvalues and the second-derivative test; the partials of order N by multi-index."""
+
+from __future__ import annotations
+
+import json
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..numfmt import fmt
+from .table import _MARKS, _method_line
+
+VERDICTS = {
+    "minimum": "a local minimum: the gradient is 0 and the Hessian is positive definite",
+    "maximum": "a local maximum: the gradient is 0 and the Hessian is negative definite",
+    "saddle": "a saddle point: the gradient is 0 and the Hessian is indefinite",
+    "inconclusive": "inconclusive: the gradient is 0 but the Hessian is only semidefinite, so "
+                    "the second-derivative test cannot tell",
+}
+
+
+def _checked(check, key: str):
+    p = check.by_name().get(key) if check is not None else None
+    if p is None:
+        return Text("")
+    mark, style = _MARKS[p.status]
+    return Text(mark, style=style)
+
+
+def hessian_table(console: Console, out: str, h, check, digits: int) -> None:
+    table = Table(title="Hessian", title_justify="left", title_style="bold",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column(f"∂²{out}/∂·∂·")
+    for y in h.variables:
+        table.add_column(y, justify="right", no_wrap=True)
+    for i, x in enumerate(h.variables):
+        cells = []
+        for j, y in enumerate(h.variables):
+            cell = Text(fmt(h.matrix[i][j], digits), style="cyan")
+            mark = _checked(check, f"{x},{y}")
+            if mark.plain:
+                cell.append(" ")
+                cell.append(mark)
+            cells.append(cell)
+        table.add_row(Text(x, style="bold"), *cells)
+    console.print()
+    console.print(table)
+    if h.eigenvalues is not None:
+        eig = ", ".join(fmt(e, digits) for e in h.eigenvalues)
+        console.print(Text.assemble(("eigenvalues ", "dim"), eig, "  ",
+                                    (h.definiteness, "bold")))
+    if h.critical_point is not None:
+        style = {"inconclusive": "yellow"}.get(h.critical_point, "bold green")
+        console.print(Text.assemble(("critical point ", "dim"),
+                                    (VERDICTS[h.critical_point], style)))
+    elif h.eigenvalues is not None:
+        console.print(Text("not a critical point: the gradient is not 0 here", style="dim"))
+    for note in h.notes:
+        console.print(Text(note, style="yellow"))
+    if check is not None:
+        console.print(_method_line(check))
+
+
+def partials_table(console: Console, out: str, d, check, digits: int | None) -> None:
+    table = Table(title=f"Partial derivatives of order {d.order}", title_justify="left",
+                  title_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  header_style="bold")
+    table.add_column("partial", no_wrap=True)
+    table.add_column("value", justify="right", style="cyan", no_wrap=True)
+    table.add_column("SymPy", overflow="fold")
+    table.add_column("check")
+    by_name = check.by_name() if check is not None else {}
+    for p in d.partials:
+        c = by_name.get(",".join(p.wrt))
+        value = fmt(p.value, digits) if p.symbolic is None else str(p.symbolic)
+        table.add_row(p.label.replace("f", out, 1) if out != "f" else p.label, value,
+                      (c.symbolic or "") if c else "", _checked(check, ",".join(p.wrt)))
+    console.print()
+    console.print(table)
+    if len(d.variables) == 1:
+        p = d.partials[0]
+        console.print(Text.assemble((f"{out}{_primes(d.order)}({d.variables[0]}) = ", "bold"),
+                                    (fmt(p.value, digits) if p.symbolic is None
+                                     else str(p.symbolic), "bold cyan")))
+    if check is not None:
+        console.print(_method_line(check))
+
+
+def _primes(n: int) -> str:
+    return "'" * n if n <= 3 else f"⁽{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(c)] for c in str(n))}⁾"
+
+
+def _check_json(check) -> dict | None:
+    if check is None:
+        return None
+    return {"method": check.method, "status": check.status, "reason": check.reason,
+            "seconds": round(check.seconds, 4), "counts": check.counts(),
+            "partials": {p.name: {"status": p.status, "value": p.reference,
+                                  "symbolic": p.symbolic, **({"note": p.note} if p.note else {})}
+                         for p in check.partials}}
+
+
+def higher_json(result, h=None, d=None, check=None) -> str:
+    """One object: the point's value and gradient, then the Hessian or the order-N partials."""
+    obj = {"output": result.output, "point": result.point, "value": result.value,
+           "gradient": result.gradient}
+    if h is not None:
+        obj.update({"hessian": h.as_dict(), "eigenvalues": h.eigenvalues,
+                    "definiteness": h.definiteness, "critical_point": h.critical_point})
+    if d is not None:
+        by_name = check.by_name() if check is not None else {}
+        obj.update({"order": d.order, "partials": [
+            {"wrt": list(p.wrt), "value": p.value, "method": p.how,
+             "symbolic": getattr(by_name.get(",".join(p.wrt)), "symbolic", None)}
+            for p in d.partials]})
+    obj["higher_check"] = _check_json(check)
+    obj["warnings"] = list(result.warnings)
+    return json.dumps(obj, ensure_ascii=False, indent=2)
+
+
+def higher_plain(out: str, h=None, d=None, digits=None) -> str:
+    lines = []
+    if h is not None:
+        for i, x in enumerate(h.variables):
+            for j, y in enumerate(h.variables):
+                if j >= i:
+                    name = f"d2{out}/d{x}2" if x == y else f"d2{out}/d{x}d{y}"
+                    lines.append(f"{name} = {fmt(h.matrix[i][j], digits)}")
+        if h.eigenvalues is not None:
+            lines.append("eigenvalues = " + ", ".join(fmt(e, digits) for e in h.eigenvalues))
+            lines.append(f"definiteness = {h.definiteness}")
+        lines.append(f"critical point = {h.critical_point or 'none'}")
+    if d is not None:
+        for p in d.partials:
+            value = fmt(p.value, digits) if p.symbolic is None else str(p.symbolic)
+            lines.append(f"d{d.order}{out}/" + "".join(f"d{x}" for x in p.wrt) + f" = {value}")
+    return "\n".join(lines)
