@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import GradcalcError, UsageError, describe
+from .numfmt import fmt as fmt_number
 from .syntax import DEFAULT_LIMITS, Limits, split_top_level
 
 EXAMPLES = """
@@ -223,6 +224,9 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--hessian", is_flag=True,
               help="Second partials: the Hessian at the point, its eigenvalues and the "
                    "second-derivative test (minimum, maximum, saddle); symbolic without --at.")
+@click.option("--direction", metavar="x=1,y=2",
+              help="The directional derivative ∇f·v along v, by one forward pass of tangents "
+                   "(forward mode); with --steps, the forward-mode walkthrough.")
 @click.option("--order", type=int, default=None, metavar="N",
               help="Every distinct partial of order N (2: the Hessian's upper triangle), at the "
                    "point or symbolically.")
@@ -250,7 +254,8 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-         check_timeout, no_check, steps, graph_file, tree, hessian, order, expect, exact,
+         check_timeout, no_check, steps, graph_file, tree, hessian, direction, order, expect,
+         exact,
          precision, tol, max_size, max_nodes, max_depth, max_digits, max_memory, quiet,
          no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
@@ -274,9 +279,15 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
             program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
             check_timeout, no_check, steps or graph_file or tree or exact or precision, expect,
             tol)))
+    if direction is not None and (points_file is not None or len(at) != 1):
+        sys.exit(_guarded(lambda: _usage("--direction needs one point (--at)")))
     sys.exit(_guarded(lambda: _run(program, file, at, wrt, output, fmt, digits, check_timeout,
                                    no_check, steps, graph_file, tree, expect, tol, exact,
-                                   precision)))
+                                   precision, direction)))
+
+
+def _usage(message: str) -> int:
+    raise UsageError(message)
 
 
 def _guarded(run) -> int:
@@ -347,7 +358,7 @@ def entry() -> None:
 
 def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
          steps=False, graph_file=None, tree=False, expect=(), tol=None, exact=False,
-         precision=None) -> int:
+         precision=None, direction=None) -> int:
     from .function import Function
 
     if check_timeout != check_timeout:
@@ -393,6 +404,9 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .check import check_point
 
         check = check_point(fn, result, check_timeout)
+    forward = None
+    if direction is not None:
+        forward = _directional(fn, result, parse_point(direction), output)
     walk = None
     if steps or graph_file or tree:
         from .steps import walkthrough
@@ -423,13 +437,20 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
         from .render.formats import point_json
         from .render.steps import steps_json
 
-        click.echo(point_json(result, check, steps_json(walk) if steps else None, verdicts,
-                              exact_result))
+        text = point_json(result, check, steps_json(walk) if steps else None, verdicts,
+                          exact_result)
+        if forward is not None:
+            obj = json.loads(text)
+            obj.update(forward.as_json(steps))
+            text = json.dumps(obj, ensure_ascii=False, indent=2)
+        click.echo(text)
     elif fmt == "plain":
         from .render.formats import answers_plain, point_plain
         from .render.steps import steps_plain
 
         click.echo(point_plain(result, digits, exact_result))
+        if forward is not None:
+            click.echo(f"D_v {result.output} = {fmt_number(forward.value, digits)}")
         if steps:
             click.echo(steps_plain(walk, digits))
         if verdicts:
@@ -439,6 +460,8 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
 
         console = _console()
         point_table(console, source, result, check, digits or 6, exact_result)
+        if forward is not None:
+            forward.print(console, digits or 6, steps)
         if steps:
             from .render.steps import steps_tables
 
@@ -454,8 +477,26 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
             answers_table(console, verdicts)
     if graph_file:
         _note(f"wrote the graph to {graph_file}")
-    failed = check.failed or bool(result.undetermined)
+    failed = check.failed or bool(result.undetermined) or (
+        forward is not None and forward.status == "disagree")
     return 1 if failed or (verdicts and _wrong(verdicts)) else 0
+
+
+def _directional(fn, result, direction: dict, output):
+    """Forward mode along ``direction``, checked against the gradient's dot product."""
+    from .derivatives import directional
+    from .render.higher import Directional
+
+    value, d, rows = directional(fn, result.point, direction, output)
+    if any(g is None for g in result.gradient.values()):
+        status, dot = "skipped", None
+    else:
+        dot = math.fsum(result.gradient.get(k, 0.0) * float(t) for k, t in direction.items())
+        scale = math.fsum(abs(result.gradient.get(k, 0.0) * float(t))
+                          for k, t in direction.items())
+        status = "agree" if abs(d - dot) <= 1e-12 * max(1.0, scale) else "disagree"
+    return Directional(result.output, {k: float(t) for k, t in direction.items()}, d, dot,
+                       status, rows, fn)
 
 
 def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_timeout,

@@ -4,6 +4,7 @@ axes, its eigenvalues and the second-derivative test; the partials of order N by
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console
@@ -138,3 +139,67 @@ def higher_plain(out: str, h=None, d=None, digits=None) -> str:
             value = fmt(p.value, digits) if p.symbolic is None else str(p.symbolic)
             lines.append(f"d{d.order}{out}/" + "".join(f"d{x}" for x in p.wrt) + f" = {value}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Directional:
+    """A directional derivative by forward mode, and its check against ∇f·v."""
+
+    output: str
+    direction: dict
+    value: float            # ∇f·v by one forward pass of tangents
+    dot: float | None       # the reverse-mode gradient's dot product with v
+    status: str             # agree | disagree | skipped
+    rows: list              # (node, value, tangent) along the tape
+    fn: object
+
+    def as_json(self, steps: bool = False) -> dict:
+        obj = {"direction": self.direction, "directional": self.value,
+               "directional_check": {"method": "gradient dot product", "status": self.status,
+                                     "value": self.dot}}
+        if steps:
+            labels = _labels(self.fn, self.rows)
+            obj["forward_mode"] = [{"node": labels[i], "value": v, "dot": t}
+                                   for i, v, t in self.rows]
+        return obj
+
+    def print(self, console: Console, digits: int, steps: bool) -> None:
+        v = ", ".join(f"{k} = {fmt(t, digits)}" for k, t in self.direction.items())
+        mark, style = _MARKS[self.status]
+        console.print()
+        console.print(Text.assemble(
+            (f"directional derivative along ({v}): ", "bold"),
+            (fmt(self.value, digits), "bold cyan"),
+            ("  (forward mode: one pass of tangents) ", "dim"), (mark, style),
+            (f" ∇{self.output}·v = {fmt(self.dot, digits)}" if self.dot is not None else "",
+             "dim")))
+        if steps:
+            table = Table(title="Forward mode: tangents (dot)",
+                          title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                          show_edge=False, pad_edge=False, header_style="bold")
+            for name, justify in (("step", "right"), ("node", "left"),
+                                  ("definition", "left"), ("value", "right"),
+                                  ("dot", "right")):
+                table.add_column(name, justify=justify, no_wrap=name != "definition")
+            labels = _labels(self.fn, self.rows)
+            from ..steps import definition
+
+            tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output,
+                                   wrt=())[0]
+            names = {i: labels[i] for i, *_ in self.rows}
+            step = 0
+            for i, value, tangent in self.rows:
+                if tape.graph.nodes[i].op == "const":
+                    continue
+                step += 1
+                table.add_row(str(step), names[i], definition(tape, labels, i),
+                              fmt(value, digits), Text(fmt(tangent, digits), style="dark_orange"))
+            console.print()
+            console.print(table)
+
+
+def _labels(fn, rows) -> dict:
+    from ..steps import node_labels
+
+    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=())[0]
+    return node_labels(tape)
