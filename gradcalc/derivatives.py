@@ -381,6 +381,7 @@ def hessian(fn, point: dict, output: str | None = None, limits: float = 5.0) -> 
         rows.append([r.gradient[y] for y in variables])
         notes += [f"∂²{out}/∂{x}∂{y}: {d.text}" + (f" ({d.note})" if d.note else "")
                   for y, d in r.determined.items()]
+        notes += [f"∂{out}/∂{x}: {w}" for w in r.warnings if "not differentiable" in w]
     return _classify(variables, rows, gradient, tuple(notes), grad_fn,
                      {(x,): names[(out, x)] for x in variables} | {(): out}, out)
 
