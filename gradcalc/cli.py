@@ -201,7 +201,11 @@ def _decode(data: bytes, where: str) -> str:
               help="Differentiate with respect to these (inputs or named statements); "
                    "default: every input.")
 @click.option("-o", "--output", "output", metavar="NAME",
-              help="Differentiate this named statement instead of the last one.")
+              help="Differentiate this named statement instead of the last one; several "
+                   "(u,v) give one gradient each, or with --jacobian their Jacobian matrix.")
+@click.option("--jacobian", is_flag=True,
+              help="With -o u,v: the matrix ∂(outputs)/∂(variables), and its determinant when "
+                   "square.")
 @click.option("--format", "fmt",
               type=click.Choice(["table", "json", "jsonl", "csv", "tsv", "plain", "latex"]),
               default="table", show_default=True,
@@ -254,8 +258,8 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-         check_timeout, no_check, steps, graph_file, tree, hessian, direction, order, expect,
-         exact,
+         jacobian, check_timeout, no_check, steps, graph_file, tree, hessian, direction, order,
+         expect, exact,
          precision, tol, max_size, max_nodes, max_depth, max_digits, max_memory, quiet,
          no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
@@ -270,6 +274,11 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     SETTINGS.memory = max_memory or None
     if SETTINGS.cap_memory and max_memory:
         _cap_memory(max_memory)
+    if jacobian or (output and "," in output):
+        sys.exit(_guarded(lambda: _run_outputs(
+            program, file, at, points_file, wrt, output, fmt, digits, check_timeout, no_check,
+            jacobian, steps or graph_file or tree or exact or precision or expect or hessian
+            or order is not None or direction)))
     if hessian or order is not None:
         sys.exit(_guarded(lambda: _run_higher(
             program, file, at, points_file, wrt, output, fmt, digits, check_timeout, no_check,
@@ -480,6 +489,53 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     failed = check.failed or bool(result.undetermined) or (
         forward is not None and forward.status == "disagree")
     return 1 if failed or (verdicts and _wrong(verdicts)) else 0
+
+
+def _run_outputs(program, file, at, points_file, wrt, output, fmt, digits, check_timeout,
+                 no_check, jacobian, other) -> int:
+    """Several outputs (-o u,v): a gradient each, or their Jacobian and its determinant."""
+    from .function import Function
+    from .render.higher import Jacobian
+
+    outputs = [o.strip() for o in (output or "").split(",") if o.strip()]
+    if jacobian and not outputs:
+        raise UsageError("--jacobian needs the outputs it differentiates",
+                         hint="name them with -o, e.g. -o u,v")
+    if points_file is not None or len(at) > 1 or other:
+        raise UsageError("several outputs (-o u,v) and --jacobian work at one point or "
+                         "symbolically, without --steps, --graph, --tree, --exact, --precision, "
+                         "--expect, --hessian, --order or --direction")
+    if fmt not in ("table", "json", "plain"):
+        raise UsageError(f"several outputs print as table, json or plain, not {fmt}")
+    fn = Function(_read_program(program, file), SETTINGS.limits)
+    wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+    if not at:
+        sym = {o: fn.symbolic(wrt=wrt_names, output=o) for o in outputs}
+        checks = {}
+        if not no_check:
+            from .check import check_symbolic
+
+            checks = {o: check_symbolic(fn, sym[o], check_timeout) for o in outputs}
+        j = Jacobian.symbolic(outputs, sym, jacobian, checks)
+    else:
+        point = parse_point(at[0])
+        results = {o: fn.gradient(point, wrt=wrt_names, output=o,
+                                   limits=0 if no_check else check_timeout) for o in outputs}
+        checks = {}
+        if not no_check:
+            from .check import check_point
+
+            checks = {o: check_point(fn, r, check_timeout) for o, r in results.items()}
+        for o, r in results.items():
+            _warn(r.warnings, checks.get(o, _no_check()), r)
+        j = Jacobian.at_point(outputs, results, checks, jacobian)
+    if fmt == "json":
+        click.echo(j.json())
+    elif fmt == "plain":
+        click.echo(j.plain(digits))
+    else:
+        j.print(_console(), fn.source, digits or 6)
+    return 1 if j.failed else 0
 
 
 def _directional(fn, result, direction: dict, output):

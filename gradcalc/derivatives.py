@@ -538,3 +538,38 @@ def directional(fn, point: dict, direction: dict, output: str | None = None):
         raise EvaluationError("the directional derivative is not finite here", fn.graph.source,
                               fn.graph.nodes[tape.out].span)
     return out.v, out.t, [(i, v[i].v, v[i].t) for i in tape.order]
+
+
+@dataclass(frozen=True)
+class JacobianMatrix:
+    """∂(outputs)/∂(variables): one row per output, and the determinant when square."""
+
+    outputs: tuple[str, ...]
+    variables: tuple[str, ...]
+    matrix: list                     # rows of floats (or SymPy expressions, symbolically)
+    determinant: object = None
+
+
+def jacobian(fn, point: dict | None, outputs) -> JacobianMatrix:
+    """Reverse mode once per output (a row each); the determinant by LU (NumPy), or SymPy's
+    simplified determinant symbolically."""
+    outputs = tuple(outputs)
+    if not outputs:
+        raise UsageError("a Jacobian needs outputs", hint='outputs=["u", "v"]')
+    if point:
+        rows = [fn.gradient(point, output=o).gradient for o in outputs]
+    else:
+        rows = [fn.symbolic(output=o).gradient for o in outputs]
+    variables = tuple(rows[0])
+    matrix = [[r[v] for v in variables] for r in rows]
+    det = None
+    if len(outputs) == len(variables) and all(x is not None for r in matrix for x in r):
+        if point:
+            from .vector import numpy
+
+            det = float(numpy().linalg.det(numpy().array(matrix, dtype=float)))
+        else:
+            import sympy
+
+            det = sympy.simplify(sympy.Matrix(matrix).det())
+    return JacobianMatrix(outputs, variables, matrix, det)

@@ -88,6 +88,20 @@ class Function:
 
     partials = derivative
 
+    def jacobian(self, point=None, /, *, outputs, **values):
+        """∂(outputs)/∂(variables) at a point, or symbolically without one
+        (``derivatives.JacobianMatrix``: rows, and the determinant when square)."""
+        from .derivatives import jacobian
+
+        return jacobian(self, {**(point or {}), **values}, outputs)
+
+    def directional(self, point=None, /, *, direction, output: str | None = None, **values):
+        """∇f·v at a point by one forward pass of tangents (forward mode): (value, ∇f·v)."""
+        from .derivatives import directional
+
+        value, d, _rows = directional(self, {**(point or {}), **values}, direction, output)
+        return value, d
+
     def gradient_program(self, wrt=None, output: str | None = None) -> Function:
         """The gradient as a program (a Function whose statements ``df/dx``... are the partials),
         which can be printed (``graph.program_text``), evaluated and differentiated again."""

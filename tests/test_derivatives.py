@@ -300,3 +300,35 @@ def test_differentiating_the_gradient_program_gives_the_hessians_rows(src, point
     for i, _a in enumerate(fn.variables):
         for j, b in enumerate(fn.variables):
             assert rows[i][b] == pytest.approx(h.matrix[i][j], rel=1e-12, abs=1e-12)
+
+
+# --- several outputs and the Jacobian ---------------------------------------------------------
+def test_polar_map_jacobian_and_its_determinant():
+    fn = Function("u = r*cos(t); v = r*sin(t)")
+    j = fn.jacobian(r=2.0, t=0.5, outputs=["u", "v"])
+    assert j.matrix == [[math.cos(0.5), -2 * math.sin(0.5)], [math.sin(0.5), 2 * math.cos(0.5)]]
+    assert j.determinant == pytest.approx(2.0, rel=1e-15)   # r
+    r, t = sympy.symbols("r t", real=True)
+    assert fn.jacobian(outputs=["u", "v"]).determinant == r
+    out = json.loads(CliRunner().invoke(main, ["u = r*cos(t); v = r*sin(t)", "-o", "u,v",
+                                               "--jacobian", "--at", "r=2,t=0.5", "--format",
+                                               "json"]).stdout)
+    assert out["jacobian"]["v"] == {"r": math.sin(0.5), "t": 2 * math.cos(0.5)}
+    assert out["determinant"] == pytest.approx(2.0, rel=1e-15)
+    assert {c["status"] for c in out["checks"].values()} == {"agree"}
+
+
+def test_several_outputs_without_jacobian_give_one_gradient_each():
+    out = json.loads(CliRunner().invoke(main, ["q = x*y; f = q + x", "-o", "q,f", "--at",
+                                               "x=2,y=3", "--format", "json"]).stdout)
+    assert out["gradients"] == {"q": {"x": 3.0, "y": 2.0}, "f": {"x": 4.0, "y": 2.0}}
+    assert "determinant" not in out
+
+
+def test_jacobian_needs_outputs():
+    r = CliRunner().invoke(main, ["x*y", "--at", "x=1,y=2", "--jacobian"])
+    assert r.exit_code == 2 and "-o u,v" in r.stderr
+
+
+def test_directional_api():
+    assert Function("x^2*y").directional(x=1.0, y=3.0, direction={"x": 1, "y": -1}) == (3.0, 5.0)

@@ -203,3 +203,124 @@ def _labels(fn, rows) -> dict:
 
     tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=())[0]
     return node_labels(tape)
+
+
+@dataclass
+class Jacobian:
+    """Several outputs' gradients at a point (or symbolically): the rows of their Jacobian."""
+
+    outputs: list
+    variables: list
+    rows: dict                       # output -> {variable: value or expression}
+    values: dict                     # output -> its value (None symbolically)
+    checks: dict                     # output -> Check
+    square: bool
+    jacobian: bool                   # asked for as a matrix (--jacobian)
+    determinant: object = None
+    point: dict | None = None
+    undetermined: bool = False
+
+    @classmethod
+    def at_point(cls, outputs, results, checks, jacobian):
+        first = results[outputs[0]]
+        variables = list(first.gradient)
+        rows = {o: r.gradient for o, r in results.items()}
+        square = len(outputs) == len(variables)
+        det = None
+        undetermined = any(v is None for r in rows.values() for v in r.values())
+        if jacobian and square and not undetermined:
+            from ..vector import numpy
+
+            np = numpy()
+            det = float(np.linalg.det(np.array([[rows[o][v] for v in variables]
+                                                 for o in outputs], dtype=float)))
+        return cls(outputs, variables, rows, {o: r.value for o, r in results.items()}, checks,
+                   square, jacobian, det, dict(first.point), undetermined)
+
+    @classmethod
+    def symbolic(cls, outputs, sym, jacobian, checks=None):
+        import sympy
+
+        first = sym[outputs[0]]
+        variables = list(first.gradient)
+        rows = {o: s.gradient for o, s in sym.items()}
+        square = len(outputs) == len(variables)
+        det = None
+        if jacobian and square:
+            m = sympy.Matrix([[rows[o][v] for v in variables] for o in outputs])
+            det = sympy.simplify(m.det())
+        return cls(outputs, variables, rows, {o: s.expression for o, s in sym.items()},
+                   checks or {}, square, jacobian, det)
+
+    @property
+    def failed(self) -> bool:
+        return self.undetermined or any(c.failed for c in self.checks.values())
+
+    def _shown(self, x, digits):
+        if self.point is None:
+            from ..check import sstr
+
+            return sstr(x)
+        return fmt(x, digits)
+
+    def json(self) -> str:
+        def num(x):
+            return x if self.point is not None else self._shown(x, None)
+
+        key = "jacobian" if self.jacobian else "gradients"
+        obj = {"outputs": self.outputs, "point": self.point,
+               "values": {o: num(v) for o, v in self.values.items()},
+               key: {o: {v: num(d) for v, d in r.items()} for o, r in self.rows.items()}}
+        if self.jacobian:
+            obj["determinant"] = None if self.determinant is None else num(self.determinant)
+        obj["checks"] = {o: {"method": c.method, "status": c.status, "counts": c.counts()}
+                         for o, c in self.checks.items()}
+        return json.dumps(obj, ensure_ascii=False, indent=2)
+
+    def plain(self, digits) -> str:
+        lines = [f"{o} = {self._shown(v, digits)}" for o, v in self.values.items()]
+        lines += [f"d{o}/d{v} = {self._shown(d, digits)}" for o, r in self.rows.items()
+                  for v, d in r.items()]
+        if self.determinant is not None:
+            lines.append(f"det = {self._shown(self.determinant, digits)}")
+        return "\n".join(lines)
+
+    def print(self, console: Console, source: str, digits: int) -> None:
+        from .table import _shown, summary
+
+        console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
+        if self.point:
+            console.print(Text.assemble(("at      ", "dim"), ", ".join(
+                f"{k} = {fmt(v)}" for k, v in self.point.items())))
+        for o, v in self.values.items():
+            console.print(Text.assemble((f"{o} = ", "bold"),
+                                        (self._shown(v, digits), "bold cyan")))
+        title = "Jacobian" if self.jacobian else "Gradients"
+        table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                      show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column("∂row/∂col")
+        for v in self.variables:
+            table.add_column(v, justify="right", overflow="fold")
+        for o, r in self.rows.items():
+            by_name = self.checks[o].by_name() if o in self.checks else {}
+            cells = []
+            for v in self.variables:
+                cell = Text(self._shown(r[v], digits), style="cyan")
+                p = by_name.get(v)
+                if p is not None:
+                    mark, style = _MARKS[p.status]
+                    cell.append(f" {mark}", style=style)
+                cells.append(cell)
+            table.add_row(Text(o, style="bold"), *cells)
+        console.print()
+        console.print(table)
+        if self.jacobian:
+            if self.determinant is not None:
+                console.print(Text.assemble(("determinant ", "dim"),
+                                            (self._shown(self.determinant, digits), "bold cyan")))
+            elif not self.square:
+                console.print(Text(f"no determinant: {len(self.outputs)} outputs and "
+                                   f"{len(self.variables)} variables", style="dim"))
+        for o, c in self.checks.items():
+            mark, style, words = summary(c)
+            console.print(Text(f"{mark} {o}: SymPy {words}", style=style))
