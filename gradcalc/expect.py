@@ -19,6 +19,10 @@ from .numfmt import simple
 from .syntax import split_top_level
 
 _PARTIAL = re.compile(r"^d(?P<of>[^\W\d_]\w*)?/d(?P<wrt>[^\W\d_]\w*)$")
+# d2f/dx2, d^2f/dxdy, d3f/dx2dy, ∂²f/∂x∂y (the denominator is split once the variables are
+# known), and f'' (one variable)
+_HIGHER = re.compile(r"^d\^?(?P<n>\d+)(?P<of>[^\W\d_]\w*)?/(?P<rest>d.+)$")
+_PRIMES = re.compile(r"^(?P<of>[^\W\d_]\w*)(?P<primes>'+)$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
 
@@ -32,6 +36,7 @@ class Expectation:
     wrt: str | None
     source: str = ""     # the whole --expect text, and where the answer starts in it (for carets)
     at: int = 0
+    higher: str | None = None   # a partial of order 2 or more, as written (d2f/dxdy, f'')
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,65 @@ def split_answers(text: str, output: str) -> list[Expectation]:
             raise UsageError(f"no answer for {label}", text, (offset, offset + len(piece)))
         at = offset + len(left) + 1 + (len(right) - len(right.lstrip()))
         m = _PARTIAL.match(label.replace(" ", ""))
+        higher = _normal(label)
+        h = _HIGHER.match(higher) or _PRIMES.match(higher)
         if m:
             found.append(Expectation(label, answer, m["of"] or output, m["wrt"], text, at))
+        elif h:
+            found.append(Expectation(label, answer, h["of"] or output, None, text, at,
+                                     higher))
         elif label.isidentifier():
             found.append(Expectation(label, answer, label, None, text, at))
         else:
             raise UsageError(f"--expect: {label!r} is neither a name nor a partial like df/dx",
                              text, (offset, offset + len(piece.split("=", 1)[0])))
     return found
+
+
+def _normal(label: str) -> str:
+    return (label.replace(" ", "").replace("∂", "d").replace("²", "^2").replace("³", "^3")
+            .replace("′", "'").replace("″", "''"))
+
+
+def higher_wrt(e: Expectation, fn: Function) -> tuple[str, ...]:
+    """The variables a higher partial is taken with respect to, in order: d2f/dxdy -> (x, y);
+    d3f/dx2dy -> (x, x, y); f with three primes -> (x, x, x) for the one variable x."""
+    text = e.higher or ""
+    m = _PRIMES.match(text)
+    if m:
+        if len(fn.variables) != 1:
+            raise UsageError(f"--expect {e.label}: primes mean the derivative in the one "
+                             f"variable, but the program has {len(fn.variables)}",
+                             hint="write d2f/dxdy instead")
+        return (fn.variables[0],) * len(m["primes"])
+    m = _HIGHER.match(text)
+    n, rest, wrt = int(m["n"]), m["rest"], []
+    names = sorted(fn.variables, key=len, reverse=True)
+    while rest:
+        found = next((v for v in names if rest.startswith("d" + v)), None)
+        if found is None:
+            raise UsageError(f"--expect {e.label}: {rest!r} does not start with d and a "
+                             "variable of the program",
+                             hint=f"variables: {', '.join(fn.variables)}")
+        rest = rest[1 + len(found):]
+        power = re.match(r"^\^?(\d+)", rest)
+        wrt += [found] * (int(power[1]) if power else 1)
+        rest = rest[power.end():] if power else rest
+    if len(wrt) != n or n < 2:
+        raise UsageError(f"--expect {e.label}: the order ({n}) and the variables below "
+                         f"({len(wrt)}) do not match")
+    return tuple(wrt)
+
+
+def _higher(fn, e, point):
+    """The correct higher partial: a number at ``point``, else an expression."""
+    from .derivatives import partials
+
+    wrt = higher_wrt(e, fn)
+    order = {v: k for k, v in enumerate(tuple(point) if point else fn.variables)}
+    key = tuple(sorted(wrt, key=order.__getitem__))
+    p = partials(fn, len(wrt), point, e.of).by_wrt()[key]
+    return p.symbolic if point is None else p.value
 
 
 def parse_tol(text: str, usage: str) -> tuple[float, float]:
@@ -98,6 +154,8 @@ def check_answers(fn: Function, expectations, point: dict | None,
     the answer has variables)."""
     verdicts = []
     for e in expectations:
+        if e.higher is not None and e.of in fn.graph.names:
+            higher_wrt(e, fn)   # a malformed label is a usage error before anything runs
         known = (e.of in fn.graph.names) and (e.wrt is None or e.wrt in fn.graph.names
                                               or e.wrt in fn.graph.inputs)
         if not known:
@@ -126,11 +184,20 @@ def check_answers(fn: Function, expectations, point: dict | None,
 
 def _numeric(fn, e, given: float, point, tol) -> Verdict:
     wrt = [e.wrt] if e.wrt else []
+    if e.higher is not None:
+        correct = _higher(fn, e, point)
+        if correct is None:
+            return Verdict(e, None, "undetermined", "the derivative is undetermined here")
+        return _compare(e, given, correct, tol)
     r = fn.gradient(point, wrt=wrt, output=e.of)
     correct = r.gradient[e.wrt] if e.wrt else r.value
     if correct is None:
         return Verdict(e, None, "undetermined", f"the derivative is undetermined here: "
                                                 f"{r.undetermined[e.wrt]}")
+    return _compare(e, given, correct, tol)
+
+
+def _compare(e, given: float, correct: float, tol) -> Verdict:
     absolute, how = _tolerance(e.answer, tol)
     if absolute < 0:   # --tol rel,abs
         ok = abs(given - correct) <= max(tol[0] * abs(correct), tol[1])
@@ -150,8 +217,11 @@ def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
     from .function import symbols_for
 
     wrt = [e.wrt] if e.wrt else []
-    sym = fn.symbolic(wrt=wrt, output=e.of)
-    correct = sym.gradient[e.wrt] if e.wrt else sym.expression
+    if e.higher is not None:
+        correct = _higher(fn, e, None)
+    else:
+        sym = fn.symbolic(wrt=wrt, output=e.of)
+        correct = sym.gradient[e.wrt] if e.wrt else sym.expression
     given = answer.symbolic(wrt=[]).expression
     # An answer may name the program's statements (df/dz = q): put their expressions in.
     named = {sympy.Symbol(n, real=True): fn.symbolic(wrt=[], output=n).expression

@@ -332,3 +332,33 @@ def test_jacobian_needs_outputs():
 
 def test_directional_api():
     assert Function("x^2*y").directional(x=1.0, y=3.0, direction={"x": 1, "y": -1}) == (3.0, 5.0)
+
+
+# --- --expect and problem sets understand higher derivatives ----------------------------------
+@pytest.mark.parametrize("answers, point", [
+    ("d2f/dx2=24,d2f/dxdy=12,d^2f/dy^2=2,d3f/dx2dy=24,∂²f/∂x∂y=12", "x=1,y=2"),
+    ("d2f/dxdy=6*x^2*y,d2f/dx2=6*x*y^2", None),
+])
+def test_expect_higher_derivatives(answers, point):
+    args = ["x^3*y^2", "--expect", answers, "--format", "json"]
+    if point:
+        args += ["--at", point]
+    out = json.loads(CliRunner().invoke(main, args).stdout)
+    assert [a["ok"] for a in out["expect"]] == [True] * len(answers.split(","))
+
+
+def test_expect_primes_and_wrong_higher_answers():
+    r = CliRunner().invoke(main, ["sin(x)*exp(x)", "--at", "x=0", "--expect", "f'''=2,f''=3"])
+    assert r.exit_code == 1 and "1 of 2 right" in r.stdout
+    r = CliRunner().invoke(main, ["x*y", "--at", "x=1,y=1", "--expect", "f''=0"])
+    assert r.exit_code == 2 and "primes mean" in r.stderr
+    r = CliRunner().invoke(main, ["x*y", "--at", "x=1,y=1", "--expect", "d2f/dxdz=0"])
+    assert r.exit_code == 2 and "'dz' does not start with d and a variable" in r.stderr
+
+
+def test_problem_set_with_second_derivatives():
+    r = CliRunner().invoke(main, ["check", "examples/homework.toml", "--format", "json"])
+    out = json.loads(r.stdout)
+    last = out["problems"][-1]
+    assert [a["name"] for a in last["answers"]] == ["d2f/dx2", "d2f/dxdy", "d2f/dy2", "d3f/dx3"]
+    assert all(a["ok"] for a in last["answers"]) and last["right"] == 4

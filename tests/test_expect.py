@@ -183,7 +183,7 @@ def test_problem_set_example_report_and_score():
     p = run_check([EXAMPLE, "--format", "json"])
     assert p.returncode == 1
     out = json.loads(p.stdout)
-    assert (out["right"], out["total"]) == (14, 16)
+    assert (out["right"], out["total"]) == (18, 20)
     wrong = [(prob["name"], a["name"], a["correct"]) for prob in out["problems"]
              for a in prob["answers"] if not a["ok"]]
     assert wrong == [("Chain rule warm-up (CS231n)", "df/dz", "3"), ("Shared node", "dc/da", "12")]
