@@ -1042,10 +1042,12 @@ def check_command(problem_file, fmt):
 def _optimizer_options(f):
     """The options every training command shares: the optimizer and its hyper-parameters."""
     options = [
-        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
-                     default="sgd", show_default=True, help="How each step moves."),
+        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "newton"]),
+                     default="sgd", show_default=True,
+                     help="How each step moves (newton: descend only; it uses the Hessian)."),
         click.option("--lr", type=float, default=None, metavar="RATE",
-                     help="Learning rate (default 0.01 for sgd and momentum, 0.001 for adam)."),
+                     help="Learning rate (default 0.01 for sgd and momentum, 0.001 for adam, "
+                          "1 (a full step) for newton)."),
         click.option("--momentum", type=float, default=0.9, show_default=True,
                      help="Momentum μ (v ← μ·v + g)."),
         click.option("--beta1", type=float, default=0.9, show_default=True, help="Adam β1."),
@@ -1166,6 +1168,8 @@ def _descend(program, file, start, wrt, steps, tol, trajectory, opt, fmt, digits
 def _optimizer_json(opt) -> dict:
     extra = {"momentum": opt.momentum} if opt.kind == "momentum" else (
         {"beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps} if opt.kind == "adam" else {})
+    if opt.kind == "newton":
+        extra = {"damping": opt.state.get("damping", [])}
     return {"name": opt.kind, "lr": opt.lr, **extra}
 
 
@@ -1271,6 +1275,9 @@ def _fit(program, file, data_file, params_spec, epochs, batch_size, shuffle, see
     from .optimize import Epoch, FitOutcome, fit, initial_params
     from .points import PointsFile
 
+    if opt.kind == "newton":
+        raise UsageError("fit trains with sgd, momentum or adam; newton is for descend",
+                         hint="gradcalc descend PROGRAM --from ... --optimizer newton")
     fn = Function(_read_program(program, file), SETTINGS.limits)
     spec = parse_params(params_spec)
     params = initial_params(spec, seed)

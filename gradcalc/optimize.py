@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from .errors import EvaluationError, UsageError
 
-DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}   # PyTorch's customary defaults
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
+              "newton": 1.0}                                 # a full Newton step
 BLOWUP = 1e100     # a value, gradient or parameter beyond this has diverged
 
 
@@ -37,7 +38,8 @@ class Optimizer:
 
     def __post_init__(self):
         if self.kind not in DEFAULT_LR:
-            raise UsageError(f"unknown optimizer {self.kind!r}", hint="sgd, momentum or adam")
+            raise UsageError(f"unknown optimizer {self.kind!r}",
+                             hint="sgd, momentum, adam or newton")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.kind]
         for name in ("lr", "momentum", "beta1", "beta2", "eps"):
@@ -47,10 +49,13 @@ class Optimizer:
         if not (self.beta1 < 1 and self.beta2 < 1):
             raise UsageError("the Adam betas must be below 1")
 
-    def step(self, params: dict, grads: dict) -> dict:
-        """The parameters after one step against ``grads`` (a new dict)."""
+    def step(self, params: dict, grads: dict, hessian=None) -> dict:
+        """The parameters after one step against ``grads`` (a new dict). Newton's method needs
+        the ``hessian`` (rows in the order of ``params``)."""
         self.t += 1
         lr, new = self.lr, {}
+        if self.kind == "newton":
+            return self._newton(params, grads, hessian)
         for name, p in params.items():
             g = grads[name]
             if self.kind == "sgd":
@@ -67,6 +72,25 @@ class Optimizer:
                 v_hat = v / (1 - self.beta2 ** self.t)
                 new[name] = p - lr * m_hat / (math.sqrt(v_hat) + self.eps)
         return new
+
+
+    def _newton(self, params: dict, grads: dict, hessian) -> dict:
+        """x ← x - lr·(H + λI)⁻¹ g. λ = 0 when H is positive definite; otherwise λ lifts its
+        smallest eigenvalue to 1e-3 of the largest magnitude (at least 1e-3), so the step still
+        goes downhill (the damping is recorded in ``state["damping"]``, one per step)."""
+        from .vector import numpy
+
+        np = numpy()
+        names = list(params)
+        h = np.array(hessian, dtype=float)
+        g = np.array([grads[n] for n in names], dtype=float)
+        eig = np.linalg.eigvalsh((h + h.T) / 2)
+        floor = 1e-3 * max(1.0, float(np.max(np.abs(eig))))
+        damping = 0.0 if eig[0] > 0 and eig[0] >= 1e-12 * float(np.max(np.abs(eig))) else (
+            floor - float(eig[0]))
+        self.state.setdefault("damping", []).append(damping)
+        d = np.linalg.solve(h + damping * np.eye(len(names)), g)
+        return {n: params[n] - self.lr * float(d[k]) for k, n in enumerate(names)}
 
 
 @dataclass(frozen=True)
@@ -133,7 +157,16 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
             return
         if number == steps:
             break
-        moving = optimizer.step(moving, step.gradient)
+        hessian = None
+        if optimizer.kind == "newton":
+            h = fn.hessian(point, output=output)
+            index = {v: k for k, v in enumerate(h.variables)}
+            hessian = [[h.matrix[index[a]][index[b]] for b in moving] for a in moving]
+            if any(x is None for row in hessian for x in row):
+                yield Outcome(step, f"stopped at step {number}: the Hessian is undetermined "
+                                    "here", False, True, history)
+                return
+        moving = optimizer.step(moving, step.gradient, hessian)
         point.update(moving)
     yield Outcome(previous, f"reached --steps {steps}", False, history=history)
 

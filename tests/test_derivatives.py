@@ -362,3 +362,32 @@ def test_problem_set_with_second_derivatives():
     last = out["problems"][-1]
     assert [a["name"] for a in last["answers"]] == ["d2f/dx2", "d2f/dxdy", "d2f/dy2", "d3f/dx3"]
     assert all(a["ok"] for a in last["answers"]) and last["right"] == 4
+
+
+# --- Newton's method ----------------------------------------------------------------------------
+def test_newton_finds_a_quadratics_minimum_in_one_step():
+    # (x-3)² + 2(y+1)² + xy: ∇ = (2(x-3) + y, 4(y+1) + x) = 0 at (4, -2), f = -5
+    r = CliRunner().invoke(main, ["descend", "(x-3)^2 + 2*(y+1)^2 + x*y", "--from", "x=0,y=0",
+                                  "--optimizer", "newton", "--format", "json"])
+    out = json.loads(r.stdout)
+    assert out["point"] == {"x": 4.0, "y": -2.0} and out["value"] == -5.0
+    assert out["steps"] == 1 and out["converged"]
+    assert out["optimizer"] == {"name": "newton", "lr": 1.0, "damping": [0.0]}
+
+
+def test_newton_damps_where_the_hessian_is_not_positive_definite():
+    r = CliRunner().invoke(main, ["descend", "x^3 - 3*x + y^2", "--from", "x=-0.5,y=1",
+                                  "--optimizer", "newton", "--steps", "50", "--format", "json"])
+    out = json.loads(r.stdout)
+    assert out["converged"] and out["point"]["x"] == pytest.approx(1.0, abs=1e-8)
+    # at x = -0.5 the Hessian is diag(-3, 2): λ = 3 + 1e-3·3 lifts it to positive definite
+    assert out["optimizer"]["damping"][0] == pytest.approx(3.003, rel=1e-12)
+    table = CliRunner().invoke(main, ["descend", "x^3 - 3*x + y^2", "--from", "x=-0.5,y=1",
+                                      "--optimizer", "newton", "--steps", "50"]).stdout
+    assert "damped Newton steps" in table
+
+
+def test_fit_refuses_newton():
+    r = CliRunner().invoke(main, ["fit", "(w*x - y)^2", "--data", "examples/line.csv",
+                                  "--params", "w=0", "--optimizer", "newton"])
+    assert r.exit_code == 2 and "newton is for descend" in r.stderr

@@ -70,6 +70,12 @@ def descend_table(console, output: str, start: dict, outcome, optimizer, digits:
                                 ("   |∇| = ", "dim"), fmt(last.norm, digits),
                                 ("   steps ", "dim"), str(last.number)))
     console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    damped = [(k + 1, lam) for k, lam in enumerate(optimizer.state.get("damping", ())) if lam]
+    if damped:
+        console.print(Text(
+            "damped Newton steps (the Hessian was not positive definite; H + λI was used): "
+            + ", ".join(f"step {k} λ = {fmt(lam, 3)}" for k, lam in damped[:8])
+            + (f", … ({len(damped)} in all)" if len(damped) > 8 else ""), style="yellow"))
     curve = sparkline(outcome.history)
     if len(outcome.history) > 1 and curve:
         console.print(Text.assemble((f"{output}: ", "dim"), curve,
