@@ -589,3 +589,37 @@ def _partials_by_differences(derivs, point: dict) -> Check:
         checks.append(PartialCheck(",".join(p.wrt), p.value, q.value, None, status,
                                    f"±{q.error:.1g}" if ok else None))
     return Check("finite-difference", _overall(checks), tuple(checks))
+
+
+def check_implicit(result, point: dict | None, timeout: float = 5.0) -> Check:
+    """Implicit derivatives against SymPy's ``idiff`` (which differentiates F itself)."""
+    import sympy
+
+    start = time.perf_counter()
+    F = result.F
+    y = result.dependent
+    checks = []
+    try:
+        with deadline(timeout):
+            symbols = symbols_for(F.variables)
+            tape, *_ = F.resolve(symbols, wrt=(), numeric=False)
+            f_expr = tape.forward(sympy_domain(), symbols)[tape.out]
+            for name, ours in result.derivatives.items():
+                order = 2 if name.startswith("d2") else 1
+                x = name.split("/d", 1)[1].rstrip("2") if order == 2 else name.split("/d", 1)[1]
+                theirs = sympy.idiff(f_expr, symbols[y], symbols[x], order)
+                if point is None:
+                    same = same_function(ours, theirs, list(symbols.values()))
+                    checks.append(PartialCheck(name, ours, None, sstr(theirs), same.status,
+                                               same.note))
+                    continue
+                subs = {symbols[k]: sympy.Rational(v) for k, v in point.items()}
+                ref = _to_float(theirs.xreplace(subs).evalf(30))
+                status = ("skipped" if ref is None or ours is None else
+                          "agree" if _agree(ours, ref) else "disagree")
+                checks.append(PartialCheck(name, ours, ref, sstr(theirs), status))
+    except (Timeout, RecursionError, *SYMPY_FAILURES) as exc:
+        return Check("sympy idiff", "skipped", tuple(checks), reason=_why(exc),
+                     seconds=time.perf_counter() - start)
+    return Check("sympy idiff", _overall(checks), tuple(checks),
+                 seconds=time.perf_counter() - start)

@@ -231,6 +231,9 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--direction", metavar="x=1,y=2",
               help="The directional derivative ∇f·v along v, by one forward pass of tangents "
                    "(forward mode); with --steps, the forward-mode walkthrough.")
+@click.option("--implicit", metavar="Y",
+              help="The program is an equation F(x, y) = 0 (left = right): dy/dx = -F_x/F_y "
+                   "at the point, or symbolically (with --order 2, d²y/dx² too).")
 @click.option("--order", type=int, default=None, metavar="N",
               help="Every distinct partial of order N (2: the Hessian's upper triangle), at the "
                    "point or symbolically.")
@@ -258,8 +261,8 @@ def _decode(data: bytes, where: str) -> str:
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
 @click.version_option(__version__, "--version", prog_name="gradcalc")
 def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
-         jacobian, check_timeout, no_check, steps, graph_file, tree, hessian, direction, order,
-         expect, exact,
+         jacobian, check_timeout, no_check, steps, graph_file, tree, hessian, direction, implicit,
+         order, expect, exact,
          precision, tol, max_size, max_nodes, max_depth, max_digits, max_memory, quiet,
          no_color):
     """Gradient of PROGRAM by reverse-mode automatic differentiation, cross-checked by SymPy.
@@ -274,6 +277,11 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     SETTINGS.memory = max_memory or None
     if SETTINGS.cap_memory and max_memory:
         _cap_memory(max_memory)
+    if implicit is not None:
+        sys.exit(_guarded(lambda: _run_implicit(
+            program, file, at, points_file, implicit, order, fmt, digits, check_timeout,
+            no_check, steps or graph_file or tree or exact or precision or expect or hessian
+            or direction or jacobian or output or wrt)))
     if jacobian or (output and "," in output):
         sys.exit(_guarded(lambda: _run_outputs(
             program, file, at, points_file, wrt, output, fmt, digits, check_timeout, no_check,
@@ -489,6 +497,38 @@ def _run(program, file, at, wrt, output, fmt, digits, check_timeout, no_check,
     failed = check.failed or bool(result.undetermined) or (
         forward is not None and forward.status == "disagree")
     return 1 if failed or (verdicts and _wrong(verdicts)) else 0
+
+
+def _run_implicit(program, file, at, points_file, y, order, fmt, digits, check_timeout,
+                  no_check, other) -> int:
+    """--implicit Y: derivatives of Y defined by the equation, checked against SymPy's idiff."""
+    from .derivatives import equation_function, implicit
+    from .render.higher import implicit_output
+
+    if points_file is not None or len(at) > 1 or other:
+        raise UsageError("--implicit works at one point or symbolically, with --order 1 or 2 "
+                         "and no other derivative option")
+    if fmt not in ("table", "json", "plain"):
+        raise UsageError(f"--implicit prints as table, json or plain, not {fmt}")
+    source = _read_program(program, file)
+    F = equation_function(source, SETTINGS.limits)
+    point = parse_point(at[0]) if at else None
+    if point is not None:
+        point = F.resolve(point, wrt=())[2]
+    result = implicit(F, point, y, order or 1)
+    check = None
+    if not no_check:
+        from .check import check_implicit
+
+        check = check_implicit(result, point, check_timeout)
+    if point is not None and result.residual is not None:
+        scale = max(1.0, abs(F(dict(point, **{y: point[y]}))))
+        if abs(result.residual) > 1e-9 * scale:
+            _note(f"warning: the point is not on the curve: left - right = "
+                  f"{fmt_number(result.residual)} there (the derivatives are those of the level "
+                  "curve through the point)")
+    click.echo(implicit_output(source, result, point, check, fmt, digits))
+    return 1 if check is not None and check.failed else 0
 
 
 def _run_outputs(program, file, at, points_file, wrt, output, fmt, digits, check_timeout,

@@ -573,3 +573,86 @@ def jacobian(fn, point: dict | None, outputs) -> JacobianMatrix:
 
             det = sympy.simplify(sympy.Matrix(matrix).det())
     return JacobianMatrix(outputs, variables, matrix, det)
+
+
+@dataclass(frozen=True)
+class Implicit:
+    """dy/dx (and d²y/dx²) of y defined by F(x, y) = 0 near a point on the curve."""
+
+    dependent: str
+    derivatives: dict                # "dy/dx" -> value (or a SymPy expression symbolically)
+    residual: float | None           # F at the point (0 on the curve)
+    F: object                        # the Function of F = left - right
+
+
+def equation_function(source: str, limits=None):
+    """The Function of F = left - (right) for a program whose last statement is an equation
+    ``left = right`` (earlier statements are assignments, as usual)."""
+    from .function import Function
+    from .syntax import DEFAULT_LIMITS
+
+    text = source.rstrip().rstrip(";")
+    cut = max(text.rfind(";"), text.rfind("\n"))
+    head, last = text[:cut + 1], text[cut + 1:]
+    if last.count("=") != 1:
+        raise UsageError("--implicit needs an equation: its last statement must be "
+                         "left = right", hint='e.g. "x^2 + y^2 = 25" --implicit y')
+    left, right = last.split("=")
+    if not left.strip() or not right.strip():
+        raise UsageError("--implicit needs an equation with two sides, left = right")
+    return Function(f"{head} implicit_F = ({left}) - ({right})", limits or DEFAULT_LIMITS)
+
+
+def implicit(F, point: dict, y: str, order: int = 1) -> Implicit:
+    """dy/dx = -F_x/F_y for every other variable x; with ``order`` 2 and one other variable,
+    d²y/dx² = -(F_xx F_y² - 2 F_xy F_x F_y + F_yy F_x²) / F_y³ (from the Hessian of F)."""
+    from .errors import EvaluationError
+
+    if y not in F.variables:
+        raise UsageError(f"--implicit {y}: {y} is not a variable of the equation",
+                         hint=f"its variables: {', '.join(F.variables)}")
+    others = [x for x in F.variables if x != y]
+    if not others:
+        raise UsageError(f"--implicit {y}: the equation has no other variable to differentiate "
+                         "with respect to")
+    if order not in (1, 2):
+        raise UsageError("--implicit gives first and second derivatives (--order 1 or 2)")
+    if order == 2 and len(others) != 1:
+        raise UsageError("--implicit with --order 2 needs exactly one other variable")
+    if point is None:
+        return _implicit_symbolic(F, y, others, order)
+    r = F.gradient(point, limits=0)
+    fy = r.gradient[y]
+    if fy is None or fy == 0:
+        raise EvaluationError(f"∂F/∂{y} = 0 at this point: the equation does not define {y} as "
+                              f"a function of {', '.join(others)} here (the implicit function "
+                              f"theorem needs ∂F/∂{y} ≠ 0)", F.graph.source)
+    found = {}
+    for x in others:
+        fx = r.gradient[x]
+        found[f"d{y}/d{x}"] = None if fx is None else -fx / fy
+    if order == 2:
+        x = others[0]
+        h = F.hessian(point)
+        i, j = h.variables.index(x), h.variables.index(y)
+        fxx, fxy, fyy = h.matrix[i][i], h.matrix[i][j], h.matrix[j][j]
+        fx = r.gradient[x]
+        found[f"d2{y}/d{x}2"] = None if None in (fxx, fxy, fyy, fx) else -(
+            fxx * fy * fy - 2 * fxy * fx * fy + fyy * fx * fx) / fy ** 3
+    return Implicit(y, found, r.value, F)
+
+
+def _implicit_symbolic(F, y, others, order):
+    import sympy
+
+    sym = F.symbolic()
+    fy = sym.gradient[y]
+    found = {f"d{y}/d{x}": sympy.simplify(-sym.gradient[x] / fy) for x in others}
+    if order == 2:
+        x = others[0]
+        symbols = {n: sympy.Symbol(n, real=True) for n in F.variables}
+        first = -sym.gradient[x] / fy
+        # d/dx of dy/dx with y = y(x): ∂/∂x + ∂/∂y · dy/dx
+        second = sympy.diff(first, symbols[x]) + sympy.diff(first, symbols[y]) * first
+        found[f"d2{y}/d{x}2"] = sympy.simplify(second)
+    return Implicit(y, found, None, F)

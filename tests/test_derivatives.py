@@ -391,3 +391,31 @@ def test_fit_refuses_newton():
     r = CliRunner().invoke(main, ["fit", "(w*x - y)^2", "--data", "examples/line.csv",
                                   "--params", "w=0", "--optimizer", "newton"])
     assert r.exit_code == 2 and "newton is for descend" in r.stderr
+
+
+# --- implicit differentiation -------------------------------------------------------------------
+def test_implicit_circle():
+    out = json.loads(CliRunner().invoke(main, ["x^2 + y^2 = 25", "--implicit", "y", "--at",
+                                               "x=3,y=4", "--order", "2", "--format",
+                                               "json"]).stdout)
+    # dy/dx = -x/y = -3/4; d²y/dx² = -(x² + y²)/y³ = -25/64
+    assert out["implicit"] == {"dy/dx": -0.75, "d2y/dx2": -25 / 64}
+    assert out["residual"] == 0.0 and out["check"]["status"] == "agree"
+    assert out["check"]["partials"]["dy/dx"]["symbolic"] == "-x/y"
+
+
+def test_implicit_symbolic_and_with_statements():
+    r = CliRunner().invoke(main, ["r2 = x^2 + y^2; r2 = 25", "--implicit", "y"])
+    assert r.exit_code == 0 and "dy/dx = -x/y   ✓" in r.stdout
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["x^2 + y^2 = 25", "--implicit", "y", "--at", "x=5,y=0"], 2, "∂F/∂y = 0"),
+    (["x^2 + y^2", "--implicit", "y", "--at", "x=3,y=4"], 2, "needs an equation"),
+    (["x^2 + y^2 = 25", "--implicit", "z", "--at", "x=3,y=4"], 2, "z is not a variable"),
+    (["x^2 + y^2 = 25", "--implicit", "y", "--at", "x=3,y=5"], 0, "not on the curve: left - "
+                                                                 "right = 9"),
+])
+def test_implicit_bad_input(args, code, message):
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == code and message in r.stderr

@@ -324,3 +324,38 @@ class Jacobian:
         for o, c in self.checks.items():
             mark, style, words = summary(c)
             console.print(Text(f"{mark} {o}: SymPy {words}", style=style))
+
+
+def implicit_output(source, result, point, check, fmt_name: str, digits) -> str:
+    """--implicit as json, plain, or (table) text with a check mark per derivative."""
+    from ..check import sstr
+
+    def shown(v):
+        return fmt(v, digits) if point is not None else sstr(v)
+
+    by_name = check.by_name() if check is not None else {}
+    if fmt_name == "json":
+        return json.dumps({
+            "equation": source.strip(), "dependent": result.dependent, "point": point,
+            "residual": result.residual,
+            "implicit": {k: (v if point is not None else sstr(v))
+                         for k, v in result.derivatives.items()},
+            "check": None if check is None else {
+                "method": check.method, "status": check.status, "reason": check.reason,
+                "partials": {p.name: {"status": p.status, "value": p.reference,
+                                      "symbolic": p.symbolic} for p in check.partials}},
+        }, ensure_ascii=False, indent=2)
+    lines = []
+    if fmt_name == "table":
+        lines.append(f"equation {source.strip()}   (solved for {result.dependent} near the "
+                     "point)" if point is not None else f"equation {source.strip()}")
+        if point is not None:
+            lines.append("at       " + ", ".join(f"{k} = {fmt(v)}" for k, v in point.items()))
+    for name, value in result.derivatives.items():
+        line = f"{name} = {shown(value)}"
+        p = by_name.get(name)
+        if fmt_name == "table" and p is not None:
+            mark = _MARKS[p.status][0]
+            line += f"   {mark} SymPy idiff: {p.symbolic}"
+        lines.append(line)
+    return "\n".join(lines)
