@@ -419,3 +419,17 @@ def test_implicit_symbolic_and_with_statements():
 def test_implicit_bad_input(args, code, message):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == code and message in r.stderr
+
+
+def test_the_readme_examples_of_higher_derivatives_run_as_written():
+    import doctest
+    import pathlib
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("## Higher derivatives"):text.index("## Python API")]
+    start = section.index("```python\n>>>") + len("```python\n")
+    block = section[start:section.index("```", start)]
+    test = doctest.DocTestParser().get_doctest(block, {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
