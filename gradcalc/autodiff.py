@@ -26,7 +26,7 @@ from .graph import Graph
 from .numfmt import fmt
 from .ops import REGISTRY, VARIADIC
 
-_UNARY, _VARIADIC = -1, -2     # the `b` slot of a step for one or many arguments
+_UNARY, _VARIADIC, _VJP = -1, -2, -3   # the `b` slot of a step: one, many arguments, a VJP
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
@@ -88,7 +88,11 @@ class Tape:
             op = REGISTRY[node.op]
             if (op.kink is not None or op.singular is not None) and needs[i]:
                 kinks.append((i, args, op.kink[0] if op.kink else None, op.singular))
-            if op.arity == VARIADIC:
+            if not op.partials:   # an op with only a VJP
+                fwd.append((i, op.value, args, _VARIADIC) if len(args) != 1 else
+                           (i, op.value, args[0], _UNARY))
+                step = (i, args, _VJP, op.vjp, None)
+            elif op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
                 step = (i, args, _VARIADIC, op.partials[0], None)
             elif len(args) == 1:
@@ -222,7 +226,7 @@ class Tape:
         argument) to leave out, the structural zeros found by ``masked`` (exact and mpmath
         values, which have no infinities to carry)."""
         try:
-            g = self._backprop(D, v) if skip is None else self._backprop_masked(D, v, skip)
+            g = self._backprop(D, v, None if skip is None else self._masked_steps(skip))
         except (*_FAILURES, TypeError) as exc:
             if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
                 raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
@@ -233,13 +237,19 @@ class Tape:
             return self._careful(v)
         return g
 
-    def _backprop(self, D, v):
+    def _backprop(self, D, v, steps=None):
+        """The one backward loop, for every domain: floats, NumPy arrays (many points: no node
+        is skipped, since an array's upstream is zero only at some points; += then adds in
+        place into the array a node's first contribution made), SymPy, mpmath and the graph
+        domain. Scalar steps apply the local partials directly (the VJP's scalar case, without
+        building a tuple); an op with only a VJP goes through it."""
         g = [D.zero] * (self.out + 1)
         g[self.out] = D.one
         needs = self.needs
-        for i, a, b, ra, rb in self.backward_steps:
+        skip_zero = D.name != "numpy"
+        for i, a, b, ra, rb in self.backward_steps if steps is None else steps:
             gi = g[i]
-            if gi == 0:
+            if skip_zero and gi == 0:
                 continue   # nothing flows through this node (and its rules may be undefined here)
             out = v[i]
             if b >= 0:
@@ -250,25 +260,34 @@ class Tape:
                     g[b] += gi * rb(D, x, y, out)
             elif b == _UNARY:
                 g[a] += gi * ra(D, v[a], out)
-            else:
+            elif b == _VARIADIC:
                 xs = tuple(v[j] for j in a)
                 for k, j in enumerate(a):
                     if needs[j]:
                         g[j] += gi * ra(D, k, xs, out)
+            else:   # _VJP: ra(D, upstream, args, out) -> downstream per argument
+                xs = tuple(v[j] for j in a)
+                for j, d in zip(a, ra(D, gi, xs, out), strict=True):
+                    if d is not None and needs[j]:
+                        g[j] += d
         return g
 
-    def _backprop_masked(self, D, v, skip):
-        g = [D.zero] * (self.out + 1)
-        g[self.out] = D.one
+    def _masked_steps(self, skip) -> list:
+        """The backward steps without the edges in ``skip`` (structural zeros at a point)."""
+        steps = []
         nodes = self.graph.nodes
-        for i, *_ in self.backward_steps:
-            gi = g[i]
-            if gi == 0:
-                continue
-            for k, j in enumerate(nodes[i].args):
-                if self.needs[j] and (i, k) not in skip:
-                    g[j] += gi * self.local(D, v, i, k)
-        return g
+        for step in self.backward_steps:
+            i, a, b, ra, rb = step
+            masked = [(i, k) in skip for k in range(len(nodes[i].args))]
+            if not any(masked):
+                steps.append(step)
+            elif b >= 0:
+                steps.append((i, a, b, None if masked[0] else ra, None if masked[1] else rb))
+            elif b == _VARIADIC or b == _VJP:
+                op = REGISTRY[nodes[i].op]
+                steps.append((i, tuple(nodes[i].args), _VJP, _without(op.vjp, masked), None))
+            # a masked unary step is left out
+        return steps
 
     def masked(self, v) -> set[tuple[int, int]]:
         """The edges (node, argument) that structural zeros mask at the float values ``v``."""
@@ -367,11 +386,7 @@ class Tape:
     def local(self, D, v, i, k):
         """The local gradient ∂node_i/∂(its k-th argument), at the values v."""
         node = self.graph.nodes[i]
-        op = REGISTRY[node.op]
-        xs = tuple(v[j] for j in node.args)
-        if op.arity == VARIADIC:
-            return op.partials[0](D, k, xs, v[i])
-        return op.partials[k](D, *xs, v[i])
+        return REGISTRY[node.op].local(D, k, tuple(v[j] for j in node.args), v[i])
 
     def trace(self, v, g) -> list[Edge]:
         """The backward pass edge by edge, output first, for people to follow: each edge's upstream
@@ -529,6 +544,14 @@ class Tape:
         hint = ("the function has a vertical slope or a pole at this point" if real else
                 "d(x^y)/dy = x^y·ln(x) needs x > 0" if node.op == "pow" else None)
         return EvaluationError(message, g.source, node.span, hint=hint)
+
+
+def _without(vjp, masked):
+    """A VJP that sends nothing along the masked arguments."""
+    def masked_vjp(D, upstream, xs, out):
+        return tuple(None if m else d for m, d in zip(masked, vjp(D, upstream, xs, out),
+                                                        strict=True))
+    return masked_vjp
 
 
 def _nowhere_real(expr, tries: int = 12) -> bool:

@@ -216,19 +216,22 @@ def differentiate(fn, outputs: dict[str, str], point: dict | None = None,
 
 
 def _backward(tape, D, v, skip):
-    """The backward pass in the graph domain, each new node carrying its source node's span."""
-    g = [D.zero] * (tape.out + 1)
-    g[tape.out] = D.one
+    """The tape's own backward loop in the graph domain, each new node carrying the source span
+    of the node whose rule made it (its rules wrapped to say where they run)."""
+    steps = tape.backward_steps if skip is None else tape._masked_steps(skip)
     nodes = tape.graph.nodes
-    for i, *_ in tape.backward_steps:
-        gi = g[i]
-        if gi == 0:
-            continue
-        D.span = nodes[i].span
-        for k, j in enumerate(nodes[i].args):
-            if tape.needs[j] and (skip is None or (i, k) not in skip):
-                g[j] = g[j] + gi * tape.local(D, v, i, k)
-    return g
+    return tape._backprop(D, v, [(i, a, b, _at(D, nodes[i].span, ra), _at(D, nodes[i].span, rb))
+                                 for i, a, b, ra, rb in steps])
+
+
+def _at(D, span, rule):
+    if rule is None:
+        return None
+
+    def located(*args):
+        D.span = span
+        return rule(*args)
+    return located
 
 
 def _name(prefix: str, x: str) -> str:

@@ -6,6 +6,11 @@ SymPy expressions alike. A derivative rule receives the arguments and the op's o
 (reusing it is cheaper: exp' = exp). The entry also says where the op is defined (``requires``,
 used to explain a failure), where it is not differentiable (``kink``), and how it is spelled.
 
+Each op's backward rule is a vector-Jacobian product, ``vjp(D, upstream, args, out)`` -> one
+downstream gradient per argument (None where an argument gets nothing). A scalar op's VJP is
+derived from its local partials (upstream × partial, which --steps prints edge by edge); an op
+whose chain rule is not a scalar product (a matrix product) supplies only a VJP.
+
 Adding a function means adding one entry here and its tests; nothing else changes.
 """
 
@@ -37,6 +42,25 @@ class Op:
     singular: Callable[..., bool] | None = None   # where a local derivative is infinite
     flat: Callable[..., bool] | None = None   # flat(k, xs, out, varying): constant in argument k
     #                                  near this point (a structural zero: masks what flows in)
+    vjp: Rule | None = None          # vjp(D, upstream, args, out) -> downstream per argument;
+    #                                  derived from ``partials`` when not given
+
+    def __post_init__(self):
+        if self.vjp is None:
+            object.__setattr__(self, "vjp", _scalar_vjp(self))
+
+    def local(self, D, k: int, xs: tuple, out):
+        """∂out/∂(argument k): the scalar partial (an op with only a VJP has none)."""
+        if self.arity == VARIADIC:
+            return self.partials[0](D, k, xs, out)
+        return self.partials[k](D, *xs, out)
+
+
+def _scalar_vjp(op: Op) -> Rule:
+    """upstream × local partial, for each argument."""
+    def vjp(D, upstream, xs, out):
+        return tuple(upstream * op.local(D, k, xs, out) for k in range(len(xs)))
+    return vjp
 
 
 def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None,

@@ -128,7 +128,7 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
             bad[start:stop] = _evaluate(tape, D, v, varying, stop - start)
             value[start:stop] = v[tape.out]
-            g = _backward(tape, D, v)
+            g = tape._backprop(D, v)
         for w, k in zip(wrt, targets, strict=True):
             grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
             bad[start:stop] |= ~np.isfinite(grad[w][start:stop])
@@ -251,42 +251,6 @@ def _evaluate(tape, D, v, steps, n):
         if not np.isfinite(x).all():
             bad |= ~np.isfinite(x)
     return bad
-
-
-def _backward(tape, D, v) -> list:
-    """Adjoints over arrays: the float pass's loop, without its skip of nodes no gradient reaches
-    (a per-point test); a point where that skip matters has a non-finite local gradient times 0,
-    which is NaN, so it is re-run alone. A node's adjoint array is ours after its first
-    contribution, so later ones are added in place."""
-    g = [0.0] * (tape.out + 1)
-    g[tape.out] = 1.0
-    owned = [False] * (tape.out + 1)
-    needs = tape.needs
-
-    def add(j, contribution):
-        if owned[j]:
-            g[j] += contribution
-        else:
-            g[j] = g[j] + contribution
-            owned[j] = getattr(g[j], "ndim", 0) == 1   # a new array, one element per point
-
-    for i, a, b, ra, rb in tape.backward_steps:
-        gi = g[i]
-        out = v[i]
-        if b >= 0:
-            x, y = v[a], v[b]
-            if ra is not None:
-                add(a, gi * ra(D, x, y, out))
-            if rb is not None:
-                add(b, gi * rb(D, x, y, out))
-        elif b == -1:
-            add(a, gi * ra(D, v[a], out))
-        else:
-            xs = tuple(v[j] for j in a)
-            for k, j in enumerate(a):
-                if needs[j]:
-                    add(j, gi * ra(D, k, xs, out))
-    return g
 
 
 def _kinks(tape, v, g, n):

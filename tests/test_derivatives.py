@@ -433,3 +433,27 @@ def test_the_readme_examples_of_higher_derivatives_run_as_written():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+# --- the one backward loop: an op that supplies only a VJP -------------------------------------
+def test_an_op_with_only_a_vjp_runs_in_every_domain(monkeypatch):
+    from gradcalc import ops
+
+    # hypot(x, y) = sqrt(x² + y²), given only as a VJP: upstream·(x, y)/out
+    hypot = ops.Op("hypot", 2, lambda D, x, y: D.sqrt(x * x + y * y), (), ("x", "y"),
+                   calls=("hypot",),
+                   vjp=lambda D, g, xs, out: (g * xs[0] / out, g * xs[1] / out))
+    monkeypatch.setitem(ops.REGISTRY, "hypot", hypot)
+    monkeypatch.setitem(ops.FUNCTIONS, "hypot", {2: hypot})
+    fn = Function("hypot(x, y) + x")
+    r = fn.gradient(x=3.0, y=4.0, limits=0)
+    assert (r.value, r.gradient) == (8.0, {"x": 1.6, "y": 0.8})
+    import numpy as np
+
+    b = fn.gradient({"x": np.array([3.0, 6.0]), "y": np.array([4.0, 8.0])})
+    assert list(b.gradient["x"]) == [1.6, 1.6] and list(b.gradient["y"]) == [0.8, 0.8]
+    x, y = sympy.symbols("x y", real=True)
+    sym = fn.symbolic().gradient
+    assert sympy.simplify(sym["x"] - (x / sympy.sqrt(x**2 + y**2) + 1)) == 0
+    h = fn.hessian(x=3.0, y=4.0).matrix   # (I - uuᵀ)/r, u = (3, 4)/5, r = 5
+    assert h[0] + h[1] == pytest.approx([16 / 125, -12 / 125, -12 / 125, 9 / 125], rel=1e-14)
