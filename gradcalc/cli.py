@@ -290,7 +290,7 @@ def main(program, file, at, points_file, keep_columns, chunk_size, wrt, output, 
     if hessian or order is not None:
         sys.exit(_guarded(lambda: _run_higher(
             program, file, at, points_file, wrt, output, fmt, digits, check_timeout, no_check,
-            hessian, order, steps or graph_file or tree or exact or precision or expect)))
+            hessian, order, tree or exact or precision or expect, steps, graph_file)))
     if points_file is not None or len(at) > 1:
         sys.exit(_guarded(lambda: _run_many(
             program, file, at, points_file, keep_columns, chunk_size, wrt, output, fmt, digits,
@@ -596,7 +596,7 @@ def _directional(fn, result, direction: dict, output):
 
 
 def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_timeout,
-                no_check, hessian, order, other) -> int:
+                no_check, hessian, order, other, steps=False, graph_file=None) -> int:
     """--hessian and --order N: at one point (numbers, checked against sympy.diff) or symbolic."""
     from .derivatives import partials
     from .function import Function
@@ -610,8 +610,10 @@ def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_
         raise UsageError("--hessian and --order work at one point (--at) or symbolically")
     if wrt or other:
         raise UsageError("--hessian and --order take every variable of the program; they do "
-                         "not combine with --wrt, --steps, --graph, --tree, --exact, "
-                         "--precision or --expect yet")
+                         "not combine with --wrt, --tree, --exact, --precision or --expect yet")
+    if (steps or graph_file) and not (hessian or order == 2):
+        raise UsageError("--steps and --graph explain second derivatives (--hessian or "
+                         "--order 2)")
     if fmt not in ("table", "json", "plain"):
         raise UsageError(f"--hessian and --order print as table, json or plain, not {fmt}")
     fn = Function(_read_program(program, file), SETTINGS.limits)
@@ -634,8 +636,16 @@ def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_
     _warn(result.warnings, first, result)
     from .render import higher
 
+    program_lines = None
+    if steps or graph_file:
+        program_lines = _second_pass(fn, result, out, graph_file, digits)
     if fmt == "json":
-        click.echo(higher.higher_json(result, h, d, check))
+        text = higher.higher_json(result, h, d, check)
+        if program_lines is not None:
+            obj = json.loads(text)
+            obj["gradient_program"] = program_lines
+            text = json.dumps(obj, ensure_ascii=False, indent=2)
+        click.echo(text)
     elif fmt == "plain":
         from .render.formats import point_plain
 
@@ -650,10 +660,45 @@ def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_
             higher.hessian_table(console, out, h, check, digits or 6)
         else:
             higher.partials_table(console, out, d, check, digits or 6)
+        if program_lines is not None:
+            from rich.text import Text
+
+            console.print()
+            console.print(Text("The second pass: reverse mode over the gradient's program, whose "
+                               "statements are", style="bold"))
+            for name, formula in program_lines.items():
+                console.print(Text.assemble((f"  {name} = ", "bold"), formula))
+            console.print(Text("Row x of the Hessian is the gradient of d" + out + "/dx: each "
+                               "statement differentiated by the same backward pass as f.",
+                               style="dim"))
+    if graph_file:
+        _note(f"wrote the graph of the gradient's program (d{out}/d{fn.variables[0]}, its "
+              f"values and its gradient: a row of the Hessian) to {graph_file}")
     failed = (check is not None and check.failed) or first.failed
     undetermined = any(v is None for v in (h.partials if h else d.partials)) or bool(
         result.undetermined)
     return 1 if failed or undetermined else 0
+
+
+def _second_pass(fn, result, out, graph_file, digits) -> dict:
+    """The gradient's program, statement by statement (as formulas), and with --graph its picture
+    for the first variable: the forward values of ∂f/∂x and their gradient, a Hessian row."""
+    from .check import sstr
+    from .derivatives import differentiate
+
+    grad_fn, names = differentiate(fn, {out: out}, result.point, tuple(result.point))
+    lines = {}
+    for x in result.point:
+        expr = grad_fn.symbolic(wrt=[], output=names[(out, x)]).expression
+        lines[names[(out, x)]] = sstr(expr)
+    if graph_file:
+        from .render.dot import write_graph
+        from .steps import walkthrough
+
+        first = names[(out, next(iter(result.point)))]
+        r = grad_fn.gradient(result.point, output=first, limits=0)
+        write_graph(walkthrough(grad_fn, r, formulas=False), graph_file, digits or 4)
+    return lines
 
 
 def _no_check():

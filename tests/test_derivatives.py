@@ -457,3 +457,21 @@ def test_an_op_with_only_a_vjp_runs_in_every_domain(monkeypatch):
     assert sympy.simplify(sym["x"] - (x / sympy.sqrt(x**2 + y**2) + 1)) == 0
     h = fn.hessian(x=3.0, y=4.0).matrix   # (I - uuᵀ)/r, u = (3, 4)/5, r = 5
     assert h[0] + h[1] == pytest.approx([16 / 125, -12 / 125, -12 / 125, 9 / 125], rel=1e-14)
+
+
+def test_steps_and_graph_explain_the_second_pass(tmp_path):
+    dot = tmp_path / "h.dot"
+    r = CliRunner().invoke(main, ["(1-x)^2 + 100(y-x^2)^2", "--at", "x=1,y=1", "--hessian",
+                                  "--steps", "--graph", str(dot), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    x, y = sympy.symbols("x y", real=True)
+    f = (1 - x) ** 2 + 100 * (y - x**2) ** 2
+    for name, v in (("df/dx", x), ("df/dy", y)):
+        ours = Function(out["gradient_program"][name].replace("^", "**").replace("**", "^"))
+        symbols = {s: sympy.Symbol(s, real=True) for s in ours.variables}
+        expr = ours.symbolic().expression.xreplace({symbols[s]: {"x": x, "y": y}[s]
+                                                    for s in symbols})
+        assert sympy.simplify(expr - sympy.diff(f, v)) == 0
+    text = dot.read_text()
+    assert text.startswith("digraph gradcalc") and "802" in text   # ∂(df/dx)/∂x = 802
