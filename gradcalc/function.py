@@ -283,6 +283,12 @@ class Function:
                                                                          index_of)
         try:
             v = tape.forward(D, symbols)
+            if point is None:   # a node SymPy finds constant (x - x) sends nothing back: its
+                # derivative is 0 whatever its rule says at that constant (cbrt's at 0 is zoo)
+                nodes = self.graph.nodes
+                skip = {(i, k) for i, *_ in tape.backward_steps
+                        if getattr(v[i], "is_number", False)
+                        for k in range(len(nodes[i].args))} or None
             g = tape.backward(D, v, skip)
             grad = {w: _adjoint(g, index_of(w), D.zero) for w in wrt}
             grad.update(limits)   # 0·∞ partials: the exact limit, or None

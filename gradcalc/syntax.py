@@ -80,8 +80,10 @@ def tokenize(source: str) -> list[tuple[str, str, int]]:
                 pos += len(op)
             elif name:
                 if not name.isidentifier():
+                    # the first character that cannot go on a name (or cannot start one:
+                    # U+0E33 THAI SARA AM can only follow another letter)
                     _bad_character(source, pos + next(
-                        k for k, ch in enumerate(name) if not ("a" + ch).isidentifier()))
+                        (k for k, ch in enumerate(name) if not ("a" + ch).isidentifier()), 0))
                 append(("name", name, pos))
                 pos += len(name)
             elif num:

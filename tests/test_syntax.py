@@ -236,3 +236,10 @@ def test_default_limits_allow_big_programs_and_refuse_huge_ones():
     assert len(parse_graph("(" * 20_000 + "x" + ")" * 20_000).nodes) == 1
     with pytest.raises(ParseError, match="5,000,000"):
         parse_graph("x+" * 2_500_001)
+
+
+def test_a_character_that_cannot_start_a_name_is_named():
+    # found by the property test: U+0E33 can follow a letter in a name but not start one
+    with pytest.raises(ParseError) as info:
+        gradcalc.parse("\u0e33")
+    assert "U+0E33" in info.value.message
