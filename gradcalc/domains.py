@@ -10,6 +10,32 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import Any, Protocol, runtime_checkable
+
+# The functions a domain provides: one per op the value and derivative rules call (the graph
+# and dual domains of derivatives.py make them from the registry itself).
+FUNCTIONS = ("exp", "log", "log2", "log10", "sqrt", "cbrt", "abs", "sign", "step", "pow",
+             "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "atan2", "sinh",
+             "cosh", "tanh", "sech", "asinh", "acosh", "atanh", "erf", "sigmoid", "softplus",
+             "relu", "max", "min", "maxshare", "minshare")
+
+
+@runtime_checkable
+class Domain(Protocol):
+    """What every number domain has: constants, literals, ``where`` (a rule's branch: decided by
+    value for numbers, structurally for symbols), and each function of FUNCTIONS (tests/
+    test_derivatives.py checks the float, NumPy, SymPy, mpmath, graph and dual domains, and
+    that FUNCTIONS is every function a rule uses)."""
+
+    name: str
+    zero: Any
+    one: Any
+    pi: Any
+    e: Any
+
+    def literal(self, value: float, text: str | None) -> Any: ...
+
+    def where(self, cond: Any, then: Any, otherwise: Any) -> Any: ...
 
 
 def _sign(x: float) -> float:

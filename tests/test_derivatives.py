@@ -481,3 +481,12 @@ def test_a_subexpression_sympy_finds_constant_sends_nothing_back():
     # found by the property tests: cbrt(x - x) is cbrt(0); cbrt's rule there is 1/0
     x, y = sympy.symbols("x y", real=True)
     assert Function("cbrt(x-x)*y + x^2").symbolic().gradient == {"x": 2 * x, "y": 0}
+
+
+def test_the_domain_protocol_lists_every_function_the_rules_use():
+    from gradcalc.domains import FUNCTIONS, Domain
+
+    assert set(FUNCTIONS) == used_names() - CONTROL
+    for D in (FLOAT, numpy_domain(), sympy_domain(), mpmath_domain(30), GraphDomain(Graph("")),
+              DUAL):
+        assert isinstance(D, Domain) and all(hasattr(D, f) for f in FUNCTIONS), D
