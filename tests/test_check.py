@@ -164,3 +164,24 @@ def test_a_timeout_during_import_sympy_does_not_break_later_checks():
             "    print(res.exit_code)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.stdout.split() == ["0", "0", "0"], p.stdout + p.stderr
+
+
+def test_a_swallowed_timeout_fires_again():
+    # Found in CI: the alarm went off inside hypothesis's gc callback, which printed and
+    # swallowed Timeout, and a SymPy limit then ran unbounded.
+    import signal
+    import time
+
+    from gradcalc.check import Timeout, deadline
+
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        with deadline(30):
+            try:
+                signal.getsignal(signal.SIGALRM)(signal.SIGALRM, None)
+            except Timeout:
+                pass   # as a gc callback or a __del__ would
+            while time.monotonic() - started < 5:
+                pass
+    assert time.monotonic() - started < 1
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0   # nothing left armed
