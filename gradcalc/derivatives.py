@@ -25,7 +25,50 @@ from .ops import REGISTRY
 MAX_PARTIALS = 500    # distinct partials --order N may list
 
 
-class Ref:
+class _Operators:
+    """Python's arithmetic operators as ops of the registry, applied by the value's domain (the
+    graph domain appends nodes, the dual domain carries tangents)."""
+
+    __slots__ = ()
+
+    def _apply(self, op, *args):
+        raise NotImplementedError
+
+    def __add__(self, o):
+        return self._apply("add", self, o)
+
+    def __radd__(self, o):
+        return self._apply("add", o, self)
+
+    def __sub__(self, o):
+        return self._apply("sub", self, o)
+
+    def __rsub__(self, o):
+        return self._apply("sub", o, self)
+
+    def __mul__(self, o):
+        return self._apply("mul", self, o)
+
+    def __rmul__(self, o):
+        return self._apply("mul", o, self)
+
+    def __truediv__(self, o):
+        return self._apply("div", self, o)
+
+    def __rtruediv__(self, o):
+        return self._apply("div", o, self)
+
+    def __pow__(self, o):
+        return self._apply("pow", self, o)
+
+    def __rpow__(self, o):
+        return self._apply("pow", o, self)
+
+    def __neg__(self):
+        return self._apply("neg", self)
+
+
+class Ref(_Operators):
     """A node of the graph being built: what values are in the graph domain."""
 
     __slots__ = ("d", "i", "value")
@@ -33,38 +76,8 @@ class Ref:
     def __init__(self, d: GraphDomain, i: int, value: float | None = None):
         self.d, self.i, self.value = d, i, value   # value: a constant's, else None
 
-    def __add__(self, o):
-        return self.d.apply("add", self, o)
-
-    def __radd__(self, o):
-        return self.d.apply("add", o, self)
-
-    def __sub__(self, o):
-        return self.d.apply("sub", self, o)
-
-    def __rsub__(self, o):
-        return self.d.apply("sub", o, self)
-
-    def __mul__(self, o):
-        return self.d.apply("mul", self, o)
-
-    def __rmul__(self, o):
-        return self.d.apply("mul", o, self)
-
-    def __truediv__(self, o):
-        return self.d.apply("div", self, o)
-
-    def __rtruediv__(self, o):
-        return self.d.apply("div", o, self)
-
-    def __pow__(self, o):
-        return self.d.apply("pow", self, o)
-
-    def __rpow__(self, o):
-        return self.d.apply("pow", o, self)
-
-    def __neg__(self):
-        return self.d.apply("neg", self)
+    def _apply(self, op, *args):
+        return self.d.apply(op, *args)
 
     # NOTE: a rule's condition (D.where) on a node that is not a constant is structural, as for
     # a SymPy symbol: x != 0 holds, x == 0 does not.
@@ -434,7 +447,7 @@ def symbolic_hessian(fn, output: str | None = None):
                         for y in variables] for x in variables]
 
 
-class Dual:
+class Dual(_Operators):
     """A value and its tangent (forward mode): what values are in the dual domain."""
 
     __slots__ = ("v", "t")
@@ -442,38 +455,8 @@ class Dual:
     def __init__(self, v: float, t: float = 0.0):
         self.v, self.t = v, t
 
-    def __add__(self, o):
-        return DUAL.apply("add", self, o)
-
-    def __radd__(self, o):
-        return DUAL.apply("add", o, self)
-
-    def __sub__(self, o):
-        return DUAL.apply("sub", self, o)
-
-    def __rsub__(self, o):
-        return DUAL.apply("sub", o, self)
-
-    def __mul__(self, o):
-        return DUAL.apply("mul", self, o)
-
-    def __rmul__(self, o):
-        return DUAL.apply("mul", o, self)
-
-    def __truediv__(self, o):
-        return DUAL.apply("div", self, o)
-
-    def __rtruediv__(self, o):
-        return DUAL.apply("div", o, self)
-
-    def __pow__(self, o):
-        return DUAL.apply("pow", self, o)
-
-    def __rpow__(self, o):
-        return DUAL.apply("pow", o, self)
-
-    def __neg__(self):
-        return DUAL.apply("neg", self)
+    def _apply(self, op, *args):
+        return DUAL.apply(op, *args)
 
 
 class DualDomain:
