@@ -490,3 +490,14 @@ def test_the_domain_protocol_lists_every_function_the_rules_use():
     for D in (FLOAT, numpy_domain(), sympy_domain(), mpmath_domain(30), GraphDomain(Graph("")),
               DUAL):
         assert isinstance(D, Domain) and all(hasattr(D, f) for f in FUNCTIONS), D
+
+
+def test_implicit_check_falls_back_to_difference_quotients():
+    out = json.loads(CliRunner().invoke(main, ["sin(x*y) + y^3 = 2", "--implicit", "y", "--at",
+                                               "x=0.5,y=1.1", "--check-timeout", "0",
+                                               "--format", "json"]).stdout)
+    assert out["check"]["method"] == "finite-difference"
+    assert out["check"]["partials"]["dy/dx"]["status"] == "agree"
+    x, y = 0.5, 1.1   # dy/dx = -y cos(xy) / (x cos(xy) + 3y²)
+    assert out["implicit"]["dy/dx"] == pytest.approx(
+        -y * math.cos(x * y) / (x * math.cos(x * y) + 3 * y * y), rel=1e-14)
