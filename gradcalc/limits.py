@@ -70,19 +70,21 @@ def quotients(f, x0: float, side: int) -> Quotients:
     scale = max(1.0, abs(x0))
     try:
         f0 = f(x0)
-        f(x0 + side * scale * 2.0 ** -40)
     except GradcalcError:
         return Quotients(False)
+    # NOTE: a side is defined when f is, at the steps used, down to 2^-20 of the scale: closer,
+    # float rounding can make f look defined where it is not (acosh(cos(h)) is acosh(1) for
+    # h < 1e-8, though cos(h) < 1 exactly), and the function would seem to have a side.
     h0 = scale * 2.0 ** -4
     rows = []
-    for _ in range(30):   # a domain that ends close by: start with a smaller step
+    while True:
         try:
             f(x0 + side * h0)
             break
         except GradcalcError:
             h0 /= 2
-    else:
-        return Quotients(False)
+            if h0 < scale * 2.0 ** -20:
+                return Quotients(False)
     for k in range(HALVINGS):
         h = h0 / 2 ** k
         try:
@@ -162,7 +164,7 @@ def determine(tape, point: dict, name: str, node: int, why: str,
         return Determination(None, "undetermined", "none", why=why,
                              note="the function is undefined on both sides of the point")
     limits: dict[str, float | None] = {}
-    if timeout > 0 and name in point:
+    if timeout > 0 and name in point:   # (deadline(0) would switch off an outer deadline)
         limits = _sympy_limits(tape, point, name, defined, timeout)
     found: dict[str, tuple[float, str, Quotients]] = {}
     for s in defined:

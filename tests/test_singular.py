@@ -247,3 +247,33 @@ def test_exact_and_high_precision_values_follow_the_same_rules(program, at, exac
     assert out["exact"]["gradient"] == exact
     code, out, _err = run_json(program, at, "--precision", "30")
     assert out["precision"]["gradient"] == exact
+
+
+@pytest.mark.parametrize("program, at", [
+    ("(acosh(cos(1.5 - z)))^2", {"z": 1.5}),   # cos(1.5 - z) < 1 on both sides: defined at
+    ("acos(-exp(z*z))", {"z": 0.0}),           # the point alone (found by benchmarks/singular)
+])
+def test_a_function_defined_at_the_point_alone_has_no_derivative(program, at):
+    # float rounding makes f look defined very close by (cos(1e-9) is 1.0): not a side
+    for limits in (0, 5.0):
+        r = Function(program).gradient(at, limits=limits)
+        assert r.gradient == {"z": None}
+        assert "undefined on both sides" in r.undetermined["z"]
+
+
+def test_a_zero_deadline_does_not_switch_off_an_outer_one():
+    import time
+
+    from gradcalc.check import Timeout, deadline
+
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        with deadline(0.3):
+            try:
+                with deadline(0):
+                    pass
+            except Timeout:
+                pass   # no time at all for the inner block
+            while time.monotonic() - started < 5:
+                pass
+    assert time.monotonic() - started < 1
