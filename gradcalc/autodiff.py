@@ -59,6 +59,7 @@ class Tape:
     #                             a variable whose op has a non-differentiable or singular point
     step_nodes: list[int] = field(default_factory=list)   # forward_steps' nodes, in order
     seeds: frozenset = frozenset()   # the nodes partials are taken with respect to
+    edges: list = field(default_factory=list)   # (i, args, test): ops at their domain's edge
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
 
     @classmethod
@@ -75,7 +76,7 @@ class Tape:
                     keep[j] = True
         seeds = {graph.inputs[v] for v in variables} | set(extra)
         needs = [False] * n
-        order, fwd, bwd, kinks = [], [], [], []
+        order, fwd, bwd, kinks, edges = [], [], [], [], []
         for i in range(out + 1):
             if not keep[i]:
                 continue
@@ -88,6 +89,8 @@ class Tape:
             op = REGISTRY[node.op]
             if (op.kink is not None or op.singular is not None) and needs[i]:
                 kinks.append((i, args, op.kink[0] if op.kink else None, op.singular))
+            if op.edge is not None and needs[i]:
+                edges.append((i, args, op.edge))
             if not op.partials:   # an op with only a VJP
                 fwd.append((i, op.value, args, _VARIADIC) if len(args) != 1 else
                            (i, op.value, args[0], _UNARY))
@@ -107,7 +110,7 @@ class Tape:
                 bwd.append(step)
         bwd.reverse()
         return cls(graph, out, tuple(variables), order, keep, fwd, bwd, needs, kinks,
-                   [s[0] for s in fwd], seeds=frozenset(seeds))
+                   [s[0] for s in fwd], seeds=frozenset(seeds), edges=edges)
 
     # --- forward ------------------------------------------------------------------------------
     def leaves(self, D, point: dict) -> list:

@@ -224,12 +224,18 @@ class Function:
         grad = {w: _adjoint(g, index_of(w)) for w in wrt}
         determined = {}
         unresolved = tape.unresolved(v, g)
+        if tape.edges and any(test(*[v[j] for j in args]) for _i, args, test in tape.edges):
+            from .limits import isolated
+
+            for w, note in isolated(tape, point, wrt).items():
+                determined[w] = note
+                grad[w] = None
         if unresolved:
             from .limits import determine
 
             for w in wrt:
                 k = index_of(w)
-                if k in unresolved:
+                if k in unresolved and w not in determined:
                     d = determined[w] = determine(tape, point, w, k, unresolved[k], limits)
                     grad[w] = d.value
         kinks = tape.kinks_hit(v, g)

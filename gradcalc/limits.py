@@ -287,3 +287,22 @@ def _finite_local(tape, v, i, k) -> bool:
         return math.isfinite(tape.local(FLOAT, v, i, k))
     except (ArithmeticError, ValueError):
         return False
+
+
+def isolated(tape, point: dict, wrt) -> dict:
+    """At a point where an op sits on the edge of its domain (0^1.5, sqrt(0), acosh(1)): the
+    variables along which the program is defined at the point alone (ln(cos(y)^3)^1.5 at y = 0,
+    whose base is negative on both sides). No derivative exists along them, whatever reverse
+    mode's rules give (here 1.5·0^0.5·... = 0)."""
+    found = {}
+    for name in wrt:
+        if name not in point:
+            continue
+        f = _along(tape, point, name, -1)
+        if not quotients(f, point[name], 1).defined and not quotients(f, point[name], -1).defined:
+            found[name] = Determination(
+                None, "undetermined", "none",
+                why="an op is at the edge of its domain here",
+                note=f"the function is defined at this point alone along {name} (undefined on "
+                     "both sides)")
+    return found

@@ -42,6 +42,8 @@ class Op:
     singular: Callable[..., bool] | None = None   # where a local derivative is infinite
     flat: Callable[..., bool] | None = None   # flat(k, xs, out, varying): constant in argument k
     #                                  near this point (a structural zero: masks what flows in)
+    edge: Callable[..., bool] | None = None   # at the edge of the op's domain (sqrt at 0): the
+    #                                  program may be defined at the point alone, with no slope
     vjp: Rule | None = None          # vjp(D, upstream, args, out) -> downstream per argument;
     #                                  derived from ``partials`` when not given
 
@@ -65,8 +67,9 @@ def _scalar_vjp(op: Op) -> Rule:
 
 def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None,
            flat=None):
+    # a unary op whose derivative is infinite somewhere has it at the edge of its domain
     return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases),
-              singular, flat)
+              singular, flat, edge=singular if requires else None)
 
 
 _POS = ((lambda x: x > 0), "{x} > 0")
@@ -138,6 +141,7 @@ OPS: tuple[Op, ...] = (
                  ((lambda x, y: x != 0 or y >= 0), "an exponent ≥ 0 when the base is 0")),
        infix="^", doc="x ^ y, x ** y, pow(x, y): right-associative, binds tighter than unary minus",
        calls=("pow",), singular=lambda x, y: (x == 0) & (y < 1) & (y != 0),
+       edge=lambda x, y: (x == 0) & (y != 0) & (y != float(int(y)) if abs(y) < 1e15 else False),
        # x^0 is constant in x, 1^y in y (when that 0 or 1 is a constant of the program)
        flat=lambda k, xs, out, varying: not varying[1 - k] and xs[1 - k] == (0, 1)[k]),
     # --- exponentials and logarithms --------------------------------------------------------

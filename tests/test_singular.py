@@ -277,3 +277,16 @@ def test_a_zero_deadline_does_not_switch_off_an_outer_one():
             while time.monotonic() - started < 5:
                 pass
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("program, at", [
+    ("ln(pow(cos(y), 3.0))^1.5", {"y": 0.0}),   # 0^1.5 at the edge; a negative base either side
+    ("sqrt(-x^2)", {"x": 0.0}),
+])
+def test_an_isolated_point_of_the_domain_has_no_derivative(program, at):
+    # reverse mode's rules give 0 here (1.5·0^0.5·...); found by benchmarks/singular.py
+    r = Function(program).gradient(at)
+    name = next(iter(at))
+    assert r.gradient == {name: None}
+    assert "defined at this point alone" in r.undetermined[name]
+    assert Function("x^1.5").gradient(x=0.0).gradient == {"x": 0.0}   # one side: a slope
