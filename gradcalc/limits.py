@@ -72,7 +72,7 @@ def quotients(f, x0: float, side: int) -> Quotients:
         f0 = f(x0)
     except GradcalcError:
         return Quotients(False)
-    # NOTE: a side is defined when f is, at the steps used, down to 2^-20 of the scale: closer,
+    # NOTE: a side is defined when f is, at the steps used, down to 2^-12 of the scale: closer,
     # float rounding can make f look defined where it is not (acosh(cos(h)) is acosh(1) for
     # h < 1e-8, though cos(h) < 1 exactly), and the function would seem to have a side.
     h0 = scale * 2.0 ** -4
@@ -83,7 +83,7 @@ def quotients(f, x0: float, side: int) -> Quotients:
             break
         except GradcalcError:
             h0 /= 2
-            if h0 < scale * 2.0 ** -20:
+            if h0 < scale * 2.0 ** -12:
                 return Quotients(False)
     for k in range(HALVINGS):
         h = h0 / 2 ** k
