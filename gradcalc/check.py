@@ -79,8 +79,20 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__ + (f": {text[:80]}" if text else "")
 
 
+def _gave_up(exc: BaseException, timeout: float) -> str:
+    """Why SymPy gave no answer (an exception of GAVE_UP), in the words the check prints."""
+    if isinstance(exc, Timeout):
+        return f"SymPy did not finish within {timeout:g} s"
+    if isinstance(exc, RecursionError):
+        return "the graph is too deep for SymPy's recursive algorithms"
+    return f"SymPy failed ({_why(exc)})"
+
+
 class Timeout(BaseException):
     """Raised inside SymPy when the deadline passes (BaseException: SymPy must not swallow it)."""
+
+
+GAVE_UP = (Timeout, RecursionError, *SYMPY_FAILURES)   # SymPy giving no answer: not our error
 
 
 @contextmanager
@@ -187,15 +199,12 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
 
                 check = _sympy_check(fn, result, tape)
             return _timed(check, start)
-        except Timeout:
-            if not imported:   # cut short mid-import: let the next check import it afresh
-                for name in [m for m in sys.modules if m == "sympy" or m.startswith("sympy.")]:
+        except GAVE_UP as exc:
+            if isinstance(exc, Timeout) and not imported:   # cut short mid-import: let the
+                for name in [m for m in sys.modules     # next check import it afresh
+                             if m == "sympy" or m.startswith("sympy.")]:
                     del sys.modules[name]
-            reason = f"SymPy did not finish within {timeout:g} s"
-        except RecursionError:
-            reason = "the graph is too deep for SymPy's recursive algorithms"
-        except SYMPY_FAILURES as exc:
-            reason = f"SymPy failed ({_why(exc)})"
+            reason = _gave_up(exc, timeout)
     else:
         reason = "no time was allowed for SymPy" if timeout <= 0 else (
             "SymPy's deadline needs the main thread")
@@ -448,15 +457,9 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                 same = same_function(ours, theirs, list(symbols.values()))
                 partials.append(PartialCheck(name, ours, None, sstr(theirs), same.status,
                                              same.note))
-    except Timeout:
+    except GAVE_UP as exc:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
-                     reason=f"SymPy did not finish within {timeout:g} s")
-    except RecursionError:
-        return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
-                     reason="the graph is too deep for SymPy's recursive algorithms")
-    except SYMPY_FAILURES as exc:
-        return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
-                     reason=f"SymPy failed ({_why(exc)})")
+                     reason=_gave_up(exc, timeout))
     return Check("sympy", _overall(partials), tuple(partials),
                  seconds=time.perf_counter() - start, expression=sstr(sym.expression))
 
@@ -553,12 +556,8 @@ def check_partials(fn: Function, derivs, point: dict, timeout: float = 5.0) -> C
                                                note))
             return Check("sympy", _overall(checks), tuple(checks),
                          seconds=time.perf_counter() - start)
-        except Timeout:
-            reason = f"SymPy did not finish within {timeout:g} s"
-        except RecursionError:
-            reason = "the graph is too deep for SymPy's recursive algorithms"
-        except SYMPY_FAILURES as exc:
-            reason = f"SymPy failed ({_why(exc)})"
+        except GAVE_UP as exc:
+            reason = _gave_up(exc, timeout)
     else:
         reason = "no time was allowed for SymPy"
     return replace(_partials_by_differences(derivs, point), reason=reason,
@@ -627,9 +626,8 @@ def check_implicit(result, point: dict | None, timeout: float = 5.0) -> Check:
                 status = ("skipped" if ref is None or ours is None else
                           "agree" if _agree(ours, ref) else "disagree")
                 checks.append(PartialCheck(name, ours, ref, sstr(theirs), status))
-    except (Timeout, RecursionError, *SYMPY_FAILURES) as exc:
-        reason = (f"SymPy did not finish within {timeout:g} s" if isinstance(exc, Timeout)
-                  else _why(exc))
+    except GAVE_UP as exc:
+        reason = _gave_up(exc, timeout)
         if point is None:
             return Check("sympy idiff", "skipped", tuple(checks), reason=reason,
                          seconds=time.perf_counter() - start)

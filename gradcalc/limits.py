@@ -210,7 +210,7 @@ def _sympy_limits(tape, point: dict, name: str, sides, timeout: float) -> dict:
     """SymPy's limit of the derivative from each side (a float, ±inf) or nothing."""
     import sympy  # outside the deadline: an import cut short would break later ones
 
-    from .check import SYMPY_FAILURES, Timeout, deadline
+    from .check import GAVE_UP, deadline
     from .domains import sympy_domain
     from .function import symbols_for
 
@@ -230,7 +230,7 @@ def _sympy_limits(tape, point: dict, name: str, sides, timeout: float) -> dict:
                     z = complex(lim.evalf(30))
                     if z.imag == 0 and math.isfinite(z.real):
                         found[s] = z.real
-    except (Timeout, RecursionError, NotImplementedError, *SYMPY_FAILURES):
+    except (NotImplementedError, *GAVE_UP):
         pass
     return found
 
