@@ -20,7 +20,7 @@ import time
 
 # gradcalc imports NumPy first, with SIMD math dispatch off (so its batches give the floats of
 # single-point runs); torch and matplotlib import NumPy too, so they come later.
-from gradcalc.vector import numpy as _gradcalc_numpy
+from gradcalc.lazy import numpy as _gradcalc_numpy
 
 _gradcalc_numpy()
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from gradcalc.check import Timeout, deadline
+from gradcalc.deadline import Timeout, deadline
 from gradcalc.errors import GradcalcError
 from gradcalc.function import Function
 from gradcalc.ops import OPS

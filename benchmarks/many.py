@@ -107,7 +107,7 @@ def worker(sizes, repeat, cap):
 
 
 def run(sizes, repeat, cap, log=print) -> dict:
-    from gradcalc.vector import numpy
+    from gradcalc.lazy import numpy
 
     np = numpy()   # gradcalc's import of NumPy (SIMD dispatch off), before torch's
     import gradcalc

@@ -84,7 +84,8 @@ from gradcalc.errors import GradcalcError
 from gradcalc.function import Function
 
 try:   # the engine is changing: the harness must not depend on more than it needs
-    from gradcalc.check import Timeout, check_point, deadline
+    from gradcalc.check import check_point
+    from gradcalc.deadline import Timeout, deadline
 except ImportError:   # pragma: no cover
     check_point = None
 

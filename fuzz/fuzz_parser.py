@@ -4,7 +4,7 @@ Each input is decoded as UTF-8 (errors="replace") and given to ``Function``. If 
 gradient is taken at a point whose values are derived from the input bytes (so a crash replays
 exactly), then the symbolic gradient is built under a one-second deadline.
 
-A finding is any exception other than ``GradcalcError`` (and ``check.Timeout``), or a value or
+A finding is any exception other than ``GradcalcError`` (and ``deadline.Timeout``), or a value or
 partial derivative that comes back NaN or infinite without an error (the command line promises
 never to print those as answers).
 
@@ -32,7 +32,7 @@ if not os.environ.get("FUZZ_COLD_SYMPY"):
     import sympy  # noqa: F401
 
 with atheris.instrument_imports(include=["gradcalc"]):
-    from gradcalc.check import Timeout, deadline
+    from gradcalc.deadline import Timeout, deadline
     from gradcalc.errors import GradcalcError
     from gradcalc.function import Function
 

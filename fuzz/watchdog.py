@@ -15,7 +15,7 @@ import signal
 
 def one_input(check, seconds: float):
     """atheris's TestOneInput for ``check(data)``, with a hang of ``seconds`` a finding."""
-    from gradcalc.check import Timeout, deadline
+    from gradcalc.deadline import Timeout, deadline
 
     def test_one_input(data: bytes) -> None:
         saved = signal.setitimer(signal.ITIMER_REAL, 0)

@@ -343,7 +343,7 @@ class Tape:
         """A local derivative that float arithmetic refused (1/0) as IEEE arithmetic gives it:
         ±inf, or NaN for 0/0. Rare, so NumPy (which has that arithmetic) is imported here."""
         from .domains import numpy_domain
-        from .vector import numpy
+        from .lazy import numpy
 
         np = numpy()
         w = list(v)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import math
 import random
-import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from .deadline import GAVE_UP, SYMPY_FAILURES, Timeout, deadline, gave_up
 from .domains import FLOAT, sympy_domain
 from .function import Function, Result, SymbolicResult, symbols_for
+from .printing import sstr
 
 
 @dataclass(frozen=True)
@@ -69,105 +69,8 @@ class Check:
 
 SKIPPED = Check("none", "skipped", reason="--no-check", value_status="skipped")
 
-# What SymPy and mpmath raise when an expression is beyond them (e^3^(10^105) at a random
-# point): the check failing, not gradcalc; it falls back or says so, as on a timeout.
-SYMPY_FAILURES = (ArithmeticError, MemoryError, ValueError, TypeError, AttributeError)
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc)
-    return type(exc).__name__ + (f": {text[:80]}" if text else "")
-
-
-def _gave_up(exc: BaseException, timeout: float) -> str:
-    """Why SymPy gave no answer (an exception of GAVE_UP), in the words the check prints."""
-    if isinstance(exc, Timeout):
-        return f"SymPy did not finish within {timeout:g} s"
-    if isinstance(exc, RecursionError):
-        return "the graph is too deep for SymPy's recursive algorithms"
-    return f"SymPy failed ({_why(exc)})"
-
-
-class Timeout(BaseException):
-    """Raised inside SymPy when the deadline passes (BaseException: SymPy must not swallow it)."""
-
-
-GAVE_UP = (Timeout, RecursionError, *SYMPY_FAILURES)   # SymPy giving no answer: not our error
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Interrupt the block after ``seconds`` with Timeout. Uses SIGALRM, so only the main thread
-    can set one; elsewhere the block runs unbounded. Nests: an inner deadline never extends an
-    outer one, and the outer one is re-armed with what is left of it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if seconds <= 0:   # no time at all (setitimer(0) would switch off an outer deadline)
-        raise Timeout
-
-    def _fire(signum, frame):
-        # NOTE: raised inside a gc callback or a __del__, Timeout is printed and swallowed
-        # (hypothesis registers a gc callback): fire again soon, until the block has ended.
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
-        raise Timeout
-
-    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
-    started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, _fire)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left else seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_left:
-            signal.setitimer(signal.ITIMER_REAL,
-                             max(outer_left - (time.monotonic() - started), 1e-4))
-
-
 # Graphs bigger than this are not given to SymPy off the main thread, where no deadline can be set.
 _UNBOUNDED_LIMIT = 200
-
-
-def sstr(expr) -> str:
-    """A SymPy expression in gradcalc's own notation (^ for powers, e for Euler's number)."""
-    import sympy
-
-    class _Printer(sympy.printing.str.StrPrinter):
-        def _print_Exp1(self, expr):
-            return "e"
-
-        def _print_Piecewise(self, expr):
-            # Piecewise((1, x > 0), (0, True)) -> (1 if x > 0 else 0)
-            parts = []
-            for value, cond in expr.args:
-                if cond == sympy.true:
-                    parts.append(self._print(value))
-                    break
-                parts.append(f"{self._print(value)} if {self._print(cond)} else")
-            return "(" + " ".join(parts) + ")"
-
-    return _Printer({"order": None}).doprint(expr).replace("**", "^")
-
-
-def tidy(expr):
-    """A simpler form of a symbolic derivative for display, when SymPy finds one quickly that is
-    shorter and brings in no new functions (simplify likes to turn exp into cosh)."""
-    import sympy
-
-    if sympy.count_ops(expr) > 80:
-        return expr
-    try:
-        with deadline(0.5):
-            simpler = sympy.simplify(expr)
-    except Timeout:
-        return expr
-    def funcs(e):
-        return {f.func for f in e.atoms(sympy.Function)}
-    if funcs(simpler) - funcs(expr) or sympy.count_ops(simpler) >= sympy.count_ops(expr):
-        return expr
-    return simpler
 
 
 def _agree(ours: float, ref: float, tol: float = 1e-8) -> bool:
@@ -204,7 +107,7 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
                 for name in [m for m in sys.modules     # next check import it afresh
                              if m == "sympy" or m.startswith("sympy.")]:
                     del sys.modules[name]
-            reason = _gave_up(exc, timeout)
+            reason = gave_up(exc, timeout)
     else:
         reason = "no time was allowed for SymPy" if timeout <= 0 else (
             "SymPy's deadline needs the main thread")
@@ -459,7 +362,7 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                                              same.note))
     except GAVE_UP as exc:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
-                     reason=_gave_up(exc, timeout))
+                     reason=gave_up(exc, timeout))
     return Check("sympy", _overall(partials), tuple(partials),
                  seconds=time.perf_counter() - start, expression=sstr(sym.expression))
 
@@ -557,7 +460,7 @@ def check_partials(fn: Function, derivs, point: dict, timeout: float = 5.0) -> C
             return Check("sympy", _overall(checks), tuple(checks),
                          seconds=time.perf_counter() - start)
         except GAVE_UP as exc:
-            reason = _gave_up(exc, timeout)
+            reason = gave_up(exc, timeout)
     else:
         reason = "no time was allowed for SymPy"
     return replace(_partials_by_differences(derivs, point), reason=reason,
@@ -627,7 +530,7 @@ def check_implicit(result, point: dict | None, timeout: float = 5.0) -> Check:
                           "agree" if _agree(ours, ref) else "disagree")
                 checks.append(PartialCheck(name, ours, ref, sstr(theirs), status))
     except GAVE_UP as exc:
-        reason = _gave_up(exc, timeout)
+        reason = gave_up(exc, timeout)
         if point is None:
             return Check("sympy idiff", "skipped", tuple(checks), reason=reason,
                          seconds=time.perf_counter() - start)

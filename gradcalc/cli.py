@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .errors import GradcalcError, UsageError, describe
 from .numfmt import fmt as fmt_number
+from .points import parse_point
 from .syntax import DEFAULT_LIMITS, Limits, split_top_level
 
 EXAMPLES = """
@@ -97,52 +98,6 @@ class _Command(_Base):
                     args = args[:k] + args[k + 1:] + ["--", arg]
                     break
         return super().parse_args(ctx, args)
-
-
-def parse_point(text: str, exact: bool = False) -> dict:
-    """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
-    ``exact`` a SymPy number: 1/3 stays 1/3)."""
-    from .function import Function
-
-    point = {}
-    if ";" in text or "\n" in text:
-        at = text.index(";") if ";" in text else text.index("\n")
-        raise UsageError("--at entries are separated by commas", text, (at, at + 1),
-                         hint="write --at x=1,y=2")
-    for piece, offset in split_top_level(text):
-        if not piece.strip():
-            raise UsageError("empty entry in --at", text, (offset, offset + 1),
-                             hint="write --at x=1,y=2")
-        if "=" not in piece:
-            raise UsageError(f"--at needs name=value, not {piece.strip()!r}", text,
-                             (offset, offset + len(piece)), hint="write --at x=1,y=2")
-        name, value = piece.split("=", 1)
-        lead = len(name) + 1
-        name = name.strip()
-        if not name.isidentifier():
-            raise UsageError(f"{name!r} is not a variable name", text,
-                             (offset, offset + lead - 1))
-        if name in point:
-            raise UsageError(f"{name} is given twice", text, (offset, offset + len(piece)))
-        if not value.strip():
-            raise UsageError(f"no value for {name}", text, (offset, offset + len(piece)),
-                             hint=f"write --at {name}=1")
-        if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
-            raise UsageError(f"the value of {name} must be a finite number", text,
-                             (offset + lead, offset + len(piece)))
-        try:
-            f = Function(value)
-            if f.variables:
-                raise UsageError(f"the value of {name} may not use variables "
-                                 f"({', '.join(f.variables)})", text,
-                                 (offset + lead, offset + len(piece)))
-            point[name] = f.symbolic(wrt=[]).expression if exact else f()
-        except GradcalcError as exc:
-            if exc.source == value and exc.span is not None:
-                span = (exc.span[0] + offset + lead, exc.span[1] + offset + lead)
-                raise UsageError(exc.message, text, span, exc.hint) from None
-            raise
-    return point
 
 
 def _read_program(program, file):
@@ -683,7 +638,7 @@ def _run_higher(program, file, at, points_file, wrt, output, fmt, digits, check_
 def _second_pass(fn, result, out, graph_file, digits) -> dict:
     """The gradient's program, statement by statement (as formulas), and with --graph its picture
     for the first variable: the forward values of ∂f/∂x and their gradient, a Hessian row."""
-    from .check import sstr
+    from .printing import sstr
     from .derivatives import differentiate
 
     grad_fn, names = differentiate(fn, {out: out}, result.point, tuple(result.point))
@@ -708,7 +663,7 @@ def _no_check():
 
 
 def _higher_symbolic(fn, out, fmt, hessian, order) -> int:
-    from .check import sstr
+    from .printing import sstr
     from .derivatives import label, partials, symbolic_hessian
 
     if hessian:
@@ -738,7 +693,8 @@ def _symbolic_verdicts(fn, out, entries) -> dict:
     random points), within the check's deadline."""
     import sympy
 
-    from .check import Timeout, deadline, same_function
+    from .check import same_function
+    from .deadline import Timeout, deadline
     from .domains import sympy_domain
     from .function import symbols_for
 
@@ -968,7 +924,9 @@ def _bounded_symbolic(fn, wrt, output, timeout, check=False, latex=False, result
     LaTeX write-up (with the values of ``result``). SymPy works on trees: a graph with shared
     nodes can print as an exponentially long expression, and a deep one exceeds Python's
     recursion limit. Bound both."""
-    from .check import SKIPPED, Timeout, check_symbolic, deadline, sstr, tidy
+    from .check import SKIPPED, check_symbolic
+    from .deadline import Timeout, deadline
+    from .printing import sstr, tidy
 
     if result is not None:
         wrt = list(result.gradient)   # the same partials, in the same order, as the numbers
@@ -997,7 +955,7 @@ def _pretty(expr) -> str:
     """SymPy's pretty printer for a table cell when it fits, else gradcalc's notation."""
     import sympy
 
-    from .check import sstr
+    from .printing import sstr
 
     art = sympy.pretty(expr, use_unicode=True)
     return art if max(len(line) for line in art.splitlines()) <= 40 else sstr(expr)

@@ -406,7 +406,7 @@ def _classify(variables, rows, gradient, notes, program, names, output) -> Hessi
     if any(v is None for row in rows for v in row):
         return Hessian(variables, rows, gradient, None, None, None, notes, program, names,
                        output)
-    from .vector import numpy
+    from .lazy import numpy
 
     np = numpy()
     m = np.array(rows, dtype=float)
@@ -551,7 +551,7 @@ def jacobian(fn, point: dict | None, outputs) -> JacobianMatrix:
     det = None
     if len(outputs) == len(variables) and all(x is not None for r in matrix for x in r):
         if point:
-            from .vector import numpy
+            from .lazy import numpy
 
             det = float(numpy().linalg.det(numpy().array(matrix, dtype=float)))
         else:

@@ -279,7 +279,7 @@ def numpy_domain() -> SimpleNamespace:
     domain where the float domain gives a finite number."""
     if _NUMPY:
         return _NUMPY[0]
-    from .vector import numpy
+    from .lazy import numpy
 
     np = numpy()
 

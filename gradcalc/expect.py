@@ -213,8 +213,9 @@ def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
     correct one, where the program's output is defined, and at the point if there is one."""
     import sympy
 
-    from .check import same_function, sstr
+    from .check import same_function
     from .function import symbols_for
+    from .printing import sstr
 
     wrt = [e.wrt] if e.wrt else []
     if e.higher is not None:

@@ -210,7 +210,7 @@ def _sympy_limits(tape, point: dict, name: str, sides, timeout: float) -> dict:
     """SymPy's limit of the derivative from each side (a float, ±inf) or nothing."""
     import sympy  # outside the deadline: an import cut short would break later ones
 
-    from .check import GAVE_UP, deadline
+    from .deadline import GAVE_UP, deadline
     from .domains import sympy_domain
     from .function import symbols_for
 

@@ -78,7 +78,7 @@ class Optimizer:
         """x ← x - lr·(H + λI)⁻¹ g. λ = 0 when H is positive definite; otherwise λ lifts its
         smallest eigenvalue to 1e-3 of the largest magnitude (at least 1e-3), so the step still
         goes downhill (the damping is recorded in ``state["damping"]``, one per step)."""
-        from .vector import numpy
+        from .lazy import numpy
 
         np = numpy()
         names = list(params)
@@ -223,7 +223,7 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
     """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
     (columns named after the program's other variables). Yields an Epoch after each pass, then
     the FitOutcome."""
-    from .vector import numpy
+    from .lazy import numpy
 
     np = numpy()
     optimizer = optimizer or Optimizer()

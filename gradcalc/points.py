@@ -11,11 +11,12 @@ import csv
 import io
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from .errors import GradcalcError, UsageError
 
 CHUNK = 25_000   # rows per chunk: about 75 MB of memory at most, whatever the size of the file
 
@@ -182,3 +183,56 @@ def _reading(where: str, reader=None):
     except csv.Error as exc:
         line = f", line {reader.line_num + 1}" if reader is not None else ""
         raise UsageError(f"{where}{line}: {exc}") from None
+
+
+def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
+    """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
+    ``exact`` a SymPy number: 1/3 stays 1/3). ``option`` is what the user typed the point
+    with (--at, --from, --params, or a problem file's key), for the messages."""
+    from .function import Function
+    from .syntax import split_top_level
+
+    point = {}
+    if ";" in text or "\n" in text:
+        at = text.index(";") if ";" in text else text.index("\n")
+        raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
+                         hint=f"write {option} x=1,y=2")
+    for piece, offset in split_top_level(text):
+        if not piece.strip():
+            raise UsageError(f"empty entry in {option}", text, (offset, offset + 1),
+                             hint=f"write {option} x=1,y=2")
+        if "=" not in piece:
+            raise UsageError(f"{option} needs name=value, not {piece.strip()!r}", text,
+                             (offset, offset + len(piece)), hint=f"write {option} x=1,y=2")
+        name, value = piece.split("=", 1)
+        lead = len(name) + 1
+        spaced = re.search(r"\s[A-Za-z_]\w*\s*=", value)
+        if spaced:   # x=1 y=2: a space where a comma belongs
+            at = offset + lead + spaced.start()
+            raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
+                             hint=f"write {option} x=1,y=2")
+        name = name.strip()
+        if not name.isidentifier():
+            raise UsageError(f"{name!r} is not a variable name", text,
+                             (offset, offset + lead - 1))
+        if name in point:
+            raise UsageError(f"{name} is given twice", text, (offset, offset + len(piece)))
+        if not value.strip():
+            raise UsageError(f"no value for {name}", text, (offset, offset + len(piece)),
+                             hint=f"write {option} {name}=1")
+        if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+            raise UsageError(f"the value of {name} must be a finite number", text,
+                             (offset + lead, offset + len(piece)))
+        try:
+            f = Function(value)
+            if f.variables:
+                raise UsageError(f"the value of {name} may not use variables "
+                                 f"({', '.join(f.variables)})", text,
+                                 (offset + lead, offset + len(piece)))
+            point[name] = f.symbolic(wrt=[]).expression if exact else f()
+        except GradcalcError as exc:
+            if exc.source == value and exc.span is not None:
+                span = (exc.span[0] + offset + lead, exc.span[1] + offset + lead)
+                raise UsageError(exc.message, text, span, exc.hint) from None
+            raise
+    return point

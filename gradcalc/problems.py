@@ -58,9 +58,9 @@ def load(path: str) -> list[dict]:
 
 def run(problems: list[dict]) -> list[ProblemReport]:
     """Decide every answer of every problem."""
-    from .cli import parse_point
     from .expect import check_answers, parse_tol, split_answers
     from .function import Function
+    from .points import parse_point
 
     reports = []
     for k, p in enumerate(problems, start=1):

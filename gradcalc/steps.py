@@ -116,8 +116,8 @@ def local_formula(tape: Tape, labels, definitions, i: int, k: int) -> str:
     """'∂(z·q)/∂q = z': the registry's rule for this edge, printed over the labels."""
     import sympy
 
-    from .check import sstr
     from .domains import sympy_domain
+    from .printing import sstr
 
     D = sympy_domain()
     node = tape.graph.nodes[i]

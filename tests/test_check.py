@@ -8,7 +8,9 @@ import pytest
 
 import gradcalc
 from gradcalc import ops
-from gradcalc.check import check_point, check_symbolic, deadline, sstr
+from gradcalc.check import check_point, check_symbolic
+from gradcalc.deadline import deadline
+from gradcalc.printing import sstr
 
 
 def check(src, timeout=5.0, **point):
@@ -103,7 +105,7 @@ def test_sstr_uses_gradcalc_notation():
 
 
 def test_nested_deadlines_keep_the_outer_one():
-    from gradcalc.check import Timeout
+    from gradcalc.deadline import Timeout
 
     start = time.perf_counter()
     with pytest.raises(Timeout):
@@ -172,7 +174,7 @@ def test_a_swallowed_timeout_fires_again():
     import signal
     import time
 
-    from gradcalc.check import Timeout, deadline
+    from gradcalc.deadline import Timeout, deadline
 
     started = time.monotonic()
     with pytest.raises(Timeout):

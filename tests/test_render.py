@@ -66,7 +66,7 @@ def test_simple_numbers():
 def test_tidy_keeps_exp_and_shortens():
     import sympy
 
-    from gradcalc.check import tidy
+    from gradcalc.printing import tidy
 
     x = sympy.Symbol("x", real=True)
     assert tidy((x**2 - 1) / (x - 1)) == x + 1

@@ -264,7 +264,7 @@ def test_a_function_defined_at_the_point_alone_has_no_derivative(program, at):
 def test_a_zero_deadline_does_not_switch_off_an_outer_one():
     import time
 
-    from gradcalc.check import Timeout, deadline
+    from gradcalc.deadline import Timeout, deadline
 
     started = time.monotonic()
     with pytest.raises(Timeout):

@@ -229,7 +229,7 @@ class Jacobian:
         det = None
         undetermined = any(v is None for r in rows.values() for v in r.values())
         if jacobian and square and not undetermined:
-            from ..vector import numpy
+            from ..lazy import numpy
 
             np = numpy()
             det = float(np.linalg.det(np.array([[rows[o][v] for v in variables]
@@ -258,7 +258,7 @@ class Jacobian:
 
     def _shown(self, x, digits):
         if self.point is None:
-            from ..check import sstr
+            from ..printing import sstr
 
             return sstr(x)
         return fmt(x, digits)
@@ -328,7 +328,7 @@ class Jacobian:
 
 def implicit_output(source, result, point, check, fmt_name: str, digits) -> str:
     """--implicit as json, plain, or (table) text with a check mark per derivative."""
-    from ..check import sstr
+    from ..printing import sstr
 
     def shown(v):
         return fmt(v, digits) if point is not None else sstr(v)

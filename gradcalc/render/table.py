@@ -57,7 +57,7 @@ def _exact_text(expr, value: float, digits: int, precision: int | None = None) -
         return "undetermined" if value is None else f"≈ {fmt(value, digits)} (no exact value)"
     if precision is not None:
         return printed(expr, precision)
-    from ..check import sstr
+    from ..printing import sstr
 
     text = sstr(expr)
     shown = fmt(value, digits)
@@ -199,6 +199,6 @@ def printed(value, digits: int | None = None) -> str:
 
         text = mpmath.nstr(value, digits or 15, strip_zeros=True)
         return text[:-2] if text.endswith(".0") else text
-    from ..check import sstr
+    from ..printing import sstr
 
     return sstr(value)
