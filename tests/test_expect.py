@@ -243,7 +243,7 @@ def test_exact_and_precision_print_every_digit():
 
 def test_exact_needs_a_point():
     r = CliRunner().invoke(main, ["x^2", "--exact"])
-    assert r.exit_code == 2 and "need a point" in r.stderr
+    assert r.exit_code == 2 and "--exact needs a point" in r.stderr
 
 
 def test_problem_file_that_is_not_utf8(tmp_path):

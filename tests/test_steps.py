@@ -108,7 +108,7 @@ def test_steps_table():
 def test_steps_need_a_point():
     r = CliRunner().invoke(main, ["x^2", "--steps"])
     assert r.exit_code == 2
-    assert "need a point" in r.stderr
+    assert "--steps needs a point" in r.stderr
 
 
 def test_tree():

@@ -266,12 +266,12 @@ def test_symbolic_mode_on_an_exploding_program_is_bounded():
 
 
 def test_a_bug_is_reported_without_a_traceback(monkeypatch):
-    import gradcalc.cli
+    import gradcalc.cli.point
 
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(gradcalc.cli, "_run", broken)
+    monkeypatch.setattr(gradcalc.cli.point, "point", broken)
     r = run(SEED)
     assert r.exit_code == 3
     assert "internal error (RuntimeError: boom)" in r.stderr

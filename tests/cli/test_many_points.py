@@ -252,8 +252,8 @@ def test_chunks_give_the_same_output_as_one_pass(tmp_path):
     (["x*y"], "x,x,y\n1,2,3\n", "the column x appears twice"),
     (["x*y", "--at", "y=1"], "x,y\n1,2\n", "y is given both by --at and by a column"),
     (["x*y", "--at", "x=1", "--at", "x=2"], "x,y\n1,2\n", "give it once"),
-    (["x*y", "--exact"], "x,y\n1,2\n", "take one point"),
-    (["x*y", "--format", "latex"], "x,y\n1,2\n", "--format latex takes one point"),
+    (["x*y", "--exact"], "x,y\n1,2\n", "--exact takes one point"),
+    (["x*y", "--format", "latex"], "x,y\n1,2\n", "--format latex does not carry several points"),
 ])
 def test_points_file_usage_errors(tmp_path, args, content, message):
     (tmp_path / "p.csv").write_text(content)

@@ -87,7 +87,7 @@ case(
     "f = ",
 )
 case("tower-10^10^10", ["10^10^10"], 2, "about 1.0e+10 digits")
-case("tower-10^10^10-exact-no-point", ["10^10^10", "--exact"], 2, "need a point")
+case("tower-10^10^10-exact-no-point", ["10^10^10", "--exact"], 2, "--exact needs a point")
 case("tower-10^10^10-exact-at", ["x*10^10^10", "--exact", "--at", "x=1"], 2, "overflows")
 
 # --- Syntax garbage -------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""What every command shares: the settings of one run (passed along, never module-level), the
+one guard that turns errors into exit codes, reading the program, and the click classes that
+print usage errors in gradcalc's own format.
+
+Exit codes: 0 ok; 1 the answer failed (the check disagreed, a partial is undetermined, an
+answer is wrong, some of many points failed); 2 bad input or usage; 3 a bug in gradcalc.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+import click
+
+from ..errors import GradcalcError, UsageError
+from ..syntax import DEFAULT_LIMITS, Limits
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How this run talks to the user: --quiet, --no-color, the --max-* limits."""
+
+    quiet: bool = False
+    color: bool = True
+    limits: Limits = DEFAULT_LIMITS
+    memory: int | None = None       # --max-memory, MB
+
+    def note(self, text: str) -> None:
+        """A warning or note on standard error, unless --quiet."""
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def console(self, stderr: bool = False):
+        from rich.console import Console
+
+        # rich honours NO_COLOR and colours only terminals
+        console = Console(highlight=False, no_color=not self.color or None, stderr=stderr)
+
+        def broken_pipe():
+            # rich's default exits 1, which here would mean "the check disagreed"
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise BrokenPipeError
+
+        console.on_broken_pipe = broken_pipe
+        return console
+
+    def read_program(self, program: str | None, file) -> str:
+        """The program from the argument, -f FILE, or standard input ('-')."""
+        if file is not None and program is not None:
+            raise UsageError("give the program either as an argument or with -f, not both")
+        if file is not None:
+            return _decode(self._read_bounded(file, file.name), file.name)
+        if program is None:
+            hint = 'try: gradcalc "z*(x+y)" --at x=-2,y=5,z=-4'
+            if not sys.stdin.isatty():
+                hint = "to read the program from standard input, give '-' as the program"
+            raise UsageError("no program given", hint=hint)
+        if program == "-":
+            return _decode(self._read_bounded(sys.stdin.buffer, "standard input"),
+                           "standard input")
+        return program
+
+    def _read_bounded(self, stream, where: str) -> bytes:
+        """All of a program file, or an error as soon as it is longer than --max-size allows
+        (it may be /dev/zero)."""
+        size = self.limits.size
+        if size is None:
+            return stream.read()
+        data = stream.read(4 * size + 1)   # a character is at most 4 bytes of UTF-8
+        if len(data) > 4 * size or len(data.decode("utf-8", "replace")) > size:
+            raise UsageError(f"{where} holds more than {size:,} characters; the limit is "
+                             f"{size:,}", hint="raise the limit with --max-size N")
+        return data
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 1]!r})") from None
+
+
+def settings_of(ctx: click.Context, quiet: bool, no_color: bool, limits: Limits = DEFAULT_LIMITS,
+                memory: int | None = None) -> Settings:
+    """This run's settings; with --max-memory in a process of gradcalc's own (``entry``), the
+    address space is bounded too."""
+    if memory and (ctx.find_root().obj or {}).get("own_process"):
+        _cap_memory(memory)
+    return Settings(quiet, not no_color, limits, memory)
+
+
+def guarded(run, settings: Settings | None = None) -> int:
+    """Run a command; its errors become exit codes: bad input 2 (its message and caret on
+    standard error), a closed pipe 0, a bug 3 (said plainly; GRADCALC_DEBUG=1 shows the
+    traceback). No traceback ever reaches the user."""
+    try:
+        return run()
+    except GradcalcError as exc:
+        click.echo(exc.render(), err=True)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except MemoryError:
+        limit = settings.memory if settings is not None else None
+        click.echo("error: out of memory" + (f" (the limit is {limit:,} MB: --max-memory)"
+                                             if limit else ""), err=True)
+        return 2
+    except OSError as exc:   # e.g. writing to a full disk
+        click.echo(f"error: {exc.strerror or exc}", err=True)
+        return 2
+    except Exception as exc:  # a bug
+        if os.environ.get("GRADCALC_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                   "gradcalc; please report it with the command you ran. "
+                   "GRADCALC_DEBUG=1 shows the details.", err=True)
+        return 3
+
+
+def _cap_memory(megabytes: int) -> None:
+    """Bound the process's address space: SymPy can build an integer of many gigabytes in one
+    C call (e^3^(10^105) at a point) that no deadline interrupts; past the bound it raises
+    MemoryError, which ends the run with a message instead of the machine's OOM killer."""
+    try:
+        import resource
+    except ImportError:   # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft == resource.RLIM_INFINITY or soft > want:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
+class _Guarded:
+    """Mixin for click commands and groups: usage errors in gradcalc's 'error: ...' format
+    (exit 2), and the whole run under ``guarded`` (a bug is exit 3, never a traceback)."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+
+        def run():
+            try:
+                rv = super(_Guarded, self).main(args, prog_name, standalone_mode=False, **extra)
+            except click.ClickException as exc:
+                click.echo(f"error: {exc.format_message()}", err=True)
+                click.echo(f"hint: {prog_name or 'gradcalc'} --help lists the options", err=True)
+                return exc.exit_code
+            except click.Abort:
+                return 130
+            return rv if isinstance(rv, int) else 0
+
+        sys.exit(guarded(run))
+
+
+class Command(_Guarded, click.Command):
+    """A gradcalc command."""
+
+
+def entry() -> None:
+    """The console script and ``python -m gradcalc``: run, flush, and leave at once.
+
+    Leaving with os._exit skips the interpreter's teardown, which with SymPy loaded costs more
+    than the whole cross-check (~100 ms freeing its caches). Nothing of ours needs atexit
+    handlers."""
+    from . import main
+
+    try:
+        main.main(prog_name="gradcalc", obj={"own_process": True})
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)

@@ -1,0 +1,81 @@
+"""The gradient at one point, or symbolically without one."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from ..function import Function
+from ..points import parse_point
+from ..report import Request, point_report, symbolic_report
+from .app import Settings
+from .gradient import Options, title, warn
+
+_EXTRAS = ("steps", "graph_file", "tree", "exact", "precision")
+
+
+def point(o: Options, settings: Settings) -> int:
+    """One --at point (or none: the symbolic gradient), with whatever else was asked."""
+    from .. import formats
+
+    if o.tol is not None and not o.expect:
+        raise UsageError("--tol is the tolerance of --expect answers", hint="give --expect too")
+    if o.direction is not None and len(o.at) != 1:
+        raise UsageError("--direction needs one point (--at)")
+    at = o.at[0] if o.at else None
+    renderer = formats.renderer(o.fmt, "point" if at is not None else "symbolic")
+    if at is not None and o.fmt in ("csv", "tsv", "jsonl") and o.given(
+            "steps", "expect", "exact", "precision", "tree"):
+        raise UsageError(f"--format {o.fmt} carries values and gradients only",
+                         hint="use --format json with --steps, --tree, --expect, --exact or "
+                              "--precision")
+    source = settings.read_program(o.program, o.file)
+    fn = Function(source, settings.limits)
+    point = parse_point(at) if at is not None else None
+    verdicts = answers(fn, o, point) if o.expect else None
+    if at is None:
+        extras = o.given(*_EXTRAS)
+        if extras:
+            raise UsageError(f"{', '.join(extras)} need{'s' * (len(extras) == 1)} a point",
+                             hint="add --at, e.g. --at x=1,y=2")
+        report = symbolic_report(fn, _request(o, verdicts), title(o, source),
+                                 pretty=o.fmt == "table")
+        warn(settings, report.warnings, report.check)
+        renderer.render(report, o.out(settings))
+        return report.exit_code()
+    if o.exact and o.precision:
+        raise UsageError("choose --exact or --precision, not both")
+    request = _request(o, verdicts, point_text=at)
+    report = point_report(fn, point, request, title(o, source))
+    if o.fmt == "latex":
+        report.symbolic_raw = symbolic_report(fn, request, result=report.result).symbolic_raw
+    if o.graph_file:   # before printing anything: a missing Graphviz is an error (exit 2)
+        from ..render.dot import write_graph
+
+        write_graph(report.walk, o.graph_file, o.digits or 4)
+    warn(settings, report.warnings, report.check, report.result)
+    if o.tree and o.fmt != "table":
+        settings.note("warning: --tree is drawn only with --format table")
+    renderer.render(report, o.out(settings))
+    if o.graph_file:
+        settings.note(f"wrote the graph to {o.graph_file}")
+    return report.exit_code()
+
+
+def _request(o: Options, verdicts, point_text: str | None = None) -> Request:
+    exact = None
+    if point_text is not None and (o.exact or o.precision):
+        exact = parse_point(point_text, exact=True)
+    direction = parse_point(o.direction, option="--direction") if o.direction else None
+    return Request(o.wrt_names, o.output, o.timeout, steps=o.steps,
+                   walk=bool(o.graph_file or o.tree), exact=exact, precision=o.precision,
+                   direction=direction, verdicts=verdicts)
+
+
+def answers(fn, o: Options, point):
+    """The --expect answers, decided."""
+    from ..expect import check_answers, parse_tol, split_answers
+
+    tol = None
+    if o.tol is not None:
+        tol = parse_tol(o.tol, "--tol takes REL or REL,ABS, e.g. --tol 1e-3,1e-6")
+    expectations = [e for text in o.expect for e in split_answers(text, o.output or fn.output)]
+    return check_answers(fn, expectations, point, tol)

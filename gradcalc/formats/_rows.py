@@ -1,0 +1,45 @@
+"""What the row formats share: a report's points written row by row (render.rows.RowWriter),
+a single point as a one-row file."""
+
+from __future__ import annotations
+
+
+def write(name: str, report, out) -> None:
+    """Every row of a many-points report, as the chunks come."""
+    from ..render.rows import RowWriter
+
+    b = report.batches
+    console = out.console() if name == "table" else None
+    writer = RowWriter(name, out.echo, b.output, b.names, b.extras, b.wrt, out.digits, console,
+                       title=f"{b.output} = {' '.join(report.source.split())[:60]}")
+    for rows in b:
+        writer.write(rows)
+    writer.close()
+
+
+def write_point(name: str, report, out) -> None:
+    """One point as a file of one row: the same header and columns as many points."""
+    from ..render.rows import Rows, RowWriter
+    from ..vector import undetermined_message
+
+    r, check = report.result, report.check
+    writer = RowWriter(name, out.echo, r.output, r.point, (), r.gradient)
+    writer.write(Rows(0, {k: [x] for k, x in r.point.items()}, [r.value],
+                      {k: [x] for k, x in r.gradient.items()},
+                      {0: undetermined_message(r)} if r.undetermined else {},
+                      checks={0: check} if check.status != "skipped" else {}))
+    writer.close()
+
+
+KINDS = {"point", "points"}
+
+
+def renderer(name: str):
+    """The render function of a row format: many points, or one point as a row."""
+    def render(report, out) -> None:
+        if report.kind == "points":
+            write(name, report, out)
+        else:
+            write_point(name, report, out)
+
+    return render
