@@ -1,6 +1,8 @@
 """--format latex: the align* block (floats at --digits, --exact, --precision, the symbolic case)
 and the --steps tables, asserted as exact text; compiled by pdflatex when the machine has it."""
 
+import re
+
 import pytest
 
 from gradcalc import parse
@@ -141,3 +143,120 @@ def test_latex_text_escapes():
 ])
 def test_latex_number(value, digits, tex):
     assert latex_number(value, digits) == tex
+
+
+# --- --steps --------------------------------------------------------------------------------------
+
+def steps(source, at, digits=None):
+    from gradcalc.render.latex import latex_steps
+    from gradcalc.steps import walkthrough
+
+    fn = parse(source)
+    return latex_steps(walkthrough(fn, fn.gradient(parse_point(at) if at else {})), digits)
+
+
+def test_steps_readme_example():
+    assert steps("q = x + y; f = z*q", "x=-2,y=5,z=-4").splitlines() == [
+        r"\noindent",
+        r"\begin{tabular}{rllr}",
+        r"\multicolumn{4}{l}{\textbf{Forward pass}} \\",
+        r"\hline",
+        r"step & node & definition & value \\",
+        r"\hline",
+        r"1 & $x$ & input & $-2$ \\",
+        r"2 & $y$ & input & $5$ \\",
+        r"3 & $q$ & $x + y$ & $3$ \\",
+        r"4 & $z$ & input & $-4$ \\",
+        r"5 & $f$ & $z \cdot q$ & $-12$ \\",
+        r"\hline",
+        r"\end{tabular}",
+        "",
+        r"\medskip",
+        "",
+        r"\noindent",
+        r"\begin{tabular}{rlllr}",
+        r"\multicolumn{5}{l}{\textbf{Backward pass (per edge): downstream = upstream $\times$ "
+        r"local}} \\",
+        r"\hline",
+        r"step & edge & local gradient & upstream $\times$ local $=$ downstream & "
+        r"$\partial f/\partial$target \\",
+        r"\hline",
+        r"1 & $f \to z$ & $\partial(z \cdot q)/\partial z = q$ & $1 \times 3 = 3$ & $3$ \\",
+        r"2 & $f \to q$ & $\partial(z \cdot q)/\partial q = z$ & $1 \times (-4) = -4$ & $-4$ \\",
+        r"3 & $q \to x$ & $\partial(x + y)/\partial x = 1$ & $(-4) \times 1 = -4$ & $-4$ \\",
+        r"4 & $q \to y$ & $\partial(x + y)/\partial y = 1$ & $(-4) \times 1 = -4$ & $-4$ \\",
+        r"\hline",
+        r"\end{tabular}",
+    ]
+
+
+def test_steps_paths_meet_names_and_digits():
+    lines = steps("b_1 = a_in + a_in; c = b_1^2 + sigmoid(b_1)", "a_in=1/3", digits=3)
+    rows = [line for line in lines.splitlines() if line[:1].isdigit()]
+    assert rows == [
+        r"1 & $a_{\mathit{in}}$ & input & $0.333$ \\",
+        r"2 & $b_{1}$ & $a_{\mathit{in}} + a_{\mathit{in}}$ & $0.667$ \\",
+        r"3 & $t_{1}$ & $b_{1}^{2}$ & $0.444$ \\",
+        r"4 & $t_{2}$ & $\operatorname{sigmoid}(b_{1})$ & $0.661$ \\",
+        r"5 & $c$ & $t_{1} + t_{2}$ & $1.11$ \\",
+        r"1 & $c \to t_{1}$ & $\partial(t_{1} + t_{2})/\partial t_{1} = 1$ & $1 \times 1 = 1$ & "
+        r"$1$ \\",
+        r"2 & $c \to t_{2}$ & $\partial(t_{1} + t_{2})/\partial t_{2} = 1$ & $1 \times 1 = 1$ & "
+        r"$1$ \\",
+        r"3 & $t_{2} \to b_{1}$ & $\partial \operatorname{sigmoid}(b_{1})/\partial b_{1} = "
+        r"\frac{1}{\left(1 + e^{- b_{1}}\right) \left(e^{b_{1}} + 1\right)}$ & "
+        r"$1 \times 0.224 = 0.224$ & $0.224$ (+ more) \\",
+        r"4 & $t_{1} \to b_{1}$ & $\partial(b_{1}^{2})/\partial b_{1} = 2 b_{1}$ & "
+        r"$1 \times 1.33 = 1.33$ & $1.56$ (sum of 2 paths) \\",
+        r"5 & $b_{1} \to a_{\mathit{in}}$ & $\partial(a_{\mathit{in}} + a_{\mathit{in}})/\partial "
+        r"a_{\mathit{in}} = 1$ & $1.56 \times 1 = 1.56$ & $1.56$ (+ more) \\",
+        r"6 & $b_{1} \to a_{\mathit{in}}$ & $\partial(a_{\mathit{in}} + a_{\mathit{in}})/\partial "
+        r"a_{\mathit{in}} = 1$ & $1.56 \times 1 = 1.56$ & $3.11$ (sum of 2 paths) \\",
+    ]
+
+
+def balanced(text: str) -> bool:
+    """Braces nest, every \\begin has its \\end, and math shifts pair up on every line."""
+    bare = re.sub(r"\\[{}$]|\\\\", "", text)
+    depth, stack = 0, []
+    for m in re.finditer(r"[{}]|\\(begin|end)\{([^}]*)\}", bare):
+        if m.group(1) == "begin":
+            stack.append(m.group(2))
+        elif m.group(1) == "end" and (not stack or stack.pop() != m.group(2)):
+            return False
+        elif m.group(1) is None:
+            depth += 1 if m.group(0) == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0 and not stack and all(line.count("$") % 2 == 0
+                                            for line in bare.splitlines())
+
+
+@pytest.mark.parametrize("source, at", [
+    ("q = x + y; f = z*q", "x=-2,y=5,z=-4"),
+    ("h_1 = max(x, y, 1) + log(x, 2) + abs(x) + cbrt(y) + atan2(y, x) + asin(x/4) + erf(x); "
+     "h_1 = h_1^2 - 1e-3/my_var; h_1^3", "x=1.5,y=2,my_var=4"),
+    ("x = x*2; x^2 + sin(x)", "x=1"),   # x' is the named x
+    ("sqrt(x^2)*w_1", "x=0,w_1=2"),      # a note on the undetermined partial, in text mode
+    ("c = 2; c = c^2", ""),              # one node: no edges
+])
+def test_steps_are_balanced(source, at):
+    text = steps(source, at)
+    assert balanced(text)
+    assert text.count(r"\begin{tabular}") == 2
+
+
+def test_steps_primed_name_as_a_base():
+    # x' is x^{\prime}: squaring it needs braces, or TeX sees a double superscript
+    assert r"3 & $t_{1}$ & ${x'}^{2}$ & $4$ \\" in steps("x = x*2; x^2 + sin(x)", "x=1")
+
+
+def test_steps_note_in_text_mode():
+    last = steps("sqrt(x^2)*w_1", "x=0,w_1=2").splitlines()[-1]
+    assert last.startswith(r"\noindent $\partial$f/$\partial$x: reverse mode cannot decide it: "
+                           r"the infinite derivative of sqrt(x\textasciicircum{}2) at (0) ")
+
+
+def test_steps_of_a_single_node():
+    assert r"\multicolumn{5}{l}{no edges to walk (the output is a single node)} \\" in (
+        steps("c = 2; c = c^2", "").splitlines())

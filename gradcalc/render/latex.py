@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 from ..numfmt import fmt
 
@@ -18,6 +19,10 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", 
           "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
           "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon",
           "Phi", "Psi", "Omega"}
+_FUNCTIONS = {"exp", "log", "ln", "sin", "cos", "tan", "sec", "csc", "cot", "sinh", "cosh",
+              "tanh", "max", "min"}                    # LaTeX has a command of the same name
+_INFIX = {"*": r"\cdot"}                                # where LaTeX spells an operator otherwise
+_ARC = {"asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan"}
 _TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
          "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
          "<": "$<$", ">": "$>$", "|": "$|$", "∂": r"$\partial$", "·": r"$\cdot$",
@@ -171,3 +176,131 @@ def latex_point(sym, result=None, digits: int | None = None, exact=None) -> str:
     lines.append(r"\end{align*}")
     return "\n".join(lines)
 
+
+def _literal(text: str) -> str:
+    """A literal as typed (2, 0.5, 1e-3) in math mode."""
+    try:
+        float(text)
+    except ValueError:
+        return latex_name(text)
+    return _scientific(text)
+
+
+def _wrapped(text: str) -> str:
+    """A number in parentheses where it would misread as a factor: (-4), (1.5 \\times 10^{-8})."""
+    return f"({text})" if text.startswith("-") or r"\times" in text else text
+
+
+def _call(op_name: str, call: str, args: list[str]) -> str:
+    """A function node's definition: \\sin(t_{1}), \\sqrt{x}, \\log_{2}(x), \\left|x\\right|."""
+    joined = ", ".join(args)
+    if op_name == "sqrt":
+        return rf"\sqrt{{{args[0]}}}"
+    if op_name == "cbrt":
+        return rf"\sqrt[3]{{{args[0]}}}"
+    if op_name == "abs":
+        return rf"\left|{args[0]}\right|"
+    if op_name in ("log2", "log10"):
+        return rf"\log_{{{op_name[3:]}}}({args[0]})"
+    if op_name == "logb":
+        return rf"\log_{{{args[1]}}}({args[0]})"
+    if call in _FUNCTIONS:
+        return rf"\{call}({joined})"
+    if call in _ARC:
+        return rf"{_ARC[call]}({joined})"
+    return rf"\operatorname{{{call}}}({joined})"   # as SymPy spells erf, sign
+
+
+def _definition(tape, names: dict[int, str], i: int) -> str:
+    """How node i is computed from its arguments, in math mode ('input' for an input): the
+    graph's own structure, not SymPy's (which would reorder z·q as q z and fold x + x)."""
+    from ..ops import REGISTRY
+
+    node = tape.graph.nodes[i]
+    if node.op == "input":
+        return "input"
+    op = REGISTRY[node.op]
+    args = [_wrapped(names[j]) for j in node.args]
+    if op.infix and len(args) == 1:
+        return f"{op.infix}{args[0]}"
+    if op.infix == "^":
+        base = f"{{{args[0]}}}" if "'" in args[0] else args[0]   # c'^{2} is a double superscript
+        return f"{base}^{{{names[node.args[1]]}}}"
+    if op.infix:
+        return f" {_INFIX.get(op.infix, op.infix)} ".join(args)
+    return _call(node.op, op.calls[0], args)
+
+
+def _local(walk, D, names: dict[int, str], defs: dict[int, str], edge, digits) -> str:
+    """'\\partial(z \\cdot q)/\\partial z = q': the registry's rule for this edge, over the
+    labels (the same rule, run on SymPy symbols, that steps.local_formula prints as text)."""
+    import sympy
+
+    from ..ops import REGISTRY
+
+    node = walk.tape.graph.nodes[edge.source]
+    op = REGISTRY[node.op]
+    spelt, xs = {}, []
+    for j in node.args:
+        arg = walk.tape.graph.nodes[j]
+        if arg.op == "const":
+            xs.append(D.literal(arg.value, arg.text))
+        else:
+            xs.append(sympy.Symbol(walk.labels[j], real=True))
+            spelt[xs[-1]] = names[j]
+    if op.infix:   # an operator's output by value (x/y^2), a function's by name (sigmoid(t))
+        out, of = op.value(D, *xs), f"({defs[edge.source]})"
+    else:
+        out, of = sympy.Dummy("out", real=True), f" {defs[edge.source]}"
+        spelt[out] = defs[edge.source]
+    try:
+        rule = _expr(op.local(D, edge.arg, tuple(xs), out), spelt)
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):   # an op with only a VJP
+        rule = latex_number(edge.local, digits)
+    return rf"\partial{of}/\partial {names[edge.target]} = {rule}"
+
+
+def _table(columns: str, title: str, header: list[str], rows: list[list[str]]) -> str:
+    """A plain-LaTeX tabular (\\hline rules, no booktabs) with its title in the first row."""
+    lines = [r"\noindent", rf"\begin{{tabular}}{{{columns}}}",
+             rf"\multicolumn{{{len(columns)}}}{{l}}{{\textbf{{{title}}}}} \\", r"\hline",
+             " & ".join(header) + r" \\", r"\hline"]
+    lines += [" & ".join(row) + r" \\" for row in rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def latex_steps(walk, digits: int | None = None) -> str:
+    """The walkthrough (``steps.walkthrough``) as two tabulars for a handout: the forward pass
+    (node, definition, value) and the backward pass, one row per edge (local gradient as a
+    formula, upstream × local = downstream, and the running ∂f/∂target where paths meet), then
+    the notes on partials reverse mode could not decide. Numbers at ``digits`` (6 by default)."""
+    from ..domains import sympy_domain
+
+    nodes = walk.tape.graph.nodes
+    names = {i: _literal(t) if nodes[i].op == "const" else latex_name(t)
+             for i, t in walk.labels.items()}
+    defs = {i: _definition(walk.tape, names, i) for i in walk.labels if nodes[i].op != "const"}
+    index = {walk.labels[i]: i for i in defs}
+    n = partial(latex_number, digits=digits)
+    forward = [[str(s.step), f"${names[index[s.node]]}$",
+                "input" if s.definition == "input" else f"${defs[index[s.node]]}$",
+                f"${n(s.value)}$"] for s in walk.forward]
+    D, rows = sympy_domain(), []
+    for s, e in zip(walk.backward, walk.edges, strict=True):
+        total = f"${n(s.total)}$" + ("" if s.paths == 1 else f" (sum of {s.paths} paths)"
+                                     if s.last else " (+ more)")
+        rows.append([str(s.step), f"${names[e.source]} \\to {names[e.target]}$",
+                     f"${_local(walk, D, names, defs, e, digits)}$",
+                     rf"${_wrapped(n(s.upstream))} \times {_wrapped(n(s.local))} = "
+                     rf"{n(s.downstream)}$", total])
+    if not rows:
+        rows = [[r"\multicolumn{5}{l}{no edges to walk (the output is a single node)}"]]
+    out = latex_name(walk.output)
+    parts = [_table("rllr", "Forward pass", ["step", "node", "definition", "value"], forward),
+             r"\medskip",
+             _table("rlllr", r"Backward pass (per edge): downstream = upstream $\times$ local",
+                    ["step", "edge", "local gradient", r"upstream $\times$ local $=$ downstream",
+                     rf"$\partial {out}/\partial$target"], rows)]
+    parts += [r"\medskip" + "\n" + r"\noindent " + latex_text(note) for note in walk.notes]
+    return "\n\n".join(parts)
