@@ -260,3 +260,27 @@ def test_steps_note_in_text_mode():
 def test_steps_of_a_single_node():
     assert r"\multicolumn{5}{l}{no edges to walk (the output is a single node)} \\" in (
         steps("c = 2; c = c^2", "").splitlines())
+
+
+# --- a real compile, where the machine has LaTeX --------------------------------------------------
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="no pdflatex here")
+def test_pdflatex_compiles_the_write_up(tmp_path):
+    import subprocess
+
+    body = "\n".join([
+        "\n".join(block("loss = (w_1*x_2 - y_true)^2", "w_1=1/3,x_2=2,y_true=3", exact="exact")),
+        "\n".join(block("exp(x)/y + sqrt(x^2)", "x=0,y=3e7")),
+        latex_point(parse("x^2*sin(w1)").symbolic()),
+        steps("b_1 = a_in + a_in; c = b_1^2 + sigmoid(b_1)", "a_in=1/3"),
+        steps("x = x*2; x^2 + sin(x)", "x=1"),
+        steps("sqrt(x^2)*w_1 + abs(x) + max(x, 1) + log(x + 2, 2) + erf(x)", "x=0,w_1=2"),
+    ])
+    (tmp_path / "handout.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+        f"{body}\n\\end{{document}}\n", encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                          "handout.tex"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "handout.pdf").exists()
