@@ -104,7 +104,7 @@ class PointsFile:
                 rows = _parse(lines, width, self.delimiter, self.where, invalid)
                 if not rows:
                     continue
-                cells = list(zip(*rows, strict=True))
+                cells = [list(c) for c in zip(*rows, strict=True)]
             size = len(cells[0])
             columns = {v: _numbers(v, cells[j], invalid)
                        for v, j in zip(self.variables, where, strict=True)}
@@ -116,9 +116,13 @@ class PointsFile:
 
 def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:
     """The common case in one pass of str.split: no quotes, no blank lines, every row full.
-    Columns are every width-th cell. None when the file needs the csv module."""
+    Columns are every width-th cell. None when the file needs the csv module. Each line's
+    separators are counted: a short row next to a long one ('3' then '4,5,6') has the right
+    total and would shift cells into the wrong rows."""
     text = "".join(lines)
     if width < 2 or '"' in text:
+        return None
+    if set(map(str.count, lines, itertools.repeat(sep))) != {width - 1}:
         return None
     text = text.replace("\r\n", "\n").removesuffix("\n")
     if "\r" in text:
