@@ -200,21 +200,21 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
     if ";" in text or "\n" in text:
         at = text.index(";") if ";" in text else text.index("\n")
         raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
-                         hint=f"write {option} x=1,y=2")
+                         hint=_write(option, "x=1,y=2"))
     for piece, offset in split_top_level(text):
         if not piece.strip():
             raise UsageError(f"empty entry in {option}", text, (offset, offset + 1),
-                             hint=f"write {option} x=1,y=2")
+                             hint=_write(option, "x=1,y=2"))
         if "=" not in piece:
             raise UsageError(f"{option} needs name=value, not {piece.strip()!r}", text,
-                             (offset, offset + len(piece)), hint=f"write {option} x=1,y=2")
+                             (offset, offset + len(piece)), hint=_write(option, "x=1,y=2"))
         name, value = piece.split("=", 1)
         lead = len(name) + 1
         spaced = re.search(r"\s[A-Za-z_]\w*\s*=", value)
         if spaced:   # x=1 y=2: a space where a comma belongs
             at = offset + lead + spaced.start()
             raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
-                             hint=f"write {option} x=1,y=2")
+                             hint=_write(option, "x=1,y=2"))
         name = name.strip()
         if not name.isidentifier():
             raise UsageError(f"{name!r} is not a variable name", text,
@@ -223,7 +223,7 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
             raise UsageError(f"{name} is given twice", text, (offset, offset + len(piece)))
         if not value.strip():
             raise UsageError(f"no value for {name}", text, (offset, offset + len(piece)),
-                             hint=f"write {option} {name}=1")
+                             hint=_write(option, f"{name}=1"))
         if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
             raise UsageError(f"the value of {name} must be a finite number", text,
                              (offset + lead, offset + len(piece)))
@@ -240,3 +240,11 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
                 raise UsageError(exc.message, text, span, exc.hint) from None
             raise
     return point
+
+
+def _write(option: str, example: str) -> str:
+    """A hint in the form the point was typed: --at x=1 on the command line, at = "x=1" as a
+    problem file's key."""
+    if option.startswith("-"):
+        return f"write {option} {example}"
+    return f'write {option} = "{example}"'
