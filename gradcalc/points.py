@@ -242,9 +242,13 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
     return point
 
 
-def _write(option: str, example: str) -> str:
-    """A hint in the form the point was typed: --at x=1 on the command line, at = "x=1" as a
-    problem file's key."""
+def typed(option: str, example: str) -> str:
+    """``example`` as the user types it with ``option``: --at x=1 on the command line,
+    at = "x=1" as a problem file's key."""
     if option.startswith("-"):
-        return f"write {option} {example}"
-    return f'write {option} = "{example}"'
+        return f"{option} {example}"
+    return f'{option} = "{example}"'
+
+
+def _write(option: str, example: str) -> str:
+    return f"write {typed(option, example)}"
