@@ -42,11 +42,18 @@ class Expectation:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The decision on one answer. A wrong expression comes with a point where it differs from
+    the correct one, as a sentence (``counterexample``) and as numbers (``differs_at``, and the
+    two values there) for JSON and tables; all four are None otherwise."""
+
     expectation: Expectation
     ok: bool | None      # None: could not be decided
     correct: str         # the correct answer, as a number or an expression
     how: str             # "within 5e-05", "simplify", "random points", ...
-    counterexample: str | None = None
+    counterexample: str | None = None         # "differs at x = 0.07"
+    differs_at: dict[str, float] | None = None   # that point: variable -> value
+    yours_there: float | None = None          # the answer's value there (None: not a real number)
+    correct_there: float | None = None        # the correct answer's value there
 
 
 def split_answers(text: str, output: str, option: str = "--expect") -> list[Expectation]:
@@ -249,7 +256,22 @@ def _symbolic(fn, e, answer: Function, point: dict | None, point_option=None) ->
     domain = fn.symbolic(wrt=[], output=e.of).expression
     same = same_function(given, correct, list(symbols.values()), domain, points)
     ok = {"agree": True, "disagree": False}.get(same.status)
-    return Verdict(e, ok, sstr(correct), same.method, same.note if ok is False else None)
+    if ok is not False or same.point is None:
+        return Verdict(e, ok, sstr(correct), same.method)
+    at = {symbols[k]: sympy.Rational(v) for k, v in same.point.items()}   # the floats shown
+    return Verdict(e, ok, sstr(correct), same.method, same.note, dict(same.point),
+                   _real(given.xreplace(at)), _real(correct.xreplace(at)))
+
+
+def _real(expr) -> float | None:
+    """A SymPy expression at a point as a float, or None if it is not a finite real there."""
+    try:
+        z = complex(expr.evalf(20))
+    except (TypeError, ValueError):
+        return None
+    if abs(z.imag) > 1e-12 * max(1.0, abs(z.real)) or not math.isfinite(z.real):
+        return None
+    return z.real
 
 
 def _needs_point(fn, e, option: str):

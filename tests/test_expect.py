@@ -257,7 +257,30 @@ def test_problem_file_that_is_not_utf8(tmp_path):
     assert p.returncode == 2 and "write tol = " in p.stdout
 
 
-# --- where the answers came from: a problem file's keys ---------------------------------------
+# --- a wrong expression carries numbers; where the answers came from -----------------------------
+
+def test_a_wrong_expression_at_the_users_point_carries_the_two_values_there():
+    v = verdicts("x^2", "df/dx=2*x+relu(x-4)", {"x": 5})["df/dx"]
+    assert (v.ok, v.how, v.counterexample) == (False, "the point", "differs at x = 5")
+    assert (v.differs_at, v.yours_there, v.correct_there) == ({"x": 5.0}, 11.0, 10.0)
+
+
+def test_a_wrong_expression_at_a_random_point_carries_the_two_values_there():
+    v = verdicts("x^2*y", "df/dx=2*x")["df/dx"]
+    assert (v.ok, v.how) == (False, "random points")
+    assert v.counterexample == "differs at x = -0.01, y = -0.07"
+    assert v.differs_at == {"x": -0.01, "y": -0.07}
+    assert v.yours_there == -0.02
+    assert v.correct_there == pytest.approx(2 * -0.01 * -0.07, rel=1e-15)
+
+
+def test_right_and_numeric_verdicts_carry_no_counterexample():
+    v = verdicts("sin(x^2)", "df/dx=2*x*cos(x^2)")["df/dx"]
+    w = verdicts("x^2", "df/dx=3", {"x": 1})["df/dx"]
+    for x in (v, w):
+        assert (x.counterexample, x.differs_at, x.yours_there, x.correct_there) == (
+            None, None, None, None)
+
 
 def answers_error(src, text, point=None, **kw) -> str:
     f = gradcalc.parse(src)
@@ -315,4 +338,5 @@ def test_a_number_without_a_point_is_fine_where_the_answer_is_constant():
 
 def test_on_the_command_line_a_number_without_a_point_is_compared_as_a_function():
     v = verdicts("x^2", "f=9")["f"]
-    assert (v.ok, v.counterexample) == (False, "differs at x = -0.01")
+    assert (v.ok, v.differs_at, v.yours_there, v.correct_there) == (
+        False, {"x": -0.01}, 9.0, pytest.approx(1e-4, rel=1e-12))
