@@ -38,13 +38,49 @@ TOL_USAGE = 'write tol = "REL" or "REL,ABS", e.g. "1e-3"'
 
 @dataclass
 class ProblemReport:
+    """One problem's outcome: its verdicts, or why it could not run (``error``, rendered). The
+    program and point are kept as written so that a report can show what was checked."""
+
     name: str
     verdicts: list = field(default_factory=list)
     error: str | None = None
+    program: str = ""
+    at: str | None = None   # the point as written; None: the answers are checked symbolically
+    answers: int = 0        # answers written, counted also when the problem could not run
 
     @property
     def right(self) -> int:
         return sum(1 for v in self.verdicts if v.ok)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The unit is the answer. An answer of a problem that could not run counts in the total as
+    not right (``not_checked`` of them): a broken problem must not make the score look better,
+    as leaving its answers out of the total did."""
+
+    right: int
+    total: int           # every answer written, checked or not
+    could_not_run: int   # problems
+    not_checked: int     # answers in the problems that could not run
+
+    @property
+    def sentence(self) -> str:
+        """'18 of 20 answers right', or '3 of 7 answers right (4 not checked: 2 problems could
+        not run)'."""
+        text = f"{self.right} of {self.total} answer{'s' * (self.total != 1)} right"
+        if self.could_not_run:
+            problems = f"{self.could_not_run} problem{'s' * (self.could_not_run != 1)}"
+            text += f" ({self.not_checked} not checked: {problems} could not run)"
+        return text
+
+
+def score(reports: list[ProblemReport]) -> Score:
+    """The score of a problem set's reports (see Score for what counts)."""
+    broken = [r for r in reports if r.error is not None]
+    not_checked = sum(r.answers for r in broken)
+    total = sum(len(r.verdicts) for r in reports if r.error is None) + not_checked
+    return Score(sum(r.right for r in reports), total, len(broken), not_checked)
 
 
 def load(path: str) -> list[dict]:
@@ -108,25 +144,40 @@ def _count(texts: list[str]) -> int:
 
 
 def run(problems: list[dict]) -> list[ProblemReport]:
-    """Decide every answer of every problem."""
+    """Decide every answer of every problem (as ``load`` returns them); a problem that cannot
+    run gets its error in its report and the others still run."""
+    return [_run_one(k, p) for k, p in enumerate(problems, start=1)]
+
+
+def _run_one(k: int, p: dict) -> ProblemReport:
     from .expect import check_answers, parse_tol, split_answers
     from .function import Function
     from .points import parse_point
 
-    reports = []
-    for k, p in enumerate(problems, start=1):
-        report = ProblemReport(str(p.get("name", f"problem {k}")))
-        try:
-            fn = Function(p["program"])
-            point = parse_point(str(p["at"])) if p.get("at") else None
-            expect = p["expect"]
-            texts = [expect] if isinstance(expect, str) else [str(e) for e in expect]
-            tol = None
-            if p.get("tol") is not None:
-                tol = parse_tol(p["tol"], TOL_USAGE)
-            expectations = [e for t in texts for e in split_answers(t, fn.output)]
-            report.verdicts = check_answers(fn, expectations, point, tol)
-        except GradcalcError as exc:
-            report.error = exc.render()
-        reports.append(report)
-    return reports
+    texts = [p["expect"]] if isinstance(p["expect"], str) else list(p["expect"])
+    at = p["at"] if p.get("at", "").strip() else None   # at = "" reads as no point, as before
+    report = ProblemReport(str(p.get("name", f"problem {k}")), program=p["program"], at=at,
+                           answers=_count(texts))
+    try:
+        fn = Function(p["program"])
+        point = parse_point(at, option="at") if at is not None else None
+        if point is not None:
+            _every_variable(fn, point, at)
+        tol = parse_tol(p["tol"], TOL_USAGE) if p.get("tol") is not None else None
+        expectations = [e for t in texts for e in split_answers(t, fn.output, "expect")]
+        report.answers = len(expectations)
+        report.verdicts = check_answers(fn, expectations, point, tol, point_option="at")
+    except GradcalcError as exc:
+        report.error = exc.render()
+    return report
+
+
+def _every_variable(fn, point: dict, at: str) -> None:
+    """A variable the point leaves out, said in the file's terms (the engine's hint is --at)."""
+    from .points import typed
+
+    missing = [v for v in fn.variables if v not in point]
+    if missing:
+        example = ", ".join([at.strip().rstrip(","), *(f"{v}=1" for v in missing)])
+        raise UsageError(f"at gives no value for {', '.join(missing)}",
+                         hint=f"give every variable a value, e.g. {typed('at', example)}")

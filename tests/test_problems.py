@@ -1,11 +1,12 @@
-"""problems.py on its own: loading a problem file (its keys and their types)."""
+"""problems.py on its own: loading a problem file (its keys and their types), running it (each
+problem's report, in the file's own terms) and the score, without going through the command line."""
 
 from pathlib import Path
 
 import pytest
 
 from gradcalc.errors import UsageError
-from gradcalc.problems import load
+from gradcalc.problems import ProblemReport, Score, load, run, score
 
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "homework.toml")
 
@@ -24,6 +25,11 @@ def load_error(path: str) -> str:
     with pytest.raises(UsageError) as info:
         load(path)
     return info.value.render().replace(path, "FILE")
+
+
+def one(write, body: str) -> ProblemReport:
+    (report,) = run(load(write("[[problem]]\n" + body)))
+    return report
 
 
 # --- load --------------------------------------------------------------------------------------
@@ -91,3 +97,111 @@ def test_files_that_are_not_problem_sets(write, tmp_path):
         "error: FILE: problem 1 is not a table\nhint: write [[problem]]")
     assert load_error(write("this is = not [toml")).startswith("error: FILE is not valid TOML: ")
     assert load_error(str(tmp_path / "none.toml")) == "error: FILE: No such file or directory"
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+def test_the_example_runs_and_each_report_keeps_its_program_and_point():
+    reports = run(load(EXAMPLE))
+    assert [(r.name, r.right, r.answers, r.error) for r in reports] == [
+        ("Chain rule warm-up (CS231n)", 5, 6, None),
+        ("Sigmoid neuron", 6, 6, None),
+        ("Symbolic derivative", 1, 1, None),
+        ("Shared node", 2, 3, None),
+        ("Classify the critical point (second derivatives)", 4, 4, None),
+    ]
+    assert [(r.program, r.at) for r in reports[2:4]] == [
+        ("sin(x^2)", None), ("b = a + a; c = b*b", "a = 1.5")]
+    (wrong,) = [v for v in reports[3].verdicts if not v.ok]
+    assert (wrong.expectation.label, wrong.expectation.answer, wrong.correct) == (
+        "dc/da", "6", "12")
+
+
+def test_a_problem_that_cannot_run_keeps_its_texts_and_the_others_run(write):
+    reports = run(load(write('[[problem]]\nname = "typo"\nprogram = "(x"\nat = "x=1"\n'
+                             'expect = ["f = 1", "df/dx = 1"]\n'
+                             '[[problem]]\nprogram = "x^2"\nat = "x=1"\nexpect = "df/dx = 2"\n')))
+    assert [(r.name, r.program, r.at, r.answers, r.verdicts) for r in reports[:1]] == [
+        ("typo", "(x", "x=1", 2, [])]
+    assert reports[0].error.startswith("error: '(' is never closed")
+    assert (reports[1].name, reports[1].right, reports[1].error) == ("problem 2", 1, None)
+
+
+def test_a_number_without_a_point_says_a_point_is_needed(write):
+    r = one(write, 'program = "x^2"\nexpect = ["df/dx = 2*x", "f = 9"]\n')
+    assert r.error == ("error: expect f = 9: a number needs a point, and there is no at\n"
+                       "  f = 9\n"
+                       "      ^\n"
+                       'hint: add at = "x=1", or answer with an expression in x')
+    assert r.answers == 2
+
+
+def test_without_a_point_a_constant_answer_and_an_expression_are_checked(write):
+    r = one(write, 'program = "3*x^2"\nat = ""\nexpect = "df/dx = 6*x, d2f/dx2 = 6"\n')
+    assert (r.at, r.error, [v.ok for v in r.verdicts]) == (None, None, [True, True])
+
+
+@pytest.mark.parametrize("body, error", [
+    ('program = "x*y"\nat = "x=1; y=2"\nexpect = "f=2"\n',
+     "error: at entries are separated by commas\n  x=1; y=2\n     ^\n"
+     'hint: write at = "x=1,y=2"'),
+    ('program = "x*y"\nat = "x=1"\nexpect = "f=2"\n',
+     "error: at gives no value for y\n"
+     'hint: give every variable a value, e.g. at = "x=1, y=1"'),
+    ('program = "x*y"\nat = "x=1,y=2"\nexpect = "f=2, df/dx"\n',
+     "error: expect needs name=answer, not 'df/dx'\n  f=2, df/dx\n      ^^^^^^\n"
+     'hint: write expect = ["f = -12", "df/dx = -4"]'),
+    ('program = "x*y"\nat = "x=1,y=2"\nexpect = "g=2"\n',
+     "error: expect g: the program has no statement g\nhint: statements: f; variables: x, y"),
+    ('program = "x*y"\nat = "x=1,y=2"\nexpect = "f=2"\ntol = "much"\n',
+     "error: write tol = \"REL\" or \"REL,ABS\", e.g. \"1e-3\", not 'much'"),
+])
+def test_messages_speak_of_the_files_keys(write, body, error):
+    r = one(write, body)
+    assert (r.error, r.verdicts) == (error, [])
+
+
+def test_tol_may_be_a_toml_number(write):
+    r = one(write, 'program = "x^2"\nat = "x=1"\nexpect = "df/dx = 2.01"\ntol = 0.01\n')
+    assert [(v.ok, v.how) for v in r.verdicts] == [(True, "within rel 0.01, abs 0")]
+
+
+# --- score -------------------------------------------------------------------------------------
+
+def report(right: int, wrong: int = 0, error: str | None = None, answers: int = 0):
+    """A report with ``right`` right and ``wrong`` wrong verdicts, or an error."""
+    class V:
+        def __init__(self, ok):
+            self.ok = ok
+    verdicts = [V(True)] * right + [V(False)] * wrong
+    return ProblemReport("p", verdicts, error, answers=answers or len(verdicts))
+
+
+def test_answers_of_problems_that_could_not_run_count_as_not_right():
+    reports = [report(1), report(1), report(1), report(0, 1), report(0, 1),
+               report(0, error="error: ...", answers=1), report(0, error="error: ...", answers=1)]
+    s = score(reports)
+    assert s == Score(right=3, total=7, could_not_run=2, not_checked=2)
+    assert s.sentence == "3 of 7 answers right (2 not checked: 2 problems could not run)"
+
+
+@pytest.mark.parametrize("reports, sentence", [
+    ([report(2, 1)], "2 of 3 answers right"),
+    ([report(1)], "1 of 1 answer right"),
+    ([report(1), report(0, error="error: ...", answers=3)],
+     "1 of 4 answers right (3 not checked: 1 problem could not run)"),
+])
+def test_score_sentences(reports, sentence):
+    assert score(reports).sentence == sentence
+
+
+def test_undecided_answers_count_in_the_total_as_not_right():
+    assert score([report(1), ProblemReport("u", [type("V", (), {"ok": None})()], answers=1)]) == (
+        Score(right=1, total=2, could_not_run=0, not_checked=0))
+
+
+def test_the_score_of_a_file_with_a_broken_problem(write):
+    reports = run(load(write('[[problem]]\nprogram = "x^2"\nat = "x=3"\nexpect = "f=9, df/dx=5"\n'
+                             '[[problem]]\nprogram = "x^"\nexpect = ["f = 1", "df/dx = 2*x"]\n')))
+    assert score(reports).sentence == (
+        "1 of 4 answers right (2 not checked: 1 problem could not run)")
