@@ -37,25 +37,35 @@ class Expectation:
     source: str = ""     # the whole --expect text, and where the answer starts in it (for carets)
     at: int = 0
     higher: str | None = None   # a partial of order 2 or more, as written (d2f/dxdy, f'')
+    option: str = "--expect"    # where the answer was typed, for messages: --expect, or expect
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The decision on one answer. A wrong expression comes with a point where it differs from
+    the correct one, as a sentence (``counterexample``) and as numbers (``differs_at``, and the
+    two values there) for JSON and tables; all four are None otherwise."""
+
     expectation: Expectation
     ok: bool | None      # None: could not be decided
     correct: str         # the correct answer, as a number or an expression
     how: str             # "within 5e-05", "simplify", "random points", ...
-    counterexample: str | None = None
+    counterexample: str | None = None         # "differs at x = 0.07"
+    differs_at: dict[str, float] | None = None   # that point: variable -> value
+    yours_there: float | None = None          # the answer's value there (None: not a real number)
+    correct_there: float | None = None        # the correct answer's value there
 
 
-def split_answers(text: str, output: str) -> list[Expectation]:
-    """'q=-3,f=-12,df/dz=-3' -> expectations (commas inside parentheses belong to the answer)."""
+def split_answers(text: str, output: str, option: str = "--expect") -> list[Expectation]:
+    """'q=-3,f=-12,df/dz=-3' -> expectations (commas inside parentheses belong to the answer).
+    ``option`` is where the text was typed (--expect, or a problem file's expect), for the
+    messages here and in check_answers."""
     found = []
     for piece, offset in split_top_level(text):
         if "=" not in piece:
-            raise UsageError(f"--expect needs name=answer, not {piece.strip()!r}", text,
+            raise UsageError(f"{option} needs name=answer, not {piece.strip()!r}", text,
                              (offset, offset + max(1, len(piece))),
-                             hint="write --expect f=-12,df/dx=-4")
+                             hint=_example(option))
         left, right = piece.split("=", 1)
         label, answer = left.strip(), right.strip()
         if not answer:
@@ -65,16 +75,23 @@ def split_answers(text: str, output: str) -> list[Expectation]:
         higher = _normal(label)
         h = _HIGHER.match(higher) or _PRIMES.match(higher)
         if m:
-            found.append(Expectation(label, answer, m["of"] or output, m["wrt"], text, at))
+            found.append(Expectation(label, answer, m["of"] or output, m["wrt"], text, at,
+                                     option=option))
         elif h:
             found.append(Expectation(label, answer, h["of"] or output, None, text, at,
-                                     higher))
+                                     higher, option))
         elif label.isidentifier():
-            found.append(Expectation(label, answer, label, None, text, at))
+            found.append(Expectation(label, answer, label, None, text, at, option=option))
         else:
-            raise UsageError(f"--expect: {label!r} is neither a name nor a partial like df/dx",
+            raise UsageError(f"{option}: {label!r} is neither a name nor a partial like df/dx",
                              text, (offset, offset + len(piece.split("=", 1)[0])))
     return found
+
+
+def _example(option: str) -> str:
+    if option.startswith("-"):
+        return f"write {option} f=-12,df/dx=-4"
+    return f'write {option} = ["f = -12", "df/dx = -4"]'   # a problem file's key, in TOML
 
 
 def _normal(label: str) -> str:
@@ -89,7 +106,7 @@ def higher_wrt(e: Expectation, fn: Function) -> tuple[str, ...]:
     m = _PRIMES.match(text)
     if m:
         if len(fn.variables) != 1:
-            raise UsageError(f"--expect {e.label}: primes mean the derivative in the one "
+            raise UsageError(f"{e.option} {e.label}: primes mean the derivative in the one "
                              f"variable, but the program has {len(fn.variables)}",
                              hint="write d2f/dxdy instead")
         return (fn.variables[0],) * len(m["primes"])
@@ -99,7 +116,7 @@ def higher_wrt(e: Expectation, fn: Function) -> tuple[str, ...]:
     while rest:
         found = next((v for v in names if rest.startswith("d" + v)), None)
         if found is None:
-            raise UsageError(f"--expect {e.label}: {rest!r} does not start with d and a "
+            raise UsageError(f"{e.option} {e.label}: {rest!r} does not start with d and a "
                              "variable of the program",
                              hint=f"variables: {', '.join(fn.variables)}")
         rest = rest[1 + len(found):]
@@ -107,7 +124,7 @@ def higher_wrt(e: Expectation, fn: Function) -> tuple[str, ...]:
         wrt += [found] * (int(power[1]) if power else 1)
         rest = rest[power.end():] if power else rest
     if len(wrt) != n or n < 2:
-        raise UsageError(f"--expect {e.label}: the order ({n}) and the variables below "
+        raise UsageError(f"{e.option} {e.label}: the order ({n}) and the variables below "
                          f"({len(wrt)}) do not match")
     return tuple(wrt)
 
@@ -149,9 +166,13 @@ def _tolerance(answer: str, tol: tuple[float, float] | None) -> tuple[float, str
 
 
 def check_answers(fn: Function, expectations, point: dict | None,
-                  tol: tuple[float, float] | None = None) -> list[Verdict]:
+                  tol: tuple[float, float] | None = None,
+                  point_option: str | None = None) -> list[Verdict]:
     """Decide each expectation at ``point`` (numbers) or symbolically (without a point, or when
-    the answer has variables)."""
+    the answer has variables). With ``point_option`` (a problem file's at) and no point, a
+    number for something that depends on the variables is an error naming that option: it
+    cannot be checked. Without it (the command line) such a number is compared as a function,
+    and is wrong unless the correct answer is that constant."""
     verdicts = []
     for e in expectations:
         if e.higher is not None and e.of in fn.graph.names:
@@ -159,7 +180,7 @@ def check_answers(fn: Function, expectations, point: dict | None,
         known = (e.of in fn.graph.names) and (e.wrt is None or e.wrt in fn.graph.names
                                               or e.wrt in fn.graph.inputs)
         if not known:
-            raise UsageError(f"--expect {e.label}: the program has no "
+            raise UsageError(f"{e.option} {e.label}: the program has no "
                              f"{'statement ' + e.of if e.of not in fn.graph.names else e.wrt}",
                              hint=f"statements: {', '.join(fn.graph.names)}; "
                                   f"variables: {', '.join(fn.variables)}")
@@ -168,17 +189,17 @@ def check_answers(fn: Function, expectations, point: dict | None,
         except GradcalcError as exc:
             if exc.span is None:
                 raise
-            raise UsageError(f"--expect {e.label}: {exc.message}", e.source or e.answer,
+            raise UsageError(f"{e.option} {e.label}: {exc.message}", e.source or e.answer,
                              (exc.span[0] + e.at, exc.span[1] + e.at), exc.hint) from None
         strange = [v for v in answer.variables
                    if v not in fn.variables and v not in fn.graph.names]
         if strange:
-            raise UsageError(f"--expect {e.label}={e.answer}: the answer uses "
+            raise UsageError(f"{e.option} {e.label}={e.answer}: the answer uses "
                              f"{', '.join(strange)}, which the program does not have")
         if point is not None and not answer.variables:
             verdicts.append(_numeric(fn, e, answer(), point, tol))
         else:
-            verdicts.append(_symbolic(fn, e, answer, point))
+            verdicts.append(_symbolic(fn, e, answer, point, point_option))
     return verdicts
 
 
@@ -208,7 +229,7 @@ def _compare(e, given: float, correct: float, tol) -> Verdict:
     return Verdict(e, ok, simple(correct), how)
 
 
-def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
+def _symbolic(fn, e, answer: Function, point: dict | None, point_option=None) -> Verdict:
     """An answer with variables (or any answer without a point): the same function as the
     correct one, where the program's output is defined, and at the point if there is one."""
     import sympy
@@ -223,6 +244,8 @@ def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
     else:
         sym = fn.symbolic(wrt=wrt, output=e.of)
         correct = sym.gradient[e.wrt] if e.wrt else sym.expression
+    if point is None and point_option and not answer.variables and correct.free_symbols:
+        _needs_point(fn, e, point_option)
     given = answer.symbolic(wrt=[]).expression
     # An answer may name the program's statements (df/dz = q): put their expressions in.
     named = {sympy.Symbol(n, real=True): fn.symbolic(wrt=[], output=n).expression
@@ -233,4 +256,32 @@ def _symbolic(fn, e, answer: Function, point: dict | None) -> Verdict:
     domain = fn.symbolic(wrt=[], output=e.of).expression
     same = same_function(given, correct, list(symbols.values()), domain, points)
     ok = {"agree": True, "disagree": False}.get(same.status)
-    return Verdict(e, ok, sstr(correct), same.method, same.note if ok is False else None)
+    if ok is not False or same.point is None:
+        return Verdict(e, ok, sstr(correct), same.method)
+    at = {symbols[k]: sympy.Rational(v) for k, v in same.point.items()}   # the floats shown
+    return Verdict(e, ok, sstr(correct), same.method, same.note, dict(same.point),
+                   _real(given.xreplace(at)), _real(correct.xreplace(at)))
+
+
+def _real(expr) -> float | None:
+    """A SymPy expression at a point as a float, or None if it is not a finite real there."""
+    try:
+        z = complex(expr.evalf(20))
+    except (TypeError, ValueError):
+        return None
+    if abs(z.imag) > 1e-12 * max(1.0, abs(z.real)) or not math.isfinite(z.real):
+        return None
+    return z.real
+
+
+def _needs_point(fn, e, option: str):
+    """A number answer with no point to take the correct one at: say which, and how to fix."""
+    from .points import typed
+
+    names = ", ".join(fn.variables)
+    example = ", ".join(f"{v}=1" for v in fn.variables)
+    raise UsageError(f"{e.option} {e.label} = {e.answer}: a number needs a point, and there is "
+                     f"no {option}", e.source or None,
+                     (e.at, e.at + len(e.answer)) if e.source else None,
+                     hint=f"add {typed(option, example)}, or answer with an expression in "
+                          f"{names}")

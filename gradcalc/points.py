@@ -104,7 +104,7 @@ class PointsFile:
                 rows = _parse(lines, width, self.delimiter, self.where, invalid)
                 if not rows:
                     continue
-                cells = list(zip(*rows, strict=True))
+                cells = [list(c) for c in zip(*rows, strict=True)]
             size = len(cells[0])
             columns = {v: _numbers(v, cells[j], invalid)
                        for v, j in zip(self.variables, where, strict=True)}
@@ -116,9 +116,13 @@ class PointsFile:
 
 def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:
     """The common case in one pass of str.split: no quotes, no blank lines, every row full.
-    Columns are every width-th cell. None when the file needs the csv module."""
+    Columns are every width-th cell. None when the file needs the csv module. Each line's
+    separators are counted: a short row next to a long one ('3' then '4,5,6') has the right
+    total and would shift cells into the wrong rows."""
     text = "".join(lines)
     if width < 2 or '"' in text:
+        return None
+    if set(map(str.count, lines, itertools.repeat(sep))) != {width - 1}:
         return None
     text = text.replace("\r\n", "\n").removesuffix("\n")
     if "\r" in text:
@@ -196,21 +200,21 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
     if ";" in text or "\n" in text:
         at = text.index(";") if ";" in text else text.index("\n")
         raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
-                         hint=f"write {option} x=1,y=2")
+                         hint=_write(option, "x=1,y=2"))
     for piece, offset in split_top_level(text):
         if not piece.strip():
             raise UsageError(f"empty entry in {option}", text, (offset, offset + 1),
-                             hint=f"write {option} x=1,y=2")
+                             hint=_write(option, "x=1,y=2"))
         if "=" not in piece:
             raise UsageError(f"{option} needs name=value, not {piece.strip()!r}", text,
-                             (offset, offset + len(piece)), hint=f"write {option} x=1,y=2")
+                             (offset, offset + len(piece)), hint=_write(option, "x=1,y=2"))
         name, value = piece.split("=", 1)
         lead = len(name) + 1
         spaced = re.search(r"\s[A-Za-z_]\w*\s*=", value)
         if spaced:   # x=1 y=2: a space where a comma belongs
             at = offset + lead + spaced.start()
             raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
-                             hint=f"write {option} x=1,y=2")
+                             hint=_write(option, "x=1,y=2"))
         name = name.strip()
         if not name.isidentifier():
             raise UsageError(f"{name!r} is not a variable name", text,
@@ -219,7 +223,7 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
             raise UsageError(f"{name} is given twice", text, (offset, offset + len(piece)))
         if not value.strip():
             raise UsageError(f"no value for {name}", text, (offset, offset + len(piece)),
-                             hint=f"write {option} {name}=1")
+                             hint=_write(option, f"{name}=1"))
         if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
             raise UsageError(f"the value of {name} must be a finite number", text,
                              (offset + lead, offset + len(piece)))
@@ -236,3 +240,15 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
                 raise UsageError(exc.message, text, span, exc.hint) from None
             raise
     return point
+
+
+def typed(option: str, example: str) -> str:
+    """``example`` as the user types it with ``option``: --at x=1 on the command line,
+    at = "x=1" as a problem file's key."""
+    if option.startswith("-"):
+        return f"{option} {example}"
+    return f'{option} = "{example}"'
+
+
+def _write(option: str, example: str) -> str:
+    return f"write {typed(option, example)}"

@@ -255,3 +255,88 @@ def test_problem_file_that_is_not_utf8(tmp_path):
     tol.write_text('[[problem]]\nprogram = "x"\nat = "x=1"\nexpect = "f=1"\ntol = "abc"\n')
     p = run_check([str(tol), "--format", "plain"])
     assert p.returncode == 2 and "write tol = " in p.stdout
+
+
+# --- a wrong expression carries numbers; where the answers came from -----------------------------
+
+def test_a_wrong_expression_at_the_users_point_carries_the_two_values_there():
+    v = verdicts("x^2", "df/dx=2*x+relu(x-4)", {"x": 5})["df/dx"]
+    assert (v.ok, v.how, v.counterexample) == (False, "the point", "differs at x = 5")
+    assert (v.differs_at, v.yours_there, v.correct_there) == ({"x": 5.0}, 11.0, 10.0)
+
+
+def test_a_wrong_expression_at_a_random_point_carries_the_two_values_there():
+    v = verdicts("x^2*y", "df/dx=2*x")["df/dx"]
+    assert (v.ok, v.how) == (False, "random points")
+    assert v.counterexample == "differs at x = -0.01, y = -0.07"
+    assert v.differs_at == {"x": -0.01, "y": -0.07}
+    assert v.yours_there == -0.02
+    assert v.correct_there == pytest.approx(2 * -0.01 * -0.07, rel=1e-15)
+
+
+def test_right_and_numeric_verdicts_carry_no_counterexample():
+    v = verdicts("sin(x^2)", "df/dx=2*x*cos(x^2)")["df/dx"]
+    w = verdicts("x^2", "df/dx=3", {"x": 1})["df/dx"]
+    for x in (v, w):
+        assert (x.counterexample, x.differs_at, x.yours_there, x.correct_there) == (
+            None, None, None, None)
+
+
+def answers_error(src, text, point=None, **kw) -> str:
+    f = gradcalc.parse(src)
+    with pytest.raises(UsageError) as info:
+        check_answers(f, split_answers(text, f.output, "expect"), point, **kw)
+    return info.value.render()
+
+
+@pytest.mark.parametrize("src, text, message", [
+    ("x^2", "f", "error: expect needs name=answer, not 'f'\n  f\n  ^\n"
+                 'hint: write expect = ["f = -12", "df/dx = -4"]'),
+    ("x^2", "2f=1", "error: expect: '2f' is neither a name nor a partial like df/dx\n"
+                    "  2f=1\n  ^^"),
+    ("x^2", "g=1", "error: expect g: the program has no statement g\n"
+                   "hint: statements: f; variables: x"),
+    ("x^2", "df/dx=2*(", "error: expect df/dx: expected a number, a name or '(' but found the "
+                         "end of the input\n  df/dx=2*(\n           ^"),
+    ("x^2", "df/dx=2*w", "error: expect df/dx=2*w: the answer uses w, which the program does "
+                         "not have"),
+    ("x^2*y", "f''=1", "error: expect f'': primes mean the derivative in the one variable, but "
+                       "the program has 2\nhint: write d2f/dxdy instead"),
+    ("x^2*y", "d3f/dx2=1", "error: expect d3f/dx2: the order (3) and the variables below (2) "
+                           "do not match"),
+])
+def test_messages_name_the_problem_files_key(src, text, message):
+    assert answers_error(src, text, {"x": 1.0, "y": 1.0}) == message
+
+
+def test_the_command_lines_wording_is_the_default():
+    with pytest.raises(UsageError, match="^--expect needs name=answer") as info:
+        split_answers("f", "f")
+    assert info.value.hint == "write --expect f=-12,df/dx=-4"
+    f = gradcalc.parse("x^2")
+    (e,) = split_answers("g=1", "f")
+    with pytest.raises(UsageError, match="^--expect g: the program has no statement g$"):
+        check_answers(f, [e], {"x": 1.0})
+
+
+def test_a_number_without_a_point_names_the_answer_and_the_key():
+    assert answers_error("x^2+y", "df/dx=2*x, f=9", point_option="at") == (
+        "error: expect f = 9: a number needs a point, and there is no at\n"
+        "  df/dx=2*x, f=9\n"
+        "               ^\n"
+        'hint: add at = "x=1, y=1", or answer with an expression in x, y')
+    assert answers_error("x^3", "d2f/dx2=6", point_option="at").splitlines()[0] == (
+        "error: expect d2f/dx2 = 6: a number needs a point, and there is no at")
+
+
+def test_a_number_without_a_point_is_fine_where_the_answer_is_constant():
+    f = gradcalc.parse("3*x")
+    got = check_answers(f, split_answers("df/dx=3, d2f/dx2=1", "f", "expect"), None,
+                        point_option="at")
+    assert [(v.ok, v.correct) for v in got] == [(True, "3"), (False, "0")]
+
+
+def test_on_the_command_line_a_number_without_a_point_is_compared_as_a_function():
+    v = verdicts("x^2", "f=9")["f"]
+    assert (v.ok, v.differs_at, v.yours_there, v.correct_there) == (
+        False, {"x": -0.01}, 9.0, pytest.approx(1e-4, rel=1e-12))
