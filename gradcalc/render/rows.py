@@ -262,8 +262,9 @@ class _Screenful:
         self.tail.extend(map(row, range(max(0, size - TAIL), size)))
         self.count += size
         self.errors += len(rows.errors)
-        for k in sorted(rows.errors)[:FIRST_ERRORS - len(self.first_errors)]:
-            self.first_errors.append((rows.start + k + 1, rows.errors[k]))
+        if rows.errors and len(self.first_errors) < FIRST_ERRORS:   # no sort once listed
+            for k in sorted(rows.errors)[:FIRST_ERRORS - len(self.first_errors)]:
+                self.first_errors.append((rows.start + k + 1, rows.errors[k]))
         self._ranges(numbers, rows.errors)
 
     def _ranges(self, numbers: list[list[float]], errors: dict[int, str]) -> None:
