@@ -8,6 +8,10 @@ float) and a failed point's reason in place of its numbers:
 - jsonl: one object per line: ``{"point", "value", "gradient", "error", "check"}`` (and
   ``"columns"`` for kept columns);
 - json: the same objects in one array.
+
+The table (for people) is one table however many rows: all of them when they fit a screen, else
+the first and last few, the min and max of each column, the rows that failed and why; its memory
+is bounded by the screen, not the file, and it costs little next to computing the rows.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..numfmt import fmt
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 @dataclass
@@ -47,7 +56,8 @@ class RowWriter:
     """Writes chunks of rows in one format through ``echo`` (click.echo's signature)."""
 
     def __init__(self, fmt_name: str, echo, output: str, variables, extras, wrt,
-                 digits: int | None = None, console=None, title: str = ""):
+                 digits: int | None = None, console=None, title: str = "",
+                 screen: int | None = None):
         self.format = fmt_name
         self.echo = echo
         self.output = output
@@ -64,6 +74,9 @@ class RowWriter:
                              *(f"d{output}/d{w}" for w in self.wrt), "error"]))
         elif fmt_name == "json":
             echo("[", nl=False)
+        elif fmt_name == "table":
+            self._shown = _Screenful(_screen_rows(console, screen), len(self.variables),
+                                     len(self.variables) + 1 + len(self.wrt))
 
     def write(self, rows: Rows) -> None:
         getattr(self, f"_{self.format}")(rows)
@@ -72,6 +85,8 @@ class RowWriter:
     def close(self) -> None:
         if self.format == "json":
             self.echo("\n]")
+        elif self.format == "table":
+            self._print_table()
 
     # --- formats ------------------------------------------------------------------------------
     def _csv(self, rows: Rows) -> None:
@@ -142,36 +157,230 @@ class RowWriter:
         self.echo(("\n" if self.count else "") + "\n\n".join(blocks))
 
     def _table(self, rows: Rows) -> None:
-        from rich import box
-        from rich.table import Table
+        numbers = [*(rows.points[v] for v in self.variables), rows.value,
+                   *(rows.gradient[w] for w in self.wrt)]
+        self._shown.add(rows, numbers, [rows.extras[e] for e in self.extras])
 
+    def _print_table(self) -> None:
+        """The one table, printed when the last row is in: it needs the count and the ranges."""
+        from rich.text import Text
+
+        shown = self._shown
+        if not shown.count:
+            return
         digits = self.digits or 6
-        first, last = rows.start + 1, rows.start + len(rows)
-        title = self.title if (first, last) == (1, len(rows)) and not self.count else (
-            f"{self.title}, points {first}–{last}")
-        table = Table(box=box.SIMPLE_HEAVY, title=title, title_justify="left")
-        table.add_column("#", justify="right", style="dim")
-        for v in self.variables:
-            table.add_column(v, justify="right")
-        for e in self.extras:
-            table.add_column(e)
-        table.add_column(self.output, justify="right", style="bold")
-        for w in self.wrt:
-            table.add_column(f"∂{self.output}/∂{w}", justify="right")
-        if rows.errors:
-            table.add_column("error", style="red")
-        for k in range(len(rows)):
-            cells = [str(rows.start + k + 1), *(_cell(rows.points[v][k], digits)
-                                                for v in self.variables),
-                     *(rows.extras[e][k] for e in self.extras)]
-            error = rows.errors.get(k)
-            if error:
-                cells += [""] * (1 + len(self.wrt)) + [error]
-            else:
-                cells.append(fmt(rows.value[k], digits))
-                cells += [fmt(rows.gradient[w][k], digits) for w in self.wrt]
-            table.add_row(*cells)
-        self.console.print(table)
+        nvars = len(self.variables)
+        columns = [_Column("#", True, "dim"), *(_Column(v, True) for v in self.variables),
+                   *(_Column(e, False) for e in self.extras), _Column(self.output, True, "bold"),
+                   *(_Column(f"∂{self.output}/∂{w}", True) for w in self.wrt)]
+        elided = shown.count > shown.limit
+        rows = [*shown.head[:HEAD], *shown.tail] if elided else shown.head
+        # every row shown: the reasons in a column; else the summary lists the first ones
+        with_error = not elided and any(row[3] for row in rows)
+        if with_error:
+            columns.append(_Column("error", False, "red"))
+        body: list = [_row_cells(row, digits, nvars, with_error) for row in rows]
+        if elided:
+            body.insert(HEAD, shown.count - HEAD - len(shown.tail))   # the rows not shown
+            body.append(None)                                         # a rule
+            seen = [lo <= hi for lo, hi in zip(shown.lo, shown.hi, strict=True)]
+            for label, ends in (("min", shown.lo), ("max", shown.hi)):
+                cells = [_cell(x, digits) if ok else "" for x, ok in zip(ends, seen, strict=True)]
+                body.append([label, *cells[:nvars], *([""] * len(self.extras)),
+                             *cells[nvars:], *([""] * with_error)])
+        width = self.console.width
+        lines = [Text(self.title, style="italic")] if self.title else []
+        for k, block in enumerate(_blocks(columns, body, width)):
+            lines += [Text("")] * bool(k) + _block_lines(columns, block, body, width,
+                                                          self.console)
+        self.console.print(Text("\n").join(lines), soft_wrap=True)
+        if elided:
+            self._print_summary()
+
+    def _print_summary(self) -> None:
+        """Past a screenful: how many rows, which failed and why, and how to see them all."""
+        from rich.text import Text
+
+        console, shown = self.console, self._shown
+        line = f"{shown.count:,} rows"
+        if shown.errors:
+            first = len(shown.first_errors)
+            line += (f", {shown.errors:,} with errors" +
+                     (f"; the first {first}:" if first < shown.errors else ":"))
+        else:
+            line += ", all computed"
+        console.print(Text(line))
+        for number, reason in shown.first_errors:   # wrapped with a hanging indent
+            wrapped = Text(f"row {number}: {reason}").wrap(console, max(console.width - 4, 20))
+            console.print(Text("\n").join(Text(("  " if n == 0 else "    ") + part.plain.rstrip())
+                                          for n, part in enumerate(wrapped)), soft_wrap=True)
+        console.print(Text("every row: run again with --format csv (or tsv, json, jsonl)",
+                           style="dim"))
+
+
+HEAD = 10           # rows shown before "⋮ N rows not shown"
+TAIL = 10           # and after it
+SCREEN = 40         # at most this many rows are all shown (off a terminal)
+FIRST_ERRORS = 5    # error rows listed under a table that does not show every row
+GAP = "  "          # between columns
+TEXT_MIN = 20       # a text column (kept columns, errors) wraps, but not narrower than this
+
+
+def _screen_rows(console, screen: int | None) -> int:
+    """How many rows are all shown: the terminal's height less the title, header and prompt,
+    else SCREEN; never fewer than the elided view's HEAD + TAIL + 1 lines."""
+    if screen is None:
+        screen = console.height - 4 if console is not None and console.is_terminal else SCREEN
+    return max(screen, HEAD + TAIL + 1)
+
+
+class _Screenful:
+    """What the table shows of any number of rows, in memory bounded by the screen: the first
+    rows (all of them while they fit), the last TAIL in a ring buffer, running min/max per
+    numeric column and the error count, so a 10^7-row file costs no more to show than 40 rows.
+    A row is (number, numbers, kept cells, error or None)."""
+
+    def __init__(self, limit: int, nvars: int, ncolumns: int):
+        self.limit = limit
+        self.nvars = nvars                 # numbers[:nvars] are the point, the rest results
+        self.head: list[tuple] = []
+        self.tail: deque[tuple] = deque(maxlen=TAIL)
+        self.count = 0
+        self.lo = [math.inf] * ncolumns      # lo > hi: no number in the column yet
+        self.hi = [-math.inf] * ncolumns
+        self.errors = 0
+        self.first_errors: list[tuple[int, str]] = []
+
+    def add(self, rows: Rows, numbers: list[list[float]], extras: list[list[str]]) -> None:
+        size = len(rows)
+
+        def row(k):
+            return (rows.start + k + 1, [c[k] for c in numbers], [e[k] for e in extras],
+                    rows.errors.get(k))
+
+        self.head += map(row, range(min(size, max(0, self.limit - self.count))))
+        self.tail.extend(map(row, range(max(0, size - TAIL), size)))
+        self.count += size
+        self.errors += len(rows.errors)
+        if rows.errors and len(self.first_errors) < FIRST_ERRORS:   # no sort once listed
+            for k in sorted(rows.errors)[:FIRST_ERRORS - len(self.first_errors)]:
+                self.first_errors.append((rows.start + k + 1, rows.errors[k]))
+        self._ranges(numbers, rows.errors)
+
+    def _ranges(self, numbers: list[list[float]], errors: dict[int, str]) -> None:
+        """Min and max over the cells that are numbers: a bad cell is NaN, and a failed row's
+        results are not results."""
+        for i, column in enumerate(numbers):
+            if errors and i >= self.nvars:
+                column = [x for k, x in enumerate(column) if k not in errors]
+            column = [x for x in column if x == x]
+            if column:
+                self.lo[i] = min(self.lo[i], min(column))
+                self.hi[i] = max(self.hi[i], max(column))
+
+
+@dataclass
+class _Column:
+    header: str
+    numeric: bool        # numbers are right-aligned and never wrapped or cut
+    style: str = ""
+
+
+class _Marked(str):
+    """A cell drawn in red: "error" where a failed row's value would be."""
+
+
+def _row_cells(row: tuple, digits: int, nvars: int, with_error: bool) -> list[str]:
+    """A row's cells; a failed row has no results, only its reason (or, without an error
+    column, the word "error")."""
+    number, numbers, kept, error = row
+    point = [_cell(x, digits) for x in numbers[:nvars]]
+    results = [fmt(x, digits) for x in numbers[nvars:]]
+    if error:
+        results = [""] * len(results)
+        if not with_error:
+            results[0] = _Marked("error")
+    return [str(number), *point, *kept, *results, *([error or ""] * with_error)]
+
+
+def _widths(columns: list[_Column], body: list) -> list[int]:
+    """Each column's natural width: its widest cell or header."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(c.header) for c in columns]
+    for cells in body:
+        if isinstance(cells, list):
+            widths = [max(w, cell_len(x)) for w, x in zip(widths, cells, strict=True)]
+    return widths
+
+
+def _blocks(columns: list[_Column], body: list, width: int) -> list[list[int]]:
+    """The columns in blocks that fit the width, each led by "#": numbers are never cut, so a
+    table wider than the terminal continues below (as pandas wraps a wide frame)."""
+    widths = _widths(columns, body)
+    need = [w if c.numeric else min(w, TEXT_MIN) for c, w in zip(columns, widths, strict=True)]
+    blocks, block, used = [], [0], need[0]
+    for i in range(1, len(columns)):
+        if len(block) > 1 and used + len(GAP) + need[i] > width:
+            blocks.append(block)
+            block, used = [0], need[0]
+        block.append(i)
+        used += len(GAP) + need[i]
+    return [*blocks, block]
+
+
+def _block_lines(columns: list[_Column], block: list[int], body: list, width: int,
+                 console) -> list[Text]:
+    """One block of columns: header, rule, rows (text cells wrapped within their width), the
+    "⋮" row and, under a second rule, min and max."""
+    from rich.text import Text
+
+    natural = _widths(columns, body)
+    fixed = sum(natural[i] for i in block if columns[i].numeric) + len(GAP) * (len(block) - 1)
+    texts = [i for i in block if not columns[i].numeric]
+    share = max(TEXT_MIN, (width - fixed) // len(texts)) if texts else 0
+    widths = {i: natural[i] if columns[i].numeric else min(natural[i], share) for i in block}
+    total = sum(widths.values()) + len(GAP) * (len(block) - 1)
+    rule = Text("━" * total)
+    lines = [*_physical(columns, block, widths, [c.header for c in columns], console, "bold"),
+             rule]
+    for cells in body:
+        if cells is None:
+            lines.append(rule)
+        elif isinstance(cells, int):
+            lines.append(Text("⋮".rjust(widths[0]) + GAP + f"{cells:,} rows not shown",
+                              style="dim"))
+        else:
+            lines += _physical(columns, block, widths, cells, console)
+    return lines
+
+
+def _physical(columns, block, widths, cells, console, style: str = "") -> list[Text]:
+    """One row as lines of text: numbers right-aligned, text wrapped to its column."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    parts = {}
+    for i in block:
+        if columns[i].numeric:
+            parts[i] = [cells[i]]
+        else:
+            wrapped = Text(cells[i]).wrap(console, widths[i], overflow="fold")
+            parts[i] = [line.plain.rstrip() for line in wrapped] or [""]
+    lines = []
+    for n in range(max(map(len, parts.values()))):
+        line = Text()
+        for j, i in enumerate(block):
+            cell = parts[i][n] if n < len(parts[i]) else ""
+            pad = " " * (widths[i] - cell_len(cell))
+            line.append(GAP if j else "")
+            line.append(pad if columns[i].numeric else "")
+            styles = (columns[i].style, style, "red" if isinstance(cell, _Marked) else "")
+            line.append(cell, style=" ".join(filter(None, styles)) or None)
+            line.append("" if columns[i].numeric else pad)
+        line.rstrip()
+        lines.append(line)
+    return lines
 
 
 class _LineWriter:
