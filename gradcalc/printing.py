@@ -6,7 +6,11 @@ from .deadline import Timeout, deadline
 
 
 def sstr(expr) -> str:
-    """A SymPy expression in gradcalc's own notation (^ for powers, e for Euler's number)."""
+    """A SymPy expression in gradcalc's own notation (^ for powers, e for Euler's number).
+
+    A piecewise expression (relu's slope, abs's sign at a kink) prints as cases on one line, as
+    in a textbook: ``{1 if x > 0; 0 otherwise}``, ``{x if x > 0; 0 otherwise}``, with ``and`` and
+    ``or`` joining conditions (never Python's ``1 if x > 0 else 0`` or SymPy's ``&``)."""
     import sympy
 
     class _Printer(sympy.printing.str.StrPrinter):
@@ -14,14 +18,23 @@ def sstr(expr) -> str:
             return "e"
 
         def _print_Piecewise(self, expr):
-            # Piecewise((1, x > 0), (0, True)) -> (1 if x > 0 else 0)
-            parts = []
+            cases = []
             for value, cond in expr.args:
                 if cond == sympy.true:
-                    parts.append(self._print(value))
+                    cases.append(f"{self._print(value)} otherwise")
                     break
-                parts.append(f"{self._print(value)} if {self._print(cond)} else")
-            return "(" + " ".join(parts) + ")"
+                cases.append(f"{self._print(value)} if {self._print(cond)}")
+            return "{" + "; ".join(cases) + "}"
+
+        def _print_And(self, expr):
+            return " and ".join(self._joined(a) for a in expr.args)
+
+        def _print_Or(self, expr):
+            return " or ".join(self._joined(a) for a in expr.args)
+
+        def _joined(self, arg):
+            text = self._print(arg)
+            return f"({text})" if isinstance(arg, (sympy.And, sympy.Or)) else text
 
     return _Printer({"order": None}).doprint(expr).replace("**", "^")
 

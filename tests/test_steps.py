@@ -116,8 +116,8 @@ def test_tree():
     console = Console(width=100, record=True, color_system=None)
     console.print(graph_tree(w))
     text = console.export_text()
-    assert "f = a + t1  = 5.72058" in text
-    assert "a = x·y  = 6  ∂f/∂a = 1.96017" in text
+    assert "f = a + t1 = 5.72058" in text
+    assert "a = x·y = 6, ∂f/∂a = 1.96017" in text
     assert "(shared: expanded above)" in text
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..numfmt import fmt
-from .table import _MARKS, _method_line
+from .table import _MARKS, Col, _cut, _method_line, fit, say
 
 VERDICTS = {
     "minimum": "a local minimum: the gradient is 0 and the Hessian is positive definite",
@@ -32,11 +30,11 @@ def _checked(check, key: str):
 
 
 def hessian_table(console: Console, out: str, h, check, digits: int) -> None:
-    table = Table(title="Hessian", title_justify="left", title_style="bold",
-                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(f"∂²{out}/∂·∂·")
-    for y in h.variables:
-        table.add_column(y, justify="right", no_wrap=True)
+    """The Hessian with variables on both axes, each entry with its check mark; one block of
+    lines per row when the columns do not fit."""
+    cols = [Col(f"∂²{out}/∂·∂·", whole=True),
+            *(Col(y, "right", whole=True) for y in h.variables)]
+    rows = []
     for i, x in enumerate(h.variables):
         cells = []
         for j, y in enumerate(h.variables):
@@ -46,13 +44,12 @@ def hessian_table(console: Console, out: str, h, check, digits: int) -> None:
                 cell.append(" ")
                 cell.append(mark)
             cells.append(cell)
-        table.add_row(Text(x, style="bold"), *cells)
+        rows.append([Text(x, style="bold"), *cells])
     console.print()
-    console.print(table)
+    fit(console, cols, rows, title="Hessian")
     if h.eigenvalues is not None:
         eig = ", ".join(fmt(e, digits) for e in h.eigenvalues)
-        console.print(Text.assemble(("eigenvalues ", "dim"), eig, "  ",
-                                    (h.definiteness, "bold")))
+        say(console, Text.assemble(("eigenvalues ", "dim"), eig, " ", (h.definiteness, "bold")))
     if h.critical_point is not None:
         style = {"inconclusive": "yellow"}.get(h.critical_point, "bold green")
         console.print(Text.assemble(("critical point ", "dim"),
@@ -65,27 +62,31 @@ def hessian_table(console: Console, out: str, h, check, digits: int) -> None:
         console.print(_method_line(check))
 
 
-def partials_table(console: Console, out: str, d, check, digits: int | None) -> None:
-    table = Table(title=f"Partial derivatives of order {d.order}", title_justify="left",
-                  title_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  header_style="bold")
-    table.add_column("partial", no_wrap=True)
-    table.add_column("value", justify="right", style="cyan", no_wrap=True)
-    table.add_column("SymPy", overflow="fold")
-    table.add_column("check")
+def partials_table(console: Console, out: str, d, check, digits: int | None,
+                   symbolic: bool = True) -> None:
+    """Every partial of order N by multi-index, beside SymPy's (left out with
+    ``symbolic=False``) and its check mark."""
     by_name = check.by_name() if check is not None else {}
+    formulas = any(p.symbolic is not None for p in d.partials)
+    cols = [Col("partial", whole=True), Col("value", "right", "cyan", text=formulas)]
+    if symbolic:
+        cols.append(Col("SymPy", text=True))
+    cols.append(Col("check"))
+    rows = []
     for p in d.partials:
         c = by_name.get(",".join(p.wrt))
         value = fmt(p.value, digits) if p.symbolic is None else str(p.symbolic)
-        table.add_row(p.label.replace("f", out, 1) if out != "f" else p.label, value,
-                      (c.symbolic or "") if c else "", _checked(check, ",".join(p.wrt)))
+        row = [p.label.replace("f", out, 1) if out != "f" else p.label, value]
+        if symbolic:
+            row.append((c.symbolic or "") if c else "")
+        rows.append([*row, _checked(check, ",".join(p.wrt))])
     console.print()
-    console.print(table)
+    fit(console, cols, rows, title=f"Partial derivatives of order {d.order}")
     if len(d.variables) == 1:
         p = d.partials[0]
-        console.print(Text.assemble((f"{out}{_primes(d.order)}({d.variables[0]}) = ", "bold"),
-                                    (fmt(p.value, digits) if p.symbolic is None
-                                     else str(p.symbolic), "bold cyan")))
+        value = fmt(p.value, digits) if p.symbolic is None else _cut(str(p.symbolic))[0]
+        say(console, Text.assemble((f"{out}{_primes(d.order)}({d.variables[0]}) = ", "bold"),
+                                   Text.assemble(value, style="bold cyan")))
     if check is not None:
         console.print(_method_line(check))
 
@@ -174,28 +175,24 @@ class Directional:
             (f" ∇{self.output}·v = {fmt(self.dot, digits)}" if self.dot is not None else "",
              "dim")))
         if steps:
-            table = Table(title="Forward mode: tangents (dot)",
-                          title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                          show_edge=False, pad_edge=False, header_style="bold")
-            for name, justify in (("step", "right"), ("node", "left"),
-                                  ("definition", "left"), ("value", "right"),
-                                  ("dot", "right")):
-                table.add_column(name, justify=justify, no_wrap=name != "definition")
-            labels = _labels(self.fn, self.rows)
-            from ..steps import definition
+            self._tangents(console, digits)
 
-            tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output,
-                                   wrt=())[0]
-            names = {i: labels[i] for i, *_ in self.rows}
-            step = 0
-            for i, value, tangent in self.rows:
-                if tape.graph.nodes[i].op == "const":
-                    continue
-                step += 1
-                table.add_row(str(step), names[i], definition(tape, labels, i),
-                              fmt(value, digits), Text(fmt(tangent, digits), style="dark_orange"))
-            console.print()
-            console.print(table)
+    def _tangents(self, console: Console, digits: int) -> None:
+        """The forward-mode walkthrough: each node's value and tangent."""
+        from ..steps import definition
+
+        labels = _labels(self.fn, self.rows)
+        tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output, wrt=())[0]
+        rows = []
+        for i, value, tangent in self.rows:
+            if tape.graph.nodes[i].op != "const":
+                rows.append([str(len(rows) + 1), labels[i], definition(tape, labels, i),
+                             fmt(value, digits), Text(fmt(tangent, digits), style="dark_orange")])
+        cols = [Col("step", "right", whole=True), Col("node", whole=True),
+                Col("definition", text=True), Col("value", "right"), Col("dot", "right")]
+        console.print()
+        fit(console, cols, rows, title="Forward mode: tangents (dot)", head=2,
+            name=lambda row: f"step {row[0]}: {row[1]}")
 
 
 def _labels(fn, rows) -> dict:
@@ -290,17 +287,14 @@ class Jacobian:
 
         console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
         if self.point:
-            console.print(Text.assemble(("at      ", "dim"), ", ".join(
+            say(console, Text.assemble(("at      ", "dim"), ", ".join(
                 f"{k} = {fmt(v)}" for k, v in self.point.items())))
         for o, v in self.values.items():
-            console.print(Text.assemble((f"{o} = ", "bold"),
-                                        (self._shown(v, digits), "bold cyan")))
+            say(console, Text.assemble((f"{o} = ", "bold"), (self._shown(v, digits), "bold cyan")))
         title = "Jacobian" if self.jacobian else "Gradients"
-        table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                      show_edge=False, pad_edge=False, header_style="bold")
-        table.add_column("∂row/∂col")
-        for v in self.variables:
-            table.add_column(v, justify="right", overflow="fold")
+        cols = [Col("∂row/∂col", whole=True),
+                *(Col(v, "right", text=self.point is None) for v in self.variables)]
+        rows = []
         for o, r in self.rows.items():
             by_name = self.checks[o].by_name() if o in self.checks else {}
             cells = []
@@ -311,13 +305,13 @@ class Jacobian:
                     mark, style = _MARKS[p.status]
                     cell.append(f" {mark}", style=style)
                 cells.append(cell)
-            table.add_row(Text(o, style="bold"), *cells)
+            rows.append([Text(o, style="bold"), *cells])
         console.print()
-        console.print(table)
+        fit(console, cols, rows, title=title)
         if self.jacobian:
             if self.determinant is not None:
-                console.print(Text.assemble(("determinant ", "dim"),
-                                            (self._shown(self.determinant, digits), "bold cyan")))
+                say(console, Text.assemble(("determinant ", "dim"),
+                                           (self._shown(self.determinant, digits), "bold cyan")))
             elif not self.square:
                 console.print(Text(f"no determinant: {len(self.outputs)} outputs and "
                                    f"{len(self.variables)} variables", style="dim"))

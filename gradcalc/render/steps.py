@@ -3,61 +3,54 @@
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..numfmt import fmt
+from .table import Col, fit
+
+
+def _step(row) -> str:
+    """A row's name in the vertical layout: 'step 3: q → x'."""
+    return f"step {row[0]}: {row[1]}"
 
 
 def steps_tables(console: Console, w, digits: int) -> None:
+    """Forward pass, backward pass, gradient: three tables that fit the terminal (a local
+    gradient's formula folds first; then each row becomes a block of lines)."""
     out = w.output
-    forward = Table(title="Forward pass", title_justify="left", title_style="bold",
-                    box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for name, justify in (("step", "right"), ("node", "left"), ("definition", "left"),
-                          ("value", "right")):
-        forward.add_column(name, justify=justify)
-    for s in w.forward:
-        forward.add_row(str(s.step), s.node, Text(s.definition, style="dim")
-                        if s.definition == "input" else s.definition, fmt(s.value, digits))
+    forward = [[str(s.step), s.node, Text(s.definition, style="dim")
+                if s.definition == "input" else s.definition, fmt(s.value, digits)]
+               for s in w.forward]
     console.print()
-    console.print(forward)
+    fit(console, [Col("step", "right", whole=True), Col("node", whole=True),
+                  Col("definition", text=True), Col("value", "right")], forward,
+        title="Forward pass", head=2, name=_step)
 
-    backward = Table(title="Backward pass (per edge): downstream = upstream × local",
-                     title_justify="left",
-                     title_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                     header_style="bold")
-    backward.add_column("step", justify="right")
-    backward.add_column("edge")
-    backward.add_column("upstream", justify="right")
-    backward.add_column("local gradient", overflow="fold")
-    backward.add_column("local", justify="right")
-    backward.add_column("downstream", justify="right", style="dark_orange")
-    backward.add_column(f"∂{out}/∂target", justify="right")
-    for s in w.backward:
-        total = fmt(s.total, digits)
-        if s.paths > 1:
-            total = f"{total} (sum of {s.paths} paths)" if s.last else f"{total} (+ more)"
-        backward.add_row(str(s.step), s.edge, fmt(s.upstream, digits), s.local_formula,
-                         fmt(s.local, digits), fmt(s.downstream, digits), total)
     console.print()
     if w.backward:
-        console.print(backward)
+        rows = []
+        for s in w.backward:
+            total = fmt(s.total, digits)
+            if s.paths > 1:
+                total = f"{total} (sum of {s.paths} paths)" if s.last else f"{total} (+ more)"
+            rows.append([str(s.step), s.edge, fmt(s.upstream, digits), s.local_formula,
+                         fmt(s.local, digits), fmt(s.downstream, digits), total])
+        cols = [Col("step", "right", whole=True), Col("edge", whole=True),
+                Col("upstream", "right"),
+                Col("local gradient", text=True), Col("local", "right"),
+                Col("downstream", "right", "dark_orange"), Col(f"∂{out}/∂target", "right")]
+        fit(console, cols, rows, head=2, name=_step,
+            title="Backward pass (per edge): downstream = upstream × local")
     else:
         console.print(Text("Backward pass: no edges to walk (the output is a single node)",
                            style="dim"))
     for note in w.notes:
         console.print(Text(note, style="yellow"))
 
-    final = Table(title="Gradient", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False, header_style="bold")
-    final.add_column("variable")
-    final.add_column(f"∂{out}/∂variable", justify="right", style="dark_orange")
-    for name, value in w.gradient.items():
-        final.add_row(name, fmt(value, digits))
     console.print()
-    console.print(final)
+    fit(console, [Col("variable", whole=True), Col(f"∂{out}/∂variable", "right", "dark_orange")],
+        [[name, fmt(value, digits)] for name, value in w.gradient.items()], title="Gradient")
 
 
 def steps_plain(w, digits=None) -> str:

@@ -1,15 +1,185 @@
 """The rich table people read: value, then one row per variable with the reverse-mode partial,
-SymPy's own derivative, and a check mark."""
+SymPy's own derivative, and a check mark.
+
+Every table here and in steps.py, higher.py goes through ``fit``: one style, and a layout that
+never cuts or splits a number at any terminal width (formulas fold first; when even the numbers
+cannot fit side by side, each row becomes a block of "name: value" lines)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import printable
 from ..numfmt import fmt
+
+GAPS = (3, 2)    # between two columns: a blank of padding each side of the (blank) rule, or
+                 # on one side only when that makes the table fit
+TEXT_MIN = 10    # a formula folded narrower than this (or than its longest word, up to
+TEXT_WORD = 20   # TEXT_WORD) is harder to read than the same formula in a block of lines
+CUT = 160        # characters of a formula shown in a cell; --format json has every one
+INDENT = 2       # of the "name: value" lines under a row's name in the vertical layout
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: ``text`` is a formula (folds anywhere, cut past CUT characters); any other cell
+    (a number, a check mark with its note) wraps only at spaces, so no number splits; a
+    ``whole`` one (a name, an edge "f → q") never wraps; ``prose`` (a note) wraps as early as a
+    formula folds."""
+
+    header: str
+    justify: str = "left"
+    style: str | None = None
+    text: bool = False
+    whole: bool = False
+    prose: bool = False
+
+
+def new_table(gap: int = 3) -> Table:
+    """The one style of every table for people (titles are printed above, as a line)."""
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
+                 padding=(0, 1) if gap == 3 else (0, 0, 0, 1))
+
+
+def say(console: Console, text: Text | str, indent: int = 0) -> None:
+    """Print ``text`` wrapped at spaces only: a word longer than the terminal (a number at
+    --precision 60 on 40 columns) stays whole on one line, for the terminal to fold, never cut."""
+    text = Text(text) if isinstance(text, str) else text
+    width = max(console.width - indent, 1)
+    for line in text.split("\n"):
+        start, offsets = 0, []
+        for word in re.finditer(r"\S+", line.plain):
+            if word.end() - start > width and word.start() > start:
+                offsets.append(word.start())
+                start = word.start()
+        for piece in line.divide(offsets):
+            piece.rstrip()
+            console.print(Text(" " * indent) + piece, overflow="ignore", no_wrap=True,
+                          crop=False)
+
+
+def _plain(cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _longest(cell, words: bool) -> int:
+    """The widest line of a cell, or with ``words`` its widest word (a multi-line cell, SymPy's
+    pretty printing, is drawn: its lines are its words)."""
+    lines = _plain(cell).splitlines() or [""]
+    if words and len(lines) == 1:
+        lines = lines[0].split() or [""]
+    return max(cell_len(x) for x in lines)
+
+
+def _cut(cell) -> tuple[object, bool]:
+    """A formula cell cut to CUT characters (at a space when there is one near), and whether it
+    was cut."""
+    text = _plain(cell)
+    if len(text) <= CUT or "\n" in text:
+        return cell, False
+    end = text.rfind(" ", CUT - 40, CUT)
+    end = end if end > 0 else CUT
+    style = cell.style if isinstance(cell, Text) else ""
+    return Text(text[:end].rstrip() + " …", style=style), True
+
+
+def _widths(cols, rows, width: int, gap: int) -> list[int] | None:
+    """Column widths that fit ``width``, folding formulas before wrapping other cells at their
+    spaces; None when even that leaves a number without room."""
+    natural, need = [], []
+    for k, col in enumerate(cols):
+        cells = [row[k] for row in rows]
+        most = max(_longest(c, False) for c in [col.header, *cells])
+        rigid = max(_longest(c, not col.whole or c is col.header) for c in [col.header, *cells]
+                    if not col.text or "\n" in _plain(c) or c is col.header)
+        if col.text:
+            words = max(_longest(c, True) for c in cells) if cells else 0
+            rigid = max(rigid, min(most, max(TEXT_MIN, min(TEXT_WORD, words))))
+        natural.append(most)
+        need.append(rigid)
+    room = width - gap * (len(cols) - 1)
+    if sum(need) > room:
+        return None
+    widths = list(natural)
+    for shrinkable in ([c.text or c.prose for c in cols], [True] * len(cols)):
+        while sum(widths) > room:
+            slack = [(w - n if ok else 0)
+                     for w, n, ok in zip(widths, need, shrinkable, strict=True)]
+            if max(slack) <= 0:
+                break
+            k = max(range(len(cols)), key=lambda i: (slack[i] > 0, widths[i]))
+            widths[k] -= 1
+    return widths
+
+
+def fit(console: Console, cols: list[Col], rows: list[list], title: str | None = None,
+        head: int = 1, name=None) -> None:
+    """Print a table that fits the terminal (see the module's docstring). In the vertical
+    layout a row is named by its first ``head`` cells, or by ``name(row)``."""
+    cut = False
+    for k, col in enumerate(cols):
+        if col.text:
+            for row in rows:
+                row[k], was = _cut(row[k])
+                cut = cut or was
+    if title:
+        console.print(Text(title, style="bold"))
+    gap, widths = next(((g, w) for g in GAPS if (w := _widths(cols, rows, console.width, g))),
+                       (0, None))
+    if widths is None:
+        _vertical(console, cols, rows, head, name)
+    else:
+        table = new_table(gap)
+        for col, w in zip(cols, widths, strict=True):
+            table.add_column(col.header, justify=col.justify, style=col.style, width=w,
+                             overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    if cut:
+        console.print(Text(f"(formulas longer than {CUT} characters are cut at …; "
+                           "--format json prints them in full)", style="dim"))
+
+
+def _vertical(console: Console, cols, rows, head: int, name=None) -> None:
+    """Each row as its name, then one "header: value" line per cell."""
+    labels = [f"{' '.join(c.header.split())}:" for c in cols[head:]]
+    lw = max(cell_len(x) for x in labels) if labels else 0
+    room = console.width - INDENT - lw - 1
+    for row in rows:
+        title = Text(name(row)) if name else Text("  ").join(
+            c if isinstance(c, Text) else Text(str(c)) for c in row[:head])
+        title.stylize("bold")
+        say(console, title)
+        for col, label, cell in zip(cols[head:], labels, row[head:], strict=True):
+            if not _plain(cell):
+                continue
+            value = cell if isinstance(cell, Text) else Text(str(cell))
+            if col.style:
+                value = Text.assemble(value, style=col.style)
+            multi = "\n" in value.plain
+            if _longest(value, not multi) <= room:
+                grid = Table.grid(padding=(0, 1, 0, 0))
+                grid.add_column(width=lw, no_wrap=True)
+                grid.add_column(max_width=room, overflow="fold")
+                grid.add_row(Text(label, style="dim"), value)
+                console.print(Padding(grid, (0, 0, 0, INDENT), expand=False))
+            else:
+                say(console, Text(label, style="dim"), INDENT)
+                if col.text and not multi:
+                    console.print(Padding(Text.assemble(value, overflow="fold"),
+                                          (0, 0, 0, 2 * INDENT), expand=False))
+                else:   # at the left edge when even the indented line is too long
+                    say(console, value, 2 * INDENT if _longest(value, False) <= room else 0)
+
 
 _MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
           "kink": ("~", "yellow"), "ill-conditioned": ("≈", "yellow"),
@@ -93,36 +263,42 @@ def _shown(source: str, limit: int = 400) -> str:
     return f"{text[:limit - 1]}… ({len(source):,} characters)"
 
 
+def _top(console: Console, source: str, lines) -> None:
+    """The program, then ``(label, value)`` lines whose values (numbers) are never split."""
+    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
+    for label, value in lines:
+        say(console, Text.assemble(label, value))
+
+
 def point_table(console: Console, source: str, result, check, digits: int,
-                exact=None) -> None:
+                exact=None, symbolic: bool = True) -> None:
+    """The value and gradient at a point, each partial beside its check; ``symbolic=False``
+    leaves out SymPy's formulas (the check marks stay)."""
     out = result.output
     where = ", ".join(f"{k} = {fmt(v)}" for k, v in result.point.items())   # exactly as used
     if exact is not None:
         where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits, exact.digits)}"
                           for k, v in result.point.items())
-    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
-    if where:
-        console.print(Text.assemble(("at      ", "dim"), where))
     value = fmt(result.value, digits)
     if exact is not None:
-        value = _exact_text(exact.expression, result.value, digits,
-                            exact.digits)
-    console.print(Text.assemble((f"{out} = ", "bold"), (value, "bold cyan")))
+        value = _exact_text(exact.expression, result.value, digits, exact.digits)
+    _top(console, source, ([(("at      ", "dim"), where)] if where else [])
+         + [((f"{out} = ", "bold"), (value, "bold cyan"))])
     if not result.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))
         console.print(_method_line(check))
         return
     sympy_ran = check.method == "sympy"
-    console.print()
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("variable")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{out}/∂var", justify="right", style="cyan")
+    cols = [Col("variable", whole=True), Col("value", "right"),
+            Col(f"∂{out}/∂var", "right", "cyan")]
+    formulas = check.method != "none" and (symbolic or not sympy_ran)
+    if formulas:
+        cols.append(Col(f"SymPy ∂{out}/∂var", text=True) if sympy_ran
+                    else Col("central difference", "right"))
     if check.method != "none":
-        table.add_column(f"SymPy ∂{out}/∂var" if sympy_ran else "central difference",
-                         overflow="fold")
-        table.add_column("check")
+        cols.append(Col("check", prose=True))
     by_name = check.by_name()
+    rows = []
     for name, d in result.gradient.items():
         value = result.point.get(name, result.intermediates.get(name))
         shown = "—" if value is None else fmt(value, digits)
@@ -132,57 +308,82 @@ def point_table(console: Console, source: str, result, check, digits: int,
             exact.gradient[name], d, digits, exact.digits)
         row = [name, shown, partial]
         p = by_name.get(name)
-        if p is not None:
-            ref = p.symbolic if sympy_ran else (
-                fmt(p.reference, digits) if p.reference is not None else "—")
-            row += [ref or "—", _mark(p, digits)]
-        elif check.method != "none":
-            row += ["—", Text("")]
-        table.add_row(*row)
-    console.print(table)
+        if p is not None and formulas:
+            row.append((p.symbolic if sympy_ran else (
+                fmt(p.reference, digits) if p.reference is not None else None)) or "—")
+        elif formulas:
+            row.append("—")
+        if check.method != "none":
+            row.append(_mark(p, digits) if p is not None else Text(""))
+        rows.append(row)
+    console.print()
+    fit(console, cols, rows)
     console.print(_method_line(check))
 
 
-def symbolic_table(console: Console, source: str, sym, check) -> None:
-    """``sym`` holds printed expressions (strings)."""
+def symbolic_table(console: Console, source: str, sym, check, symbolic: bool = True) -> None:
+    """The symbolic gradient; ``sym`` holds printed expressions (strings). ``symbolic=False``
+    leaves out sympy.diff's own formulas (the check marks stay)."""
     out = sym.output
-    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
-    console.print(Text.assemble((f"{out} = ", "bold"), (str(sym.expression), "bold cyan")))
+    expression, cut = _cut(str(sym.expression))
+    _top(console, source, [((f"{out} = ", "bold"), Text.assemble(expression, style="bold cyan"))])
+    if cut:
+        console.print(Text(f"(cut at {CUT} characters; --format json prints it in full)",
+                           style="dim"))
     if not sym.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))
         return
-    console.print()
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("variable")
-    table.add_column(f"∂{out}/∂var (reverse mode)", style="cyan", overflow="fold")
-    if check.method != "none":
-        table.add_column("sympy.diff", overflow="fold")
-        table.add_column("check")
+    checked = check.method != "none"
+    cols = [Col("variable", whole=True),
+            Col(f"∂{out}/∂var (reverse mode)", style="cyan", text=True)]
+    if checked and symbolic:
+        cols.append(Col("sympy.diff", text=True))
+    if checked:
+        cols.append(Col("check", prose=True))
     by_name = check.by_name()
+    rows = []
     for name, expr in sym.gradient.items():
         row = [name, str(expr)]
         p = by_name.get(name)
-        if check.method != "none":
-            row += [p.symbolic or "—", _mark(p, None)] if p else ["—", Text("")]
-        table.add_row(*row)
-    console.print(table)
+        if checked and symbolic:
+            row.append((p.symbolic if p else None) or "—")
+        if checked:
+            row.append(_mark(p, None) if p else Text(""))
+        rows.append(row)
+    console.print()
+    fit(console, cols, rows)
     console.print(_method_line(check))
 
 
-def answers_table(console: Console, verdicts) -> None:
-    """The student's answers, each ✓ or ✗ with the correct one."""
-    table = Table(title="Your answers", title_justify="left", title_style="bold",
-                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for name in ("", "answer", "yours", "correct", "how it was decided"):
-        table.add_column(name, overflow="fold")
-    for v in verdicts:
+def _correct(verdict, digits: int | None) -> str:
+    """The correct answer at the main table's digits, or at as many as the student wrote when
+    that is more (so a wrong 7th digit shows); an expression as it is."""
+    try:
+        value = float(verdict.correct)
+    except ValueError:
+        return verdict.correct
+    if digits is None:
+        return verdict.correct
+    written = len(re.sub(r"^[-+]?0*\.?0*|e.*$|\.", "",
+                         verdict.expectation.answer.strip().lower()))
+    return fmt(value, max(digits, written))
+
+
+def answers_table(console: Console, verdicts, digits: int | None = None) -> None:
+    """The student's answers, each ✓ or ✗ with the correct one (at ``digits``, the main
+    table's)."""
+    correct = [_correct(v, digits) for v in verdicts]
+    numeric = all(re.fullmatch(r"[-+0-9.e]+|inf|nan|undetermined", c) for c in correct)
+    cols = [Col(""), Col("answer", whole=True), Col("yours", text=True),
+            Col("correct", text=not numeric), Col("how it was decided", style="dim", prose=True)]
+    rows = []
+    for v, right in zip(verdicts, correct, strict=True):
         mark = {True: Text("✓", "green"), False: Text("✗", "bold red"),
                 None: Text("?", "yellow")}[v.ok]
         how = v.how + (f"; {v.counterexample}" if v.counterexample else "")
-        table.add_row(mark, v.expectation.label, v.expectation.answer, v.correct,
-                      Text(how, style="dim"))
+        rows.append([mark, v.expectation.label, v.expectation.answer, right, how])
     console.print()
-    console.print(table)
+    fit(console, cols, rows, title="Your answers", head=2)
     wrong = sum(1 for v in verdicts if v.ok is False)
     right = sum(1 for v in verdicts if v.ok)
     console.print(Text(f"{right} of {len(verdicts)} right", style="green" if not wrong

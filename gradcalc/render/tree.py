@@ -16,16 +16,19 @@ def graph_tree(w, digits: int = 6, max_lines: int = MAX_LINES) -> Tree:
     out = w.output
 
     def line(i, seen):
+        """'q = x + y = 3, ∂f/∂q = -4'; a constant is its own value: '2 (constant)'."""
         node = graph.nodes[i]
+        if node.op == "const":
+            return Text.assemble((w.labels[i], "bold"), (" (constant)", "dim"))
         text = Text(w.labels[i], style="bold")
-        if node.op not in ("input", "const"):
+        if node.op != "input":
             text.append(f" = {w.definitions[i]}", style="dim")
-        text.append(f"  = {fmt(w.values[i], digits)}")
+        text.append(f" = {fmt(w.values[i], digits)}")
         if w.tape.needs[i]:
-            text.append(f"  ∂{out}/∂{w.labels[i]} = {fmt(w.grads.get(i, 0.0), digits)}",
+            text.append(f", ∂{out}/∂{w.labels[i]} = {fmt(w.grads.get(i, 0.0), digits)}",
                         style="dark_orange")
         if seen:
-            text.append("  (shared: expanded above)", style="dim italic")
+            text.append(" (shared: expanded above)", style="dim italic")
         return text
 
     root = Tree(line(w.tape.out, False))
