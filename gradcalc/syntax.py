@@ -208,208 +208,264 @@ class _Parser:
         return self.graph
 
     # --- expressions ---------------------------------------------------------------------------
+    # Operator precedence with three explicit stacks, reset for each expression: ``operands``
+    # (node, start, end), ``ops`` (frames, see _BIN...) and ``groups`` (indices into ops of the
+    # open '(' 'call(' '|'). Each token is read either where an operand must start
+    # (``operand``) or after one (``after_operand``); ``prev_kind`` says what ended the last
+    # operand (num, name, ')' ), which decides what a juxtaposition means.
+
     def expression(self, i: int) -> tuple[int, int, tuple[int, int]]:
         """Parse one expression from token i; return (node, next token, span)."""
-        toks, g = self.toks, self.graph
-        nodes = g.nodes
-        append = nodes.append
-        env = self.env
-        operands: list[tuple[int, int, int]] = []     # (node, start, end)
-        ops: list[tuple] = []
-        groups: list[int] = []                        # indices into ops of open ( call( |
-        expect = True                                 # expecting an operand
-        prev_kind = None                              # what ended the last operand: num name ) |
-        first_start = toks[i][2]
-        max_nodes, max_depth = self.max_nodes, self.max_depth
-
-        def open_group(start):
-            groups.append(len(ops))
-            if len(groups) > max_depth:
-                self.error(f"the program nests parentheses, calls or |bars| more than "
-                           f"{self.limits.depth:,} deep", start,
-                           hint="raise the limit with --max-depth N (Limits(depth=N) in Python)")
-
-        def apply(frame):
-            kind, sym, _prec, fstart, extra = frame
-            if kind == _BIN:
-                b = operands.pop()
-                a = operands.pop()
-                append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
-                operands.append((len(nodes) - 1, a[1], b[2]))
-                if len(nodes) > max_nodes:
-                    self.too_many_nodes(a[1])
-            else:  # prefix
-                a = operands.pop()
-                span = (fstart, a[2])
-                if sym == "+":
-                    operands.append((a[0], *span))
-                    return
-                node = nodes[a[0]]
-                if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
-                        and node.span == (a[1], a[2])):
-                    # A literal just typed here (not a name bound to one, not "(3)") stays one
-                    # constant node when negated: -3.5, 2^-1, --3.
-                    text = node.text[1:] if node.text.startswith("-") else "-" + node.text
-                    nodes[-1] = Node("const", (), -node.value, text, span)
-                    operands.append((a[0], *span))
-                else:
-                    operands.append((g.add(Node("neg", (a[0],), None, None, span)), *span))
-
-        def push_binary(sym, start, follows=""):
-            prec, right, name = _BINARY.get(sym, (20, False, "mul"))
-            while ops:
-                top = ops[-1]
-                if top[0] > _PRE:
-                    break
-                tprec = top[2]
-                if tprec > prec or (tprec == prec and not right):
-                    ops.pop()
-                    if sym == _IMPLICIT and top[1] == "/":
-                        quotient = self.src[operands[-2][1]:operands[-1][2]]
-                        g.warnings.append(
-                            f"{quotient}{follows} is read as ({quotient})*{follows}: implicit "
-                            f"multiplication binds like * (write the parentheses you mean)")
-                    apply(top)
-                else:
-                    break
-            ops.append((_BIN, sym, prec, start, name))
-
-        def close_group():
-            while ops and ops[-1][0] <= _PRE:
-                apply(ops.pop())
-            frame = ops.pop()
-            groups.pop()
-            return frame
-
+        self.operands: list[tuple[int, int, int]] = []
+        self.ops: list[tuple] = []
+        self.groups: list[int] = []
+        self.expect = True
+        self.prev_kind = None
+        first_start = self.toks[i][2]
+        operand, after_operand = self.operand, self.after_operand
         while True:
-            kind, text, start = toks[i]
-            if expect:
-                if kind == "num":
-                    try:
-                        value = float(text)
-                    except ValueError:  # pragma: no cover - the regex admits only floats
-                        self.error(f"bad number {text!r}", start, start + len(text))
-                    if math.isinf(value):
-                        self.error(f"the number {text} is too large for float64", start,
-                                   start + len(text))
-                    end = start + len(text)
-                    append(Node("const", (), value, text, (start, end)))
-                    operands.append((len(nodes) - 1, start, end))
-                    expect, prev_kind = False, "num"
-                elif kind == "name":
-                    end = start + len(text)
-                    nxt = toks[i + 1]
-                    if text in FUNCTIONS:
-                        if nxt[1] != "(":
-                            self.error(f"{text} is a function: call it as {text}(...)",
-                                       start, end)
-                        open_group(start)
-                        ops.append((_CALL, text, 0, start, [0]))
-                        i += 1   # skip '('
-                    else:
-                        if nxt[1] == "(":
-                            import difflib  # only on this error path: it is slow to import
-
-                            close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
-                            hint = f"to multiply, write {self.product(i)}"
-                            if close:
-                                hint = f"did you mean {close[0]}(...)? Or {hint}"
-                            self.error(f"{text} is not a function", start, nxt[2] + 1, hint=hint)
-                        idx = env.get(text)
-                        if idx is None:
-                            idx = self.reference(text, start)
-                        operands.append((idx, start, end))
-                        expect, prev_kind = False, "name"
-                elif text == "(":
-                    open_group(start)
-                    ops.append((_PAREN, "(", 0, start, None))
-                elif text == "|":
-                    open_group(start)
-                    ops.append((_BAR, "|", 0, start, None))
-                elif text in ("-", "+"):
-                    ops.append((_PRE, text, _UNARY_PREC, start, None))
-                elif text == ")" and ops and ops[-1][0] == _CALL:
-                    if toks[i - 1][1] == ",":
-                        self.error("expected an argument after ','", toks[i - 1][2], start + 1)
-                    self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3],
-                               start + 1)
-                elif kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
-                    self.error("'|' is never closed", toks[i - 1][2])
-                elif text == "\n" and groups:
-                    pass   # a line break inside brackets continues the expression
-                else:
-                    what = "the end of the input" if kind == "end" else (
-                        "the end of the line" if text in ("\n", ";") else repr(text))
-                    self.error(f"expected a number, a name or '(' but found {what}", start,
-                               start + max(1, len(text)))
-                i += 1
+            if self.expect:
+                i = operand(i)
                 continue
-
-            # --- after an operand: an operator, a closer, or the end ---
-            if kind == "op" and text in _BINARY:
-                push_binary(text, start)
-                expect = True
-            elif text == ")":
-                if not groups or ops[groups[-1]][0] == _BAR:
-                    self.error("unmatched ')'", start)
-                frame = close_group()
-                if frame[0] == _CALL:
-                    self.finish_call(frame, operands, start + 1)
-                else:
-                    node, _s, _e = operands.pop()
-                    operands.append((node, frame[3], start + 1))
-                prev_kind = ")"
-            elif text == ",":
-                if not groups or ops[groups[-1]][0] != _CALL:
-                    self.error("',' outside a function call", start)
-                while ops[-1][0] <= _PRE:
-                    apply(ops.pop())
-                ops[-1][4][0] += 1
-                expect = True
-            elif text == "|":
-                if groups and ops[groups[-1]][0] == _BAR:
-                    frame = close_group()
-                    a = operands.pop()
-                    span = (frame[3], start + 1)
-                    operands.append((g.add(Node("abs", (a[0],), None, None, span)), *span))
-                    prev_kind = ")"
-                else:
-                    push_binary(_IMPLICIT, start, "|…|")
-                    open_group(start)
-                    ops.append((_BAR, "|", 0, start, None))
-                    expect = True
-            elif kind == "name" or text == "(":
-                if prev_kind == "name":
-                    left = self.src[operands[-1][1]:operands[-1][2]]
-                    self.error(f"missing operator between {left} and {text}", start,
-                               start + len(text),
-                               hint=f"write {left}*{text} (xy is a single name)")
-                push_binary(_IMPLICIT, start, text)
-                expect = True
-                continue           # re-read this token as an operand
-            elif kind == "num":
-                left = self.src[operands[-1][1]:operands[-1][2]]
-                self.error(f"missing operator before {text}", start, start + len(text),
-                           hint=f"write {left}*{text}")
-            elif text == "\n" and groups:
-                pass
-            elif kind == "end" or text in (";", "\n"):
+            following = after_operand(i)
+            if following is None:
                 break
-            elif text == "=" or text in _COMPOUND:
-                self.error(f"unexpected '{text}'", start, start + len(text),
-                           hint="an assignment is 'name = expression', one per statement")
-            else:
-                self.error(f"unexpected {text!r}", start, start + len(text))
-            i += 1
+            i = following
+        return self.finish_expression(i, first_start)
 
-        if groups:
-            frame = ops[groups[-1]]
+    def finish_expression(self, i: int, first_start: int):
+        """Close the expression that ends at token i: every group must be closed."""
+        if self.groups:
+            frame = self.ops[self.groups[-1]]
             what = {_PAREN: "'('", _CALL: f"'{frame[1]}('", _BAR: "'|'"}[frame[0]]
             self.error(f"{what} is never closed", frame[3], frame[3] + len(frame[1]))
+        ops, apply = self.ops, self.apply
         while ops:
             apply(ops.pop())
-        node, _s, end = operands.pop()
+        node, _s, end = self.operands.pop()
         return node, i, (first_start, end)
+
+    def operand(self, i: int) -> int:
+        """Read token i where an operand must start; return the next token's index."""
+        kind, text, start = self.toks[i]
+        if kind == "num":
+            self.number(text, start)
+        elif kind == "name":
+            return self.name(i)
+        elif text == "(":
+            self.open_group(start)
+            self.ops.append((_PAREN, "(", 0, start, None))
+        elif text == "|":
+            self.open_group(start)
+            self.ops.append((_BAR, "|", 0, start, None))
+        elif text in ("-", "+"):
+            self.ops.append((_PRE, text, _UNARY_PREC, start, None))
+        elif text == "\n" and self.groups:
+            pass   # a line break inside brackets continues the expression
+        else:
+            self.no_operand(i)
+        return i + 1
+
+    def no_operand(self, i: int):
+        """Raise the error for token i, which cannot start an operand."""
+        toks, ops = self.toks, self.ops
+        kind, text, start = toks[i]
+        if text == ")" and ops and ops[-1][0] == _CALL:
+            if toks[i - 1][1] == ",":
+                self.error("expected an argument after ','", toks[i - 1][2], start + 1)
+            self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3], start + 1)
+        if kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
+            self.error("'|' is never closed", toks[i - 1][2])
+        what = "the end of the input" if kind == "end" else (
+            "the end of the line" if text in ("\n", ";") else repr(text))
+        self.error(f"expected a number, a name or '(' but found {what}", start,
+                   start + max(1, len(text)))
+
+    def number(self, text: str, start: int):
+        """A literal as typed: one constant node."""
+        try:
+            value = float(text)
+        except ValueError:  # pragma: no cover - the regex admits only floats
+            self.error(f"bad number {text!r}", start, start + len(text))
+        if math.isinf(value):
+            self.error(f"the number {text} is too large for float64", start, start + len(text))
+        end = start + len(text)
+        nodes = self.graph.nodes
+        nodes.append(Node("const", (), value, text, (start, end)))
+        self.operands.append((len(nodes) - 1, start, end))
+        self.expect, self.prev_kind = False, "num"
+
+    def name(self, i: int) -> int:
+        """A name where an operand starts: a call, or a variable; return the next token."""
+        toks = self.toks
+        _kind, text, start = toks[i]
+        end = start + len(text)
+        nxt = toks[i + 1]
+        if text in FUNCTIONS:
+            if nxt[1] != "(":
+                self.error(f"{text} is a function: call it as {text}(...)", start, end)
+            self.open_group(start)
+            self.ops.append((_CALL, text, 0, start, [0]))
+            return i + 2   # past '('
+        if nxt[1] == "(":
+            import difflib  # only on this error path: it is slow to import
+
+            close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
+            hint = f"to multiply, write {self.product(i)}"
+            if close:
+                hint = f"did you mean {close[0]}(...)? Or {hint}"
+            self.error(f"{text} is not a function", start, nxt[2] + 1, hint=hint)
+        self.operands.append((self.reference(text, start), start, end))
+        self.expect, self.prev_kind = False, "name"
+        return i + 1
+
+    def after_operand(self, i: int) -> int | None:
+        """Read token i after an operand: an operator, a closer, a comma or the end. Return the
+        next token's index, or None where the expression ends."""
+        kind, text, start = self.toks[i]
+        if kind == "op" and text in _BINARY:
+            self.push_binary(text, start)
+            self.expect = True
+        elif text == ")":
+            self.close_paren(start)
+        elif text == ",":
+            self.comma(start)
+        elif text == "|":
+            self.bar_after_operand(start)
+        elif kind == "name" or text == "(":
+            self.juxtapose(i)
+            return i           # re-read this token as an operand
+        elif kind == "num":
+            left = self.src[self.operands[-1][1]:self.operands[-1][2]]
+            self.error(f"missing operator before {text}", start, start + len(text),
+                       hint=f"write {left}*{text}")
+        elif text == "\n" and self.groups:
+            pass
+        elif kind == "end" or text in (";", "\n"):
+            return None
+        elif text == "=" or text in _COMPOUND:
+            self.error(f"unexpected '{text}'", start, start + len(text),
+                       hint="an assignment is 'name = expression', one per statement")
+        else:
+            self.error(f"unexpected {text!r}", start, start + len(text))
+        return i + 1
+
+    def juxtapose(self, i: int):
+        """An operand followed by a name or '(' at token i: an implicit multiplication."""
+        _kind, text, start = self.toks[i]
+        if self.prev_kind == "name":
+            left = self.src[self.operands[-1][1]:self.operands[-1][2]]
+            self.error(f"missing operator between {left} and {text}", start, start + len(text),
+                       hint=f"write {left}*{text} (xy is a single name)")
+        self.push_binary(_IMPLICIT, start, text)
+        self.expect = True
+
+    def close_paren(self, start: int):
+        """')' after an operand: it closes a group or a call."""
+        groups = self.groups
+        if not groups or self.ops[groups[-1]][0] == _BAR:
+            self.error("unmatched ')'", start)
+        frame = self.close_group()
+        if frame[0] == _CALL:
+            self.finish_call(frame, self.operands, start + 1)
+        else:
+            operands = self.operands
+            node, _s, _e = operands.pop()
+            operands.append((node, frame[3], start + 1))
+        self.prev_kind = ")"
+
+    def comma(self, start: int):
+        """',' after an operand: the next argument of the innermost call."""
+        groups, ops = self.groups, self.ops
+        if not groups or ops[groups[-1]][0] != _CALL:
+            self.error("',' outside a function call", start)
+        while ops[-1][0] <= _PRE:
+            self.apply(ops.pop())
+        ops[-1][4][0] += 1
+        self.expect = True
+
+    def bar_after_operand(self, start: int):
+        """'|' after an operand closes the innermost |...|, or opens one multiplied in: x|y|."""
+        groups = self.groups
+        if groups and self.ops[groups[-1]][0] == _BAR:
+            frame = self.close_group()
+            operands = self.operands
+            a = operands.pop()
+            span = (frame[3], start + 1)
+            operands.append((self.graph.add(Node("abs", (a[0],), None, None, span)), *span))
+            self.prev_kind = ")"
+        else:
+            self.push_binary(_IMPLICIT, start, "|…|")
+            self.open_group(start)
+            self.ops.append((_BAR, "|", 0, start, None))
+            self.expect = True
+
+    def open_group(self, start: int):
+        groups = self.groups
+        groups.append(len(self.ops))
+        if len(groups) > self.max_depth:
+            self.error(f"the program nests parentheses, calls or |bars| more than "
+                       f"{self.limits.depth:,} deep", start,
+                       hint="raise the limit with --max-depth N (Limits(depth=N) in Python)")
+
+    def close_group(self):
+        """Apply the operators inside the innermost group; pop and return its frame."""
+        ops, apply = self.ops, self.apply
+        while ops and ops[-1][0] <= _PRE:
+            apply(ops.pop())
+        frame = ops.pop()
+        self.groups.pop()
+        return frame
+
+    def push_binary(self, sym: str, start: int, follows: str = ""):
+        """Push a binary operator, first applying those on the stack that bind tighter."""
+        prec, right, name = _BINARY.get(sym, (20, False, "mul"))
+        ops, operands = self.ops, self.operands
+        while ops:
+            top = ops[-1]
+            if top[0] > _PRE:
+                break
+            tprec = top[2]
+            if tprec > prec or (tprec == prec and not right):
+                ops.pop()
+                if sym == _IMPLICIT and top[1] == "/":
+                    quotient = self.src[operands[-2][1]:operands[-1][2]]
+                    self.graph.warnings.append(
+                        f"{quotient}{follows} is read as ({quotient})*{follows}: implicit "
+                        f"multiplication binds like * (write the parentheses you mean)")
+                self.apply(top)
+            else:
+                break
+        ops.append((_BIN, sym, prec, start, name))
+
+    def apply(self, frame):
+        """Pop a binary or prefix operator's operands and push its result."""
+        kind, sym, _prec, fstart, extra = frame
+        operands = self.operands
+        nodes = self.graph.nodes
+        if kind == _BIN:
+            b = operands.pop()
+            a = operands.pop()
+            nodes.append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
+            operands.append((len(nodes) - 1, a[1], b[2]))
+            if len(nodes) > self.max_nodes:
+                self.too_many_nodes(a[1])
+            return
+        a = operands.pop()   # prefix
+        span = (fstart, a[2])
+        if sym == "+":
+            operands.append((a[0], *span))
+            return
+        node = nodes[a[0]]
+        if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
+                and node.span == (a[1], a[2])):
+            # A literal just typed here (not a name bound to one, not "(3)") stays one
+            # constant node when negated: -3.5, 2^-1, --3.
+            text = node.text[1:] if node.text.startswith("-") else "-" + node.text
+            nodes[-1] = Node("const", (), -node.value, text, span)
+            operands.append((a[0], *span))
+        else:
+            operands.append((self.graph.add(Node("neg", (a[0],), None, None, span)), *span))
 
     def product(self, i: int) -> str:
         """'x*(y+1)' for the tokens 'x ( y + 1 )' at i: the fix for a name used as a function."""
