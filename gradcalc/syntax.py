@@ -62,6 +62,26 @@ _COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 # Frames on the operator stack: (kind, symbol, precedence, start, extra)
 _BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
 
+# One letter, optionally subscripted (x, w1, x_2, θ_i): a name that reads as a variable.
+_VARIABLE_LIKE = re.compile(r"[^\W\d_](?:\d+|_\w+)?")
+# f(x), g(x), h(x): the letters textbooks name functions with, so never read as products.
+_FUNCTION_LETTERS = frozenset("fgh")
+# 'd/dx(...)': a derivative written out; the name before '/' is d, or d and one letter (df/dx).
+_D_OVER = re.compile(r"d[^\W\d_]?")
+
+# Calls that ask for something gradcalc does not do, and the plain answer. (A name in the op
+# registry is a call first: these only answer names no op is spelt as.)
+_DIFFERENTIATE = ('gradcalc differentiates the program itself: write just the expression, '
+                  'e.g. gradcalc "{expr}" --at {var}=2')
+_REQUESTS = {
+    **dict.fromkeys(("diff", "derivative", "deriv", "differentiate", "grad", "gradient", "d/d"),
+                    _DIFFERENTIATE),
+    **dict.fromkeys(("integrate", "integral", "int"),
+                    "gradcalc does not compute integrals, only values and derivatives"),
+    **dict.fromkeys(("limit", "lim"),
+                    "gradcalc does not compute limits, only values and derivatives"),
+}
+
 
 def tokenize(source: str) -> list[tuple[str, str, int]]:
     """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'.
@@ -126,6 +146,19 @@ def _bad_character(source: str, pos: int):
     raise ParseError(f"unexpected character {what}", source, (pos, pos + 1), hint)
 
 
+def _closest_functions(name: str) -> str:
+    """The hint for an unknown function: the known names closest to it, else all of them (read
+    from the op registry, so a new function is suggested as soon as it exists)."""
+    import difflib  # only on this error path: it is slow to import
+
+    close = difflib.get_close_matches(name.lower(), FUNCTIONS, n=3, cutoff=0.6)
+    if len(close) == 1:
+        return f"the closest function gradcalc knows is {close[0]}"
+    if close:
+        return f"the closest functions gradcalc knows: {', '.join(close)}"
+    return f"the functions gradcalc knows: {', '.join(sorted(FUNCTIONS))}"
+
+
 class _Parser:
     def __init__(self, source: str, limits: Limits):
         self.src = source
@@ -134,6 +167,8 @@ class _Parser:
         self.limits = limits
         self.max_nodes = limits.nodes if limits.nodes is not None else math.inf
         self.max_depth = limits.depth if limits.depth is not None else math.inf
+        self.value_names: tuple[set, set] | None = None   # see values_and_targets
+        self.noted: set[str] = set()                      # implicit readings already noted
 
     def too_many_nodes(self, start: int):
         self.error(f"the program has more than {self.limits.nodes:,} nodes", start,
@@ -308,16 +343,131 @@ class _Parser:
             self.ops.append((_CALL, text, 0, start, [0]))
             return i + 2   # past '('
         if nxt[1] == "(":
-            import difflib  # only on this error path: it is slow to import
-
-            close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
-            hint = f"to multiply, write {self.product(i)}"
-            if close:
-                hint = f"did you mean {close[0]}(...)? Or {hint}"
-            self.error(f"{text} is not a function", start, nxt[2] + 1, hint=hint)
+            return self.implicit_call(i)
         self.operands.append((self.reference(text, start), start, end))
         self.expect, self.prev_kind = False, "name"
         return i + 1
+
+    def reads_as_product(self, name: str) -> bool:
+        """Whether ``name(...)``, where no function is spelt ``name``, is the product
+        ``name*(...)`` (as ``2(x+1)`` is ``2*(x+1)``) rather than a call of an unknown function.
+
+        It is a product when the name is a value: a constant (pi, e); a name the program assigns
+        or uses without '(' after it anywhere (so ``rate = 2; rate(1+x)`` and ``k(x) + k``
+        multiply); or a name that looks like a variable, one letter with an optional subscript of
+        digits or after '_' (x, w1, x_2, θ_i), except f, g and h, which textbooks use for
+        functions. Any other name is an unknown function: ``softmax(x)`` is an error that names
+        the functions gradcalc has, never the product softmax*(x)."""
+        if name in self.env or name in self.graph.inputs:
+            return True
+        if name in CONSTANTS or (_VARIABLE_LIKE.fullmatch(name) and name not in _FUNCTION_LETTERS):
+            return True
+        values, _targets = self.values_and_targets()
+        return name in values
+
+    def implicit_call(self, i: int) -> int:
+        """NAME '(' at token i, the name just pushed as an operand: the product NAME*(...) when
+        it reads as one (noted when the group closes), else the unknown-function error."""
+        _kind, name, start = self.toks[i]
+        if not self.reads_as_product(name):
+            self.unknown_function(i)
+        self.operands.append((self.reference(name, start), start, start + len(name)))
+        paren = self.toks[i + 1][2]
+        self.push_binary(_IMPLICIT, paren, i + 1)
+        self.open_group(paren)
+        self.ops.append((_PAREN, "(", 0, paren, i))   # extra: the name's token
+        self.expect = True
+        return i + 2
+
+    def values_and_targets(self) -> tuple[set, set]:
+        """The names the rest of the program uses as values (without '(' after them) and those
+        it assigns: one scan of the tokens, made only when a name's reading depends on it."""
+        if self.value_names is None:
+            toks = self.toks
+            values, targets = set(), set()
+            for k, (kind, text, _start) in enumerate(toks):
+                if kind == "name":
+                    after = toks[k + 1][1]
+                    if after != "(":
+                        values.add(text)
+                    if after == "=" or after in _COMPOUND:
+                        targets.add(text)
+            self.value_names = values, targets
+        return self.value_names
+
+    def unknown_function(self, i: int):
+        """Raise the error for NAME '(' at token i, NAME no function: it says so, with the caret
+        under the name, and the hint answers what the call asked for (a derivative, an integral,
+        a limit) or names the closest functions gradcalc knows."""
+        _kind, name, start = self.toks[i]
+        end = start + len(name)
+        d_over = self.derivative_notation(i)
+        if d_over is not None:
+            start = d_over
+        request = "d/d" if d_over is not None else name.lower()
+        hint = _REQUESTS.get(request)
+        if hint is _DIFFERENTIATE:
+            args = self.arguments(i + 1)
+            variable = name[1:] if d_over is not None else None
+            if args is not None and len(args) > 1 and args[1][1] - args[1][0] == 1:
+                variable = self.toks[args[1][0]][1]    # diff(x^3, x)
+            hint = self.differentiate_hint(args[0] if args else None, variable)
+        elif hint is None and name in _FUNCTION_LETTERS:
+            hint = (f"gradcalc has no functions of your own: write the expression itself "
+                    f"(f = x^2, or just x^2); to multiply, write {self.product(i)}")
+        elif hint is None:
+            hint = _closest_functions(name)
+        self.error(f"{self.src[start:end]} is not a function gradcalc knows", start, end,
+                   hint=hint)
+
+    def derivative_notation(self, k: int) -> int | None:
+        """Where 'd/dx' starts when the name at token k is the dx of one, else None."""
+        toks = self.toks
+        name = toks[k][1]
+        if (k >= 2 and len(name) > 1 and name[0] == "d" and toks[k - 1][1] == "/"
+                and toks[k - 2][0] == "name" and _D_OVER.fullmatch(toks[k - 2][1])):
+            return toks[k - 2][2]
+        return None
+
+    def differentiate_hint(self, tokens: tuple[int, int] | None, variable: str | None) -> str:
+        """The hint for a derivative asked for in the text: run the expression itself. ``tokens``
+        is the expression's token range [a, b) when there is one (the call's first argument)."""
+        toks, expr = self.toks, ""
+        if tokens is not None and tokens[1] > tokens[0]:
+            expr = self.shown(toks[tokens[0]][2], toks[tokens[1]][2])
+            if variable is None:     # the first name in it that is not a function
+                variable = next((toks[k][1] for k in range(*tokens) if toks[k][0] == "name"
+                                 and toks[k][1] not in FUNCTIONS), None)
+        if not expr or '"' in expr:
+            expr, variable = "x^3", "x"
+        return _DIFFERENTIATE.format(expr=expr, var=variable or "x")
+
+    def arguments(self, k: int, limit: int = 200) -> list[tuple[int, int]] | None:
+        """The top-level arguments of the '(' at token k as token ranges [a, b); None when it is
+        not closed within ``limit`` tokens (only messages use this: it must stay cheap)."""
+        toks, depth, args, first = self.toks, 0, [], k + 1
+        for j in range(k, min(len(toks) - 1, k + limit)):
+            text = toks[j][1]
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append((first, j))
+                    return args
+            elif text == "," and depth == 1:
+                args.append((first, j))
+                first = j + 1
+        return None
+
+    def shown(self, start: int, end: int, limit: int = 60) -> str:
+        """Source text for a message, on one line and at most about ``limit`` characters (its
+        middle gives way), sliced without copying a long span."""
+        if end - start > limit:
+            half = limit // 2
+            return (" ".join(self.src[start:start + half].split()) + "…"
+                    + " ".join(self.src[end - half:end].split()))
+        return " ".join(self.src[start:end].split())
 
     def after_operand(self, i: int) -> int | None:
         """Read token i after an operand: an operator, a closer, a comma or the end. Return the
@@ -357,7 +507,7 @@ class _Parser:
             left = self.src[self.operands[-1][1]:self.operands[-1][2]]
             self.error(f"missing operator between {left} and {text}", start, start + len(text),
                        hint=f"write {left}*{text} (xy is a single name)")
-        self.push_binary(_IMPLICIT, start, text)
+        self.push_binary(_IMPLICIT, start, i)
         self.expect = True
 
     def close_paren(self, start: int):
@@ -372,12 +522,26 @@ class _Parser:
             operands = self.operands
             node, _s, _e = operands.pop()
             operands.append((node, frame[3], start + 1))
+            if frame[4] is not None:
+                self.note_implicit_call(frame[4], start + 1)
         self.prev_kind = ")"
+
+    def note_implicit_call(self, k: int, end: int):
+        """Note once per name that NAME(...) at token k, closed at ``end``, is a product."""
+        _kind, name, start = self.toks[k]
+        if name in self.noted:
+            return
+        self.noted.add(name)
+        group = self.shown(self.toks[k + 1][2], end)
+        self.graph.warnings.append(f"{self.shown(start, end)} is read as {name}*{group}, "
+                                   f"a product: {name} is not a function")
 
     def comma(self, start: int):
         """',' after an operand: the next argument of the innermost call."""
         groups, ops = self.groups, self.ops
         if not groups or ops[groups[-1]][0] != _CALL:
+            if groups and ops[groups[-1]][0] == _PAREN and ops[groups[-1]][4] is not None:
+                self.unknown_function(ops[groups[-1]][4])   # x(1, 2) is a call after all
             self.error("',' outside a function call", start)
         while ops[-1][0] <= _PRE:
             self.apply(ops.pop())
@@ -417,10 +581,12 @@ class _Parser:
         self.groups.pop()
         return frame
 
-    def push_binary(self, sym: str, start: int, follows: str = ""):
-        """Push a binary operator, first applying those on the stack that bind tighter."""
+    def push_binary(self, sym: str, start: int, follows: int | str = ""):
+        """Push a binary operator, first applying those on the stack that bind tighter.
+        ``follows`` is what an implicit multiplication multiplies by (a token index, or text), for
+        the warning when it comes after a division."""
         prec, right, name = _BINARY.get(sym, (20, False, "mul"))
-        ops, operands = self.ops, self.operands
+        ops = self.ops
         while ops:
             top = ops[-1]
             if top[0] > _PRE:
@@ -429,14 +595,37 @@ class _Parser:
             if tprec > prec or (tprec == prec and not right):
                 ops.pop()
                 if sym == _IMPLICIT and top[1] == "/":
-                    quotient = self.src[operands[-2][1]:operands[-1][2]]
-                    self.graph.warnings.append(
-                        f"{quotient}{follows} is read as ({quotient})*{follows}: implicit "
-                        f"multiplication binds like * (write the parentheses you mean)")
+                    self.warn_implicit_after_division(follows)
                 self.apply(top)
             else:
                 break
         ops.append((_BIN, sym, prec, start, name))
+
+    def warn_implicit_after_division(self, follows: int | str):
+        """1/2x is (1/2)*x, as in Python and most calculators, but easily meant as 1/(2x)."""
+        operands = self.operands
+        quotient = self.shown(operands[-2][1], operands[-1][2])
+        if isinstance(follows, int):
+            gap = " " if self.toks[follows][2] > operands[-1][2] else ""
+            follows = self.operand_text(follows)
+            whole = f"{quotient}{gap}{follows}"
+        else:
+            whole = f"{quotient}{follows}"
+        self.graph.warnings.append(
+            f"{whole} is read as ({quotient})*{follows}: implicit multiplication binds like * "
+            f"(write the parentheses you mean)")
+
+    def operand_text(self, k: int) -> str:
+        """The text of the operand that starts at token k, for a message: a number, a name, a
+        call or a bracketed group (shortened), or '…' where it is not short to find."""
+        toks = self.toks
+        kind, text, start = toks[k]
+        if text == "(" or (kind == "name" and toks[k + 1][1] == "("):
+            args = self.arguments(k + (text != "("), 60)
+            return self.shown(start, toks[args[-1][1]][2] + 1) if args else "…"
+        if kind in ("num", "name"):
+            return self.shown(start, start + len(text))
+        return "|…|" if text == "|" else "…"
 
     def apply(self, frame):
         """Pop a binary or prefix operator's operands and push its result."""

@@ -1,0 +1,176 @@
+"""Textbook notation (issue 14): what gradcalc reads as a product, what it refuses, and the exact
+message, caret and hint a user sees for each. Everything goes through the public parse API,
+``Function(text)``, whose errors render exactly as the command line prints them."""
+
+import math
+
+import pytest
+
+from gradcalc.errors import GradcalcError
+from gradcalc.function import Function
+from gradcalc.ops import FUNCTIONS
+
+
+def rendered(text):
+    with pytest.raises(GradcalcError) as info:
+        Function(text)
+    return info.value.render()
+
+
+def value_and_gradient(text, **point):
+    r = Function(text).gradient(**point)
+    return r.value, r.gradient
+
+
+# --- a name before '(' ---------------------------------------------------------------------------
+
+def test_a_variable_before_a_parenthesis_is_a_product_with_a_note():
+    f = Function("x(x+1)")
+    assert value_and_gradient("x(x+1)", x=2) == (6.0, {"x": 5.0})
+    assert f.warnings == ("x(x+1) is read as x*(x+1), a product: x is not a function",)
+    assert f.gradient(x=2).warnings == f.warnings     # carried to the result the CLI prints
+
+
+@pytest.mark.parametrize("text, point, value, gradient", [
+    ("w1(x+1)", {"w1": 3, "x": 2}, 9.0, {"w1": 3.0, "x": 3.0}),            # digit subscript
+    ("x_2(x_2-1)", {"x_2": 3}, 6.0, {"x_2": 5.0}),                         # '_' subscript
+    ("θ(θ+1)", {"θ": 2}, 6.0, {"θ": 5.0}),                                 # any letter
+    ("pi(x+1)", {"x": 1}, 2 * math.pi, {"x": math.pi}),                    # a constant
+    ("e(x)", {"x": 2}, 2 * math.e, {"x": math.e}),
+    ("rate = 2; f = rate(1+x)", {"x": 1}, 4.0, {"x": 2.0}),                # assigned earlier
+    ("y = k(1+x); k = 3; f = y", {"k": 2, "x": 1}, 4.0, {"k": 2.0, "x": 2.0}),   # ... or later
+    ("area(r+1) + area", {"area": 2, "r": 1}, 6.0, {"area": 3.0, "r": 2.0}),   # used as a value
+    ("g = 2; f = g(x+1)", {"x": 1}, 4.0, {"x": 2.0}),                      # f, g, h assigned
+    ("x (x+1)", {"x": 2}, 6.0, {"x": 5.0}),                                # a space changes nothing
+    ("x(x(x+1))", {"x": 2}, 12.0, {"x": 16.0}),
+])
+def test_what_reads_as_a_product(text, point, value, gradient):
+    r = Function(text).gradient(**point)
+    assert r.value == pytest.approx(value, rel=1e-15)
+    assert r.gradient == pytest.approx(gradient, rel=1e-15)
+
+
+def test_the_note_comes_once_per_name_and_stays_short():
+    f = Function("x(x+1) + x(x-1) + y(2)")
+    assert f.warnings == ("x(x+1) is read as x*(x+1), a product: x is not a function",
+                          "y(2) is read as y*(2), a product: y is not a function")
+    long = "x(" + "+".join(["x"] * 100) + ")"
+    (note,) = Function(long).warnings
+    assert note == ("x(x+x+x+x+x+x+x+x+x+x+x+x+x+x+…x+x+x+x+x+x+x+x+x+x+x+x+x+x+x) is read as "
+                    "x*(x+x+x+x+x+x+x+x+x+x+x+x+x+x+x…x+x+x+x+x+x+x+x+x+x+x+x+x+x+x), a product: "
+                    "x is not a function")
+
+
+def test_division_before_an_implicit_call_warns_as_1_over_2x_does():
+    f = Function("1/x(x+1)")
+    assert f.warnings == (
+        "1/x(x+1) is read as (1/x)*(x+1): implicit multiplication binds like * (write the "
+        "parentheses you mean)",
+        "x(x+1) is read as x*(x+1), a product: x is not a function")
+    assert f(x=2) == 1.5
+
+
+def test_1_over_2_parenthesis_names_the_whole_group():
+    # before: "1/2( is read as (1/2)*(" (the warning quoted one token)
+    assert Function("1/2(x+1)").warnings == (
+        "1/2(x+1) is read as (1/2)*(x+1): implicit multiplication binds like * (write the "
+        "parentheses you mean)",)
+    assert Function("1/2 sin(x)").warnings == (
+        "1/2 sin(x) is read as (1/2)*sin(x): implicit multiplication binds like * (write the "
+        "parentheses you mean)",)
+
+
+# --- unknown functions and what gradcalc does not do ------------------------------------------
+
+def test_an_unknown_function_names_the_closest_known_ones():
+    assert rendered("softmax(x)") == (
+        "error: softmax is not a function gradcalc knows\n"
+        "  softmax(x)\n"
+        "  ^^^^^^^\n"
+        "hint: the closest function gradcalc knows is max")
+    assert rendered("2*sinn(x)") == (
+        "error: sinn is not a function gradcalc knows\n"
+        "  2*sinn(x)\n"
+        "    ^^^^\n"
+        "hint: the closest functions gradcalc knows: sin, sinh, sign")
+    assert rendered("arcsin(x)").endswith("hint: the closest functions gradcalc knows: asin, "
+                                          "asinh, sin")
+    assert rendered("Tanh(x)").endswith("hint: the closest functions gradcalc knows: tanh, "
+                                        "atanh, tan")
+
+
+def test_with_no_close_name_every_function_is_listed_from_the_registry():
+    assert rendered("foo(x)") == (
+        "error: foo is not a function gradcalc knows\n"
+        "  foo(x)\n"
+        "  ^^^\n"
+        f"hint: the functions gradcalc knows: {', '.join(sorted(FUNCTIONS))}")
+    assert "abs, acos, acosh" in rendered("foo(x)")
+
+
+def test_the_suggestions_follow_the_registry(monkeypatch):
+    # softmax is not a function yet; once the registry has it, it is called, not suggested
+    monkeypatch.setitem(FUNCTIONS, "softmaxx", FUNCTIONS["max"])
+    assert rendered("softmax(x)").endswith(
+        "hint: the closest functions gradcalc knows: softmaxx, max")
+
+
+@pytest.mark.parametrize("text, shown, caret", [
+    ("diff(x^3, x)", "diff", "^^^^"),
+    ("derivative(x^3)", "derivative", "^^^^^^^^^^"),
+    ("grad(x^3)", "grad", "^^^^"),
+    ("d/dx(x^3)", "d/dx", "^^^^"),
+])
+def test_asking_for_a_derivative_says_gradcalc_differentiates_the_program(text, shown, caret):
+    assert rendered(text) == (
+        f"error: {shown} is not a function gradcalc knows\n"
+        f"  {text}\n"
+        f"  {caret}\n"
+        'hint: gradcalc differentiates the program itself: write just the expression, '
+        'e.g. gradcalc "x^3" --at x=2')
+
+
+def test_the_derivative_hint_uses_the_expression_and_variable_typed():
+    assert rendered("diff(sin(t)*t, t)").endswith('e.g. gradcalc "sin(t)*t" --at t=2')
+    assert rendered("derivative(sin(t))").endswith('e.g. gradcalc "sin(t)" --at t=2')
+    assert rendered("y = 2\ndf/dy(y^2)") == (
+        "error: df/dy is not a function gradcalc knows\n"
+        "  line 2: df/dy(y^2)\n"
+        "          ^^^^^\n"
+        'hint: gradcalc differentiates the program itself: write just the expression, '
+        'e.g. gradcalc "y^2" --at y=2')
+
+
+NO_INTEGRALS = "gradcalc does not compute integrals, only values and derivatives"
+NO_LIMITS = "gradcalc does not compute limits, only values and derivatives"
+
+
+@pytest.mark.parametrize("text, name, hint", [
+    ("integrate(x^2, x)", "integrate", NO_INTEGRALS),
+    ("integral(x^2)", "integral", NO_INTEGRALS),
+    ("int(x)", "int", NO_INTEGRALS),
+    ("limit(sin(x)/x, x, 0)", "limit", NO_LIMITS),
+    ("lim(1/x)", "lim", NO_LIMITS),
+])
+def test_asking_for_integrals_and_limits_says_so_plainly(text, name, hint):
+    assert rendered(text) == (f"error: {name} is not a function gradcalc knows\n"
+                              f"  {text}\n"
+                              f"  {'^' * len(name)}\n"
+                              f"hint: {hint}")
+
+
+def test_f_of_x_is_a_function_call_gradcalc_does_not_have():
+    assert rendered("f(x)") == (
+        "error: f is not a function gradcalc knows\n"
+        "  f(x)\n"
+        "  ^\n"
+        "hint: gradcalc has no functions of your own: write the expression itself (f = x^2, or "
+        "just x^2); to multiply, write f*(x)")
+
+
+def test_a_comma_makes_a_variable_before_a_parenthesis_a_call():
+    assert rendered("y + x(1, 2)").startswith(
+        "error: x is not a function gradcalc knows\n"
+        "  y + x(1, 2)\n"
+        "      ^\n"
+        "hint: the functions gradcalc knows: abs, ")
