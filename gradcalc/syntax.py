@@ -501,14 +501,47 @@ class _Parser:
         return i + 1
 
     def juxtapose(self, i: int):
-        """An operand followed by a name or '(' at token i: an implicit multiplication."""
+        """An operand followed by a name or '(' at token i: an implicit multiplication (2x,
+        2 sin(x), (x+1)(x-1)). Two names in a row multiply only when both read as values (see
+        ``reads_as_value``): 2x y, 2pi x and 2x sin(x) are products, while in 'xy z' the name xy
+        was likely meant as x*y, so it stays an error that says xy is one name."""
         _kind, text, start = self.toks[i]
         if self.prev_kind == "name":
             left = self.src[self.operands[-1][1]:self.operands[-1][2]]
-            self.error(f"missing operator between {left} and {text}", start, start + len(text),
-                       hint=f"write {left}*{text} (xy is a single name)")
+            if not self.reads_as_value(left) or not (
+                    text in FUNCTIONS or self.toks[i + 1][1] == "(" or self.reads_as_value(text)):
+                self.missing_operator(i, left)
         self.push_binary(_IMPLICIT, start, i)
         self.expect = True
+
+    def reads_as_value(self, name: str) -> bool:
+        """Whether a name beside another one, 'a b', is surely a value, not a misspelt product:
+        a constant, a name some statement assigns, or one letter with an optional subscript."""
+        if name in self.env or name in CONSTANTS or _VARIABLE_LIKE.fullmatch(name):
+            return True
+        return name in self.values_and_targets()[1]
+
+    def missing_operator(self, i: int, left: str):
+        """Raise the error for two names in a row (left, then the name at token i)."""
+        _kind, text, start = self.toks[i]
+        d_over = self.derivative_notation(i - 1) if self.toks[i - 1][1] == left else None
+        if d_over is not None:   # 'd/dx x^3'
+            rest = self.statement_rest(i)
+            self.error(f"{self.src[d_over:self.toks[i - 1][2] + len(left)]} is not a function "
+                       f"gradcalc knows", d_over, self.toks[i - 1][2] + len(left),
+                       hint=self.differentiate_hint(rest, left[1:]))
+        self.error(f"missing operator between {left} and {text}", start, start + len(text),
+                   hint=f"write {left}*{text} (xy is a single name)")
+
+    def statement_rest(self, k: int, limit: int = 200) -> tuple[int, int] | None:
+        """The tokens [k, j) up to the end of the statement, or None past ``limit`` tokens."""
+        toks, depth = self.toks, 0
+        for j in range(k, min(len(toks), k + limit)):
+            kind, text, _start = toks[j]
+            depth += (text == "(") - (text == ")")
+            if kind == "end" or (depth <= 0 and text in (";", "\n")):
+                return k, j
+        return None
 
     def close_paren(self, start: int):
         """')' after an operand: it closes a group or a call."""

@@ -174,3 +174,59 @@ def test_a_comma_makes_a_variable_before_a_parenthesis_a_call():
         "  y + x(1, 2)\n"
         "      ^\n"
         "hint: the functions gradcalc knows: abs, ")
+
+
+# --- juxtaposition with a space -----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, point, value, gradient", [
+    ("2x sin(x)", {"x": 2}, 4 * math.sin(2), {"x": 2 * math.sin(2) + 4 * math.cos(2)}),
+    ("2pi x", {"x": 2}, 4 * math.pi, {"x": 2 * math.pi}),
+    ("2x y", {"x": 2, "y": 3}, 12.0, {"x": 6.0, "y": 4.0}),
+    ("a b c", {"a": 2, "b": 3, "c": 5}, 30.0, {"a": 15.0, "b": 10.0, "c": 6.0}),
+    ("w1 x1 + w2 x2", {"w1": 2, "x1": 3, "w2": 5, "x2": 7}, 41.0,
+     {"w1": 3.0, "x1": 2.0, "w2": 7.0, "x2": 5.0}),
+    ("rate = 2; f = rate t", {"t": 3}, 6.0, {"t": 2.0}),     # assigned: a value
+    ("2e x", {"x": 1}, 2 * math.e, {"x": 2 * math.e}),
+])
+def test_names_side_by_side_multiply_without_a_note(text, point, value, gradient):
+    f = Function(text)
+    r = f.gradient(**point)
+    assert r.value == pytest.approx(value, rel=1e-15)
+    assert r.gradient == pytest.approx(gradient, rel=1e-15)
+    assert f.warnings == ()          # as 2x and 2 sin(x) have none
+
+
+@pytest.mark.parametrize("text, value", [
+    ("2e3", 2000.0), ("1e-5", 1e-5), ("2.5E+4", 25000.0), ("pi", math.pi), ("e", math.e),
+    ("2e", 2 * math.e),
+])
+def test_numbers_and_constants_are_unchanged(text, value):
+    assert Function(text)() == value
+
+
+def test_names_with_digits_stay_one_name():
+    assert Function("x2 x").variables == ("x2", "x")
+    assert Function("x2 x").gradient(x2=3, x=5).gradient == {"x2": 5.0, "x": 3.0}
+
+
+def test_a_long_name_beside_another_is_still_a_missing_operator():
+    assert rendered("xy z") == ("error: missing operator between xy and z\n"
+                                "  xy z\n"
+                                "     ^\n"
+                                "hint: write xy*z (xy is a single name)")
+    assert rendered("x yz").startswith("error: missing operator between x and yz\n")
+
+
+def test_d_over_dx_without_parentheses_gets_the_derivative_hint():
+    assert rendered("d/dx sin(x)*x") == (
+        "error: d/dx is not a function gradcalc knows\n"
+        "  d/dx sin(x)*x\n"
+        "  ^^^^\n"
+        'hint: gradcalc differentiates the program itself: write just the expression, '
+        'e.g. gradcalc "sin(x)*x" --at x=2')
+
+
+def test_a_name_that_is_not_a_function_beside_a_variable_is_reported_as_unknown():
+    assert rendered("2x foo(x)").startswith("error: foo is not a function gradcalc knows\n"
+                                            "  2x foo(x)\n"
+                                            "     ^^^\n")

@@ -49,7 +49,7 @@ def test_precedence(src, expected):
 
 @pytest.mark.parametrize("implicit, explicit", [
     ("2x", "2*x"), ("2(x+1)", "2*(x+1)"), ("(x+1)(x-1)", "(x+1)*(x-1)"),
-    ("2 sin(x)", "2*sin(x)"), ("3x^2", "3*(x^2)"), ("2pi x", None), ("2x y", None),
+    ("2 sin(x)", "2*sin(x)"), ("3x^2", "3*(x^2)"), ("2pi x", "2*pi*x"), ("2x y", "2*x*y"),
     ("2|x|", "2*abs(x)"), ("(x)y", "x*y"),
 ])
 def test_implicit_multiplication(implicit, explicit):
