@@ -338,7 +338,7 @@ class _Parser:
         nxt = toks[i + 1]
         if text in FUNCTIONS:
             if nxt[1] != "(":
-                self.error(f"{text} is a function: call it as {text}(...)", start, end)
+                return self.function_power(i)
             self.open_group(start)
             self.ops.append((_CALL, text, 0, start, [0]))
             return i + 2   # past '('
@@ -347,6 +347,41 @@ class _Parser:
         self.operands.append((self.reference(text, start), start, end))
         self.expect, self.prev_kind = False, "name"
         return i + 1
+
+    def function_power(self, i: int) -> int:
+        """A function's name at token i without '(' after it. sin^2(x) is sin(x)^2: textbooks
+        write powers of a function's value so, and no other reading is plausible. A negative
+        power is refused, since sin^-1(x) is as often arcsin(x) as 1/sin(x); so is anything
+        else (sin x, sin^2 x), with the hint to write what is meant."""
+        toks = self.toks
+        _kind, name, start = toks[i]
+        hint = None
+        if toks[i + 1][1] in ("^", "**"):
+            power, after = toks[i + 2], toks[i + 3]
+            if power[0] == "num" and power[1].isdigit() and after[1] == "(":
+                self.open_group(start)
+                self.ops.append((_CALL, name, 0, start, [0, i + 2]))   # [arguments, exponent]
+                return i + 4
+            if power[1] == "-" and after[1].isdigit() and toks[i + 4][1] == "(":
+                self.negative_function_power(i)
+            exponent = power[1] if power[0] in ("num", "name") else "2"
+            hint = f"to raise {name}(...) to a power, write {name}(...)^{exponent}"
+        self.error(f"{name} is a function: call it as {name}(...)", start, start + len(name),
+                   hint=hint)
+
+    def negative_function_power(self, i: int):
+        """Raise the error for sin^-1(x) (tokens: sin ^ - 1 ( at i): it is ambiguous."""
+        toks = self.toks
+        _kind, name, start = toks[i]
+        n, paren = toks[i + 3], i + 4
+        group = self.operand_text(paren)
+        group = group if group != "…" else "(...)"
+        power = f"{name}{group}^-{n[1]}"
+        hint = f"write {power} for 1/{name}{group}" if n[1] == "1" else f"write {power}"
+        if n[1] == "1" and "a" + name in FUNCTIONS:
+            hint = f"write a{name}{group} for the inverse function, or {power} for 1/{name}{group}"
+        self.error(f"{name}^-{n[1]} is ambiguous: a power, or the inverse function", start,
+                   n[2] + len(n[1]), hint=hint)
 
     def reads_as_product(self, name: str) -> bool:
         """Whether ``name(...)``, where no function is spelt ``name``, is the product
@@ -708,7 +743,27 @@ class _Parser:
         args = tuple(o[0] for o in operands[-nargs:])
         del operands[-nargs:]
         span = (start, end)
-        operands.append((self.graph.add(Node(op.name, args, None, None, span)), *span))
+        node = self.graph.add(Node(op.name, args, None, None, span))
+        if len(count) > 1:
+            node = self.power_of_call(node, count[1], span)
+        operands.append((node, *span))
+
+    def power_of_call(self, call: int, k: int, span: tuple[int, int]) -> int:
+        """sin^2(x): the call's node raised to the exponent at token k, noted once a spelling."""
+        toks, g = self.toks, self.graph
+        _kind, text, start = toks[k]
+        value = float(text)
+        if math.isinf(value):
+            self.error(f"the number {text} is too large for float64", start, start + len(text))
+        exponent = g.add(Node("const", (), value, text, (start, start + len(text))))
+        node = g.add(Node("pow", (call, exponent), None, None, span))
+        name, caret = toks[k - 2][1], toks[k - 1][1]
+        if f"{name}{caret}{text}" not in self.noted:
+            self.noted.add(f"{name}{caret}{text}")
+            call_text = name + self.shown(toks[k + 1][2], span[1])
+            g.warnings.append(f"{self.shown(*span)} is read as {call_text}{caret}{text}: a "
+                              f"power of the function's value")
+        return node
 
 
 def split_top_level(text: str):

@@ -230,3 +230,65 @@ def test_a_name_that_is_not_a_function_beside_a_variable_is_reported_as_unknown(
     assert rendered("2x foo(x)").startswith("error: foo is not a function gradcalc knows\n"
                                             "  2x foo(x)\n"
                                             "     ^^^\n")
+
+
+# --- sin^2(x) -----------------------------------------------------------------------------------
+
+def test_a_power_of_a_function_applies_to_its_value_with_a_note():
+    f = Function("sin^2(x)")
+    assert f.warnings == ("sin^2(x) is read as sin(x)^2: a power of the function's value",)
+    r = f.gradient(x=0.5)
+    assert (r.value, r.gradient) == (math.sin(0.5) ** 2, {"x": 2 * math.sin(0.5) * math.cos(0.5)})
+    assert Function("sin**2(x)").warnings == (
+        "sin**2(x) is read as sin(x)**2: a power of the function's value",)
+
+
+def test_the_pythagorean_identity_reads_as_in_the_textbook():
+    f = Function("sin^2(x) + cos^2(x) + sin^2(2x)")
+    assert f.warnings == ("sin^2(x) is read as sin(x)^2: a power of the function's value",
+                          "cos^2(x) is read as cos(x)^2: a power of the function's value")
+    r = f.gradient(x=0.3)
+    assert r.value == pytest.approx(1 + math.sin(0.6) ** 2, rel=1e-15)
+    assert r.gradient["x"] == pytest.approx(4 * math.sin(0.6) * math.cos(0.6), rel=1e-14)
+
+
+@pytest.mark.parametrize("text, same_as", [
+    ("-sin^2(x)", "-(sin(x)^2)"),
+    ("2^sin^2(x)", "2^(sin(x)^2)"),
+    ("sin^2(x)^3", "(sin(x)^2)^3"),
+    ("log^2(8, 2)", "log(8, 2)^2"),
+    ("3sin^2(x)y", "3*sin(x)^2*y"),
+])
+def test_a_function_power_is_one_operand(text, same_as):
+    f, g = Function(text), Function(same_as)
+    point = {"x": 0.7, "y": 2.0}
+    assert f.inputs == g.inputs
+    assert f(**{k: point[k] for k in f.inputs}) == g(**{k: point[k] for k in g.inputs})
+
+
+def test_the_power_node_keeps_its_spans():
+    g = Function("sin^2(x)").graph
+    assert [(n.op, g.snippet(k)) for k, n in enumerate(g.nodes)] == [
+        ("input", "x"), ("sin", "sin^2(x)"), ("const", "2"), ("pow", "sin^2(x)")]
+
+
+def test_a_negative_power_of_a_function_is_ambiguous():
+    assert rendered("sin^-1(x)") == (
+        "error: sin^-1 is ambiguous: a power, or the inverse function\n"
+        "  sin^-1(x)\n"
+        "  ^^^^^^\n"
+        "hint: write asin(x) for the inverse function, or sin(x)^-1 for 1/sin(x)")
+    assert rendered("exp^-1(x+1)").endswith("hint: write exp(x+1)^-1 for 1/exp(x+1)")
+    assert rendered("tanh^-2(x)").endswith("hint: write tanh(x)^-2")
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("sin^2 x", "to raise sin(...) to a power, write sin(...)^2"),
+    ("sin^x(x)", "to raise sin(...) to a power, write sin(...)^x"),
+    ("sin^(2)(x)", "to raise sin(...) to a power, write sin(...)^2"),
+])
+def test_other_powers_of_a_name_are_errors_with_the_spelling_to_use(text, hint):
+    assert rendered(text) == ("error: sin is a function: call it as sin(...)\n"
+                              f"  {text}\n"
+                              "  ^^^\n"
+                              f"hint: {hint}")
