@@ -509,7 +509,7 @@ class _Parser:
         next token's index, or None where the expression ends."""
         kind, text, start = self.toks[i]
         if kind == "op" and text in _BINARY:
-            self.push_binary(text, start)
+            self.push_binary(text, start, i + 1)
             self.expect = True
         elif text == ")":
             self.close_paren(start)
@@ -655,6 +655,7 @@ class _Parser:
         the warning when it comes after a division."""
         prec, right, name = _BINARY.get(sym, (20, False, "mul"))
         ops = self.ops
+        after_sign = False     # the frame applied last was a sign: x^-1 just had its -1
         while ops:
             top = ops[-1]
             if top[0] > _PRE:
@@ -664,6 +665,9 @@ class _Parser:
                 ops.pop()
                 if sym == _IMPLICIT and top[1] == "/":
                     self.warn_implicit_after_division(follows)
+                elif sym == "/" and after_sign and top[0] == _BIN and top[2] == 40:
+                    self.warn_signed_power_divided(top[1], follows)
+                after_sign = top[0] == _PRE
                 self.apply(top)
             else:
                 break
@@ -682,6 +686,18 @@ class _Parser:
         self.graph.warnings.append(
             f"{whole} is read as ({quotient})*{follows}: implicit multiplication binds like * "
             f"(write the parentheses you mean)")
+
+    def warn_signed_power_divided(self, caret: str, follows: int | str):
+        """x^-1/2 is (x^-1)/2, as in Python, but a signed exponent followed by / reads like one
+        fraction, x^(-1/2) (and e^-x^2/2 like a Gaussian's e^(-x^2/2)): the same trap as 1/2x."""
+        operands = self.operands
+        base = self.shown(operands[-2][1], operands[-2][2])
+        exponent = self.shown(operands[-1][1], operands[-1][2])
+        power = self.shown(operands[-2][1], operands[-1][2])
+        divisor = self.operand_text(follows) if isinstance(follows, int) else follows
+        self.graph.warnings.append(
+            f"{power}/{divisor} is read as ({power})/{divisor}: a power binds tighter than / "
+            f"(write {base}{caret}({exponent}/{divisor}) if you mean that)")
 
     def operand_text(self, k: int) -> str:
         """The text of the operand that starts at token k, for a message: a number, a name, a

@@ -292,3 +292,40 @@ def test_other_powers_of_a_name_are_errors_with_the_spelling_to_use(text, hint):
                               f"  {text}\n"
                               "  ^^^\n"
                               f"hint: {hint}")
+
+
+# --- x^-1/2 -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, warning, value", [
+    ("x^-1/2", "x^-1/2 is read as (x^-1)/2: a power binds tighter than / (write x^(-1/2) if you "
+     "mean that)", 0.125),
+    ("e^-x^2/2", "e^-x^2/2 is read as (e^-x^2)/2: a power binds tighter than / (write "
+     "e^(-x^2/2) if you mean that)", math.e ** -16 / 2),
+    ("x**-1/sqrt(2)", "x**-1/sqrt(2) is read as (x**-1)/sqrt(2): a power binds tighter than / "
+     "(write x**(-1/sqrt(2)) if you mean that)", 0.25 / math.sqrt(2)),
+    ("-x^-1/2", "x^-1/2 is read as (x^-1)/2: a power binds tighter than / (write x^(-1/2) if you "
+     "mean that)", -0.125),
+])
+def test_a_signed_exponent_before_a_division_warns_as_1_over_2x_does(text, warning, value):
+    f = Function(text)
+    assert f.warnings == (warning,)
+    assert f(x=4) == value
+
+
+def test_the_two_precedence_warnings_read_alike():
+    (implicit,) = Function("1/2x").warnings
+    (power,) = Function("x^-1/2").warnings
+    assert implicit == ("1/2x is read as (1/2)*x: implicit multiplication binds like * (write "
+                        "the parentheses you mean)")
+    assert power.startswith("x^-1/2 is read as (x^-1)/2: ")
+
+
+def test_the_gradient_of_x_to_the_minus_1_over_2_is_of_the_reading_stated():
+    r = Function("x^-1/2").gradient(x=4)
+    assert (r.value, r.gradient) == (0.125, {"x": -0.5 / 16})
+
+
+@pytest.mark.parametrize("text", ["x^2/2", "x^-1*2", "2^-x*3", "x^(-1)/2", "x^-(1/2)",
+                                  "1/x^-1", "x^-1"])
+def test_no_warning_without_a_signed_exponent_divided(text):
+    assert Function(text).warnings == ()
