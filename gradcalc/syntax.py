@@ -6,6 +6,11 @@ one. It builds the tape directly and keeps every node's source span for error ca
 Grammar, loosely: program = statement {(';' | newline) statement}; statement = [name ('=' | '+=' |
 '-=' | '*=' | '/=')] expr. Precedence, low to high: '+ -' < '* /' and implicit multiplication <
 unary '- +' < '^' / '**' (right-associative, so -x^2 is -(x^2) and 2^-1 works).
+
+Textbook notation: juxtaposition multiplies (2x, 2 sin(x), (x+1)(x-1), 2x y, and x(x+1) when x
+reads as a variable: see ``_Parser.reads_as_product`` and ``_Parser.juxtapose``), and sin^2(x) is
+sin(x)^2. Readings a user may not expect (x(x+1), sin^2(x), 1/2x, x^-1/2) leave a note in
+``Graph.warnings``.
 """
 
 from __future__ import annotations
@@ -142,6 +147,10 @@ def _bad_character(source: str, pos: int):
         hint = "write powers with ^, e.g. x^2"
     elif ch == "_":
         hint = "names start with a letter"
+    elif ch == "∂":
+        hint = _DIFFERENTIATE.format(expr="x^3", var="x")
+    elif ch == "∫":
+        hint = _REQUESTS["integrate"]
     what = repr(ch) if ch.isascii() else f"{ch!r} ({describe(ch).split(' (', 1)[1]}"
     raise ParseError(f"unexpected character {what}", source, (pos, pos + 1), hint)
 

@@ -329,3 +329,14 @@ def test_the_gradient_of_x_to_the_minus_1_over_2_is_of_the_reading_stated():
                                   "1/x^-1", "x^-1"])
 def test_no_warning_without_a_signed_exponent_divided(text):
     assert Function(text).warnings == ()
+
+
+def test_the_symbols_of_derivatives_and_integrals_get_the_plain_answer():
+    assert rendered("∂/∂x(x^3)") == (
+        "error: unexpected character '∂' (U+2202 PARTIAL DIFFERENTIAL)\n"
+        "  ∂/∂x(x^3)\n"
+        "  ^\n"
+        'hint: gradcalc differentiates the program itself: write just the expression, '
+        'e.g. gradcalc "x^3" --at x=2')
+    assert rendered("∫ x dx").endswith(
+        "hint: gradcalc does not compute integrals, only values and derivatives")
