@@ -314,6 +314,8 @@ class _Parser:
         """Raise the error for token i, which cannot start an operand."""
         toks, ops = self.toks, self.ops
         kind, text, start = toks[i]
+        if text == ")" and ops and ops[-1][0] == _PAREN and ops[-1][4] is not None:
+            self.unknown_function(ops[-1][4])    # x() is a call after all
         if text == ")" and ops and ops[-1][0] == _CALL:
             if toks[i - 1][1] == ",":
                 self.error("expected an argument after ','", toks[i - 1][2], start + 1)
@@ -410,8 +412,8 @@ class _Parser:
         return name in values
 
     def implicit_call(self, i: int) -> int:
-        """NAME '(' at token i, the name just pushed as an operand: the product NAME*(...) when
-        it reads as one (noted when the group closes), else the unknown-function error."""
+        """NAME '(' at token i: the product NAME*(...) when the name reads as one (noted when
+        the group closes), else the unknown-function error."""
         _kind, name, start = self.toks[i]
         if not self.reads_as_product(name):
             self.unknown_function(i)
