@@ -6,6 +6,11 @@ one. It builds the tape directly and keeps every node's source span for error ca
 Grammar, loosely: program = statement {(';' | newline) statement}; statement = [name ('=' | '+=' |
 '-=' | '*=' | '/=')] expr. Precedence, low to high: '+ -' < '* /' and implicit multiplication <
 unary '- +' < '^' / '**' (right-associative, so -x^2 is -(x^2) and 2^-1 works).
+
+Textbook notation: juxtaposition multiplies (2x, 2 sin(x), (x+1)(x-1), 2x y, and x(x+1) when x
+reads as a variable: see ``_Parser.reads_as_product`` and ``_Parser.juxtapose``), and sin^2(x) is
+sin(x)^2. Readings a user may not expect (x(x+1), sin^2(x), 1/2x, x^-1/2) leave a note in
+``Graph.warnings``.
 """
 
 from __future__ import annotations
@@ -61,6 +66,26 @@ _COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
 # Frames on the operator stack: (kind, symbol, precedence, start, extra)
 _BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
+
+# One letter, optionally subscripted (x, w1, x_2, θ_i): a name that reads as a variable.
+_VARIABLE_LIKE = re.compile(r"[^\W\d_](?:\d+|_\w+)?")
+# f(x), g(x), h(x): the letters textbooks name functions with, so never read as products.
+_FUNCTION_LETTERS = frozenset("fgh")
+# 'd/dx(...)': a derivative written out; the name before '/' is d, or d and one letter (df/dx).
+_D_OVER = re.compile(r"d[^\W\d_]?")
+
+# Calls that ask for something gradcalc does not do, and the plain answer. (A name in the op
+# registry is a call first: these only answer names no op is spelt as.)
+_DIFFERENTIATE = ('gradcalc differentiates the program itself: write just the expression, '
+                  'e.g. gradcalc "{expr}" --at {var}=2')
+_REQUESTS = {
+    **dict.fromkeys(("diff", "derivative", "deriv", "differentiate", "grad", "gradient", "d/d"),
+                    _DIFFERENTIATE),
+    **dict.fromkeys(("integrate", "integral", "int"),
+                    "gradcalc does not compute integrals, only values and derivatives"),
+    **dict.fromkeys(("limit", "lim"),
+                    "gradcalc does not compute limits, only values and derivatives"),
+}
 
 
 def tokenize(source: str) -> list[tuple[str, str, int]]:
@@ -122,8 +147,25 @@ def _bad_character(source: str, pos: int):
         hint = "write powers with ^, e.g. x^2"
     elif ch == "_":
         hint = "names start with a letter"
+    elif ch == "∂":
+        hint = _DIFFERENTIATE.format(expr="x^3", var="x")
+    elif ch == "∫":
+        hint = _REQUESTS["integrate"]
     what = repr(ch) if ch.isascii() else f"{ch!r} ({describe(ch).split(' (', 1)[1]}"
     raise ParseError(f"unexpected character {what}", source, (pos, pos + 1), hint)
+
+
+def _closest_functions(name: str) -> str:
+    """The hint for an unknown function: the known names closest to it, else all of them (read
+    from the op registry, so a new function is suggested as soon as it exists)."""
+    import difflib  # only on this error path: it is slow to import
+
+    close = difflib.get_close_matches(name.lower(), FUNCTIONS, n=3, cutoff=0.6)
+    if len(close) == 1:
+        return f"the closest function gradcalc knows is {close[0]}"
+    if close:
+        return f"the closest functions gradcalc knows: {', '.join(close)}"
+    return f"the functions gradcalc knows: {', '.join(sorted(FUNCTIONS))}"
 
 
 class _Parser:
@@ -134,6 +176,8 @@ class _Parser:
         self.limits = limits
         self.max_nodes = limits.nodes if limits.nodes is not None else math.inf
         self.max_depth = limits.depth if limits.depth is not None else math.inf
+        self.value_names: tuple[set, set] | None = None   # see values_and_targets
+        self.noted: set[str] = set()                      # implicit readings already noted
 
     def too_many_nodes(self, start: int):
         self.error(f"the program has more than {self.limits.nodes:,} nodes", start,
@@ -208,208 +252,504 @@ class _Parser:
         return self.graph
 
     # --- expressions ---------------------------------------------------------------------------
+    # Operator precedence with three explicit stacks, reset for each expression: ``operands``
+    # (node, start, end), ``ops`` (frames, see _BIN...) and ``groups`` (indices into ops of the
+    # open '(' 'call(' '|'). Each token is read either where an operand must start
+    # (``operand``) or after one (``after_operand``); ``prev_kind`` says what ended the last
+    # operand (num, name, ')' ), which decides what a juxtaposition means.
+
     def expression(self, i: int) -> tuple[int, int, tuple[int, int]]:
         """Parse one expression from token i; return (node, next token, span)."""
-        toks, g = self.toks, self.graph
-        nodes = g.nodes
-        append = nodes.append
-        env = self.env
-        operands: list[tuple[int, int, int]] = []     # (node, start, end)
-        ops: list[tuple] = []
-        groups: list[int] = []                        # indices into ops of open ( call( |
-        expect = True                                 # expecting an operand
-        prev_kind = None                              # what ended the last operand: num name ) |
-        first_start = toks[i][2]
-        max_nodes, max_depth = self.max_nodes, self.max_depth
-
-        def open_group(start):
-            groups.append(len(ops))
-            if len(groups) > max_depth:
-                self.error(f"the program nests parentheses, calls or |bars| more than "
-                           f"{self.limits.depth:,} deep", start,
-                           hint="raise the limit with --max-depth N (Limits(depth=N) in Python)")
-
-        def apply(frame):
-            kind, sym, _prec, fstart, extra = frame
-            if kind == _BIN:
-                b = operands.pop()
-                a = operands.pop()
-                append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
-                operands.append((len(nodes) - 1, a[1], b[2]))
-                if len(nodes) > max_nodes:
-                    self.too_many_nodes(a[1])
-            else:  # prefix
-                a = operands.pop()
-                span = (fstart, a[2])
-                if sym == "+":
-                    operands.append((a[0], *span))
-                    return
-                node = nodes[a[0]]
-                if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
-                        and node.span == (a[1], a[2])):
-                    # A literal just typed here (not a name bound to one, not "(3)") stays one
-                    # constant node when negated: -3.5, 2^-1, --3.
-                    text = node.text[1:] if node.text.startswith("-") else "-" + node.text
-                    nodes[-1] = Node("const", (), -node.value, text, span)
-                    operands.append((a[0], *span))
-                else:
-                    operands.append((g.add(Node("neg", (a[0],), None, None, span)), *span))
-
-        def push_binary(sym, start, follows=""):
-            prec, right, name = _BINARY.get(sym, (20, False, "mul"))
-            while ops:
-                top = ops[-1]
-                if top[0] > _PRE:
-                    break
-                tprec = top[2]
-                if tprec > prec or (tprec == prec and not right):
-                    ops.pop()
-                    if sym == _IMPLICIT and top[1] == "/":
-                        quotient = self.src[operands[-2][1]:operands[-1][2]]
-                        g.warnings.append(
-                            f"{quotient}{follows} is read as ({quotient})*{follows}: implicit "
-                            f"multiplication binds like * (write the parentheses you mean)")
-                    apply(top)
-                else:
-                    break
-            ops.append((_BIN, sym, prec, start, name))
-
-        def close_group():
-            while ops and ops[-1][0] <= _PRE:
-                apply(ops.pop())
-            frame = ops.pop()
-            groups.pop()
-            return frame
-
+        self.operands: list[tuple[int, int, int]] = []
+        self.ops: list[tuple] = []
+        self.groups: list[int] = []
+        self.expect = True
+        self.prev_kind = None
+        first_start = self.toks[i][2]
+        operand, after_operand = self.operand, self.after_operand
         while True:
-            kind, text, start = toks[i]
-            if expect:
-                if kind == "num":
-                    try:
-                        value = float(text)
-                    except ValueError:  # pragma: no cover - the regex admits only floats
-                        self.error(f"bad number {text!r}", start, start + len(text))
-                    if math.isinf(value):
-                        self.error(f"the number {text} is too large for float64", start,
-                                   start + len(text))
-                    end = start + len(text)
-                    append(Node("const", (), value, text, (start, end)))
-                    operands.append((len(nodes) - 1, start, end))
-                    expect, prev_kind = False, "num"
-                elif kind == "name":
-                    end = start + len(text)
-                    nxt = toks[i + 1]
-                    if text in FUNCTIONS:
-                        if nxt[1] != "(":
-                            self.error(f"{text} is a function: call it as {text}(...)",
-                                       start, end)
-                        open_group(start)
-                        ops.append((_CALL, text, 0, start, [0]))
-                        i += 1   # skip '('
-                    else:
-                        if nxt[1] == "(":
-                            import difflib  # only on this error path: it is slow to import
-
-                            close = difflib.get_close_matches(text, FUNCTIONS, n=1, cutoff=0.75)
-                            hint = f"to multiply, write {self.product(i)}"
-                            if close:
-                                hint = f"did you mean {close[0]}(...)? Or {hint}"
-                            self.error(f"{text} is not a function", start, nxt[2] + 1, hint=hint)
-                        idx = env.get(text)
-                        if idx is None:
-                            idx = self.reference(text, start)
-                        operands.append((idx, start, end))
-                        expect, prev_kind = False, "name"
-                elif text == "(":
-                    open_group(start)
-                    ops.append((_PAREN, "(", 0, start, None))
-                elif text == "|":
-                    open_group(start)
-                    ops.append((_BAR, "|", 0, start, None))
-                elif text in ("-", "+"):
-                    ops.append((_PRE, text, _UNARY_PREC, start, None))
-                elif text == ")" and ops and ops[-1][0] == _CALL:
-                    if toks[i - 1][1] == ",":
-                        self.error("expected an argument after ','", toks[i - 1][2], start + 1)
-                    self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3],
-                               start + 1)
-                elif kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
-                    self.error("'|' is never closed", toks[i - 1][2])
-                elif text == "\n" and groups:
-                    pass   # a line break inside brackets continues the expression
-                else:
-                    what = "the end of the input" if kind == "end" else (
-                        "the end of the line" if text in ("\n", ";") else repr(text))
-                    self.error(f"expected a number, a name or '(' but found {what}", start,
-                               start + max(1, len(text)))
-                i += 1
+            if self.expect:
+                i = operand(i)
                 continue
-
-            # --- after an operand: an operator, a closer, or the end ---
-            if kind == "op" and text in _BINARY:
-                push_binary(text, start)
-                expect = True
-            elif text == ")":
-                if not groups or ops[groups[-1]][0] == _BAR:
-                    self.error("unmatched ')'", start)
-                frame = close_group()
-                if frame[0] == _CALL:
-                    self.finish_call(frame, operands, start + 1)
-                else:
-                    node, _s, _e = operands.pop()
-                    operands.append((node, frame[3], start + 1))
-                prev_kind = ")"
-            elif text == ",":
-                if not groups or ops[groups[-1]][0] != _CALL:
-                    self.error("',' outside a function call", start)
-                while ops[-1][0] <= _PRE:
-                    apply(ops.pop())
-                ops[-1][4][0] += 1
-                expect = True
-            elif text == "|":
-                if groups and ops[groups[-1]][0] == _BAR:
-                    frame = close_group()
-                    a = operands.pop()
-                    span = (frame[3], start + 1)
-                    operands.append((g.add(Node("abs", (a[0],), None, None, span)), *span))
-                    prev_kind = ")"
-                else:
-                    push_binary(_IMPLICIT, start, "|…|")
-                    open_group(start)
-                    ops.append((_BAR, "|", 0, start, None))
-                    expect = True
-            elif kind == "name" or text == "(":
-                if prev_kind == "name":
-                    left = self.src[operands[-1][1]:operands[-1][2]]
-                    self.error(f"missing operator between {left} and {text}", start,
-                               start + len(text),
-                               hint=f"write {left}*{text} (xy is a single name)")
-                push_binary(_IMPLICIT, start, text)
-                expect = True
-                continue           # re-read this token as an operand
-            elif kind == "num":
-                left = self.src[operands[-1][1]:operands[-1][2]]
-                self.error(f"missing operator before {text}", start, start + len(text),
-                           hint=f"write {left}*{text}")
-            elif text == "\n" and groups:
-                pass
-            elif kind == "end" or text in (";", "\n"):
+            following = after_operand(i)
+            if following is None:
                 break
-            elif text == "=" or text in _COMPOUND:
-                self.error(f"unexpected '{text}'", start, start + len(text),
-                           hint="an assignment is 'name = expression', one per statement")
-            else:
-                self.error(f"unexpected {text!r}", start, start + len(text))
-            i += 1
+            i = following
+        return self.finish_expression(i, first_start)
 
-        if groups:
-            frame = ops[groups[-1]]
+    def finish_expression(self, i: int, first_start: int):
+        """Close the expression that ends at token i: every group must be closed."""
+        if self.groups:
+            frame = self.ops[self.groups[-1]]
             what = {_PAREN: "'('", _CALL: f"'{frame[1]}('", _BAR: "'|'"}[frame[0]]
             self.error(f"{what} is never closed", frame[3], frame[3] + len(frame[1]))
+        ops, apply = self.ops, self.apply
         while ops:
             apply(ops.pop())
-        node, _s, end = operands.pop()
+        node, _s, end = self.operands.pop()
         return node, i, (first_start, end)
+
+    def operand(self, i: int) -> int:
+        """Read token i where an operand must start; return the next token's index."""
+        kind, text, start = self.toks[i]
+        if kind == "num":
+            self.number(text, start)
+        elif kind == "name":
+            return self.name(i)
+        elif text == "(":
+            self.open_group(start)
+            self.ops.append((_PAREN, "(", 0, start, None))
+        elif text == "|":
+            self.open_group(start)
+            self.ops.append((_BAR, "|", 0, start, None))
+        elif text in ("-", "+"):
+            self.ops.append((_PRE, text, _UNARY_PREC, start, None))
+        elif text == "\n" and self.groups:
+            pass   # a line break inside brackets continues the expression
+        else:
+            self.no_operand(i)
+        return i + 1
+
+    def no_operand(self, i: int):
+        """Raise the error for token i, which cannot start an operand."""
+        toks, ops = self.toks, self.ops
+        kind, text, start = toks[i]
+        if text == ")" and ops and ops[-1][0] == _PAREN and ops[-1][4] is not None:
+            self.unknown_function(ops[-1][4])    # x() is a call after all
+        if text == ")" and ops and ops[-1][0] == _CALL:
+            if toks[i - 1][1] == ",":
+                self.error("expected an argument after ','", toks[i - 1][2], start + 1)
+            self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3], start + 1)
+        if kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
+            self.error("'|' is never closed", toks[i - 1][2])
+        what = "the end of the input" if kind == "end" else (
+            "the end of the line" if text in ("\n", ";") else repr(text))
+        self.error(f"expected a number, a name or '(' but found {what}", start,
+                   start + max(1, len(text)))
+
+    def number(self, text: str, start: int):
+        """A literal as typed: one constant node."""
+        try:
+            value = float(text)
+        except ValueError:  # pragma: no cover - the regex admits only floats
+            self.error(f"bad number {text!r}", start, start + len(text))
+        if math.isinf(value):
+            self.error(f"the number {text} is too large for float64", start, start + len(text))
+        end = start + len(text)
+        nodes = self.graph.nodes
+        nodes.append(Node("const", (), value, text, (start, end)))
+        self.operands.append((len(nodes) - 1, start, end))
+        self.expect, self.prev_kind = False, "num"
+
+    def name(self, i: int) -> int:
+        """A name where an operand starts: a call, or a variable; return the next token."""
+        toks = self.toks
+        _kind, text, start = toks[i]
+        end = start + len(text)
+        nxt = toks[i + 1]
+        if text in FUNCTIONS:
+            if nxt[1] != "(":
+                return self.function_power(i)
+            self.open_group(start)
+            self.ops.append((_CALL, text, 0, start, [0]))
+            return i + 2   # past '('
+        if nxt[1] == "(":
+            return self.implicit_call(i)
+        self.operands.append((self.reference(text, start), start, end))
+        self.expect, self.prev_kind = False, "name"
+        return i + 1
+
+    def function_power(self, i: int) -> int:
+        """A function's name at token i without '(' after it. sin^2(x) is sin(x)^2: textbooks
+        write powers of a function's value so, and no other reading is plausible. A negative
+        power is refused, since sin^-1(x) is as often arcsin(x) as 1/sin(x); so is anything
+        else (sin x, sin^2 x), with the hint to write what is meant."""
+        toks = self.toks
+        _kind, name, start = toks[i]
+        hint = None
+        if toks[i + 1][1] in ("^", "**"):
+            power, after = toks[i + 2], toks[i + 3]
+            if power[0] == "num" and power[1].isdigit() and after[1] == "(":
+                self.open_group(start)
+                self.ops.append((_CALL, name, 0, start, [0, i + 2]))   # [arguments, exponent]
+                return i + 4
+            if power[1] == "-" and after[1].isdigit() and toks[i + 4][1] == "(":
+                self.negative_function_power(i)
+            exponent = power[1] if power[0] in ("num", "name") else "2"
+            hint = f"to raise {name}(...) to a power, write {name}(...)^{exponent}"
+        self.error(f"{name} is a function: call it as {name}(...)", start, start + len(name),
+                   hint=hint)
+
+    def negative_function_power(self, i: int):
+        """Raise the error for sin^-1(x) (tokens: sin ^ - 1 ( at i): it is ambiguous."""
+        toks = self.toks
+        _kind, name, start = toks[i]
+        n, paren = toks[i + 3], i + 4
+        group = self.operand_text(paren)
+        group = group if group != "…" else "(...)"
+        power = f"{name}{group}^-{n[1]}"
+        hint = f"write {power} for 1/{name}{group}" if n[1] == "1" else f"write {power}"
+        if n[1] == "1" and "a" + name in FUNCTIONS:
+            hint = f"write a{name}{group} for the inverse function, or {power} for 1/{name}{group}"
+        self.error(f"{name}^-{n[1]} is ambiguous: a power, or the inverse function", start,
+                   n[2] + len(n[1]), hint=hint)
+
+    def reads_as_product(self, name: str) -> bool:
+        """Whether ``name(...)``, where no function is spelt ``name``, is the product
+        ``name*(...)`` (as ``2(x+1)`` is ``2*(x+1)``) rather than a call of an unknown function.
+
+        It is a product when the name is a value: a constant (pi, e); a name the program assigns
+        or uses without '(' after it anywhere (so ``rate = 2; rate(1+x)`` and ``k(x) + k``
+        multiply); or a name that looks like a variable, one letter with an optional subscript of
+        digits or after '_' (x, w1, x_2, θ_i), except f, g and h, which textbooks use for
+        functions. Any other name is an unknown function: ``softmax(x)`` is an error that names
+        the functions gradcalc has, never the product softmax*(x)."""
+        if name in self.env or name in self.graph.inputs:
+            return True
+        if name in CONSTANTS or (_VARIABLE_LIKE.fullmatch(name) and name not in _FUNCTION_LETTERS):
+            return True
+        values, _targets = self.values_and_targets()
+        return name in values
+
+    def implicit_call(self, i: int) -> int:
+        """NAME '(' at token i: the product NAME*(...) when the name reads as one (noted when
+        the group closes), else the unknown-function error."""
+        _kind, name, start = self.toks[i]
+        if not self.reads_as_product(name):
+            self.unknown_function(i)
+        self.operands.append((self.reference(name, start), start, start + len(name)))
+        paren = self.toks[i + 1][2]
+        self.push_binary(_IMPLICIT, paren, i + 1)
+        self.open_group(paren)
+        self.ops.append((_PAREN, "(", 0, paren, i))   # extra: the name's token
+        self.expect = True
+        return i + 2
+
+    def values_and_targets(self) -> tuple[set, set]:
+        """The names the rest of the program uses as values (without '(' after them) and those
+        it assigns: one scan of the tokens, made only when a name's reading depends on it."""
+        if self.value_names is None:
+            toks = self.toks
+            values, targets = set(), set()
+            for k, (kind, text, _start) in enumerate(toks):
+                if kind == "name":
+                    after = toks[k + 1][1]
+                    if after != "(":
+                        values.add(text)
+                    if after == "=" or after in _COMPOUND:
+                        targets.add(text)
+            self.value_names = values, targets
+        return self.value_names
+
+    def unknown_function(self, i: int):
+        """Raise the error for NAME '(' at token i, NAME no function: it says so, with the caret
+        under the name, and the hint answers what the call asked for (a derivative, an integral,
+        a limit) or names the closest functions gradcalc knows."""
+        _kind, name, start = self.toks[i]
+        end = start + len(name)
+        d_over = self.derivative_notation(i)
+        if d_over is not None:
+            start = d_over
+        request = "d/d" if d_over is not None else name.lower()
+        hint = _REQUESTS.get(request)
+        if hint is _DIFFERENTIATE:
+            args = self.arguments(i + 1)
+            variable = name[1:] if d_over is not None else None
+            if args is not None and len(args) > 1 and args[1][1] - args[1][0] == 1:
+                variable = self.toks[args[1][0]][1]    # diff(x^3, x)
+            hint = self.differentiate_hint(args[0] if args else None, variable)
+        elif hint is None and name in _FUNCTION_LETTERS:
+            hint = (f"gradcalc has no functions of your own: write the expression itself "
+                    f"(f = x^2, or just x^2); to multiply, write {self.product(i)}")
+        elif hint is None:
+            hint = _closest_functions(name)
+        self.error(f"{self.src[start:end]} is not a function gradcalc knows", start, end,
+                   hint=hint)
+
+    def derivative_notation(self, k: int) -> int | None:
+        """Where 'd/dx' starts when the name at token k is the dx of one, else None."""
+        toks = self.toks
+        name = toks[k][1]
+        if (k >= 2 and len(name) > 1 and name[0] == "d" and toks[k - 1][1] == "/"
+                and toks[k - 2][0] == "name" and _D_OVER.fullmatch(toks[k - 2][1])):
+            return toks[k - 2][2]
+        return None
+
+    def differentiate_hint(self, tokens: tuple[int, int] | None, variable: str | None) -> str:
+        """The hint for a derivative asked for in the text: run the expression itself. ``tokens``
+        is the expression's token range [a, b) when there is one (the call's first argument)."""
+        toks, expr = self.toks, ""
+        if tokens is not None and tokens[1] > tokens[0]:
+            expr = self.shown(toks[tokens[0]][2], toks[tokens[1]][2])
+            if variable is None:     # the first name in it that is not a function
+                variable = next((toks[k][1] for k in range(*tokens) if toks[k][0] == "name"
+                                 and toks[k][1] not in FUNCTIONS), None)
+        if not expr or '"' in expr:
+            expr, variable = "x^3", "x"
+        return _DIFFERENTIATE.format(expr=expr, var=variable or "x")
+
+    def arguments(self, k: int, limit: int = 200) -> list[tuple[int, int]] | None:
+        """The top-level arguments of the '(' at token k as token ranges [a, b); None when it is
+        not closed within ``limit`` tokens (only messages use this: it must stay cheap)."""
+        toks, depth, args, first = self.toks, 0, [], k + 1
+        for j in range(k, min(len(toks) - 1, k + limit)):
+            text = toks[j][1]
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append((first, j))
+                    return args
+            elif text == "," and depth == 1:
+                args.append((first, j))
+                first = j + 1
+        return None
+
+    def shown(self, start: int, end: int, limit: int = 60) -> str:
+        """Source text for a message, on one line and at most about ``limit`` characters (its
+        middle gives way), sliced without copying a long span."""
+        if end - start > limit:
+            half = limit // 2
+            return (" ".join(self.src[start:start + half].split()) + "…"
+                    + " ".join(self.src[end - half:end].split()))
+        return " ".join(self.src[start:end].split())
+
+    def after_operand(self, i: int) -> int | None:
+        """Read token i after an operand: an operator, a closer, a comma or the end. Return the
+        next token's index, or None where the expression ends."""
+        kind, text, start = self.toks[i]
+        if kind == "op" and text in _BINARY:
+            self.push_binary(text, start, i + 1)
+            self.expect = True
+        elif text == ")":
+            self.close_paren(start)
+        elif text == ",":
+            self.comma(start)
+        elif text == "|":
+            self.bar_after_operand(start)
+        elif kind == "name" or text == "(":
+            self.juxtapose(i)
+            return i           # re-read this token as an operand
+        elif kind == "num":
+            left = self.src[self.operands[-1][1]:self.operands[-1][2]]
+            self.error(f"missing operator before {text}", start, start + len(text),
+                       hint=f"write {left}*{text}")
+        elif text == "\n" and self.groups:
+            pass
+        elif kind == "end" or text in (";", "\n"):
+            return None
+        elif text == "=" or text in _COMPOUND:
+            self.error(f"unexpected '{text}'", start, start + len(text),
+                       hint="an assignment is 'name = expression', one per statement")
+        else:
+            self.error(f"unexpected {text!r}", start, start + len(text))
+        return i + 1
+
+    def juxtapose(self, i: int):
+        """An operand followed by a name or '(' at token i: an implicit multiplication (2x,
+        2 sin(x), (x+1)(x-1)). Two names in a row multiply only when both read as values (see
+        ``reads_as_value``): 2x y, 2pi x and 2x sin(x) are products, while in 'xy z' the name xy
+        was likely meant as x*y, so it stays an error that says xy is one name."""
+        _kind, text, start = self.toks[i]
+        if self.prev_kind == "name":
+            left = self.src[self.operands[-1][1]:self.operands[-1][2]]
+            if not self.reads_as_value(left) or not (
+                    text in FUNCTIONS or self.toks[i + 1][1] == "(" or self.reads_as_value(text)):
+                self.missing_operator(i, left)
+        self.push_binary(_IMPLICIT, start, i)
+        self.expect = True
+
+    def reads_as_value(self, name: str) -> bool:
+        """Whether a name beside another one, 'a b', is surely a value, not a misspelt product:
+        a constant, a name some statement assigns, or one letter with an optional subscript."""
+        if name in self.env or name in CONSTANTS or _VARIABLE_LIKE.fullmatch(name):
+            return True
+        return name in self.values_and_targets()[1]
+
+    def missing_operator(self, i: int, left: str):
+        """Raise the error for two names in a row (left, then the name at token i)."""
+        _kind, text, start = self.toks[i]
+        d_over = self.derivative_notation(i - 1) if self.toks[i - 1][1] == left else None
+        if d_over is not None:   # 'd/dx x^3'
+            rest = self.statement_rest(i)
+            self.error(f"{self.src[d_over:self.toks[i - 1][2] + len(left)]} is not a function "
+                       f"gradcalc knows", d_over, self.toks[i - 1][2] + len(left),
+                       hint=self.differentiate_hint(rest, left[1:]))
+        self.error(f"missing operator between {left} and {text}", start, start + len(text),
+                   hint=f"write {left}*{text} (xy is a single name)")
+
+    def statement_rest(self, k: int, limit: int = 200) -> tuple[int, int] | None:
+        """The tokens [k, j) up to the end of the statement, or None past ``limit`` tokens."""
+        toks, depth = self.toks, 0
+        for j in range(k, min(len(toks), k + limit)):
+            kind, text, _start = toks[j]
+            depth += (text == "(") - (text == ")")
+            if kind == "end" or (depth <= 0 and text in (";", "\n")):
+                return k, j
+        return None
+
+    def close_paren(self, start: int):
+        """')' after an operand: it closes a group or a call."""
+        groups = self.groups
+        if not groups or self.ops[groups[-1]][0] == _BAR:
+            self.error("unmatched ')'", start)
+        frame = self.close_group()
+        if frame[0] == _CALL:
+            self.finish_call(frame, self.operands, start + 1)
+        else:
+            operands = self.operands
+            node, _s, _e = operands.pop()
+            operands.append((node, frame[3], start + 1))
+            if frame[4] is not None:
+                self.note_implicit_call(frame[4], start + 1)
+        self.prev_kind = ")"
+
+    def note_implicit_call(self, k: int, end: int):
+        """Note once per name that NAME(...) at token k, closed at ``end``, is a product."""
+        _kind, name, start = self.toks[k]
+        if name in self.noted:
+            return
+        self.noted.add(name)
+        group = self.shown(self.toks[k + 1][2], end)
+        self.graph.warnings.append(f"{self.shown(start, end)} is read as {name}*{group}, "
+                                   f"a product: {name} is not a function")
+
+    def comma(self, start: int):
+        """',' after an operand: the next argument of the innermost call."""
+        groups, ops = self.groups, self.ops
+        if not groups or ops[groups[-1]][0] != _CALL:
+            if groups and ops[groups[-1]][0] == _PAREN and ops[groups[-1]][4] is not None:
+                self.unknown_function(ops[groups[-1]][4])   # x(1, 2) is a call after all
+            self.error("',' outside a function call", start)
+        while ops[-1][0] <= _PRE:
+            self.apply(ops.pop())
+        ops[-1][4][0] += 1
+        self.expect = True
+
+    def bar_after_operand(self, start: int):
+        """'|' after an operand closes the innermost |...|, or opens one multiplied in: x|y|."""
+        groups = self.groups
+        if groups and self.ops[groups[-1]][0] == _BAR:
+            frame = self.close_group()
+            operands = self.operands
+            a = operands.pop()
+            span = (frame[3], start + 1)
+            operands.append((self.graph.add(Node("abs", (a[0],), None, None, span)), *span))
+            self.prev_kind = ")"
+        else:
+            self.push_binary(_IMPLICIT, start, "|…|")
+            self.open_group(start)
+            self.ops.append((_BAR, "|", 0, start, None))
+            self.expect = True
+
+    def open_group(self, start: int):
+        groups = self.groups
+        groups.append(len(self.ops))
+        if len(groups) > self.max_depth:
+            self.error(f"the program nests parentheses, calls or |bars| more than "
+                       f"{self.limits.depth:,} deep", start,
+                       hint="raise the limit with --max-depth N (Limits(depth=N) in Python)")
+
+    def close_group(self):
+        """Apply the operators inside the innermost group; pop and return its frame."""
+        ops, apply = self.ops, self.apply
+        while ops and ops[-1][0] <= _PRE:
+            apply(ops.pop())
+        frame = ops.pop()
+        self.groups.pop()
+        return frame
+
+    def push_binary(self, sym: str, start: int, follows: int | str = ""):
+        """Push a binary operator, first applying those on the stack that bind tighter.
+        ``follows`` is what an implicit multiplication multiplies by (a token index, or text), for
+        the warning when it comes after a division."""
+        prec, right, name = _BINARY.get(sym, (20, False, "mul"))
+        ops = self.ops
+        after_sign = False     # the frame applied last was a sign: x^-1 just had its -1
+        while ops:
+            top = ops[-1]
+            if top[0] > _PRE:
+                break
+            tprec = top[2]
+            if tprec > prec or (tprec == prec and not right):
+                ops.pop()
+                if sym == _IMPLICIT and top[1] == "/":
+                    self.warn_implicit_after_division(follows)
+                elif sym == "/" and after_sign and top[0] == _BIN and top[2] == 40:
+                    self.warn_signed_power_divided(top[1], follows)
+                after_sign = top[0] == _PRE
+                self.apply(top)
+            else:
+                break
+        ops.append((_BIN, sym, prec, start, name))
+
+    def warn_implicit_after_division(self, follows: int | str):
+        """1/2x is (1/2)*x, as in Python and most calculators, but easily meant as 1/(2x)."""
+        operands = self.operands
+        quotient = self.shown(operands[-2][1], operands[-1][2])
+        if isinstance(follows, int):
+            gap = " " if self.toks[follows][2] > operands[-1][2] else ""
+            follows = self.operand_text(follows)
+            whole = f"{quotient}{gap}{follows}"
+        else:
+            whole = f"{quotient}{follows}"
+        self.graph.warnings.append(
+            f"{whole} is read as ({quotient})*{follows}: implicit multiplication binds like * "
+            f"(write the parentheses you mean)")
+
+    def warn_signed_power_divided(self, caret: str, follows: int | str):
+        """x^-1/2 is (x^-1)/2, as in Python, but a signed exponent followed by / reads like one
+        fraction, x^(-1/2) (and e^-x^2/2 like a Gaussian's e^(-x^2/2)): the same trap as 1/2x."""
+        operands = self.operands
+        base = self.shown(operands[-2][1], operands[-2][2])
+        exponent = self.shown(operands[-1][1], operands[-1][2])
+        power = self.shown(operands[-2][1], operands[-1][2])
+        divisor = self.operand_text(follows) if isinstance(follows, int) else follows
+        self.graph.warnings.append(
+            f"{power}/{divisor} is read as ({power})/{divisor}: a power binds tighter than / "
+            f"(write {base}{caret}({exponent}/{divisor}) if you mean that)")
+
+    def operand_text(self, k: int) -> str:
+        """The text of the operand that starts at token k, for a message: a number, a name, a
+        call or a bracketed group (shortened), or '…' where it is not short to find."""
+        toks = self.toks
+        kind, text, start = toks[k]
+        if text == "(" or (kind == "name" and toks[k + 1][1] == "("):
+            args = self.arguments(k + (text != "("), 60)
+            return self.shown(start, toks[args[-1][1]][2] + 1) if args else "…"
+        if kind in ("num", "name"):
+            return self.shown(start, start + len(text))
+        return "|…|" if text == "|" else "…"
+
+    def apply(self, frame):
+        """Pop a binary or prefix operator's operands and push its result."""
+        kind, sym, _prec, fstart, extra = frame
+        operands = self.operands
+        nodes = self.graph.nodes
+        if kind == _BIN:
+            b = operands.pop()
+            a = operands.pop()
+            nodes.append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
+            operands.append((len(nodes) - 1, a[1], b[2]))
+            if len(nodes) > self.max_nodes:
+                self.too_many_nodes(a[1])
+            return
+        a = operands.pop()   # prefix
+        span = (fstart, a[2])
+        if sym == "+":
+            operands.append((a[0], *span))
+            return
+        node = nodes[a[0]]
+        if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
+                and node.span == (a[1], a[2])):
+            # A literal just typed here (not a name bound to one, not "(3)") stays one
+            # constant node when negated: -3.5, 2^-1, --3.
+            text = node.text[1:] if node.text.startswith("-") else "-" + node.text
+            nodes[-1] = Node("const", (), -node.value, text, span)
+            operands.append((a[0], *span))
+        else:
+            operands.append((self.graph.add(Node("neg", (a[0],), None, None, span)), *span))
 
     def product(self, i: int) -> str:
         """'x*(y+1)' for the tokens 'x ( y + 1 )' at i: the fix for a name used as a function."""
@@ -430,7 +770,27 @@ class _Parser:
         args = tuple(o[0] for o in operands[-nargs:])
         del operands[-nargs:]
         span = (start, end)
-        operands.append((self.graph.add(Node(op.name, args, None, None, span)), *span))
+        node = self.graph.add(Node(op.name, args, None, None, span))
+        if len(count) > 1:
+            node = self.power_of_call(node, count[1], span)
+        operands.append((node, *span))
+
+    def power_of_call(self, call: int, k: int, span: tuple[int, int]) -> int:
+        """sin^2(x): the call's node raised to the exponent at token k, noted once a spelling."""
+        toks, g = self.toks, self.graph
+        _kind, text, start = toks[k]
+        value = float(text)
+        if math.isinf(value):
+            self.error(f"the number {text} is too large for float64", start, start + len(text))
+        exponent = g.add(Node("const", (), value, text, (start, start + len(text))))
+        node = g.add(Node("pow", (call, exponent), None, None, span))
+        name, caret = toks[k - 2][1], toks[k - 1][1]
+        if f"{name}{caret}{text}" not in self.noted:
+            self.noted.add(f"{name}{caret}{text}")
+            call_text = name + self.shown(toks[k + 1][2], span[1])
+            g.warnings.append(f"{self.shown(*span)} is read as {call_text}{caret}{text}: a "
+                              f"power of the function's value")
+        return node
 
 
 def split_top_level(text: str):
