@@ -55,6 +55,18 @@ class Verdict:
     yours_there: float | None = None          # the answer's value there (None: not a real number)
     correct_there: float | None = None        # the correct answer's value there
 
+    def difference(self, digits: int | None = None) -> str | None:
+        """Where a wrong expression differs, with both values: 'differs at x = 0.07: yours
+        3.5, right 4' (the sentence alone when the values are not real numbers)."""
+        if self.counterexample is None:
+            return None
+        if self.yours_there is None or self.correct_there is None:
+            return self.counterexample
+        from .numfmt import fmt
+
+        return (f"{self.counterexample}: yours {fmt(self.yours_there, digits)}, right "
+                f"{fmt(self.correct_there, digits)}")
+
 
 def split_answers(text: str, output: str, option: str = "--expect") -> list[Expectation]:
     """'q=-3,f=-12,df/dz=-3' -> expectations (commas inside parentheses belong to the answer).

@@ -31,6 +31,7 @@ class Request:
     timeout: float | None = 5.0
     steps: bool = False              # the backprop walkthrough, shown
     walk: bool = False               # the walkthrough, for a picture (--graph, --tree)
+    formulas: bool = False           # with the local gradients' formulas (--steps, --graph)
     exact: dict | None = None        # the point as SymPy numbers: --exact
     precision: int | None = None     # mpmath digits: --precision (with ``exact`` as the point)
     direction: dict | None = None    # --direction
@@ -127,7 +128,7 @@ def point_report(fn, point: dict, request: Request, title: str = "") -> Report:
     if request.steps or request.walk:
         from .steps import walkthrough
 
-        report.walk = walkthrough(fn, result, formulas=request.steps)
+        report.walk = walkthrough(fn, result, formulas=request.steps or request.formulas)
     return report
 
 
@@ -360,7 +361,8 @@ class Batches:
     extras: list[str] = field(default_factory=list)
     timeout: float | None = None     # the cross-check of a sample of rows (None: none)
     notes: tuple = ()
-    progress: Any = None             # (advance(rows), stop()) for a big file
+    progress: Any = None             # progress(rows done), for a big file
+    stop: Any = None                 # stop(): the progress bar is done
     failed: list[int] = field(default_factory=list)
     malformed: list[int] = field(default_factory=list)
     kinks: dict[str, list[int]] = field(default_factory=dict)
@@ -387,6 +389,12 @@ class Batches:
             if self.progress is not None:
                 self.progress(self.total)
             yield rows
+
+    def finish(self) -> None:
+        """Every row is computed: end the progress bar (once)."""
+        if self.stop is not None:
+            self.stop()
+            self.stop = None
 
     def disagree(self) -> list:
         return [(k, c) for k, c in self.checks if c.status == "disagree"]

@@ -193,7 +193,7 @@ def test_problem_set_all_right_and_broken_problems(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text('[[problem]]\nprogram = "x^2"\nat = "x=3"\nexpect = "f=9, df/dx=6"\n')
     p = run_check([str(good), "--format", "plain"])
-    assert (p.returncode, p.stdout.splitlines()[-1]) == (0, "score: 2 of 2")
+    assert (p.returncode, p.stdout.splitlines()[-1]) == (0, "score: 2 of 2 answers right")
     broken = tmp_path / "broken.toml"
     broken.write_text('[[problem]]\nprogram = "(x"\nexpect = "f=1"\n'
                       '[[problem]]\nprogram = "x^2"\nat = "x=1"\nexpect = ["df/dx = 2"]\n')

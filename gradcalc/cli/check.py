@@ -24,38 +24,56 @@ def check_command(ctx, problem_file, fmt, quiet, no_color):
 
 
 def _report(reports, fmt: str, settings: Settings) -> int:
-    right = sum(r.right for r in reports)
-    total = sum(len(r.verdicts) for r in reports)
-    if fmt == "json":
-        import json
+    from ..problems import score
 
-        from ..render.formats import answers_json
-
-        click.echo(json.dumps({
-            "problems": [{"name": r.name, "answers": answers_json(r.verdicts), "right": r.right,
-                          "total": len(r.verdicts), "error": r.error} for r in reports],
-            "right": right, "total": total}, ensure_ascii=False, indent=2))
-    elif fmt == "plain":
-        from ..render.formats import answers_plain
-
-        for k, r in enumerate(reports, start=1):
-            click.echo(f"# {k}. {r.name}: {r.right} of {len(r.verdicts)} right")
-            click.echo(r.error if r.error else answers_plain(r.verdicts))
-        click.echo(f"score: {right} of {total}")
-    else:
-        from rich.text import Text
-
-        from ..render.table import answers_table
-
-        console = settings.console()
-        for k, r in enumerate(reports, start=1):
-            console.print(Text(f"{k}. {r.name}", style="bold"))
-            if r.error:
-                console.print(Text(r.error, style="red"))
-            else:
-                answers_table(console, r.verdicts)
-            console.print()
-        console.print(Text(f"score: {right} of {total}", style="bold"))
-    if any(r.error for r in reports):
+    total = score(reports)
+    {"json": _json, "plain": _plain}.get(fmt, _table)(reports, total, settings)
+    if total.could_not_run:
         return 2
-    return 1 if right < total else 0
+    return 1 if total.right < total.total else 0
+
+
+def _json(reports, total, settings: Settings) -> None:
+    import json
+
+    from ..render.formats import answers_json
+
+    click.echo(json.dumps({
+        "problems": [{"name": r.name, "program": r.program, "at": r.at,
+                      "answers": answers_json(r.verdicts), "right": r.right,
+                      "total": r.answers, "error": r.error} for r in reports],
+        "right": total.right, "total": total.total, "could_not_run": total.could_not_run,
+        "not_checked": total.not_checked, "score": total.sentence},
+        ensure_ascii=False, indent=2))
+
+
+def _plain(reports, total, settings: Settings) -> None:
+    from ..render.formats import answers_plain
+
+    for k, r in enumerate(reports, start=1):
+        head = "could not run" if r.error else f"{r.right} of {len(r.verdicts)} right"
+        click.echo(f"# {k}. {r.name}: {head}")
+        click.echo(f"# program: {' '.join(r.program.split())}")
+        click.echo(f"# at: {r.at}" if r.at else "# at: no point (answers checked symbolically)")
+        click.echo(r.error if r.error else answers_plain(r.verdicts))
+    click.echo(f"score: {total.sentence}")
+
+
+def _table(reports, total, settings: Settings) -> None:
+    from rich.text import Text
+
+    from ..render.table import answers_table
+
+    console = settings.console()
+    for k, r in enumerate(reports, start=1):
+        console.print(Text(f"{k}. {r.name}", style="bold"))
+        console.print(Text.assemble(("program ", "dim"), " ".join(r.program.split())))
+        console.print(Text.assemble(("at      ", "dim"), r.at) if r.at else
+                      Text("no point: answers checked symbolically", style="dim"))
+        if r.error:
+            console.print(Text(r.error, style="red"))
+        else:
+            answers_table(console, r.verdicts, 6)
+        console.print()
+    style = "bold green" if total.right == total.total else "bold red"
+    console.print(Text(f"score: {total.sentence}", style=style))

@@ -117,6 +117,10 @@ class _Command(Command):
 @click.option("--graph", "graph_file", metavar="FILE",
               help="Draw the computational graph with values and gradients to FILE (.dot, or "
                    ".svg/.png/.pdf with Graphviz).")
+@click.option("--rankdir", type=click.Choice(["auto", "LR", "TB"], case_sensitive=False),
+              default="auto", show_default=True,
+              help="Which way --graph draws: LR (inputs left, output right), TB (top to "
+                   "bottom), or auto (whichever fits a 16:9 screen better).")
 @click.option("--tree", is_flag=True, help="Show the graph as a tree in the terminal.")
 @click.option("--hessian", is_flag=True,
               help="Second partials: the Hessian at the point, its eigenvalues and the "
@@ -190,6 +194,7 @@ class Options:
     no_symbolic: bool
     steps: bool
     graph_file: str | None
+    rankdir: str
     tree: bool
     hessian: bool
     direction: str | None

@@ -47,7 +47,7 @@ def higher(o: Options, settings: Settings) -> int:
     if o.graph_file:
         from ..render.dot import write_graph
 
-        write_graph(hessian_walk(fn, report.result), o.graph_file, o.digits or 4)
+        write_graph(hessian_walk(fn, report.result), o.graph_file, o.digits or 4, o.rankdir)
     warn(settings, report.warnings, report.check, report.result)
     renderer.render(report, o.out(settings))
     if o.graph_file:

@@ -41,12 +41,12 @@ def many(o: Options, settings: Settings) -> int:
     bar = _progress(settings, o.points_file, table)
     if bar is not None:
         batches.progress = lambda total: bar.advance(table.bytes_read, total)
+        batches.stop = bar.stop
     report = _report(fn, batches)
     try:
         renderer.render(report, o.out(settings))
     finally:
-        if bar is not None:
-            bar.stop()
+        batches.finish()
         if stream is not None and stream is not sys.stdin.buffer:
             stream.close()
     _summary(settings, batches)

@@ -50,7 +50,7 @@ def point(o: Options, settings: Settings) -> int:
     if o.graph_file:   # before printing anything: a missing Graphviz is an error (exit 2)
         from ..render.dot import write_graph
 
-        write_graph(report.walk, o.graph_file, o.digits or 4)
+        write_graph(report.walk, o.graph_file, o.digits or 4, o.rankdir)
     warn(settings, report.warnings, report.check, report.result)
     if o.tree and o.fmt != "table":
         settings.note("warning: --tree is drawn only with --format table")
@@ -66,8 +66,8 @@ def _request(o: Options, verdicts, point_text: str | None = None) -> Request:
         exact = parse_point(point_text, exact=True)
     direction = parse_point(o.direction, option="--direction") if o.direction else None
     return Request(o.wrt_names, o.output, o.timeout, steps=o.steps,
-                   walk=bool(o.graph_file or o.tree), exact=exact, precision=o.precision,
-                   direction=direction, verdicts=verdicts)
+                   walk=bool(o.graph_file or o.tree), formulas=bool(o.graph_file), exact=exact,
+                   precision=o.precision, direction=direction, verdicts=verdicts)
 
 
 def answers(fn, o: Options, point):

@@ -14,6 +14,7 @@ def write(name: str, report, out) -> None:
                        title=f"{b.output} = {' '.join(report.source.split())[:60]}")
     for rows in b:
         writer.write(rows)
+    b.finish()   # the progress bar goes before the table (printed on close) comes
     writer.close()
 
 

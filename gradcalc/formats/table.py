@@ -14,7 +14,8 @@ def _point(report, out) -> None:
 
     digits = out.digits or 6
     console = out.console()
-    point_table(console, report.title, report.result, report.check, digits, report.exact)
+    point_table(console, report.title, report.result, report.check, digits, report.exact,
+                symbolic=out.symbolic)
     if report.forward is not None:
         report.forward.print(console, digits, report.steps)
     if report.steps:
@@ -27,14 +28,14 @@ def _point(report, out) -> None:
         console.print()
         console.print(graph_tree(report.walk, digits))
     if report.verdicts:
-        answers_table(console, report.verdicts)
+        answers_table(console, report.verdicts, digits)
 
 
 def _symbolic(report, out) -> None:
     from ..render.table import answers_table, symbolic_table
 
     console = out.console()
-    symbolic_table(console, report.title, report.symbolic, report.check)
+    symbolic_table(console, report.title, report.symbolic, report.check, out.symbolic)
     if report.verdicts:
         answers_table(console, report.verdicts)
 
@@ -51,13 +52,14 @@ def _higher(report, out) -> None:
 
     digits = out.digits or 6
     console = out.console()
-    point_table(console, report.title, report.result, report.check, digits)
+    point_table(console, report.title, report.result, report.check, digits,
+                symbolic=out.symbolic)
     if report.hessian is not None:
         higher.hessian_table(console, report.output, report.hessian, report.higher_check,
                              digits)
     else:
         higher.partials_table(console, report.output, report.partials, report.higher_check,
-                              digits)
+                              digits, symbolic=out.symbolic)
     if report.gradient_program is not None:
         from rich.text import Text
 

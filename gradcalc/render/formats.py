@@ -29,7 +29,9 @@ def _check_dict(check, symbolic: bool) -> dict:
 
 def answers_json(verdicts) -> list:
     return [{"name": v.expectation.label, "answer": v.expectation.answer, "correct": v.correct,
-             "ok": v.ok, "how": v.how, "counterexample": v.counterexample} for v in verdicts]
+             "ok": v.ok, "how": v.how, "counterexample": v.counterexample,
+             "differs_at": v.differs_at, "yours_there": v.yours_there,
+             "correct_there": v.correct_there} for v in verdicts]
 
 
 def answers_plain(verdicts) -> str:
@@ -37,7 +39,7 @@ def answers_plain(verdicts) -> str:
     return "\n".join(
         f"{marks[v.ok]}: {v.expectation.label} = {v.expectation.answer}"
         + (f" (correct: {v.correct})" if v.ok is not True else "")
-        + (f"; {v.counterexample}" if v.counterexample else "") for v in verdicts)
+        + (f"; {v.difference()}" if v.counterexample else "") for v in verdicts)
 
 
 def point_json(result, check, steps: dict | None = None, verdicts=None, exact=None) -> str:
@@ -99,31 +101,4 @@ def symbolic_plain(sym) -> str:
     out = sym.output
     lines = [f"{out} = {sym.expression}"]
     lines += [f"d{out}/d{k} = {v}" for k, v in sym.gradient.items()]
-    return "\n".join(lines)
-
-
-def latex_document(sym, result=None) -> str:
-    """The function and each partial as LaTeX (an align* block a student can paste), with the
-    values at the point when there is one."""
-    import sympy
-
-    def d(name):
-        return rf"\frac{{\partial {out}}}{{\partial {sympy.latex(sympy.Symbol(name))}}}"
-
-    out = sympy.latex(sympy.Symbol(sym.output))
-    at = ""
-    if result is not None:
-        at = ", ".join(f"{sympy.latex(sympy.Symbol(k))} = {fmt(v)}"
-                       for k, v in result.point.items())
-    lines = [r"\begin{align*}"]
-    value = f" = {fmt(result.value)}" if result is not None else ""
-    lines.append(f"{out} &= {sympy.latex(sym.expression)}{value} \\\\")
-    for name, expr in sym.gradient.items():
-        num = "" if result is None else (r" = \text{undetermined}" if result.gradient[name]
-                                         is None else f" = {fmt(result.gradient[name])}")
-        lines.append(f"{d(name)} &= {sympy.latex(expr)}{num} \\\\")
-    lines[-1] = lines[-1].rstrip(" \\")
-    lines.append(r"\end{align*}")
-    if at:
-        lines.insert(0, f"% at {at}")
     return "\n".join(lines)

@@ -79,11 +79,14 @@ def _longest(cell, words: bool) -> int:
     return max(cell_len(x) for x in lines)
 
 
+_NUMBER = re.compile(r"[-+]?[0-9]+(?:[./][0-9]+)?(?:e[-+]?[0-9]+)?")
+
+
 def _cut(cell) -> tuple[object, bool]:
     """A formula cell cut to CUT characters (at a space when there is one near), and whether it
     was cut."""
     text = _plain(cell)
-    if len(text) <= CUT or "\n" in text:
+    if len(text) <= CUT or "\n" in text or _NUMBER.fullmatch(text):   # a number is never cut
         return cell, False
     end = text.rfind(" ", CUT - 40, CUT)
     end = end if end > 0 else CUT
@@ -380,7 +383,7 @@ def answers_table(console: Console, verdicts, digits: int | None = None) -> None
     for v, right in zip(verdicts, correct, strict=True):
         mark = {True: Text("✓", "green"), False: Text("✗", "bold red"),
                 None: Text("?", "yellow")}[v.ok]
-        how = v.how + (f"; {v.counterexample}" if v.counterexample else "")
+        how = v.how + (f"; {v.difference(digits)}" if v.counterexample else "")
         rows.append([mark, v.expectation.label, v.expectation.answer, right, how])
     console.print()
     fit(console, cols, rows, title="Your answers", head=2)

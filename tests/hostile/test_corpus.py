@@ -84,7 +84,7 @@ case(
     "tower-2^2^2^2^2-symbolic",
     ["2^2^2^2^2"],
     0,
-    "f = ",
+    "f =",
 )
 case("tower-10^10^10", ["10^10^10"], 2, "about 1.0e+10 digits")
 case("tower-10^10^10-exact-no-point", ["10^10^10", "--exact"], 2, "--exact needs a point")
