@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import EvaluationError, UsageError
+from .numfmt import fmt
 
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
               "newton": 1.0}                                 # a full Newton step
@@ -116,6 +117,21 @@ class Outcome:
     converged: bool
     diverged: bool = False
     history: list[float] = field(default_factory=list)   # the value at every step
+    tol: float | None = None                             # the --tol the run stopped by
+
+
+def apart(value: float, bound: float, least: int = 3) -> int:
+    """The fewest significant digits (at least ``least``) at which ``value`` rounded is still
+    below ``bound``, so that "9.99999999e-09 is below 1e-08" never shows as "1e-08 is below
+    1e-08" (the bound is shown exactly, as typed)."""
+    for digits in range(least, 17):
+        if float(f"{value:.{digits}g}") < bound:
+            return digits
+    return 17
+
+
+def _below_tol(norm: float, tol: float) -> str:
+    return f"the gradient norm {norm:.{apart(norm, tol)}g} is below --tol {fmt(tol)}"
 
 
 def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps: int = 1000,
@@ -152,8 +168,7 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
         yield step
         previous = step
         if step.norm < tol:
-            yield Outcome(step, f"the gradient norm {step.norm:.3g} is below --tol {tol:g}",
-                          True, history=history)
+            yield Outcome(step, _below_tol(step.norm, tol), True, history=history, tol=tol)
             return
         if number == steps:
             break

@@ -11,7 +11,15 @@ import pytest
 
 from gradcalc.errors import EvaluationError, UsageError
 from gradcalc.function import Function
-from gradcalc.optimize import Optimizer, Outcome, batch_loss, descend, fit, initial_params
+from gradcalc.optimize import (
+    Optimizer,
+    Outcome,
+    apart,
+    batch_loss,
+    descend,
+    fit,
+    initial_params,
+)
 from gradcalc.render.training import sparkline
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -70,6 +78,15 @@ def test_descend_finds_the_minimum_of_a_quadratic():
     # by hand: x_k - 3 = -3·0.8^k, so |∇| = 2·0.8^k·√10 < 1e-8 first at k = 91
     assert out.last.number == 91 == len(steps) - 1
     assert steps[1].point == pytest.approx({"x": 0.6, "y": -0.2})
+
+
+def test_the_gradient_norm_message_never_rounds_to_the_tolerance():
+    # 2x = 9.9999999e-09 is below 1e-08, but shows as "1e-08" at 3 to 7 significant digits
+    _steps, out = run_descend("x^2", {"x": 4.99999995e-9}, tol=1e-8)
+    assert out.converged and out.tol == 1e-8
+    assert out.reason == "the gradient norm 9.9999999e-09 is below --tol 1e-08"
+    assert apart(9.6e-9, 1e-8) == 3 and apart(0.99999, 1.0) == 5
+    assert apart(1 - 2 ** -53, 1.0) == 16 and apart(0.5, 1.0, least=6) == 6
 
 
 def test_descend_moves_only_wrt():

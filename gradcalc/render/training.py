@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..numfmt import fmt
+from ..optimize import apart
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -66,8 +67,11 @@ def descend_table(console, output: str, start: dict, outcome, optimizer, digits:
                       "fixed" if g is None else fmt(g, digits))
     console.print(table)
     style = "green" if outcome.converged else ("red" if outcome.diverged else "yellow")
+    shown = digits   # a converged norm keeps the digits that show it below --tol
+    if outcome.converged and outcome.tol is not None:
+        shown = max(digits, apart(last.norm, outcome.tol))
     console.print(Text.assemble((f"{output} = ", "dim"), (fmt(last.value, digits), "bold"),
-                                ("   |∇| = ", "dim"), fmt(last.norm, digits),
+                                ("   |∇| = ", "dim"), fmt(last.norm, shown),
                                 ("   steps ", "dim"), str(last.number)))
     console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
     damped = [(k + 1, lam) for k, lam in enumerate(optimizer.state.get("damping", ())) if lam]
