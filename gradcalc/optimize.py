@@ -22,6 +22,7 @@ from .numfmt import fmt
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
               "newton": 1.0}                                 # a full Newton step
 BLOWUP = 1e100     # a value, gradient or parameter beyond this has diverged
+GROWTH = 100       # a loss more than this many times its start is diverging (growth_warning)
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Outcome:
     diverged: bool = False
     history: list[float] = field(default_factory=list)   # the value at every step
     tol: float | None = None                             # the --tol the run stopped by
+    warnings: list[str] = field(default_factory=list)    # e.g. the value grew 100-fold
 
 
 def apart(value: float, bound: float, least: int = 3) -> int:
@@ -137,8 +139,19 @@ def _below_tol(norm: float, tol: float) -> str:
 def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps: int = 1000,
             tol: float = 1e-8, output: str | None = None) -> Iterator[Step | Outcome]:
     """Minimize ``fn``'s output from ``start``, moving only ``wrt`` (default: every variable).
-    Yields each Step as it is computed, and finally the Outcome."""
+    Yields each Step as it is computed, and finally the Outcome, whose ``warnings`` say if the
+    value grew by orders of magnitude on the way (see ``growth_warning``)."""
     optimizer = optimizer or Optimizer()
+    for item in _descend(fn, start, wrt, optimizer, steps, tol, output):
+        if isinstance(item, Outcome):
+            item.tol = tol
+            warning = growth_warning(output or fn.output, item.history[0], item.history,
+                                     optimizer.lr)
+            item.warnings = [warning] if warning else []
+        yield item
+
+
+def _descend(fn, start, wrt, optimizer, steps, tol, output) -> Iterator[Step | Outcome]:
     point = dict(start)
     wrt = list(wrt) if wrt else list(fn.variables)
     moving = {w: point[w] for w in wrt}
@@ -168,22 +181,48 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
         yield step
         previous = step
         if step.norm < tol:
-            yield Outcome(step, _below_tol(step.norm, tol), True, history=history, tol=tol)
+            yield Outcome(step, _below_tol(step.norm, tol), True, history=history)
             return
         if number == steps:
             break
         hessian = None
         if optimizer.kind == "newton":
-            h = fn.hessian(point, output=output)
-            index = {v: k for k, v in enumerate(h.variables)}
-            hessian = [[h.matrix[index[a]][index[b]] for b in moving] for a in moving]
-            if any(x is None for row in hessian for x in row):
+            hessian = _hessian_rows(fn, point, output, list(moving))
+            if hessian is None:
                 yield Outcome(step, f"stopped at step {number}: the Hessian is undetermined "
                                     "here", False, True, history)
                 return
         moving = optimizer.step(moving, step.gradient, hessian)
         point.update(moving)
     yield Outcome(previous, f"reached --steps {steps}", False, history=history)
+
+
+def _hessian_rows(fn, point: dict, output, names: list[str]):
+    """The Hessian's rows and columns for ``names``, in that order (None if an entry is
+    undetermined)."""
+    h = fn.hessian(point, output=output)
+    index = {v: k for k, v in enumerate(h.variables)}
+    rows = [[h.matrix[index[a]][index[b]] for b in names] for a in names]
+    return None if any(x is None for row in rows for x in row) else rows
+
+
+def growth_warning(what: str, start: float, values, lr: float) -> str | None:
+    """A warning when ``what`` grew by orders of magnitude over its ``start``: some value v of
+    ``values`` (the run's values, last one last) has v > start and |v| > GROWTH·|start|. Such a
+    loss is diverging, mostly because the learning rate is too large, though it may stay finite
+    (below BLOWUP) for the whole run and so would otherwise end silently with exit code 0.
+    Falling values never warn: a minimum far below the start is what descent is for."""
+    values = [v for v in values if v == v]          # a NaN neither grew nor fell
+    grown = [v for v in values if v > start and abs(v) > GROWTH * abs(start)]
+    if not grown:
+        return None
+    last = values[-1]
+    if last in grown:
+        how = f"{what} grew from {fmt(start, 4)} to {fmt(last, 4)}"
+    else:
+        how = (f"{what} rose from {fmt(start, 4)} to {fmt(max(grown), 4)}, then fell to "
+               f"{fmt(last, 4)}")
+    return f"{how}: the learning rate is probably too large; try --lr {lr / 10:g}"
 
 
 def _blown_up(step: Step) -> str | None:
@@ -220,6 +259,9 @@ class FitOutcome:
     reason: str
     diverged: bool = False
     history: list[float] = field(default_factory=list)   # mean batch loss per epoch
+    last_loss: float | None = None       # the batch loss that diverged (None if none did)
+    initial_loss: float | None = None    # over all the data, with the start parameters
+    warnings: list[str] = field(default_factory=list)    # e.g. the loss grew 100-fold
 
 
 def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
@@ -237,7 +279,8 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
         output: str | None = None) -> Iterator[Epoch | FitOutcome]:
     """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
     (columns named after the program's other variables). Yields an Epoch after each pass, then
-    the FitOutcome."""
+    the FitOutcome. The loss over all the data at the start (``initial_loss``) is what the
+    outcome's ``warnings`` measure growth against (see ``growth_warning``)."""
     from .lazy import numpy
 
     np = numpy()
@@ -246,6 +289,25 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
     rows = len(next(iter(columns.values()))) if columns else 1
     if rows == 0:
         raise UsageError("the data has no rows")
+    try:
+        start, _grads = batch_loss(fn, columns, np.arange(rows), params, output, names=())
+    except EvaluationError as exc:
+        yield FitOutcome(params, None, 0, 0, exc.message, True)
+        return
+    for item in _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed,
+                       output):
+        if isinstance(item, FitOutcome):
+            item.initial_loss = start
+            values = item.history + [v for v in (item.last_loss, item.loss) if v is not None]
+            warning = growth_warning("the loss", start, values, optimizer.lr)
+            item.warnings = [warning] if warning else []
+        yield item
+
+
+def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed, output):
+    from .lazy import numpy
+
+    np = numpy()
     size = max(1, min(batch_size, rows))
     order = np.arange(rows)
     rng = np.random.default_rng(seed)
@@ -255,8 +317,8 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
         if shuffle:
             rng.shuffle(order)
         losses = []
-        for start in range(0, rows, size):
-            idx = order[start:start + size]
+        for first in range(0, rows, size):
+            idx = order[first:first + size]
             try:
                 loss, grads = batch_loss(fn, columns, idx, params, output)
             except EvaluationError as exc:
@@ -268,7 +330,8 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
             if bad or not abs(loss) < BLOWUP:
                 why = bad or f"the loss is {loss:.3g}"
                 yield FitOutcome(params, None, epoch - 1, steps,
-                                 f"diverged in epoch {epoch}: {why}", True, history)
+                                 f"diverged in epoch {epoch}: {why}", True, history,
+                                 last_loss=loss)
                 return
             params = new
             losses.append(loss)

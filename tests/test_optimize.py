@@ -18,6 +18,7 @@ from gradcalc.optimize import (
     batch_loss,
     descend,
     fit,
+    growth_warning,
     initial_params,
 )
 from gradcalc.render.training import sparkline
@@ -111,6 +112,36 @@ def test_descend_divergence_keeps_the_last_good_point():
     assert "log(x) is undefined: it needs x > 0, but x = 0" in out.reason
 
 
+def test_descend_warns_when_the_value_grows_a_hundredfold():
+    # lr 1.5 on x^2: x ← x - 1.5·2x = -2x, so f = 4^k: 1 → 1048576 in 10 steps, still finite
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.5), steps=10)
+    assert not out.diverged and out.last.value == 4.0 ** 10
+    assert out.warnings == ["f grew from 1 to 1.049e+06: the learning rate is probably too "
+                            "large; try --lr 0.15"]
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.5))
+    assert out.diverged and out.warnings == [
+        "f grew from 1 to 3.5e+100: the learning rate is probably too large; try --lr 0.15"]
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=0.1))
+    assert out.converged and out.warnings == []
+    _steps, out = run_descend("-x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=0.5), steps=10)
+    assert out.last.value == -(2.0 ** 20) and out.warnings == []    # falling: what descent is for
+
+
+def test_growth_warning():
+    lr = 0.05
+    tail = ": the learning rate is probably too large; try --lr 0.005"
+    assert growth_warning("the loss", 2.0, [3.0, 201.0], lr) == f"the loss grew from 2 to 201{tail}"
+    assert growth_warning("the loss", 2.0, [3.0, 200.0], lr) is None      # 100× is not more
+    assert growth_warning("the loss", 2.0, [500.0, 1e4, 0.5], lr) == (
+        f"the loss rose from 2 to 1e+04, then fell to 0.5{tail}")
+    assert growth_warning("f", -1.0, [-500.0, -1e9], lr) is None           # falling
+    assert growth_warning("f", -1.0, [150.0], lr) == f"f grew from -1 to 150{tail}"
+    assert growth_warning("f", 1.0, [math.inf], lr) == f"f grew from 1 to inf{tail}"
+    assert growth_warning("f", 1.0, [1e3, math.nan], lr) == (
+        f"f grew from 1 to 1000{tail}")                                    # NaN is skipped
+    assert growth_warning("f", 0.0, [0.0, 0.0], lr) is None
+
+
 def test_descend_from_an_undefined_point_is_an_error():
     with pytest.raises(EvaluationError):
         list(descend(Function("log(x)"), {"x": -1.0}))
@@ -148,6 +179,23 @@ def test_fit_recovers_a_line():
     assert out.params == pytest.approx({"w": 2.5, "b": -1.0}, abs=1e-6)
     assert out.loss < 1e-12
     assert len(out.history) == 60 and out.history[0] > out.history[-1]
+
+
+def test_fit_warns_when_the_loss_grows_a_hundredfold():
+    # one row x = 2, y = 0: loss 4w², gradient 8w, so lr 1 gives w ← -7w and loss 4·49^epoch
+    fn, data = Function("(w*x - y)^2"), {"x": [2.0], "y": [0.0]}
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=1.0), epochs=3))[-1]
+    assert not out.diverged and out.params == {"w": -343.0}
+    assert (out.initial_loss, out.history, out.loss) == (4.0, [4.0, 196.0, 9604.0], 470596.0)
+    assert out.warnings == ["the loss grew from 4 to 4.706e+05: the learning rate is probably "
+                            "too large; try --lr 0.1"]
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=1.0), epochs=100))[-1]
+    assert out.diverged and out.reason == "diverged in epoch 60: the loss is 2.11e+100"
+    assert out.last_loss == pytest.approx(4.0 * 49.0 ** 59, rel=1e-12)
+    assert out.warnings == ["the loss grew from 4 to 2.107e+100: the learning rate is probably "
+                            "too large; try --lr 0.1"]
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=0.1), epochs=3))[-1]
+    assert out.warnings == [] and out.loss == pytest.approx(4 * 0.2 ** 6)   # w ← 0.2w
 
 
 def test_fit_is_reproducible_with_a_seed():

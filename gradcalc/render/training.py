@@ -74,6 +74,7 @@ def descend_table(console, output: str, start: dict, outcome, optimizer, digits:
                                 ("   |∇| = ", "dim"), fmt(last.norm, shown),
                                 ("   steps ", "dim"), str(last.number)))
     console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    _warnings(console, outcome.warnings)
     damped = [(k + 1, lam) for k, lam in enumerate(optimizer.state.get("damping", ())) if lam]
     if damped:
         console.print(Text(
@@ -105,8 +106,16 @@ def fit_table(console, output: str, outcome, optimizer, digits: int) -> None:
                                 ("   steps ", "dim"), str(outcome.steps)))
     style = "red" if outcome.diverged else "green"
     console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    _warnings(console, outcome.warnings)
     curve = sparkline(outcome.history)
     if len(outcome.history) > 1 and curve:
         console.print(Text.assemble(("loss per epoch: ", "dim"), curve,
                                     (f"  {fmt(outcome.history[0], 4)} → "
                                      f"{fmt(outcome.history[-1], 4)}", "dim")))
+
+
+def _warnings(console, warnings) -> None:
+    from rich.text import Text
+
+    for warning in warnings:
+        console.print(Text.assemble(("warning: ", "bold yellow"), (warning, "yellow")))
