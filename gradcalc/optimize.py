@@ -248,6 +248,33 @@ class Epoch:
     steps: int                     # optimizer steps so far
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One optimizer step of fit, so that a progress bar can move per mini-batch (an epoch of a
+    big data set may take minutes): where the run is, and this batch's loss before the step."""
+
+    epoch: int
+    epochs: int
+    number: int                    # within the epoch, from 1
+    batches: int                   # per epoch
+    loss: float
+
+    @property
+    def done(self) -> int:
+        """Batches done in the whole run, this one included."""
+        return (self.epoch - 1) * self.batches + self.number
+
+    @property
+    def total(self) -> int:
+        return self.epochs * self.batches
+
+
+def fit_batches(rows: int, batch_size: int, epochs: int) -> int:
+    """How many mini-batches (optimizer steps) fit runs if it does not stop early: the total of
+    a progress bar that advances per Batch."""
+    return epochs * -(-rows // max(1, min(batch_size, rows)))
+
+
 @dataclass
 class FitOutcome:
     """The fitted parameters, the loss over all the data with them, and how the run ended."""
@@ -276,11 +303,12 @@ def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
 
 def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = None,
         epochs: int = 100, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
-        output: str | None = None) -> Iterator[Epoch | FitOutcome]:
+        output: str | None = None) -> Iterator[Batch | Epoch | FitOutcome]:
     """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
-    (columns named after the program's other variables). Yields an Epoch after each pass, then
-    the FitOutcome. The loss over all the data at the start (``initial_loss``) is what the
-    outcome's ``warnings`` measure growth against (see ``growth_warning``)."""
+    (columns named after the program's other variables). Yields a Batch after each step, an
+    Epoch after each pass, then the FitOutcome. The loss over all the data at the start
+    (``initial_loss``) is what the outcome's ``warnings`` measure growth against (see
+    ``growth_warning``)."""
     from .lazy import numpy
 
     np = numpy()
@@ -309,6 +337,7 @@ def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, se
 
     np = numpy()
     size = max(1, min(batch_size, rows))
+    batches = fit_batches(rows, batch_size, 1)
     order = np.arange(rows)
     rng = np.random.default_rng(seed)
     history: list[float] = []
@@ -317,7 +346,7 @@ def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, se
         if shuffle:
             rng.shuffle(order)
         losses = []
-        for first in range(0, rows, size):
+        for number, first in enumerate(range(0, rows, size), 1):
             idx = order[first:first + size]
             try:
                 loss, grads = batch_loss(fn, columns, idx, params, output)
@@ -335,6 +364,7 @@ def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, se
                 return
             params = new
             losses.append(loss)
+            yield Batch(epoch, epochs, number, batches, loss)
         history.append(float(np.mean(losses)))
         yield Epoch(epoch, history[-1], dict(params), steps)
     try:

@@ -12,12 +12,14 @@ import pytest
 from gradcalc.errors import EvaluationError, UsageError
 from gradcalc.function import Function
 from gradcalc.optimize import (
+    Batch,
     Optimizer,
     Outcome,
     apart,
     batch_loss,
     descend,
     fit,
+    fit_batches,
     growth_warning,
     initial_params,
 )
@@ -196,6 +198,23 @@ def test_fit_warns_when_the_loss_grows_a_hundredfold():
                             "too large; try --lr 0.1"]
     out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=0.1), epochs=3))[-1]
     assert out.warnings == [] and out.loss == pytest.approx(4 * 0.2 ** 6)   # w ← 0.2w
+
+
+def test_fit_reports_every_batch_then_the_epoch():
+    # rows x = 1..5, y = 2x, batches of 2 in order: [1, 2], [3, 4], [5]; at w = 0 the loss of a
+    # row is x²·(w - 2)² = 4x², so the first batch's is (4 + 16)/2
+    data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [2.0, 4.0, 6.0, 8.0, 10.0]}
+    items = list(fit(Function("(w*x - y)^2"), data, {"w": 0.0}, Optimizer("sgd", lr=0.01),
+                     epochs=2, batch_size=2, shuffle=False))
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["Batch"] * 3 + ["Epoch"] + ["Batch"] * 3 + ["Epoch", "FitOutcome"]
+    batches = [item for item in items if isinstance(item, Batch)]
+    assert [(b.epoch, b.number, b.done, b.total) for b in batches] == [
+        (1, 1, 1, 6), (1, 2, 2, 6), (1, 3, 3, 6), (2, 1, 4, 6), (2, 2, 5, 6), (2, 3, 6, 6)]
+    assert batches[0].loss == 10.0 and batches[0].batches == 3 and batches[0].epochs == 2
+    assert items[3].loss == sum(b.loss for b in batches[:3]) / 3       # the epoch's mean
+    assert fit_batches(5, 2, 2) == 6 == items[-1].steps
+    assert fit_batches(5, 32, 4) == 4 and fit_batches(64, 32, 1) == 2
 
 
 def test_fit_is_reproducible_with_a_seed():

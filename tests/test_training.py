@@ -5,8 +5,8 @@ import io
 from rich.console import Console
 
 from gradcalc.function import Function
-from gradcalc.optimize import Optimizer, descend
-from gradcalc.render.training import descend_table
+from gradcalc.optimize import FitOutcome, Optimizer, descend, fit, fit_batches
+from gradcalc.render.training import Live, descend_table
 
 
 def shown(draw, *args, width=60) -> list[str]:
@@ -23,3 +23,20 @@ def test_a_converged_norm_is_shown_below_the_tolerance():
     assert "f = 2.5e-17   |∇| = 9.9999999e-09   steps 0" in lines
     assert lines[-2:] == ["stopped: the gradient norm 9.9999999e-09 is below --tol",
                           "1e-08"]                       # wrapped at 60 columns
+
+
+def test_fit_progress_moves_per_batch_with_a_time_remaining():
+    data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [2.0, 4.0, 6.0, 8.0, 10.0]}
+    terminal = io.StringIO()
+    console = Console(file=terminal, force_terminal=True, width=100, color_system=None)
+    live = Live(console, fit_batches(5, 2, 3), "fit", eta=True)
+    items = list(fit(Function("(w*x - y)^2"), data, {"w": 0.0}, Optimizer("sgd", lr=0.01),
+                     epochs=3, batch_size=2, shuffle=False))
+    for item in items[:-1]:
+        live.follow_fit(item)
+    live.stop()
+    assert isinstance(items[-1], FitOutcome)
+    last = items[-2]
+    assert last.number == 3
+    # the last refresh: 9 of 9 batches, no time left, the loss of the last finished epoch
+    assert f"9/9 0:00:00 epoch 3/3  loss {last.loss:.6g} (epoch 3)" in terminal.getvalue()

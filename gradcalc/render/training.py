@@ -31,19 +31,44 @@ def sparkline(values, width: int = 40) -> str:
 
 
 class Live:
-    """A transient progress line on standard error (a terminal only): a bar and a few numbers."""
+    """A transient progress line on standard error (a terminal only): a bar and a few numbers;
+    with ``eta``, rich's estimate of the time remaining (for fit, whose total is known; descend
+    mostly stops long before --steps)."""
 
-    def __init__(self, console, total: int, label: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    def __init__(self, console, total: int, label: str, eta: bool = False):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        self._progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[info]}"), console=console,
+        columns = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+        if eta:
+            columns.append(TimeRemainingColumn())
+        self._progress = Progress(*columns, TextColumn("{task.fields[info]}"), console=console,
                                   transient=True)
         self._task = self._progress.add_task(label, total=total, info="")
+        self._batch = self._epoch = None     # fit's last Batch and last finished Epoch
         self._progress.start()
 
     def update(self, completed: int, info: str) -> None:
         self._progress.update(self._task, completed=completed, info=info)
+
+    def follow_fit(self, item) -> None:
+        """Show one of fit's items: a Batch moves the bar (total: fit_batches), and the mean loss
+        of the last finished Epoch stays shown beside it."""
+        from ..optimize import Batch, Epoch
+
+        if isinstance(item, Batch):
+            self._batch = item
+        elif isinstance(item, Epoch):
+            self._epoch = item
+        if self._batch is not None:
+            b, e = self._batch, self._epoch
+            loss = "" if e is None else f"  loss {e.loss:.6g} (epoch {e.number})"
+            self.update(b.done, f"epoch {b.epoch}/{b.epochs}{loss}")
 
     def stop(self) -> None:
         self._progress.stop()
