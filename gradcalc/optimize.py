@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import EvaluationError, UsageError
+from .errors import EvaluationError, UsageError, describe
 from .numfmt import fmt
 
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
@@ -299,6 +299,66 @@ def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     return {k: rng.gauss(0.0, v[1]) if isinstance(v, tuple) else float(v)
             for k, v in spec.items()}
+
+
+def load_params(path: str, variables) -> dict[str, float]:
+    """The parameters in a file ``fit --save`` wrote ({"params": {"w": 2.5, ...}, "loss": ...};
+    "loss" and any other key are ignored), for ``fit --init``. Every name must be one of the
+    program's ``variables``. Each way the file can be wrong is a UsageError that names it."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not JSON: it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno}") from None
+    saved = doc.get("params") if isinstance(doc, dict) else None
+    if not isinstance(saved, dict) or not saved:
+        raise UsageError(f'{path} holds no saved parameters: expected {{"params": {{"w": 1.5, '
+                         '...}}', hint="write one with gradcalc fit ... --save FILE.json")
+    params = {}
+    for name, value in saved.items():
+        number = _finite(value)
+        if number is None:
+            raise UsageError(f"in {path}, {describe(name)} is {json.dumps(value)}, not a finite "
+                             "number")
+        params[name] = number
+    unknown = [name for name in params if name not in variables]
+    if unknown:
+        raise UsageError(f"{path} gives {', '.join(map(describe, unknown))}, which the program "
+                         "does not have",
+                         hint=f"its variables: {', '.join(map(describe, variables))}")
+    return params
+
+
+def _finite(value) -> float | None:
+    """A JSON value as a finite float, or None (true/false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def start_params(spec: dict | None, seed: int, init: str | None = None,
+                 variables=()) -> dict[str, float]:
+    """Where fit starts: the parameters saved in ``init`` (--init, see load_params), then
+    --params (``spec``, see initial_params) over them: a name --params gives overrides the file's
+    value (w=~ draws it afresh), a new name adds a parameter. With --init, --params is optional;
+    one of the two must be given."""
+    if spec is None and init is None:
+        raise UsageError("fit needs starting parameters",
+                         hint="give --params w=0,b=0, or --init FILE.json written by --save")
+    params = load_params(init, variables) if init is not None else {}
+    params.update(initial_params(spec or {}, seed))
+    return params
 
 
 def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = None,

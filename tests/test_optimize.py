@@ -22,6 +22,8 @@ from gradcalc.optimize import (
     fit_batches,
     growth_warning,
     initial_params,
+    load_params,
+    start_params,
 )
 from gradcalc.render.training import sparkline
 
@@ -236,6 +238,78 @@ def test_initial_params_are_seeded_normals():
     assert a == initial_params({"w": ("~", 1.0), "b": 0.5, "c": ("~", 0.0)}, seed=1)
     assert a["b"] == 0.5 and a["c"] == 0.0 and a["w"] != 0.0
     assert initial_params({"w": ("~", 1.0)}, seed=2)["w"] != a["w"]
+
+
+# --- fit --init: starting from saved parameters --------------------------------------------------
+
+def test_load_params_reads_what_save_writes(tmp_path):
+    out = list(fit(Function("(w*x + b - y)^2"), line_data(), {"w": 0.0, "b": 0.0},
+                   Optimizer("sgd", lr=0.05), epochs=2, batch_size=10))[-1]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"params": out.params, "loss": out.loss}, indent=2) + "\n")
+    assert load_params(str(path), ("w", "x", "b", "y")) == out.params
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "cannot read {path}: No such file or directory"),
+    ("w = 1", "{path} is not JSON: Expecting value at line 1, column 1"),
+    ('{"params": {"w": 1,}}', "{path} is not JSON: Expecting property name enclosed in double "
+                              "quotes at line 1, column 20"),
+    ("[1, 2]", '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, ...}}}}'),
+    ('{"w": 1.5}', '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, ...}}}}'),
+    ('{"params": {}}', '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, '
+                       '...}}}}'),
+    ('{"params": {"w": "1.5"}}', 'in {path}, w is "1.5", not a finite number'),
+    ('{"params": {"w": true}}', "in {path}, w is true, not a finite number"),
+    ('{"params": {"w": NaN}}', "in {path}, w is NaN, not a finite number"),
+    ('{"params": {"w": 1e999}}', "in {path}, w is Infinity, not a finite number"),
+    ('{"params": {"w": [1]}}', "in {path}, w is [1], not a finite number"),
+    ('{"params": {"w": 1, "q": 2, "r": 3}}', "{path} gives q, r, which the program does not have"),
+    ('{"params": {"\\u0445": 1}}', "{path} gives х (U+0445 CYRILLIC SMALL LETTER HA), which the "
+                                   "program does not have"),
+])
+def test_load_params_explains_a_bad_file(tmp_path, text, message):
+    path = tmp_path / "p.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.message == message.format(path=path)
+
+
+def test_load_params_hints(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"params": {"v": 1}}')
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.hint == "its variables: w, x"
+    path.write_text('{"p": 1}')
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.hint == "write one with gradcalc fit ... --save FILE.json"
+
+
+def test_load_params_refuses_a_file_that_is_not_text(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(UsageError, match="is not JSON: it is not UTF-8 text"):
+        load_params(str(path), ("w",))
+
+
+def test_start_params_lets_params_override_init(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"params": {"w": 2.5, "b": -1.0}, "loss": 0.01}')
+    variables = ("w", "b", "c", "x", "y")
+    assert start_params(None, 0, str(path), variables) == {"w": 2.5, "b": -1.0}
+    assert start_params({"b": 0.5, "c": 3.0}, 0, str(path), variables) == {
+        "w": 2.5, "b": 0.5, "c": 3.0}
+    drawn = start_params({"w": ("~", 1.0)}, 7, str(path), variables)
+    assert drawn == {"w": initial_params({"w": ("~", 1.0)}, 7)["w"], "b": -1.0}
+    assert start_params({"w": 1.0}, 0) == {"w": 1.0}
+    with pytest.raises(UsageError) as caught:
+        start_params(None, 0)
+    assert caught.value.message == "fit needs starting parameters"
+    assert caught.value.hint == "give --params w=0,b=0, or --init FILE.json written by --save"
 
 
 def test_sparkline():
