@@ -1,12 +1,14 @@
 """What descend and fit show: the tables at 60 columns, the loss curve, the live progress."""
 
 import io
+import math
 
+import pytest
 from rich.console import Console
 
 from gradcalc.function import Function
 from gradcalc.optimize import FitOutcome, Optimizer, descend, fit, fit_batches
-from gradcalc.render.training import Live, descend_table
+from gradcalc.render.training import Live, descend_table, sparkline
 
 
 def shown(draw, *args, width=60) -> list[str]:
@@ -40,3 +42,30 @@ def test_fit_progress_moves_per_batch_with_a_time_remaining():
     assert last.number == 3
     # the last refresh: 9 of 9 batches, no time left, the loss of the last finished epoch
     assert f"9/9 0:00:00 epoch 3/3  loss {last.loss:.6g} (epoch 3)" in terminal.getvalue()
+
+
+# --- the loss curve ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values, curve", [
+    ([3.0, 2.0, 1.0], "█▅▁"),                              # within a factor of 100: linear
+    ([100.0, 1.0, 0.01], "█▅▁"),                           # four decades: log, one step each
+    ([100.0, 1.0, 0.01, 0.0], "█▅▁▁"),                     # exactly 0 sits at the bottom
+    ([0.0, 1.0, 100.0, 1e4], "▁▁▅█"),                      # ... at the start too
+    ([10.0, 1e-5, 1e-20, 1e-30], "█▅▁▁"),                  # below 1e-12 of the top: noise
+    ([1.0, 1e20, 1e40], "▁▅█"),                            # a growing loss keeps its start
+    ([-1.0, 5.0, 100.0], "▁▁█"),                           # a negative value: linear
+    ([100.0, 0.0, 1.0], "█▁▁"),                            # positives within 100: linear
+    ([5.0], "▁"),                                          # a single epoch
+    ([0.0], "▁"),
+    ([0.0, 0.0], "▁▁"),
+    ([math.nan, math.inf, 2.0, 1.0], "█▁"),                # only the finite values
+    ([math.nan], ""),
+])
+def test_sparkline_scales(values, curve):
+    assert sparkline(values) == curve
+
+
+def test_sparkline_samples_a_long_run_evenly():
+    assert sparkline([float(k) for k in range(1000)], width=8) == "▁▂▃▄▅▆▇█"
+    # samples 1, 1e-3, 1e-6, 1e-9, 1e-12: 12 decades on bars 0..7, a step of 1.75 bars
+    assert sparkline([10.0 ** -k for k in range(13)], width=5) == "█▆▅▃▁"

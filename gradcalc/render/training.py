@@ -12,18 +12,22 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 def sparkline(values, width: int = 40) -> str:
     """A loss curve in one line of block characters: at most ``width`` samples, spread evenly
-    over the run (first and last included); a log scale when the values are positive and span
-    more than a factor of 100."""
+    over the run (first and last included). A log scale when no value is negative and the
+    positive ones span more than a factor of 100, so that the descent from 10 to 0.01 stays
+    visible next to the start. On it, values below 1e-12 of the largest (rounding noise, or
+    exactly 0) are drawn as the bottom bar, unless the curve starts there (a growing loss)."""
     values = [v for v in values if math.isfinite(v)]
     if not values:
         return ""
     if len(values) > width:
         values = [values[round(k * (len(values) - 1) / (width - 1))] for k in range(width)]
-    low, high = min(values), max(values)
-    if low > 0 and high / low > 100:
-        floor = high * 1e-12     # below this, differences are rounding noise
+    positive = [v for v in values if v > 0]
+    if positive and min(values) >= 0 and max(positive) / min(positive) > 100:
+        floor = max(min(positive), max(positive) * 1e-12)
+        if values[0] > 0:
+            floor = min(floor, values[0])
         values = [math.log10(max(v, floor)) for v in values]
-        low, high = min(values), max(values)
+    low, high = min(values), max(values)
     if high == low:
         return _BARS[0] * len(values)
     top = len(_BARS) - 1
