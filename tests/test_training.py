@@ -7,8 +7,8 @@ import pytest
 from rich.console import Console
 
 from gradcalc.function import Function
-from gradcalc.optimize import FitOutcome, Optimizer, descend, fit, fit_batches
-from gradcalc.render.training import Live, descend_table, sparkline
+from gradcalc.optimize import FitOutcome, Optimizer, Outcome, Step, descend, fit, fit_batches
+from gradcalc.render.training import Live, descend_table, fit_table, sparkline
 
 
 def shown(draw, *args, width=60) -> list[str]:
@@ -69,3 +69,65 @@ def test_sparkline_samples_a_long_run_evenly():
     assert sparkline([float(k) for k in range(1000)], width=8) == "▁▂▃▄▅▆▇█"
     # samples 1, 1e-3, 1e-6, 1e-9, 1e-12: 12 decades on bars 0..7, a step of 1.75 bars
     assert sparkline([10.0 ** -k for k in range(13)], width=5) == "█▆▅▃▁"
+
+
+# --- the tables at 60 columns -----------------------------------------------------------------
+
+def test_fit_table_shows_the_growth_warning():
+    # one row x = 2, y = 0 and lr 1: w ← -7w, the loss 4·49^epoch (see test_optimize)
+    opt = Optimizer("sgd", lr=1.0)
+    out = list(fit(Function("(w*x - y)^2"), {"x": [2.0], "y": [0.0]}, {"w": 1.0}, opt,
+                   epochs=3))[-1]
+    assert shown(fit_table, "f", out, opt, 6) == [
+        "fit: sgd, lr 1",
+        "",
+        "  parameter   fitted",
+        " ━━━━━━━━━━━━━━━━━━━━",
+        "  w             -343",
+        "",
+        "mean loss over all the data 470596   epochs 3   steps 3",
+        "stopped: ran 3 epochs",
+        "warning: the loss grew from 4 to 4.706e+05: the learning",
+        "rate is probably too large; try --lr 0.1",
+        "loss per epoch: ▁▄█  4 → 9604",
+    ]
+
+
+def test_fit_table_of_a_single_epoch_has_no_curve():
+    opt = Optimizer("sgd", lr=0.1)
+    out = list(fit(Function("(w*x - y)^2"), {"x": [2.0], "y": [0.0]}, {"w": 1.0}, opt,
+                   epochs=1))[-1]
+    lines = shown(fit_table, "f", out, opt, 6)
+    assert lines[-1] == "stopped: ran 1 epochs" and out.history == [4.0]
+
+
+LONG = -1.2345678901234567e-100     # 24 characters at --digits 17
+
+
+def test_tables_never_cut_a_number_at_60_columns():
+    point = {"a_rather_long_variable_name": LONG, "y": LONG}
+    last = Step(12345, point, LONG, dict(point))
+    out = Outcome(last, "reached --steps 12345", False, history=[1.0, LONG])
+    opt = Optimizer("adam", lr=0.123456789)
+    lines = shown(descend_table, "a_long_output_name", point, out, opt, 17)
+    assert lines[0] == "descend: adam, lr 0.123456789"
+    assert not any("…" in line for line in lines)
+    assert max(map(len, lines)) <= 60
+    # every cell of the four-column table folds onto more lines, never shortened
+    assert lines[6:12] == [
+        "  a_rather_lon   -1.234567890   -1.234567890   -1.23456789",
+        "  g_variable_n   1234567e-100   1234567e-100   01234567e-1",
+        "  ame                                                   00",
+        "  y              -1.234567890   -1.234567890   -1.23456789",
+        "                 1234567e-100   1234567e-100   01234567e-1",
+        "                                                        00",
+    ]
+    fitted = FitOutcome({"a_rather_long_parameter_name_here": LONG, "b": LONG}, LONG, 100, 1000,
+                        "ran 100 epochs")
+    lines = shown(fit_table, "loss", fitted, opt, 17)
+    assert not any("…" in line for line in lines) and max(map(len, lines)) <= 60
+    assert lines[4:7] == [
+        "  a_rather_long_parameter_name_   -1.2345678901234567e-100",
+        "  here",
+        "  b                               -1.2345678901234567e-100",
+    ]

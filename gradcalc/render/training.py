@@ -84,12 +84,13 @@ def descend_table(console, output: str, start: dict, outcome, optimizer, digits:
     from rich.text import Text
 
     last = outcome.last
-    table = Table(box=box.SIMPLE_HEAVY, title=f"descend: {optimizer.kind}, lr {optimizer.lr:g}",
-                  title_justify="left")
-    table.add_column("variable")
-    table.add_column("start", justify="right")
-    table.add_column("reached", justify="right", style="bold")
-    table.add_column(f"∂{output}/∂var", justify="right")
+    table = Table(box=box.SIMPLE_HEAVY, title_justify="left",
+                  title=f"descend: {optimizer.kind}, lr {fmt(optimizer.lr)}")
+    # fold, never "…": on a narrow terminal a long number wraps inside its cell, digits intact
+    table.add_column("variable", overflow="fold")
+    table.add_column("start", justify="right", overflow="fold")
+    table.add_column("reached", justify="right", style="bold", overflow="fold")
+    table.add_column(f"∂{output}/∂var", justify="right", overflow="fold")
     for name, x in last.point.items():
         g = last.gradient.get(name)
         table.add_row(name, fmt(start[name], digits), fmt(x, digits),
@@ -122,10 +123,10 @@ def fit_table(console, output: str, outcome, optimizer, digits: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAVY, title=f"fit: {optimizer.kind}, lr {optimizer.lr:g}",
+    table = Table(box=box.SIMPLE_HEAVY, title=f"fit: {optimizer.kind}, lr {fmt(optimizer.lr)}",
                   title_justify="left")
-    table.add_column("parameter")
-    table.add_column("fitted", justify="right", style="bold")
+    table.add_column("parameter", overflow="fold")          # fold, never "…" (see descend)
+    table.add_column("fitted", justify="right", style="bold", overflow="fold")
     for name, x in outcome.params.items():
         table.add_row(name, fmt(x, digits))
     console.print(table)
