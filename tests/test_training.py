@@ -93,6 +93,25 @@ def test_fit_table_shows_the_growth_warning():
     ]
 
 
+def test_descend_table_shows_the_growth_warning():
+    # lr 1.5 on x^2: x ← -2x, so f = 4^step, finite after 10 steps (see test_optimize)
+    opt = Optimizer("sgd", lr=1.5)
+    out = list(descend(Function("x^2"), {"x": 1.0}, optimizer=opt, steps=10))[-1]
+    assert shown(descend_table, "f", {"x": 1.0}, out, opt, 6) == [
+        "descend: sgd, lr 1.5",
+        "",
+        "  variable   start   reached   ∂f/∂var",
+        " ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━",
+        "  x              1      1024      2048",
+        "",
+        "f = 1.04858e+06   |∇| = 2048   steps 10",
+        "stopped: reached --steps 10",
+        "warning: f grew from 1 to 1.049e+06: the learning rate is",
+        "probably too large; try --lr 0.15",
+        "f: ▁▂▂▃▄▅▅▆▇▇█  1 → 1.049e+06",
+    ]
+
+
 def test_fit_table_of_a_single_epoch_has_no_curve():
     opt = Optimizer("sgd", lr=0.1)
     out = list(fit(Function("(w*x - y)^2"), {"x": [2.0], "y": [0.0]}, {"w": 1.0}, opt,
