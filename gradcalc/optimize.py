@@ -16,11 +16,13 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import EvaluationError, UsageError
+from .errors import EvaluationError, UsageError, describe
+from .numfmt import fmt
 
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
               "newton": 1.0}                                 # a full Newton step
 BLOWUP = 1e100     # a value, gradient or parameter beyond this has diverged
+GROWTH = 100       # a loss more than this many times its start is diverging (growth_warning)
 
 
 @dataclass
@@ -116,13 +118,40 @@ class Outcome:
     converged: bool
     diverged: bool = False
     history: list[float] = field(default_factory=list)   # the value at every step
+    tol: float | None = None                             # the --tol the run stopped by
+    warnings: list[str] = field(default_factory=list)    # e.g. the value grew 100-fold
+
+
+def apart(value: float, bound: float, least: int = 3) -> int:
+    """The fewest significant digits (at least ``least``) at which ``value`` rounded is still
+    below ``bound``, so that "9.99999999e-09 is below 1e-08" never shows as "1e-08 is below
+    1e-08" (the bound is shown exactly, as typed)."""
+    for digits in range(least, 17):
+        if float(f"{value:.{digits}g}") < bound:
+            return digits
+    return 17
+
+
+def _below_tol(norm: float, tol: float) -> str:
+    return f"the gradient norm {norm:.{apart(norm, tol)}g} is below --tol {fmt(tol)}"
 
 
 def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps: int = 1000,
             tol: float = 1e-8, output: str | None = None) -> Iterator[Step | Outcome]:
     """Minimize ``fn``'s output from ``start``, moving only ``wrt`` (default: every variable).
-    Yields each Step as it is computed, and finally the Outcome."""
+    Yields each Step as it is computed, and finally the Outcome, whose ``warnings`` say if the
+    value grew by orders of magnitude on the way (see ``growth_warning``)."""
     optimizer = optimizer or Optimizer()
+    for item in _descend(fn, start, wrt, optimizer, steps, tol, output):
+        if isinstance(item, Outcome):
+            item.tol = tol
+            warning = growth_warning(output or fn.output, item.history[0], item.history,
+                                     optimizer.lr)
+            item.warnings = [warning] if warning else []
+        yield item
+
+
+def _descend(fn, start, wrt, optimizer, steps, tol, output) -> Iterator[Step | Outcome]:
     point = dict(start)
     wrt = list(wrt) if wrt else list(fn.variables)
     moving = {w: point[w] for w in wrt}
@@ -152,23 +181,48 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
         yield step
         previous = step
         if step.norm < tol:
-            yield Outcome(step, f"the gradient norm {step.norm:.3g} is below --tol {tol:g}",
-                          True, history=history)
+            yield Outcome(step, _below_tol(step.norm, tol), True, history=history)
             return
         if number == steps:
             break
         hessian = None
         if optimizer.kind == "newton":
-            h = fn.hessian(point, output=output)
-            index = {v: k for k, v in enumerate(h.variables)}
-            hessian = [[h.matrix[index[a]][index[b]] for b in moving] for a in moving]
-            if any(x is None for row in hessian for x in row):
+            hessian = _hessian_rows(fn, point, output, list(moving))
+            if hessian is None:
                 yield Outcome(step, f"stopped at step {number}: the Hessian is undetermined "
                                     "here", False, True, history)
                 return
         moving = optimizer.step(moving, step.gradient, hessian)
         point.update(moving)
     yield Outcome(previous, f"reached --steps {steps}", False, history=history)
+
+
+def _hessian_rows(fn, point: dict, output, names: list[str]):
+    """The Hessian's rows and columns for ``names``, in that order (None if an entry is
+    undetermined)."""
+    h = fn.hessian(point, output=output)
+    index = {v: k for k, v in enumerate(h.variables)}
+    rows = [[h.matrix[index[a]][index[b]] for b in names] for a in names]
+    return None if any(x is None for row in rows for x in row) else rows
+
+
+def growth_warning(what: str, start: float, values, lr: float) -> str | None:
+    """A warning when ``what`` grew by orders of magnitude over its ``start``: some value v of
+    ``values`` (the run's values, last one last) has v > start and |v| > GROWTH·|start|. Such a
+    loss is diverging, mostly because the learning rate is too large, though it may stay finite
+    (below BLOWUP) for the whole run and so would otherwise end silently with exit code 0.
+    Falling values never warn: a minimum far below the start is what descent is for."""
+    values = [v for v in values if v == v]          # a NaN neither grew nor fell
+    grown = [v for v in values if v > start and abs(v) > GROWTH * abs(start)]
+    if not grown:
+        return None
+    last = values[-1]
+    if last in grown:
+        how = f"{what} grew from {fmt(start, 4)} to {fmt(last, 4)}"
+    else:
+        how = (f"{what} rose from {fmt(start, 4)} to {fmt(max(grown), 4)}, then fell to "
+               f"{fmt(last, 4)}")
+    return f"{how}: the learning rate is probably too large; try --lr {lr / 10:g}"
 
 
 def _blown_up(step: Step) -> str | None:
@@ -194,6 +248,33 @@ class Epoch:
     steps: int                     # optimizer steps so far
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One optimizer step of fit, so that a progress bar can move per mini-batch (an epoch of a
+    big data set may take minutes): where the run is, and this batch's loss before the step."""
+
+    epoch: int
+    epochs: int
+    number: int                    # within the epoch, from 1
+    batches: int                   # per epoch
+    loss: float
+
+    @property
+    def done(self) -> int:
+        """Batches done in the whole run, this one included."""
+        return (self.epoch - 1) * self.batches + self.number
+
+    @property
+    def total(self) -> int:
+        return self.epochs * self.batches
+
+
+def fit_batches(rows: int, batch_size: int, epochs: int) -> int:
+    """How many mini-batches (optimizer steps) fit runs if it does not stop early: the total of
+    a progress bar that advances per Batch."""
+    return epochs * -(-rows // max(1, min(batch_size, rows)))
+
+
 @dataclass
 class FitOutcome:
     """The fitted parameters, the loss over all the data with them, and how the run ended."""
@@ -205,6 +286,9 @@ class FitOutcome:
     reason: str
     diverged: bool = False
     history: list[float] = field(default_factory=list)   # mean batch loss per epoch
+    last_loss: float | None = None       # the batch loss that diverged (None if none did)
+    initial_loss: float | None = None    # over all the data, with the start parameters
+    warnings: list[str] = field(default_factory=list)    # e.g. the loss grew 100-fold
 
 
 def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
@@ -217,12 +301,74 @@ def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
             for k, v in spec.items()}
 
 
+def load_params(path: str, variables) -> dict[str, float]:
+    """The parameters in a file ``fit --save`` wrote ({"params": {"w": 2.5, ...}, "loss": ...};
+    "loss" and any other key are ignored), for ``fit --init``. Every name must be one of the
+    program's ``variables``. Each way the file can be wrong is a UsageError that names it."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not JSON: it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno}") from None
+    saved = doc.get("params") if isinstance(doc, dict) else None
+    if not isinstance(saved, dict) or not saved:
+        raise UsageError(f'{path} holds no saved parameters: expected {{"params": {{"w": 1.5, '
+                         '...}}', hint="write one with gradcalc fit ... --save FILE.json")
+    params = {}
+    for name, value in saved.items():
+        number = _finite(value)
+        if number is None:
+            raise UsageError(f"in {path}, {describe(name)} is {json.dumps(value)}, not a finite "
+                             "number")
+        params[name] = number
+    unknown = [name for name in params if name not in variables]
+    if unknown:
+        raise UsageError(f"{path} gives {', '.join(map(describe, unknown))}, which the program "
+                         "does not have",
+                         hint=f"its variables: {', '.join(map(describe, variables))}")
+    return params
+
+
+def _finite(value) -> float | None:
+    """A JSON value as a finite float, or None (true/false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def start_params(spec: dict | None, seed: int, init: str | None = None,
+                 variables=()) -> dict[str, float]:
+    """Where fit starts: the parameters saved in ``init`` (--init, see load_params), then
+    --params (``spec``, see initial_params) over them: a name --params gives overrides the file's
+    value (w=~ draws it afresh), a new name adds a parameter. With --init, --params is optional;
+    one of the two must be given."""
+    if spec is None and init is None:
+        raise UsageError("fit needs starting parameters",
+                         hint="give --params w=0,b=0, or --init FILE.json written by --save")
+    params = load_params(init, variables) if init is not None else {}
+    params.update(initial_params(spec or {}, seed))
+    return params
+
+
 def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = None,
         epochs: int = 100, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
-        output: str | None = None) -> Iterator[Epoch | FitOutcome]:
+        output: str | None = None) -> Iterator[Batch | Epoch | FitOutcome]:
     """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
-    (columns named after the program's other variables). Yields an Epoch after each pass, then
-    the FitOutcome."""
+    (columns named after the program's other variables). Yields a Batch after each step, an
+    Epoch after each pass, then the FitOutcome. The loss over all the data at the start
+    (``initial_loss``) is what the outcome's ``warnings`` measure growth against (see
+    ``growth_warning``)."""
     from .lazy import numpy
 
     np = numpy()
@@ -231,7 +377,27 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
     rows = len(next(iter(columns.values()))) if columns else 1
     if rows == 0:
         raise UsageError("the data has no rows")
+    try:
+        start, _grads = batch_loss(fn, columns, np.arange(rows), params, output, names=())
+    except EvaluationError as exc:
+        yield FitOutcome(params, None, 0, 0, exc.message, True)
+        return
+    for item in _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed,
+                       output):
+        if isinstance(item, FitOutcome):
+            item.initial_loss = start
+            values = item.history + [v for v in (item.last_loss, item.loss) if v is not None]
+            warning = growth_warning("the loss", start, values, optimizer.lr)
+            item.warnings = [warning] if warning else []
+        yield item
+
+
+def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed, output):
+    from .lazy import numpy
+
+    np = numpy()
     size = max(1, min(batch_size, rows))
+    batches = fit_batches(rows, batch_size, 1)
     order = np.arange(rows)
     rng = np.random.default_rng(seed)
     history: list[float] = []
@@ -240,8 +406,8 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
         if shuffle:
             rng.shuffle(order)
         losses = []
-        for start in range(0, rows, size):
-            idx = order[start:start + size]
+        for number, first in enumerate(range(0, rows, size), 1):
+            idx = order[first:first + size]
             try:
                 loss, grads = batch_loss(fn, columns, idx, params, output)
             except EvaluationError as exc:
@@ -253,10 +419,12 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
             if bad or not abs(loss) < BLOWUP:
                 why = bad or f"the loss is {loss:.3g}"
                 yield FitOutcome(params, None, epoch - 1, steps,
-                                 f"diverged in epoch {epoch}: {why}", True, history)
+                                 f"diverged in epoch {epoch}: {why}", True, history,
+                                 last_loss=loss)
                 return
             params = new
             losses.append(loss)
+            yield Batch(epoch, epochs, number, batches, loss)
         history.append(float(np.mean(losses)))
         yield Epoch(epoch, history[-1], dict(params), steps)
     try:

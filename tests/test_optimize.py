@@ -11,7 +11,20 @@ import pytest
 
 from gradcalc.errors import EvaluationError, UsageError
 from gradcalc.function import Function
-from gradcalc.optimize import Optimizer, Outcome, batch_loss, descend, fit, initial_params
+from gradcalc.optimize import (
+    Batch,
+    Optimizer,
+    Outcome,
+    apart,
+    batch_loss,
+    descend,
+    fit,
+    fit_batches,
+    growth_warning,
+    initial_params,
+    load_params,
+    start_params,
+)
 from gradcalc.render.training import sparkline
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -72,6 +85,15 @@ def test_descend_finds_the_minimum_of_a_quadratic():
     assert steps[1].point == pytest.approx({"x": 0.6, "y": -0.2})
 
 
+def test_the_gradient_norm_message_never_rounds_to_the_tolerance():
+    # 2x = 9.9999999e-09 is below 1e-08, but shows as "1e-08" at 3 to 7 significant digits
+    _steps, out = run_descend("x^2", {"x": 4.99999995e-9}, tol=1e-8)
+    assert out.converged and out.tol == 1e-8
+    assert out.reason == "the gradient norm 9.9999999e-09 is below --tol 1e-08"
+    assert apart(9.6e-9, 1e-8) == 3 and apart(0.99999, 1.0) == 5
+    assert apart(1 - 2 ** -53, 1.0) == 16 and apart(0.5, 1.0, least=6) == 6
+
+
 def test_descend_moves_only_wrt():
     _steps, out = run_descend("(x - a)^2", {"x": 0.0, "a": 2.0}, wrt=["x"],
                               optimizer=Optimizer("sgd", lr=0.25))
@@ -92,6 +114,36 @@ def test_descend_divergence_keeps_the_last_good_point():
     _steps, out = run_descend("log(x)", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.0))
     assert out.diverged and out.last.number == 0
     assert "log(x) is undefined: it needs x > 0, but x = 0" in out.reason
+
+
+def test_descend_warns_when_the_value_grows_a_hundredfold():
+    # lr 1.5 on x^2: x ← x - 1.5·2x = -2x, so f = 4^k: 1 → 1048576 in 10 steps, still finite
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.5), steps=10)
+    assert not out.diverged and out.last.value == 4.0 ** 10
+    assert out.warnings == ["f grew from 1 to 1.049e+06: the learning rate is probably too "
+                            "large; try --lr 0.15"]
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=1.5))
+    assert out.diverged and out.warnings == [
+        "f grew from 1 to 3.5e+100: the learning rate is probably too large; try --lr 0.15"]
+    _steps, out = run_descend("x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=0.1))
+    assert out.converged and out.warnings == []
+    _steps, out = run_descend("-x^2", {"x": 1.0}, optimizer=Optimizer("sgd", lr=0.5), steps=10)
+    assert out.last.value == -(2.0 ** 20) and out.warnings == []    # falling: what descent is for
+
+
+def test_growth_warning():
+    lr = 0.05
+    tail = ": the learning rate is probably too large; try --lr 0.005"
+    assert growth_warning("the loss", 2.0, [3.0, 201.0], lr) == f"the loss grew from 2 to 201{tail}"
+    assert growth_warning("the loss", 2.0, [3.0, 200.0], lr) is None      # 100× is not more
+    assert growth_warning("the loss", 2.0, [500.0, 1e4, 0.5], lr) == (
+        f"the loss rose from 2 to 1e+04, then fell to 0.5{tail}")
+    assert growth_warning("f", -1.0, [-500.0, -1e9], lr) is None           # falling
+    assert growth_warning("f", -1.0, [150.0], lr) == f"f grew from -1 to 150{tail}"
+    assert growth_warning("f", 1.0, [math.inf], lr) == f"f grew from 1 to inf{tail}"
+    assert growth_warning("f", 1.0, [1e3, math.nan], lr) == (
+        f"f grew from 1 to 1000{tail}")                                    # NaN is skipped
+    assert growth_warning("f", 0.0, [0.0, 0.0], lr) is None
 
 
 def test_descend_from_an_undefined_point_is_an_error():
@@ -133,6 +185,40 @@ def test_fit_recovers_a_line():
     assert len(out.history) == 60 and out.history[0] > out.history[-1]
 
 
+def test_fit_warns_when_the_loss_grows_a_hundredfold():
+    # one row x = 2, y = 0: loss 4w², gradient 8w, so lr 1 gives w ← -7w and loss 4·49^epoch
+    fn, data = Function("(w*x - y)^2"), {"x": [2.0], "y": [0.0]}
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=1.0), epochs=3))[-1]
+    assert not out.diverged and out.params == {"w": -343.0}
+    assert (out.initial_loss, out.history, out.loss) == (4.0, [4.0, 196.0, 9604.0], 470596.0)
+    assert out.warnings == ["the loss grew from 4 to 4.706e+05: the learning rate is probably "
+                            "too large; try --lr 0.1"]
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=1.0), epochs=100))[-1]
+    assert out.diverged and out.reason == "diverged in epoch 60: the loss is 2.11e+100"
+    assert out.last_loss == pytest.approx(4.0 * 49.0 ** 59, rel=1e-12)
+    assert out.warnings == ["the loss grew from 4 to 2.107e+100: the learning rate is probably "
+                            "too large; try --lr 0.1"]
+    out = list(fit(fn, data, {"w": 1.0}, Optimizer("sgd", lr=0.1), epochs=3))[-1]
+    assert out.warnings == [] and out.loss == pytest.approx(4 * 0.2 ** 6)   # w ← 0.2w
+
+
+def test_fit_reports_every_batch_then_the_epoch():
+    # rows x = 1..5, y = 2x, batches of 2 in order: [1, 2], [3, 4], [5]; at w = 0 the loss of a
+    # row is x²·(w - 2)² = 4x², so the first batch's is (4 + 16)/2
+    data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [2.0, 4.0, 6.0, 8.0, 10.0]}
+    items = list(fit(Function("(w*x - y)^2"), data, {"w": 0.0}, Optimizer("sgd", lr=0.01),
+                     epochs=2, batch_size=2, shuffle=False))
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["Batch"] * 3 + ["Epoch"] + ["Batch"] * 3 + ["Epoch", "FitOutcome"]
+    batches = [item for item in items if isinstance(item, Batch)]
+    assert [(b.epoch, b.number, b.done, b.total) for b in batches] == [
+        (1, 1, 1, 6), (1, 2, 2, 6), (1, 3, 3, 6), (2, 1, 4, 6), (2, 2, 5, 6), (2, 3, 6, 6)]
+    assert batches[0].loss == 10.0 and batches[0].batches == 3 and batches[0].epochs == 2
+    assert items[3].loss == sum(b.loss for b in batches[:3]) / 3       # the epoch's mean
+    assert fit_batches(5, 2, 2) == 6 == items[-1].steps
+    assert fit_batches(5, 32, 4) == 4 and fit_batches(64, 32, 1) == 2
+
+
 def test_fit_is_reproducible_with_a_seed():
     runs = [list(fit(Function("(w*x + b - y)^2"), line_data(), {"w": 0.0, "b": 0.0},
                      Optimizer("adam", lr=0.1), epochs=5, batch_size=7, seed=s))[-1].params
@@ -152,6 +238,78 @@ def test_initial_params_are_seeded_normals():
     assert a == initial_params({"w": ("~", 1.0), "b": 0.5, "c": ("~", 0.0)}, seed=1)
     assert a["b"] == 0.5 and a["c"] == 0.0 and a["w"] != 0.0
     assert initial_params({"w": ("~", 1.0)}, seed=2)["w"] != a["w"]
+
+
+# --- fit --init: starting from saved parameters --------------------------------------------------
+
+def test_load_params_reads_what_save_writes(tmp_path):
+    out = list(fit(Function("(w*x + b - y)^2"), line_data(), {"w": 0.0, "b": 0.0},
+                   Optimizer("sgd", lr=0.05), epochs=2, batch_size=10))[-1]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"params": out.params, "loss": out.loss}, indent=2) + "\n")
+    assert load_params(str(path), ("w", "x", "b", "y")) == out.params
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "cannot read {path}: No such file or directory"),
+    ("w = 1", "{path} is not JSON: Expecting value at line 1, column 1"),
+    ('{"params": {"w": 1,}}', "{path} is not JSON: Expecting property name enclosed in double "
+                              "quotes at line 1, column 20"),
+    ("[1, 2]", '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, ...}}}}'),
+    ('{"w": 1.5}', '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, ...}}}}'),
+    ('{"params": {}}', '{path} holds no saved parameters: expected {{"params": {{"w": 1.5, '
+                       '...}}}}'),
+    ('{"params": {"w": "1.5"}}', 'in {path}, w is "1.5", not a finite number'),
+    ('{"params": {"w": true}}', "in {path}, w is true, not a finite number"),
+    ('{"params": {"w": NaN}}', "in {path}, w is NaN, not a finite number"),
+    ('{"params": {"w": 1e999}}', "in {path}, w is Infinity, not a finite number"),
+    ('{"params": {"w": [1]}}', "in {path}, w is [1], not a finite number"),
+    ('{"params": {"w": 1, "q": 2, "r": 3}}', "{path} gives q, r, which the program does not have"),
+    ('{"params": {"\\u0445": 1}}', "{path} gives х (U+0445 CYRILLIC SMALL LETTER HA), which the "
+                                   "program does not have"),
+])
+def test_load_params_explains_a_bad_file(tmp_path, text, message):
+    path = tmp_path / "p.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.message == message.format(path=path)
+
+
+def test_load_params_hints(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"params": {"v": 1}}')
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.hint == "its variables: w, x"
+    path.write_text('{"p": 1}')
+    with pytest.raises(UsageError) as caught:
+        load_params(str(path), ("w", "x"))
+    assert caught.value.hint == "write one with gradcalc fit ... --save FILE.json"
+
+
+def test_load_params_refuses_a_file_that_is_not_text(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(UsageError, match="is not JSON: it is not UTF-8 text"):
+        load_params(str(path), ("w",))
+
+
+def test_start_params_lets_params_override_init(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"params": {"w": 2.5, "b": -1.0}, "loss": 0.01}')
+    variables = ("w", "b", "c", "x", "y")
+    assert start_params(None, 0, str(path), variables) == {"w": 2.5, "b": -1.0}
+    assert start_params({"b": 0.5, "c": 3.0}, 0, str(path), variables) == {
+        "w": 2.5, "b": 0.5, "c": 3.0}
+    drawn = start_params({"w": ("~", 1.0)}, 7, str(path), variables)
+    assert drawn == {"w": initial_params({"w": ("~", 1.0)}, 7)["w"], "b": -1.0}
+    assert start_params({"w": 1.0}, 0) == {"w": 1.0}
+    with pytest.raises(UsageError) as caught:
+        start_params(None, 0)
+    assert caught.value.message == "fit needs starting parameters"
+    assert caught.value.hint == "give --params w=0,b=0, or --init FILE.json written by --save"
 
 
 def test_sparkline():
