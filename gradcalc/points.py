@@ -250,5 +250,17 @@ def typed(option: str, example: str) -> str:
     return f'{option} = "{example}"'
 
 
+def every_variable(variables, point: dict, text: str, option: str = "--at") -> None:
+    """A variable the point leaves out, said in the terms of the option that gave the point
+    (--from, --at, a problem file's at)."""
+    missing = [v for v in variables if v not in point]
+    if missing:
+        example = ",".join([text.strip().rstrip(","), *(f"{v}=1" for v in missing)])
+        if not option.startswith("-"):
+            example = example.replace(",", ", ")
+        raise UsageError(f"{option} gives no value for {', '.join(missing)}",
+                         hint=f"give every variable a value, e.g. {typed(option, example)}")
+
+
 def _write(option: str, example: str) -> str:
     return f"write {typed(option, example)}"

@@ -152,7 +152,7 @@ def run(problems: list[dict]) -> list[ProblemReport]:
 def _run_one(k: int, p: dict) -> ProblemReport:
     from .expect import check_answers, parse_tol, split_answers
     from .function import Function
-    from .points import parse_point
+    from .points import every_variable, parse_point
 
     texts = [p["expect"]] if isinstance(p["expect"], str) else list(p["expect"])
     at = p["at"] if p.get("at", "").strip() else None   # at = "" reads as no point, as before
@@ -162,7 +162,7 @@ def _run_one(k: int, p: dict) -> ProblemReport:
         fn = Function(p["program"])
         point = parse_point(at, option="at") if at is not None else None
         if point is not None:
-            _every_variable(fn, point, at)
+            every_variable(fn.variables, point, at, "at")
         tol = parse_tol(p["tol"], TOL_USAGE) if p.get("tol") is not None else None
         expectations = [e for t in texts for e in split_answers(t, fn.output, "expect")]
         report.answers = len(expectations)
@@ -170,14 +170,3 @@ def _run_one(k: int, p: dict) -> ProblemReport:
     except GradcalcError as exc:
         report.error = exc.render()
     return report
-
-
-def _every_variable(fn, point: dict, at: str) -> None:
-    """A variable the point leaves out, said in the file's terms (the engine's hint is --at)."""
-    from .points import typed
-
-    missing = [v for v in fn.variables if v not in point]
-    if missing:
-        example = ", ".join([at.strip().rstrip(","), *(f"{v}=1" for v in missing)])
-        raise UsageError(f"at gives no value for {', '.join(missing)}",
-                         hint=f"give every variable a value, e.g. {typed('at', example)}")

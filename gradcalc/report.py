@@ -385,6 +385,8 @@ class Batches:
             self.malformed += [chunk.start + k for k in chunk.invalid]
             for message, where in batch.kinks:
                 self.kinks.setdefault(message, []).extend(chunk.start + k for k in where)
+                for k in where:
+                    rows.warnings.setdefault(k, []).append(message)
             self.total += chunk.size
             if self.progress is not None:
                 self.progress(self.total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from ..points import parse_point
+from ..points import every_variable, parse_point
 from .app import Command, Settings
 from .training import live as live_progress
 from .training import optimizer_json, optimizer_options, run_training
@@ -45,6 +45,7 @@ def _descend(o, opt, settings: Settings) -> int:
 
     fn = Function(settings.read_program(program, file), settings.limits)
     point = parse_point(start, option="--from")
+    every_variable(fn.variables, point, start, "--from")
     names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else list(point)
     bad = [w for w in names if w not in point]
     if bad:
@@ -78,7 +79,8 @@ def _descend(o, opt, settings: Settings) -> int:
             "point": last.point, "value": last.value, "gradient": last.gradient,
             "gradient_norm": last.norm, "steps": last.number, "converged": outcome.converged,
             "diverged": outcome.diverged, "reason": outcome.reason,
-            "history": outcome.history}, ensure_ascii=False, indent=2))
+            "warnings": outcome.warnings, "history": outcome.history},
+            ensure_ascii=False, indent=2))
     else:
         from ..render.training import descend_table
 

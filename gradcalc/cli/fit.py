@@ -32,7 +32,10 @@ Exit codes: 0 done, 1 diverged or the loss is undefined at some row, 2 bad input
 @click.option("--data", "data_file", metavar="FILE.csv", required=True,
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Training data: a CSV/TSV file whose header names the data variables.")
-@click.option("--params", "params_spec", metavar="NAME=VALUE,...", required=True,
+@click.option("--init", metavar="FILE.json", type=click.Path(dir_okay=False),
+              help="Start from saved parameters (the file --save writes); --params then "
+                   "overrides the names it gives.")
+@click.option("--params", "params_spec", metavar="NAME=VALUE,...",
               help="The parameters and their initial values; NAME=~ draws from N(0, 1) "
                    "(NAME=~0.1: standard deviation 0.1), seeded by --seed.")
 @click.option("--epochs", type=click.IntRange(1), default=100, show_default=True)
@@ -72,6 +75,11 @@ def parse_params(text: str) -> dict:
                 raise UsageError(f"the standard deviation of {name.strip()} must be ≥ 0", text,
                                  (offset, offset + len(piece)))
             spec[name.strip()] = ("~", spread)
+        elif "=" not in piece and piece.strip().endswith(".json"):
+            raise UsageError(f"--params takes name=value pairs, not the file {piece.strip()}",
+                             text, (offset, offset + len(piece)),
+                             hint=f"to start from parameters --save wrote: --init "
+                                  f"{piece.strip()}")
         else:
             plain.append(piece)
             spec[name.strip()] = None
@@ -83,7 +91,7 @@ def parse_params(text: str) -> dict:
 
 def _fit(o, opt, settings: Settings) -> int:
     from ..function import Function
-    from ..optimize import Epoch, FitOutcome, fit, initial_params
+    from ..optimize import FitOutcome, fit, fit_batches, start_params
     from ..points import PointsFile
 
     program, file, output, data_file = o.program, o.file, o.output, o.data_file
@@ -91,8 +99,8 @@ def _fit(o, opt, settings: Settings) -> int:
         raise UsageError("fit trains with sgd, momentum or adam; newton is for descend",
                          hint="gradcalc descend PROGRAM --from ... --optimizer newton")
     fn = Function(settings.read_program(program, file), settings.limits)
-    spec = parse_params(o.params_spec)
-    params = initial_params(spec, o.seed)
+    spec = parse_params(o.params_spec) if o.params_spec else None
+    params = start_params(spec, o.seed, o.init, fn.variables)
     unknown = [p for p in params if p not in fn.variables]
     if unknown:
         raise UsageError(f"the program has no variable named {', '.join(unknown)}",
@@ -115,15 +123,15 @@ def _fit(o, opt, settings: Settings) -> int:
     rows = len(next(iter(data.values()))) if data else 0
     if rows == 0:
         raise UsageError("the data has no rows")
-    live = live_progress(settings, o.epochs, "epoch")
+    live = live_progress(settings, fit_batches(rows, o.batch_size, o.epochs), "fit", eta=True)
     outcome = None
     try:
         for item in fit(fn, data, params, opt, o.epochs, o.batch_size, o.shuffle, o.seed,
                         output):
             if isinstance(item, FitOutcome):
                 outcome = item
-            elif isinstance(item, Epoch) and live is not None:
-                live.update(item.number, f"loss {item.loss:.6g}")
+            elif live is not None:
+                live.follow_fit(item)
     finally:
         if live is not None:
             live.stop()
@@ -145,7 +153,8 @@ def _fit(o, opt, settings: Settings) -> int:
             "initial": params, "params": outcome.params, "loss": outcome.loss,
             "rows": rows, "epochs": outcome.epochs, "steps": outcome.steps,
             "batch_size": min(o.batch_size, rows), "diverged": outcome.diverged,
-            "reason": outcome.reason, "history": outcome.history}, ensure_ascii=False,
+            "reason": outcome.reason, "initial_loss": outcome.initial_loss,
+            "warnings": outcome.warnings, "history": outcome.history}, ensure_ascii=False,
             indent=2))
     else:
         from ..render.training import fit_table

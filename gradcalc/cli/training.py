@@ -54,13 +54,13 @@ def run_training(ctx, options: dict, body) -> int:
     return guarded(run, settings)
 
 
-def live(settings: Settings, total: int, label: str):
+def live(settings: Settings, total: int, label: str, eta: bool = False):
     """Progress on standard error, when that is a terminal and not --quiet."""
     if settings.quiet or not sys.stderr.isatty():
         return None
     from ..render.training import Live
 
-    return Live(settings.console(stderr=True), total, label)
+    return Live(settings.console(stderr=True), total, label, eta)
 
 
 def optimizer_json(opt) -> dict:

@@ -5,7 +5,8 @@ float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
   ``error``), then one row per point;
-- jsonl: one object per line: ``{"point", "value", "gradient", "error", "check"}`` (and
+- jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
+  "warnings"}`` (and
   ``"columns"`` for kept columns);
 - json: the same objects in one array.
 
@@ -41,6 +42,7 @@ class Rows:
     extras: dict[str, list[str]] = field(default_factory=dict)
     checks: dict[int, object] = field(default_factory=dict)   # sampled points -> Check
     texts: dict[str, list[str]] | None = None   # the points as written in a file, for csv
+    warnings: dict[int, list[str]] = field(default_factory=dict)   # row -> its own warnings
 
     def __len__(self) -> int:
         return len(self.value)
@@ -124,7 +126,8 @@ class RowWriter:
     def _objects(self, rows: Rows):
         for k in range(len(rows)):
             error = rows.errors.get(k)
-            obj = {"point": {v: _number(rows.points[v][k]) for v in self.variables}}
+            obj = {"output": self.output,
+                   "point": {v: _number(rows.points[v][k]) for v in self.variables}}
             if self.extras:
                 obj["columns"] = {e: rows.extras[e][k] for e in self.extras}
             obj["value"] = None if error else rows.value[k]
@@ -132,6 +135,7 @@ class RowWriter:
             obj["error"] = error
             check = rows.checks.get(k)
             obj["check"] = _check_json(check) if check is not None else None
+            obj["warnings"] = rows.warnings.get(k, [])
             yield json.dumps(obj, ensure_ascii=False)
 
     def _jsonl(self, rows: Rows) -> None:
