@@ -254,7 +254,7 @@ def every_variable(variables, point: dict, text: str, option: str = "--at") -> N
     """A variable the point leaves out, said in the terms of the option that gave the point
     (--from, --at, a problem file's at)."""
     missing = [v for v in variables if v not in point]
-    if missing:
+    if missing and all(k in variables for k in point):   # an unknown name is the engine's to say
         example = ",".join([text.strip().rstrip(","), *(f"{v}=1" for v in missing)])
         if not option.startswith("-"):
             example = example.replace(",", ", ")

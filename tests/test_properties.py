@@ -350,6 +350,23 @@ def restrict(point, f):
 
 
 # --- 1. reverse mode vs sympy.diff ---------------------------------------------------------------
+def assume_off_kinks(expr, at) -> None:
+    """Skip a point where, in exact arithmetic, a kink's argument is 0 (or max's arguments tie)
+    but float64 rounding puts it a few ulps to one side: cos(acos(tanh(x)/2)) is 6e-17 at x = 0,
+    so abs takes the slope 1 where SymPy, simplifying to tanh(x)/2, sees the kink itself."""
+    kinks = expr.atoms(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min) | {
+        f for f in expr.atoms(sympy.Function) if type(f).__name__ in ("RealSign", "Step")}
+    for k in kinks:
+        args = list(k.args[:1]) if not isinstance(k, (sympy.Max, sympy.Min)) else \
+            [a - b for i, a in enumerate(k.args) for b in k.args[i + 1:]]
+        for a in args:
+            try:
+                v = sympy_value(a, at)
+            except Exception:   # undefined there: the gradient check says so on its own
+                continue
+            assume(not (math.isfinite(v) and abs(v) < 1e-9))
+
+
 def check_against_sympy(tree, point):
     src = render_min(tree)
     f = gradcalc.parse(src)
@@ -358,6 +375,7 @@ def check_against_sympy(tree, point):
     assume_moderate_intermediates(tree, at)
     assert set(r.gradient) == set(at)
     expr = to_sympy(tree)
+    assume_off_kinks(expr, at)
     scale = 1 + max(abs(v) for v in (r.value, *r.gradient.values()))
     assert_close(r.value, sympy_value(expr, at), rel=1e-7, scale=scale, what=f"{src} value")
     for v in at:

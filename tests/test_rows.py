@@ -57,7 +57,7 @@ def test_rows_that_fit_are_all_shown_in_one_table_with_their_errors():
     out = table([rows_of(0, [-2.0, 1.5, 0.25], [5.0, 2.0, -4.0], {2: "made up: x, y"})])
     assert out == ("f = x*y\n"
                    "#     x   y    f  ∂f/∂x  ∂f/∂y  error\n"
-                   + "━" * 45 + "\n"
+                   + "─" * 45 + "\n"
                    "1    -2   5  -10      5     -2\n"
                    "2   1.5   2    3      2    1.5\n"
                    "3  0.25  -4                     made up: x, y\n")

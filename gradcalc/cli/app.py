@@ -54,8 +54,8 @@ class Settings:
             return _decode(self._read_bounded(file, file.name), file.name)
         if program is None:
             hint = 'try: gradcalc "z*(x+y)" --at x=-2,y=5,z=-4'
-            if not sys.stdin.isatty():
-                hint = "to read the program from standard input, give '-' as the program"
+            if _piped():
+                hint = "a program is piped in: give '-' as the program to read it"
             raise UsageError("no program given", hint=hint)
         if program == "-":
             return _decode(self._read_bounded(sys.stdin.buffer, "standard input"),
@@ -73,6 +73,16 @@ class Settings:
             raise UsageError(f"{where} holds more than {size:,} characters; the limit is "
                              f"{size:,}", hint="raise the limit with --max-size N")
         return data
+
+
+def _piped() -> bool:
+    """Whether standard input is a pipe (echo "x^2" | gradcalc ...), not a terminal or nothing."""
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):   # no real file behind it (a test runner)
+        return False
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -164,22 +174,37 @@ class Command(_Guarded, click.Command):
     """A gradcalc command."""
 
 
-def entry() -> None:
-    """The console script and ``python -m gradcalc``: run, flush, and leave at once.
+def title(file, source: str) -> str:
+    """What the output's header calls the program: a file's name, then (when it is short) its
+    statements without comments, a line each; or the program as typed."""
+    if file is None:
+        return source
+    lines = [line.split("#")[0].rstrip() for line in source.splitlines()]
+    lines = [line.strip() for line in lines if line.strip()]
+    name = getattr(file, "name", "the file")
+    if len(lines) <= 8 and all(len(line) <= 100 for line in lines):
+        return "\n".join([name, *lines])
+    return f"{name} ({len(lines)} statements)"
 
-    Leaving with os._exit skips the interpreter's teardown, which with SymPy loaded costs more
-    than the whole cross-check (~100 ms freeing its caches). Nothing of ours needs atexit
-    handlers."""
-    from . import main
 
-    try:
-        main.main(prog_name="gradcalc", obj={"own_process": True})
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        pass
-    os._exit(code)
+def warn(settings: Settings, warnings, check=None, result=None) -> None:
+    """Warnings and notes on standard error (unless --quiet); a disagreement always."""
+    for w in warnings:
+        settings.note(f"warning: {w}")
+    out = result.output if result is not None else "f"
+    for name, d in (result.determined.items() if result is not None else ()):
+        if d.value is None:
+            settings.note(f"warning: ∂{out}/∂{name} is undetermined here: {d.note} ({d.why})")
+        else:
+            settings.note(f"note: ∂{out}/∂{name} is found by the {d.text}: {d.why}")
+    if check is None:
+        return
+    for p in check.partials:
+        if p.status == "ill-conditioned":
+            settings.note(f"warning: ∂{out}/∂{p.name} is ill-conditioned here: {p.note}")
+    if check.value_status == "ill-conditioned":
+        settings.note(f"warning: the value of {out} is ill-conditioned here: SymPy's exact value "
+                      "moves by more than the difference when the point moves by a few ulps")
+    if check.status == "disagree":
+        bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
+        click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import click
 
 from .. import __version__, formats
-from ..errors import GradcalcError, UsageError
+from ..errors import GradcalcError
 from ..syntax import Limits
 from .app import Command, Settings, guarded, settings_of
+from .options import Options
 
 EXAMPLES = """
 \b
@@ -174,72 +173,6 @@ def gradient_command(ctx, **options):
     return guarded(lambda: run(o, settings), settings)
 
 
-@dataclass(frozen=True)
-class Options:
-    """The gradient command's options, as click parsed them (one object, not 30 arguments)."""
-
-    program: str | None
-    file: object
-    at: tuple[str, ...]
-    points_file: str | None
-    keep_columns: bool
-    chunk_size: int | None
-    wrt: str | None
-    output: str | None
-    jacobian: bool
-    fmt: str
-    digits: int | None
-    check_timeout: float
-    no_check: bool
-    no_symbolic: bool
-    steps: bool
-    graph_file: str | None
-    rankdir: str
-    tree: bool
-    hessian: bool
-    direction: str | None
-    implicit: str | None
-    order: int | None
-    expect: tuple[str, ...]
-    exact: bool
-    precision: int | None
-    tol: str | None
-    max_size: int
-    max_nodes: int
-    max_depth: int
-    max_digits: int
-    max_memory: int
-    quiet: bool
-    no_color: bool
-
-    def given(self, *names: str) -> list[str]:
-        """The options among ``names`` (attribute names) the user gave, as typed: ['--steps']."""
-        return ["--" + n.replace("_file", "").replace("_", "-") for n in names
-                if getattr(self, n) not in (None, False, ())]
-
-    @property
-    def wrt_names(self) -> list[str] | None:
-        if not self.wrt:
-            return None
-        names = [w.strip() for w in self.wrt.split(",") if w.strip()]
-        if not names:
-            raise UsageError(f"--wrt {self.wrt!r} names nothing", hint="write --wrt x,y")
-        return names
-
-    @property
-    def timeout(self) -> float | None:
-        """The cross-check's time, or None for no check."""
-        if self.check_timeout != self.check_timeout:
-            raise UsageError("--check-timeout must be a number of seconds, not nan")
-        return None if self.no_check else self.check_timeout
-
-    def out(self, settings: Settings) -> formats.Out:
-        return formats.Out(click.echo, settings, self.digits, not self.no_symbolic, self.tree)
-
-
-FIELDS = [f.name for f in fields(Options)]
-
-
 def run(o: Options, settings: Settings) -> int:
     """Choose what to compute from the options; with --format json an error is a JSON object on
     standard output too, so a script always has one to read."""
@@ -265,39 +198,3 @@ def _dispatch(o: Options, settings: Settings) -> int:
     if o.points_file is not None or len(o.at) > 1:
         return many.many(o, settings)
     return point.point(o, settings)
-
-
-def title(o: Options, source: str) -> str:
-    """What the output's header calls the program: the file's name and, when it is short, its
-    lines; or the program as typed."""
-    if o.file is None:
-        return source
-    lines = [line.rstrip() for line in source.splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
-    name = getattr(o.file, "name", "the file")
-    if len(lines) <= 8 and all(len(line) <= 100 for line in lines):
-        return f"{name}:\n" + "\n".join(f"  {line.strip()}" for line in lines)
-    return f"{name} ({len(lines)} lines)"
-
-
-def warn(settings: Settings, warnings, check=None, result=None) -> None:
-    """Warnings and notes on standard error (unless --quiet); a disagreement always."""
-    for w in warnings:
-        settings.note(f"warning: {w}")
-    out = result.output if result is not None else "f"
-    for name, d in (result.determined.items() if result is not None else ()):
-        if d.value is None:
-            settings.note(f"warning: ∂{out}/∂{name} is undetermined here: {d.note} ({d.why})")
-        else:
-            settings.note(f"note: ∂{out}/∂{name} is found by the {d.text}: {d.why}")
-    if check is None:
-        return
-    for p in check.partials:
-        if p.status == "ill-conditioned":
-            settings.note(f"warning: ∂{out}/∂{p.name} is ill-conditioned here: {p.note}")
-    if check.value_status == "ill-conditioned":
-        settings.note(f"warning: the value of {out} is ill-conditioned here: SymPy's exact value "
-                      "moves by more than the difference when the point moves by a few ulps")
-    if check.status == "disagree":
-        bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
-        click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

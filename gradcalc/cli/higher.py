@@ -15,8 +15,8 @@ from ..report import (
     outputs_report,
     symbolic_higher,
 )
-from .app import Settings
-from .gradient import Options, title, warn
+from .app import Settings, title, warn
+from .options import Options
 
 
 def higher(o: Options, settings: Settings) -> int:
@@ -43,7 +43,7 @@ def higher(o: Options, settings: Settings) -> int:
         return report.exit_code()
     request = Request(output=o.output, timeout=o.timeout)
     report = higher_report(fn, parse_point(o.at[0]), request, None if o.hessian else o.order,
-                           title(o, fn.source), program=bool(o.steps or o.graph_file))
+                           title(o.file, fn.source), program=bool(o.steps or o.graph_file))
     if o.graph_file:
         from ..render.dot import write_graph
 
@@ -74,7 +74,7 @@ def outputs(o: Options, settings: Settings) -> int:
     point = parse_point(o.at[0]) if o.at else None
     report = outputs_report(fn, names, point, Request(o.wrt_names, timeout=o.timeout),
                             o.jacobian)
-    report.title = title(o, fn.source)
+    report.title = title(o.file, fn.source)
     for name, r in (report.result or {}).items():
         warn(settings, r.warnings, report.jacobian.checks.get(name), r)
     renderer.render(report, o.out(settings))

@@ -14,7 +14,7 @@ from ..function import Function
 from ..points import CHUNK, Chunk, PointsFile, parse_point
 from ..report import Batches
 from .app import Settings
-from .gradient import Options
+from .options import Options
 
 
 def many(o: Options, settings: Settings) -> int:

@@ -6,8 +6,8 @@ from ..errors import UsageError
 from ..function import Function
 from ..points import parse_point
 from ..report import Request, point_report, symbolic_report
-from .app import Settings
-from .gradient import Options, title, warn
+from .app import Settings, title, warn
+from .options import Options
 
 _EXTRAS = ("steps", "graph_file", "tree", "exact", "precision")
 
@@ -36,7 +36,7 @@ def point(o: Options, settings: Settings) -> int:
         if extras:
             raise UsageError(f"{', '.join(extras)} need{'s' * (len(extras) == 1)} a point",
                              hint="add --at, e.g. --at x=1,y=2")
-        report = symbolic_report(fn, _request(o, verdicts), title(o, source),
+        report = symbolic_report(fn, _request(o, verdicts), title(o.file, source),
                                  pretty=o.fmt == "table")
         warn(settings, report.warnings, report.check)
         renderer.render(report, o.out(settings))
@@ -44,7 +44,7 @@ def point(o: Options, settings: Settings) -> int:
     if o.exact and o.precision:
         raise UsageError("choose --exact or --precision, not both")
     request = _request(o, verdicts, point_text=at)
-    report = point_report(fn, point, request, title(o, source))
+    report = point_report(fn, point, request, title(o.file, source))
     if o.fmt == "latex":
         report.symbolic_raw = symbolic_report(fn, request, result=report.result).symbolic_raw
     if o.graph_file:   # before printing anything: a missing Graphviz is an error (exit 2)

@@ -345,7 +345,7 @@ def _block_lines(columns: list[_Column], block: list[int], body: list, width: in
     share = max(TEXT_MIN, (width - fixed) // len(texts)) if texts else 0
     widths = {i: natural[i] if columns[i].numeric else min(natural[i], share) for i in block}
     total = sum(widths.values()) + len(GAP) * (len(block) - 1)
-    rule = Text("━" * total)
+    rule = Text("─" * total)
     lines = [*_physical(columns, block, widths, [c.header for c in columns], console, "bold"),
              rule]
     for cells in body:

@@ -267,8 +267,15 @@ def _shown(source: str, limit: int = 400) -> str:
 
 
 def _top(console: Console, source: str, lines) -> None:
-    """The program, then ``(label, value)`` lines whose values (numbers) are never split."""
-    console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
+    """The program, then ``(label, value)`` lines whose values (numbers) are never split. A
+    short program of several lines (a file: its name, then its statements) keeps its lines."""
+    rows = [printable(line.rstrip()) for line in source.splitlines() if line.strip()]
+    if 1 < len(rows) <= 9 and all(len(row) <= 100 for row in rows):
+        console.print(Text.assemble(("program ", "dim"), (rows[0].strip(), "bold")))
+        for row in rows[1:]:
+            console.print(Text.assemble("        ", (row, "bold")))
+    else:
+        console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
     for label, value in lines:
         say(console, Text.assemble(label, value))
 

@@ -79,23 +79,20 @@ class Live:
 
 
 def descend_table(console, output: str, start: dict, outcome, optimizer, digits: int) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
+    from .table import Col, fit
+
     last = outcome.last
-    table = Table(box=box.SIMPLE_HEAVY, title_justify="left",
-                  title=f"descend: {optimizer.kind}, lr {fmt(optimizer.lr)}")
-    # fold, never "…": on a narrow terminal a long number wraps inside its cell, digits intact
-    table.add_column("variable", overflow="fold")
-    table.add_column("start", justify="right", overflow="fold")
-    table.add_column("reached", justify="right", style="bold", overflow="fold")
-    table.add_column(f"∂{output}/∂var", justify="right", overflow="fold")
+    cols = [Col("variable", whole=True), Col("start", "right"),
+            Col("reached", "right", style="bold"), Col(f"∂{output}/∂var", "right")]
+    rows = []
     for name, x in last.point.items():
         g = last.gradient.get(name)
-        table.add_row(name, fmt(start[name], digits), fmt(x, digits),
-                      "fixed" if g is None else fmt(g, digits))
-    console.print(table)
+        rows.append([name, fmt(start[name], digits), fmt(x, digits),
+                     "fixed" if g is None else fmt(g, digits)])
+    # the one table style; a number never cut (render/table.py's fit)
+    fit(console, cols, rows, title=f"descend: {optimizer.kind}, lr {fmt(optimizer.lr)}")
     style = "green" if outcome.converged else ("red" if outcome.diverged else "yellow")
     shown = digits   # a converged norm keeps the digits that show it below --tol
     if outcome.converged and outcome.tol is not None:
@@ -119,17 +116,13 @@ def descend_table(console, output: str, start: dict, outcome, optimizer, digits:
 
 
 def fit_table(console, output: str, outcome, optimizer, digits: int) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAVY, title=f"fit: {optimizer.kind}, lr {fmt(optimizer.lr)}",
-                  title_justify="left")
-    table.add_column("parameter", overflow="fold")          # fold, never "…" (see descend)
-    table.add_column("fitted", justify="right", style="bold", overflow="fold")
-    for name, x in outcome.params.items():
-        table.add_row(name, fmt(x, digits))
-    console.print(table)
+    from .table import Col, fit
+
+    rows = [[name, fmt(x, digits)] for name, x in outcome.params.items()]
+    fit(console, [Col("parameter", whole=True), Col("fitted", "right", style="bold")], rows,
+        title=f"fit: {optimizer.kind}, lr {fmt(optimizer.lr)}")
     loss = "—" if outcome.loss is None else fmt(outcome.loss, digits)
     console.print(Text.assemble(("mean loss over all the data ", "dim"), (loss, "bold"),
                                 ("   epochs ", "dim"), str(outcome.epochs),

@@ -107,9 +107,9 @@ def test_jsonl_lines_each_parse():
     assert code == 0
     objs = [json.loads(line) for line in out.splitlines()]
     assert [o["value"] for o in objs] == [-12.0, 9.0, (0.1 + 0.2) * 3]
-    assert objs[0] == {"point": {"x": -2.0, "y": 5.0, "z": -4.0}, "value": -12.0,
-                       "gradient": {"x": -4.0, "y": -4.0, "z": 3.0}, "error": None,
-                       "check": objs[0]["check"]}
+    assert objs[0] == {"output": "f", "point": {"x": -2.0, "y": 5.0, "z": -4.0},
+                       "value": -12.0, "gradient": {"x": -4.0, "y": -4.0, "z": 3.0},
+                       "error": None, "check": objs[0]["check"], "warnings": []}
     assert objs[0]["check"]["method"] == "sympy" and objs[0]["check"]["status"] == "agree"
 
 

@@ -1,0 +1,74 @@
+"""The gradient command's options as one object, with what they mean once parsed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from .. import formats
+from ..errors import UsageError
+from .app import Settings
+
+
+@dataclass(frozen=True)
+class Options:
+    """The gradient command's options, as click parsed them (one object, not 30 arguments)."""
+
+    program: str | None
+    file: object
+    at: tuple[str, ...]
+    points_file: str | None
+    keep_columns: bool
+    chunk_size: int | None
+    wrt: str | None
+    output: str | None
+    jacobian: bool
+    fmt: str
+    digits: int | None
+    check_timeout: float
+    no_check: bool
+    no_symbolic: bool
+    steps: bool
+    graph_file: str | None
+    rankdir: str
+    tree: bool
+    hessian: bool
+    direction: str | None
+    implicit: str | None
+    order: int | None
+    expect: tuple[str, ...]
+    exact: bool
+    precision: int | None
+    tol: str | None
+    max_size: int
+    max_nodes: int
+    max_depth: int
+    max_digits: int
+    max_memory: int
+    quiet: bool
+    no_color: bool
+
+    def given(self, *names: str) -> list[str]:
+        """The options among ``names`` (attribute names) the user gave, as typed: ['--steps']."""
+        return ["--" + n.replace("_file", "").replace("_", "-") for n in names
+                if getattr(self, n) not in (None, False, ())]
+
+    @property
+    def wrt_names(self) -> list[str] | None:
+        if not self.wrt:
+            return None
+        names = [w.strip() for w in self.wrt.split(",") if w.strip()]
+        if not names:
+            raise UsageError(f"--wrt {self.wrt!r} names nothing", hint="write --wrt x,y")
+        return names
+
+    @property
+    def timeout(self) -> float | None:
+        """The cross-check's time, or None for no check."""
+        if self.check_timeout != self.check_timeout:
+            raise UsageError("--check-timeout must be a number of seconds, not nan")
+        return None if self.no_check else self.check_timeout
+
+    def out(self, settings: Settings) -> formats.Out:
+        return formats.Out(click.echo, settings, self.digits, not self.no_symbolic, self.tree)
