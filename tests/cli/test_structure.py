@@ -128,3 +128,42 @@ def test_fit_starts_from_saved_parameters(tmp_path):
     out = json.loads(r.stdout)
     assert out["initial"] == {"w": 2.0} and out["params"] == {"w": 2.0} and out["loss"] == 0.0
     assert out["initial_loss"] == 0.0 and out["warnings"] == []
+
+
+def test_latex_through_the_command_line_honours_digits_exact_and_steps():
+    r = run(["sin(pi/6)*x", "--at", "x=1", "--format", "latex", "--no-check"])
+    assert r.exit_code == 0 and "0.49999999999999994" not in r.stdout
+    assert r.stdout.splitlines()[2] == r"f &= \frac{x}{2} = 0.5 \\"
+    r = run(["x^2*y", "--at", "x=1/3,y=3", "--format", "latex", "--exact", "--no-check"])
+    assert r"\frac{\partial f}{\partial y} &= x^{2} = \frac{1}{9} \approx 0.111111" in r.stdout
+    r = run(["q = x + y; f = z*q", "--at", "x=-2,y=5,z=-4", "--format", "latex", "--steps",
+             "--no-check"])
+    assert r.stdout.count(r"\begin{tabular}") == 2
+    assert r"1 & $f \to z$ & $\partial(z \cdot q)/\partial z = q$ & $1 \times 3 = 3$ & $3$ \\" \
+        in r.stdout
+    r = run(["x/3", "--at", "x=1", "--format", "latex", "--digits", "3", "--no-check"])
+    assert r"\frac{\partial f}{\partial x} &= \frac{1}{3} = 0.333" in r.stdout
+
+
+def test_the_check_report_shows_programs_points_differences_and_an_honest_score(tmp_path):
+    problems = tmp_path / "p.toml"
+    problems.write_text(
+        '[[problem]]\nname = "ok"\nprogram = "x^2"\nat = "x=3"\nexpect = ["f=9", "df/dx=6"]\n'
+        '[[problem]]\nname = "wrong"\nprogram = "sin(x^2)"\nexpect = "df/dx = 2*x*sin(x^2)"\n'
+        '[[problem]]\nname = "broken"\nprogram = "x^"\nexpect = ["f=1", "df/dx=2"]\n')
+    r = run(["check", str(problems), "--format", "plain"])
+    assert r.exit_code == 2
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["# 1. ok: 2 of 2 right", "# program: x^2", "# at: x=3"]
+    assert "# at: no point (answers checked symbolically)" in lines
+    wrong = next(line for line in lines if line.startswith("WRONG"))
+    assert "differs at x = " in wrong and ": yours " in wrong and ", right " in wrong
+    assert lines[-1] == "score: 2 of 5 answers right (2 not checked: 1 problem could not run)"
+    obj = json.loads(run(["check", str(problems), "--format", "json"]).stdout)
+    answer = obj["problems"][1]["answers"][0]
+    x = answer["differs_at"]["x"]
+    import math
+    assert answer["yours_there"] == pytest.approx(2 * x * math.sin(x * x), rel=1e-9)
+    assert answer["correct_there"] == pytest.approx(2 * x * math.cos(x * x), rel=1e-9)
+    assert (obj["right"], obj["total"], obj["could_not_run"]) == (2, 5, 1)
+    assert obj["problems"][0]["program"] == "x^2" and obj["problems"][0]["at"] == "x=3"
