@@ -101,7 +101,7 @@ class GraphDomain:
         self.graph = graph
         self.span = (0, 0)            # the source span new nodes carry (the rule's node)
         self._made: dict[tuple, int] = {}
-        self._consts: dict[float, int] = {}
+        self._consts: dict[tuple[float, float, str | None], int] = {}   # (value, sign, text)
 
     def ref(self, i: int) -> Ref:
         node = self.graph.nodes[i]
@@ -325,7 +325,8 @@ def partials(fn, order: int, point: dict | None = None, output: str | None = Non
         raise UsageError(f"order {order} in {len(variables)} variables has {total:,} distinct "
                          f"partials, more than the {MAX_PARTIALS} gradcalc lists",
                          hint="lower --order, or fix some variables with --wrt")
-    current, names = fn, {(): out}
+    current = fn
+    names: dict[tuple[str, ...], str] = {(): out}   # multi-index -> its statement
     for _ in range(order - 1):
         wanted = {names[m]: names[m] for m in names}
         current, made = differentiate(current, wanted, point, variables)

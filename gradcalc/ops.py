@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-Rule = Callable[..., object]
+Rule = Callable[..., Any]   # its result is the domain's: a float, a SymPy expression, a node...
 VARIADIC = -1
 
 
