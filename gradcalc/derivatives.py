@@ -590,7 +590,7 @@ def equation_function(source: str, limits=None):
     return Function(f"{head} implicit_F = ({left}) - ({right})", limits or DEFAULT_LIMITS)
 
 
-def implicit(F, point: dict, y: str, order: int = 1) -> Implicit:
+def implicit(F, point: dict | None, y: str, order: int = 1) -> Implicit:
     """dy/dx = -F_x/F_y for every other variable x; with ``order`` 2 and one other variable,
     d²y/dx² = -(F_xx F_y² - 2 F_xy F_x F_y + F_yy F_x²) / F_y³ (from the Hessian of F)."""
     from .errors import EvaluationError

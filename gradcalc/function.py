@@ -40,8 +40,8 @@ class SymbolicResult:
     """The output and its gradient as SymPy expressions (our reverse pass run on symbols)."""
 
     output: str
-    expression: object
-    gradient: dict[str, object]
+    expression: Any                  # SymPy (or mpmath, for precise) values: untyped
+    gradient: dict[str, Any]
     warnings: tuple[str, ...] = ()
     point: dict | None = None        # the exact point, when one was given
     digits: int | None = None        # significant digits, for a --precision result
