@@ -164,35 +164,56 @@ class GraphDomain:
 def _identity(op, refs, values):
     """x+0, 0+x, x-0, x·1, 1·x, x/1, x^1 -> x; x·0, 0·x -> 0 (a structural zero: it masks, as in
     the backward pass); x^0 -> 1; 0-x -> -x; --x -> x. None when nothing applies."""
-    if op == "add":
-        if values[1] == 0:
-            return refs[0]
-        if values[0] == 0:
-            return refs[1]
-    elif op == "sub":
-        if values[1] == 0:
-            return refs[0]
-        if values[0] == 0:
-            return refs[0].d.apply("neg", refs[1])
-    elif op == "mul":
-        if 0 in (values[0], values[1]) and None in values:
-            return 0.0
-        if values[1] == 1:
-            return refs[0]
-        if values[0] == 1:
-            return refs[1]
-    elif op == "div" and values[1] == 1:
+    rule = _IDENTITIES.get(op)
+    return rule(refs, values) if rule is not None else None
+
+
+def _add_identity(refs, values):
+    if values[1] == 0:
         return refs[0]
-    elif op == "pow":
-        if values[1] == 1:
-            return refs[0]
-        if values[1] == 0:
-            return 1.0
-    elif op == "neg":
-        node = refs[0].d.graph.nodes[refs[0].i]
-        if node.op == "neg":
-            return refs[0].d.ref(node.args[0])
+    if values[0] == 0:
+        return refs[1]
     return None
+
+
+def _sub_identity(refs, values):
+    if values[1] == 0:
+        return refs[0]
+    if values[0] == 0:
+        return refs[0].d.apply("neg", refs[1])
+    return None
+
+
+def _mul_identity(refs, values):
+    if 0 in (values[0], values[1]) and None in values:
+        return 0.0
+    if values[1] == 1:
+        return refs[0]
+    if values[0] == 1:
+        return refs[1]
+    return None
+
+
+def _div_identity(refs, values):
+    return refs[0] if values[1] == 1 else None
+
+
+def _pow_identity(refs, values):
+    if values[1] == 1:
+        return refs[0]
+    if values[1] == 0:
+        return 1.0
+    return None
+
+
+def _neg_identity(refs, values):
+    node = refs[0].d.graph.nodes[refs[0].i]
+    return refs[0].d.ref(node.args[0]) if node.op == "neg" else None
+
+
+# op -> its rule: (argument refs, their constant values or None) -> a simpler Ref or number
+_IDENTITIES = {"add": _add_identity, "sub": _sub_identity, "mul": _mul_identity,
+               "div": _div_identity, "pow": _pow_identity, "neg": _neg_identity}
 
 
 def differentiate(fn, outputs: dict[str, str], point: dict | None = None,
