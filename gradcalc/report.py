@@ -329,7 +329,7 @@ def implicit_report(F, y: str, point: dict | None, order: int, request: Request)
     from .derivatives import implicit
 
     if point is not None:
-        point = F.resolve(point, wrt=())[2]
+        point = F.resolve(point, wrt=()).point
     result = implicit(F, point, y, order)
     report = Report("implicit", F.source, y, F.source, implicit=result, point=point)
     if request.timeout is not None:

@@ -186,7 +186,7 @@ class Directional:
         from ..steps import definition
 
         labels = _labels(self.fn, self.rows)
-        tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output, wrt=())[0]
+        tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output, wrt=()).tape
         rows: list[list] = []
         for i, value, tangent in self.rows:
             if tape.graph.nodes[i].op != "const":
@@ -202,7 +202,7 @@ class Directional:
 def _labels(fn, rows) -> dict:
     from ..steps import node_labels
 
-    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=())[0]
+    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=()).tape
     return node_labels(tape)
 
 
