@@ -94,7 +94,7 @@ class Tape:
             if not op.partials:   # an op with only a VJP
                 fwd.append((i, op.value, args, _VARIADIC) if len(args) != 1 else
                            (i, op.value, args[0], _UNARY))
-                step = (i, args, _VJP, op.vjp, None)
+                step: tuple = (i, args, _VJP, op.vjp, None)
             elif op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
                 step = (i, args, _VARIADIC, op.partials[0], None)
@@ -448,6 +448,7 @@ class Tape:
             if not any(down[j] and not self.flat(v, i, k) for k, j in enumerate(args)):
                 continue   # constant near here: relu(x) < 0 inside abs(asin(relu(x)))
             op = REGISTRY[node.op]
+            assert op.kink is not None   # kink came from it
             found.append((i, f"{self.graph.snippet(i)} is not differentiable at "
                               f"({self._at(v, args)}): gradcalc uses {op.kink[1]}, as "
                               "PyTorch does"))
@@ -525,7 +526,7 @@ class Tape:
                 message = f"{snippet} is undefined: it needs {broken}"
                 break
         overflow = message is None
-        if overflow:
+        if message is None:
             message = f"{snippet} overflows: its value is beyond the float64 range (±1.8e308)"
         args = self._args_text(i, xs, op.params if len(xs) > 1 else None, broken)
         if args:

@@ -270,6 +270,7 @@ def _neighbours(fn, tape, result, name, d, subs) -> tuple[str, str]:
     right, left = quotients(f, x0, 1), quotients(f, x0, -1)
     if not (_settled(right) and _settled(left)):
         return "skipped", "SymPy's derivative has no real value here"
+    assert right.value is not None and left.value is not None   # settled
     if not _agree(right.value, left.value, 1e-7):
         return "skipped", (f"SymPy's derivative has no real value here, and the slopes from the "
                            f"left ({left.value:.6g}) and the right ({right.value:.6g}) differ")
@@ -329,6 +330,7 @@ def _finite_difference_check(fn: Function, result: Result, tape) -> Check:
             partials.append(PartialCheck(name, ours, None, None, "skipped",
                                          "the function is undefined right next to the point"))
             continue
+        assert q.value is not None and q.error is not None   # defined
         tol = 4 * q.error + 1e-9 * max(1.0, abs(ours), abs(q.value))
         if abs(ours - q.value) <= tol:
             status, note = "agree", f"within the estimate's error, ±{q.error:.1g}"
@@ -490,6 +492,7 @@ def _partials_by_differences(derivs, point: dict) -> Check:
             checks.append(PartialCheck(",".join(p.wrt), p.value, None, None, "skipped",
                                        "undefined right next to the point"))
             continue
+        assert q.value is not None and q.error is not None   # defined
         ok = abs(p.value - q.value) <= 4 * q.error + 1e-9 * max(1.0, abs(p.value), abs(q.value))
         status = "agree" if ok else (
             "skipped" if q.error > 1e-6 * max(1.0, abs(q.value)) else "disagree")
@@ -557,9 +560,11 @@ def _implicit_by_differences(result, point: dict) -> list:
             checks.append(PartialCheck(name, ours, None, None, "skipped",
                                        "no finite-difference check of this one"))
             continue
-        ref = -slopes[x].value / fy.value
-        err = abs(ref) * (slopes[x].error / max(abs(slopes[x].value), 1e-300)
-                          + fy.error / abs(fy.value))
+        fx = slopes[x]
+        assert fx.value is not None and fx.error is not None   # defined
+        assert fy.value is not None and fy.error is not None
+        ref = -fx.value / fy.value
+        err = abs(ref) * (fx.error / max(abs(fx.value), 1e-300) + fy.error / abs(fy.value))
         ok = abs(ours - ref) <= 4 * err + 1e-9 * max(1.0, abs(ref))
         checks.append(PartialCheck(name, ours, ref, None, "agree" if ok else "disagree"))
     return checks

@@ -101,7 +101,7 @@ class GraphDomain:
         self.graph = graph
         self.span = (0, 0)            # the source span new nodes carry (the rule's node)
         self._made: dict[tuple, int] = {}
-        self._consts: dict[float, int] = {}
+        self._consts: dict[tuple[float, float, str | None], int] = {}   # (value, sign, text)
 
     def ref(self, i: int) -> Ref:
         node = self.graph.nodes[i]
@@ -164,35 +164,56 @@ class GraphDomain:
 def _identity(op, refs, values):
     """x+0, 0+x, x-0, x·1, 1·x, x/1, x^1 -> x; x·0, 0·x -> 0 (a structural zero: it masks, as in
     the backward pass); x^0 -> 1; 0-x -> -x; --x -> x. None when nothing applies."""
-    if op == "add":
-        if values[1] == 0:
-            return refs[0]
-        if values[0] == 0:
-            return refs[1]
-    elif op == "sub":
-        if values[1] == 0:
-            return refs[0]
-        if values[0] == 0:
-            return refs[0].d.apply("neg", refs[1])
-    elif op == "mul":
-        if 0 in (values[0], values[1]) and None in values:
-            return 0.0
-        if values[1] == 1:
-            return refs[0]
-        if values[0] == 1:
-            return refs[1]
-    elif op == "div" and values[1] == 1:
+    rule = _IDENTITIES.get(op)
+    return rule(refs, values) if rule is not None else None
+
+
+def _add_identity(refs, values):
+    if values[1] == 0:
         return refs[0]
-    elif op == "pow":
-        if values[1] == 1:
-            return refs[0]
-        if values[1] == 0:
-            return 1.0
-    elif op == "neg":
-        node = refs[0].d.graph.nodes[refs[0].i]
-        if node.op == "neg":
-            return refs[0].d.ref(node.args[0])
+    if values[0] == 0:
+        return refs[1]
     return None
+
+
+def _sub_identity(refs, values):
+    if values[1] == 0:
+        return refs[0]
+    if values[0] == 0:
+        return refs[0].d.apply("neg", refs[1])
+    return None
+
+
+def _mul_identity(refs, values):
+    if 0 in (values[0], values[1]) and None in values:
+        return 0.0
+    if values[1] == 1:
+        return refs[0]
+    if values[0] == 1:
+        return refs[1]
+    return None
+
+
+def _div_identity(refs, values):
+    return refs[0] if values[1] == 1 else None
+
+
+def _pow_identity(refs, values):
+    if values[1] == 1:
+        return refs[0]
+    if values[1] == 0:
+        return 1.0
+    return None
+
+
+def _neg_identity(refs, values):
+    node = refs[0].d.graph.nodes[refs[0].i]
+    return refs[0].d.ref(node.args[0]) if node.op == "neg" else None
+
+
+# op -> its rule: (argument refs, their constant values or None) -> a simpler Ref or number
+_IDENTITIES = {"add": _add_identity, "sub": _sub_identity, "mul": _mul_identity,
+               "div": _div_identity, "pow": _pow_identity, "neg": _neg_identity}
 
 
 def differentiate(fn, outputs: dict[str, str], point: dict | None = None,
@@ -325,7 +346,8 @@ def partials(fn, order: int, point: dict | None = None, output: str | None = Non
         raise UsageError(f"order {order} in {len(variables)} variables has {total:,} distinct "
                          f"partials, more than the {MAX_PARTIALS} gradcalc lists",
                          hint="lower --order, or fix some variables with --wrt")
-    current, names = fn, {(): out}
+    current = fn
+    names: dict[tuple[str, ...], str] = {(): out}   # multi-index -> its statement
     for _ in range(order - 1):
         wanted = {names[m]: names[m] for m in names}
         current, made = differentiate(current, wanted, point, variables)
@@ -589,7 +611,7 @@ def equation_function(source: str, limits=None):
     return Function(f"{head} implicit_F = ({left}) - ({right})", limits or DEFAULT_LIMITS)
 
 
-def implicit(F, point: dict, y: str, order: int = 1) -> Implicit:
+def implicit(F, point: dict | None, y: str, order: int = 1) -> Implicit:
     """dy/dx = -F_x/F_y for every other variable x; with ``order`` 2 and one other variable,
     d²y/dx² = -(F_xx F_y² - 2 F_xy F_x F_y + F_yy F_x²) / F_y³ (from the Hessian of F)."""
     from .errors import EvaluationError

@@ -123,6 +123,7 @@ def higher_wrt(e: Expectation, fn: Function) -> tuple[str, ...]:
                              hint="write d2f/dxdy instead")
         return (fn.variables[0],) * len(m["primes"])
     m = _HIGHER.match(text)
+    assert m is not None   # e.higher matched _HIGHER or _PRIMES when the label was read
     n, rest, wrt = int(m["n"]), m["rest"], []
     names = sorted(fn.variables, key=len, reverse=True)
     while rest:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from .autodiff import Tape
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError, describe
+from .graph import Graph
 from .syntax import CONSTANTS, DEFAULT_LIMITS, Limits, parse_graph
 
 
@@ -38,11 +40,21 @@ class SymbolicResult:
     """The output and its gradient as SymPy expressions (our reverse pass run on symbols)."""
 
     output: str
-    expression: object
-    gradient: dict[str, object]
+    expression: Any                  # SymPy (or mpmath, for precise) values: untyped
+    gradient: dict[str, Any]
     warnings: tuple[str, ...] = ()
     point: dict | None = None        # the exact point, when one was given
     digits: int | None = None        # significant digits, for a --precision result
+
+
+class Resolved(NamedTuple):
+    """What ``Function.resolve`` checked and compiled: still unpacks as a 5-tuple."""
+
+    tape: Tape                   # compiled for the output and the variables given
+    output: str                  # the output's name
+    point: dict[str, Any]        # the values by name: floats, or (numeric=False) as given
+    wrt: tuple[str, ...]         # the names to differentiate with respect to
+    notes: list[str]             # the program's warnings, and notes on the point
 
 
 @dataclass
@@ -51,7 +63,7 @@ class Function:
 
     source: str
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False)   # see syntax.Limits
-    graph: object = field(init=False, repr=False)
+    graph: Graph = field(init=False, repr=False)
     _tapes: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self):
@@ -136,8 +148,8 @@ class Function:
         return tuple(self.graph.warnings)
 
     # --- evaluation ---------------------------------------------------------------------------
-    def resolve(self, point: Mapping[str, object] | None = None, output: str | None = None,
-                wrt=None, numeric: bool = True):
+    def resolve(self, point: Mapping[str, Any] | None = None, output: str | None = None,
+                wrt=None, numeric: bool = True) -> Resolved:
         """Check names and values; return (tape, output name, point, wrt names, notes)."""
         g = self.graph
         point = dict(point or {})
@@ -151,9 +163,9 @@ class Function:
                              hint=f"statements: {', '.join(g.names)}")
         unknown = [k for k in point if k not in g.inputs]
         if unknown:
-            extra = [k for k in unknown if k in g.names]
-            if extra:
-                raise UsageError(f"{', '.join(extra)} is computed by the program and cannot be "
+            computed = [k for k in unknown if k in g.names]
+            if computed:
+                raise UsageError(f"{', '.join(computed)} is computed by the program and cannot be "
                                  "given a value")
             raise UsageError(f"the program has no variable named "
                              f"{', '.join(map(describe, unknown))}",
@@ -164,7 +176,7 @@ class Function:
             raise UsageError(f"no value for {', '.join(missing)}",
                              hint="give every variable a value, e.g. --at "
                              + ",".join(f"{v}=1" for v in missing))
-        clean = {}
+        clean: dict[str, Any] = {}
         for k, x in point.items():
             if not numeric:
                 clean[k] = x
@@ -197,7 +209,7 @@ class Function:
         tape = self._tapes.get(key)
         if tape is None:
             tape = self._tapes[key] = Tape.compile(g, out, variables, extra)
-        return tape, out_name, clean, wrt, notes
+        return Resolved(tape, out_name, clean, wrt, notes)
 
     def gradient(self, point=None, /, *, wrt=None, output: str | None = None, variables=None,
                  errors: str = "raise", limits: float = 5.0, **values):
@@ -272,8 +284,8 @@ class Function:
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""
-        tape, _name, point, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
-        return tape.forward(FLOAT, point)[tape.out]
+        tape, _name, at, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
+        return tape.forward(FLOAT, at)[tape.out]
 
     def symbolic(self, point=None, /, *, wrt=None, output: str | None = None) -> SymbolicResult:
         """The gradient as SymPy expressions: our reverse pass run in the SymPy domain. With a

@@ -73,6 +73,7 @@ def program_text(graph: Graph, out: int | None = None) -> str:
     lines = []
     for i, node in enumerate(graph.nodes[:out + 1]):
         if node.op == "input":
+            assert node.text is not None   # an input's text is its name
             names[i] = node.text
             continue
         if node.op == "const":

@@ -118,7 +118,7 @@ def central(f, x0: float) -> Quotients:
         if len(rows) < 4:
             continue
         value, error = _extrapolate(rows, 2.0)
-        if not best.defined or error < best.error:
+        if best.error is None or error < best.error:   # (None until one is defined)
             best = Quotients(True, value, error, last=rows[-1])
     return best
 
@@ -180,6 +180,7 @@ def determine(tape, point: dict, name: str, node: int, why: str,
         if lim is not None and q.last is not None and abs(q.last - lim) <= 0.1 * max(1, abs(lim)):
             found[s] = (lim, "limit", q)
         elif _settled(q):
+            assert q.value is not None   # settled: a finite value
             found[s] = (q.value, "difference quotient", q)
         else:
             shown = "" if q.value is None else f" (about {q.value:.6g} ± {q.error:.1g})"

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-Rule = Callable[..., object]
+Rule = Callable[..., Any]   # its result is the domain's: a float, a SymPy expression, a node...
 VARIADIC = -1
 
 
@@ -65,8 +66,10 @@ def _scalar_vjp(op: Op) -> Rule:
     return vjp
 
 
-def _unary(name, value, partial, doc, requires=(), kink=None, aliases=(), singular=None,
-           flat=None):
+# One row of the op table below: the four optional marks are keyword-only, so each is named
+# where it is given (kink=..., singular=...), as Op's own fields.
+def _unary(name, value, partial, doc, requires=(), *,  # noqa: PLR0913
+           kink=None, aliases=(), singular=None, flat=None):
     # a unary op whose derivative is infinite somewhere has it at the edge of its domain
     return Op(name, 1, value, (partial,), ("x",), requires, kink, None, doc, (name, *aliases),
               singular, flat, edge=singular if requires else None)

@@ -13,7 +13,7 @@ its gradient as the optimizer says. The optimizers follow PyTorch's definitions 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .errors import EvaluationError, UsageError, describe
@@ -51,11 +51,17 @@ class Optimizer:
         if not (self.beta1 < 1 and self.beta2 < 1):
             raise UsageError("the Adam betas must be below 1")
 
+    @property
+    def rate(self) -> float:
+        """The learning rate in use: ``lr`` as given, or (set by __post_init__) the default."""
+        assert self.lr is not None
+        return self.lr
+
     def step(self, params: dict, grads: dict, hessian=None) -> dict:
         """The parameters after one step against ``grads`` (a new dict). Newton's method needs
         the ``hessian`` (rows in the order of ``params``)."""
         self.t += 1
-        lr, new = self.lr, {}
+        lr, new = self.rate, {}
         if self.kind == "newton":
             return self._newton(params, grads, hessian)
         for name, p in params.items():
@@ -92,7 +98,7 @@ class Optimizer:
             floor - float(eig[0]))
         self.state.setdefault("damping", []).append(damping)
         d = np.linalg.solve(h + damping * np.eye(len(names)), g)
-        return {n: params[n] - self.lr * float(d[k]) for k, n in enumerate(names)}
+        return {n: params[n] - self.rate * float(d[k]) for k, n in enumerate(names)}
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,7 @@ def descend(fn, start: dict, wrt=None, optimizer: Optimizer | None = None, steps
         if isinstance(item, Outcome):
             item.tol = tol
             warning = growth_warning(output or fn.output, item.history[0], item.history,
-                                     optimizer.lr)
+                                     optimizer.rate)
             item.warnings = [warning] if warning else []
         yield item
 
@@ -194,6 +200,7 @@ def _descend(fn, start, wrt, optimizer, steps, tol, output) -> Iterator[Step | O
                 return
         moving = optimizer.step(moving, step.gradient, hessian)
         point.update(moving)
+    assert previous is not None   # steps ≥ 0: step 0 was taken, or the loop raised or returned
     yield Outcome(previous, f"reached --steps {steps}", False, history=history)
 
 
@@ -291,7 +298,7 @@ class FitOutcome:
     warnings: list[str] = field(default_factory=list)    # e.g. the loss grew 100-fold
 
 
-def initial_params(spec: dict[str, object], seed: int) -> dict[str, float]:
+def initial_params(spec: Mapping[str, float | tuple[str, float]], seed: int) -> dict[str, float]:
     """Values for --params: numbers as given; '~' (or '~0.5') draws from a normal distribution
     with mean 0 and standard deviation 1 (or 0.5), seeded, in the order the names were given."""
     import random
@@ -361,8 +368,21 @@ def start_params(spec: dict | None, seed: int, init: str | None = None,
     return params
 
 
-def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = None,
-        epochs: int = 100, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
+@dataclass(frozen=True)
+class Schedule:
+    """How fit goes through the data: passes, rows per optimizer step, their order."""
+
+    epochs: int = 100
+    batch_size: int = 32
+    shuffle: bool = True             # shuffle the rows before each epoch
+    seed: int = 0                    # of the shuffling
+
+
+# Nine arguments: the training options are keyword-only, each named at the call (as torch's
+# DataLoader takes them); inside they travel on together as a Schedule.
+def fit(fn, data: dict, params: dict[str, float],  # noqa: PLR0913
+        optimizer: Optimizer | None = None, *, epochs: int = 100, batch_size: int = 32,
+        shuffle: bool = True, seed: int = 0,
         output: str | None = None) -> Iterator[Batch | Epoch | FitOutcome]:
     """Mini-batch training: the loss is ``fn``'s output averaged over a batch of ``data`` rows
     (columns named after the program's other variables). Yields a Batch after each step, an
@@ -382,28 +402,31 @@ def fit(fn, data: dict, params: dict[str, float], optimizer: Optimizer | None = 
     except EvaluationError as exc:
         yield FitOutcome(params, None, 0, 0, exc.message, True)
         return
-    for item in _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed,
-                       output):
+    schedule = Schedule(epochs, batch_size, shuffle, seed)
+    for item in _train(fn, columns, params, optimizer, schedule, output):
         if isinstance(item, FitOutcome):
             item.initial_loss = start
             values = item.history + [v for v in (item.last_loss, item.loss) if v is not None]
-            warning = growth_warning("the loss", start, values, optimizer.lr)
+            warning = growth_warning("the loss", start, values, optimizer.rate)
             item.warnings = [warning] if warning else []
         yield item
 
 
-def _train(fn, columns, rows, params, optimizer, epochs, batch_size, shuffle, seed, output):
+def _train(fn, columns: dict, params: dict[str, float], optimizer: Optimizer,
+           schedule: Schedule, output: str | None) -> Iterator[Batch | Epoch | FitOutcome]:
     from .lazy import numpy
 
     np = numpy()
-    size = max(1, min(batch_size, rows))
-    batches = fit_batches(rows, batch_size, 1)
+    epochs = schedule.epochs
+    rows = len(next(iter(columns.values()))) if columns else 1
+    size = max(1, min(schedule.batch_size, rows))
+    batches = fit_batches(rows, schedule.batch_size, 1)
     order = np.arange(rows)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(schedule.seed)
     history: list[float] = []
     steps = 0
     for epoch in range(1, epochs + 1):
-        if shuffle:
+        if schedule.shuffle:
             rng.shuffle(order)
         losses = []
         for number, first in enumerate(range(0, rows, size), 1):

@@ -97,7 +97,7 @@ class PointsFile:
                     lines += _close_quote(self._text)
             if not lines:
                 return
-            invalid = {}
+            invalid: dict[int, str] = {}   # row within the chunk -> reason
             long_line = max(map(len, lines)) > csv.field_size_limit()
             cells = None if long_line else _split(lines, width, self.delimiter)
             if cells is None:   # quotes, blank lines or ragged rows: the csv module decides

@@ -160,8 +160,9 @@ def _run_one(k: int, p: dict) -> ProblemReport:
                            answers=_count(texts))
     try:
         fn = Function(p["program"])
-        point = parse_point(at, option="at") if at is not None else None
-        if point is not None:
+        point = None
+        if at is not None:
+            point = parse_point(at, option="at")
             every_variable(fn.variables, point, at, "at")
         tol = parse_tol(p["tol"], TOL_USAGE) if p.get("tol") is not None else None
         expectations = [e for t in texts for e in split_answers(t, fn.output, "expect")]

@@ -14,7 +14,7 @@ name. The command line only turns options into a request and a report into an ex
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,7 +99,7 @@ class Report:
             return True
         if self.forward is not None and self.forward.status == "disagree":
             return True
-        return bool(self.verdicts) and any(v.ok is False for v in self.verdicts)
+        return self.verdicts is not None and any(v.ok is False for v in self.verdicts)
 
     def exit_code(self) -> int:
         if self.batches is not None:
@@ -259,11 +259,13 @@ def symbolic_higher(fn, output: str, hessian: bool, order: int | None) -> Report
     """The Hessian or the order-N partials as formulas, each checked against sympy.diff."""
     from .derivatives import partials, symbolic_hessian
 
+    entries: dict[tuple[str, ...], Any]   # multi-index -> SymPy expression
     if hessian:
         variables, rows = symbolic_hessian(fn, output)
         entries = {(x, y): rows[i][j] for i, x in enumerate(variables)
                    for j, y in enumerate(variables)}
     else:
+        assert order is not None   # not the Hessian: partials of a given order
         entries = {p.wrt: p.symbolic for p in partials(fn, order, None, output).partials}
     return Report("symbolic_higher", fn.source, output, fn.source,
                   order=2 if hessian else order, entries=entries,
@@ -327,7 +329,7 @@ def implicit_report(F, y: str, point: dict | None, order: int, request: Request)
     from .derivatives import implicit
 
     if point is not None:
-        point = F.resolve(point, wrt=())[2]
+        point = F.resolve(point, wrt=()).point
     result = implicit(F, point, y, order)
     report = Report("implicit", F.source, y, F.source, implicit=result, point=point)
     if request.timeout is not None:
@@ -355,12 +357,12 @@ class Batches:
     fn: Any
     chunks: Any                      # iterable of points.Chunk
     names: list[str]                 # the point's variables, in column order
-    wrt: list[str]
+    wrt: Sequence[str]
     output: str
     fixed: dict = field(default_factory=dict)
     extras: list[str] = field(default_factory=list)
     timeout: float | None = None     # the cross-check of a sample of rows (None: none)
-    notes: tuple = ()
+    notes: Sequence[str] = ()
     progress: Any = None             # progress(rows done), for a big file
     stop: Any = None                 # stop(): the progress bar is done
     failed: list[int] = field(default_factory=list)

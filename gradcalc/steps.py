@@ -75,6 +75,7 @@ def node_labels(tape: Tape) -> dict[int, str]:
             labels[i] = node.text if node.text is not None else repr(node.value)
             continue
         if node.op == "input":
+            assert node.text is not None   # an input's text is its name
             label = node.text
         elif i in named:
             label = named[i]
@@ -122,12 +123,12 @@ def local_formula(tape: Tape, labels, definitions, i: int, k: int) -> str:
     D = sympy_domain()
     node = tape.graph.nodes[i]
     op = REGISTRY[node.op]
-    xs = []
+    args = []
     for j in node.args:
         arg = tape.graph.nodes[j]
-        xs.append(D.literal(arg.value, arg.text) if arg.op == "const"
-                  else sympy.Symbol(labels[j], real=True))
-    xs = tuple(xs)
+        args.append(D.literal(arg.value, arg.text) if arg.op == "const"
+                    else sympy.Symbol(labels[j], real=True))
+    xs = tuple(args)
     # Functions show their output by name (sigmoid' = sigmoid(t)*(1 - sigmoid(t))); operators
     # by value (d(x/y)/dy = -x/y^2).
     out = op.value(D, *xs) if op.infix else sympy.Symbol(definitions[i].replace(" ", ""),

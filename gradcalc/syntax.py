@@ -19,6 +19,7 @@ import gc
 import math
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from .errors import ParseError, describe
 from .graph import Graph, Node
@@ -94,7 +95,7 @@ def tokenize(source: str) -> list[tuple[str, str, int]]:
     The regex runs over slices of about 64 KiB cut after a newline, so its list of matches (five
     strings per token) never holds more than one slice: on a big program that list, not the
     tokens, was the peak of memory."""
-    tokens = []
+    tokens: list[tuple[str, str, int]] = []
     append = tokens.append
     pos = 0
     for piece in _slices(source):
@@ -183,7 +184,7 @@ class _Parser:
         self.error(f"the program has more than {self.limits.nodes:,} nodes", start,
                    hint="raise the limit with --max-nodes N (Limits(nodes=N) in Python)")
 
-    def error(self, message, start, end=None, hint=None):
+    def error(self, message, start, end=None, hint=None) -> NoReturn:
         raise ParseError(message, self.src, (start, end if end is not None else start + 1), hint)
 
     # --- names ---------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ class _Parser:
         self.ops: list[tuple] = []
         self.groups: list[int] = []
         self.expect = True
-        self.prev_kind = None
+        self.prev_kind: str | None = None   # 'num', 'name' or ')'
         first_start = self.toks[i][2]
         operand, after_operand = self.operand, self.after_operand
         while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError
@@ -30,8 +31,8 @@ class Batch:
     run gives); ``kinks`` lists (warning, indices) for non-differentiable points passed through."""
 
     output: str
-    value: object                       # ndarray
-    gradient: dict[str, object]         # name -> ndarray
+    value: Any                          # ndarray (a list, from gradient_few)
+    gradient: dict[str, Any]            # name -> ndarray (or list)
     errors: dict[int, str] = field(default_factory=dict)
     kinks: list[tuple[str, list[int]]] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
@@ -55,9 +56,29 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     ``invalid`` maps point indices to a reason they cannot be computed (a malformed number in a
     file); those points are skipped and reported as errors."""
     np = numpy()
-    from .domains import numpy_domain
+    point, n = _arrays(columns)
+    errors = dict(invalid or {})
+    probe = {k: 0.0 for k in point}
+    tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
+    point = _set_aside(point, errors, n)
+    swept = _sweep(tape, point, probe, wrt, n)
+    swept.bad[list(errors)] = False
+    redone = np.flatnonzero(swept.bad).tolist()
+    _redo(fn, point, redone, wrt, output, swept, errors)
+    if errors:
+        failed = list(errors)
+        swept.value[failed] = np.nan
+        for w in wrt:
+            swept.grad[w][failed] = np.nan
+    kinks = [(_kink_message(fn, tape, point, k, rows), sorted(rows))
+             for k, rows in sorted(swept.hits.items()) if rows]
+    return Batch(out_name, swept.value, swept.grad, dict(sorted(errors.items())), kinks,
+                 tuple(notes), len(redone))
 
-    D = numpy_domain()
+
+def _arrays(columns: dict) -> tuple[dict, int]:
+    """The columns as float64 arrays of one length (-0.0 made 0.0), and that length."""
+    np = numpy()
     lengths = {len(c) for c in columns.values()}
     if len(lengths) > 1:
         raise UsageError("the variables have different numbers of points: "
@@ -72,28 +93,46 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         if point[name].ndim != 1:
             raise UsageError(f"the values of {name} must be a 1-D array, not "
                              f"{point[name].ndim}-D")
-    errors = dict(invalid or {})
-    probe = {k: 0.0 for k in point}
-    tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
+    return point, n
+
+
+def _set_aside(point: dict, errors: dict[int, str], n: int) -> dict:
+    """Add the points with a value not finite to ``errors``; return the columns with every point
+    in ``errors`` set to 0, so that it does not poison shared work (it is reported anyway)."""
+    np = numpy()
     for name, column in point.items():
         for i in np.flatnonzero(~np.isfinite(column)).tolist():
             errors.setdefault(i, f"the value of {name} must be finite, not {column[i]}")
-    if errors:   # compute those points at 0 so they do not poison shared work; reported anyway
-        skip = np.zeros(n, dtype=bool)
-        skip[list(errors)] = True
-        point = {k: np.where(skip, 0.0, c) for k, c in point.items()}
+    if not errors:
+        return point
+    skip = np.zeros(n, dtype=bool)
+    skip[list(errors)] = True
+    return {k: np.where(skip, 0.0, c) for k, c in point.items()}
 
+
+@dataclass
+class _Swept:
+    """What a sweep over the points fills in, point by point."""
+
+    value: Any                       # ndarray: the output's value
+    grad: dict[str, Any]             # name -> ndarray: the partials
+    bad: Any                         # bool ndarray: something not finite, for the float path
+    hits: dict[int, list[int]]       # kink node -> points
+
+
+def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
+    """The tape over every point, in blocks (in parallel threads when there are many)."""
+    np = numpy()
+    from .domains import numpy_domain
+
+    D = numpy_domain()
     # The part no variable reaches is the same at every point: compute it once, in floats, where
     # an error (1/0) is an error of the program itself.
     fixed = [s for s in tape.forward_steps if not tape.needs[s[0]]]
     base = tape.forward(FLOAT, probe, steps=fixed)
     varying = [s for s in tape.forward_steps if tape.needs[s[0]]]
-    targets = [fn.graph.index_of(w) for w in wrt]
-    value = np.empty(n)
-    grad = {w: np.empty(n) for w in wrt}
-    bad = np.zeros(n, dtype=bool)
-    hits: dict[int, list[int]] = {}   # kink node -> points
-
+    targets = [tape.graph.index_of(w) for w in wrt]
+    out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
     size = _block_size(n)
 
     def block(start):
@@ -103,27 +142,32 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
             if tape.keeps(tape.graph.inputs[name]):
                 v[tape.graph.inputs[name]] = column[start:stop]
         with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
-            bad[start:stop] = _evaluate(tape, D, v, varying, stop - start)
-            value[start:stop] = v[tape.out]
+            out.bad[start:stop] = _evaluate(tape, D, v, varying, stop - start)
+            out.value[start:stop] = v[tape.out]
             g = tape._backprop(D, v)
         for w, k in zip(wrt, targets, strict=True):
-            grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
-            bad[start:stop] |= ~np.isfinite(grad[w][start:stop])
+            out.grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
+            out.bad[start:stop] |= ~np.isfinite(out.grad[w][start:stop])
         for i, rows in _kinks(tape, v, g, stop - start):
-            hits.setdefault(i, []).extend((rows + start).tolist())
+            out.hits.setdefault(i, []).extend((rows + start).tolist())
 
     starts = range(0, n, size)
     if len(starts) > 1:   # NumPy releases the GIL inside its loops: blocks run in parallel
         list(_pool().map(block, starts))
     else:
         block(0)
+    return out
 
-    bad[list(errors)] = False
-    redone = np.flatnonzero(bad).tolist()
-    if redone or errors:   # those points' kinks are the float path's to find
+
+def _redo(fn, point: dict, redone: list[int], wrt, output, swept: _Swept,
+          errors: dict[int, str]) -> None:
+    """The rare points where something is not finite: the float path decides, computing each
+    (into ``swept``) or saying why it cannot (into ``errors``). Their kinks, and those of the
+    points in ``errors``, are the float path's to find."""
+    if redone or errors:
         skip = set(redone) | set(errors)
-        hits = {k: [r for r in rows if r not in skip] for k, rows in hits.items()}
-    for i in redone:   # the rare points where something is not finite: the float path decides
+        swept.hits = {k: [r for r in rows if r not in skip] for k, rows in swept.hits.items()}
+    for i in redone:
         try:
             r = fn.gradient(_row(point, i), wrt=wrt, output=output, limits=0)
         except EvaluationError as exc:
@@ -132,20 +176,11 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         if r.undetermined:
             errors[i] = undetermined_message(r)
             continue
-        value[i] = r.value
+        swept.value[i] = r.value
         for w in wrt:
-            grad[w][i] = r.gradient[w]
+            swept.grad[w][i] = r.gradient[w]
         for k in r.kinks:
-            hits.setdefault(k, []).append(i)
-    if errors:
-        failed = list(errors)
-        value[failed] = np.nan
-        for w in wrt:
-            grad[w][failed] = np.nan
-    kinks = [(_kink_message(fn, tape, point, k, rows), sorted(rows))
-             for k, rows in sorted(hits.items()) if rows]
-    return Batch(out_name, value, grad, dict(sorted(errors.items())), kinks, tuple(notes),
-                 len(redone))
+            swept.hits.setdefault(k, []).append(i)
 
 
 def gradient_few(fn, columns: dict, wrt=None, output=None, invalid=None) -> Batch:
@@ -193,7 +228,7 @@ def _block_size(n: int) -> int:
     return max(1, -(-n // max(1, blocks)))
 
 
-_POOL = []
+_POOL: list = []   # the ThreadPoolExecutor, once made
 
 
 def _pool():

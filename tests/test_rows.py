@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from gradcalc.numfmt import fmt
-from gradcalc.render.rows import Rows, RowWriter
+from gradcalc.render.rows import Columns, Rows, RowWriter
 
 EXE = shutil.which("gradcalc", path=str(Path(sys.executable).parent)) or shutil.which("gradcalc")
 HINT = "every row: run again with --format csv (or tsv, json, jsonl)"
@@ -32,8 +32,8 @@ def rows_of(start: int, xs, ys, errors=None, extras=None) -> Rows:
 def table(chunks, width: int = 80, extras=(), **options) -> str:
     """What the table format prints for these chunks on a console this wide (not a terminal)."""
     console = Console(width=width, record=True, file=io.StringIO())
-    writer = RowWriter("table", None, "f", ["x", "y"], extras, ["x", "y"], options.pop(
-        "digits", None), console, title="f = x*y", **options)
+    writer = RowWriter("table", None, Columns("f", ["x", "y"], ["x", "y"], extras),
+                       options.pop("digits", None), console, title="f = x*y", **options)
     for rows in chunks:
         writer.write(rows)
     writer.close()
@@ -87,7 +87,7 @@ def test_the_screen_decides_how_many_rows_are_all_shown():
     _, _, chunks = chunked(41, 7)
     assert "⋮  21 rows not shown" in table(chunks)   # off a terminal: 40 rows
     terminal = Console(width=80, height=50, force_terminal=True, file=io.StringIO())
-    writer = RowWriter("table", None, "f", ["x"], [], ["x"], console=terminal)
+    writer = RowWriter("table", None, Columns("f", ["x"], ["x"]), console=terminal)
     assert writer._shown.limit == 46                 # the height less title, header, prompt
 
 
@@ -146,7 +146,7 @@ def test_an_error_column_wraps_within_the_width_and_kept_columns_show():
 
 def test_memory_is_bounded_by_the_screen_not_the_rows():
     console = Console(width=80, record=True, file=io.StringIO())
-    writer = RowWriter("table", None, "f", ["x", "y"], [], ["x", "y"], console=console)
+    writer = RowWriter("table", None, Columns("f", ["x", "y"], ["x", "y"]), console=console)
     _, _, chunks = chunked(20_000, 1_000, errors=range(0, 20_000, 3))
     for rows in chunks:
         writer.write(rows)

@@ -8,9 +8,12 @@ answer is wrong, some of many points failed); 2 bad input or usage; 3 a bug in g
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import click
 
@@ -33,18 +36,8 @@ class Settings:
             click.echo(text, err=True)
 
     def console(self, stderr: bool = False):
-        from rich.console import Console
-
         # rich honours NO_COLOR and colours only terminals
-        console = Console(highlight=False, no_color=not self.color or None, stderr=stderr)
-
-        def broken_pipe():
-            # rich's default exits 1, which here would mean "the check disagreed"
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise BrokenPipeError
-
-        console.on_broken_pipe = broken_pipe
-        return console
+        return _console_class()(highlight=False, no_color=not self.color or None, stderr=stderr)
 
     def read_program(self, program: str | None, file) -> str:
         """The program from the argument, -f FILE, or standard input ('-')."""
@@ -130,6 +123,21 @@ def guarded(run, settings: Settings | None = None) -> int:
         return 3
 
 
+@functools.cache
+def _console_class():
+    """rich's Console, but a closed pipe raises BrokenPipeError (``guarded`` makes it exit 0).
+    Made on first use: rich is imported only when something is printed through it."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's default exits 1, which here would mean "the check disagreed"
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise BrokenPipeError
+
+    return _Console
+
+
 def _cap_memory(megabytes: int) -> None:
     """Bound the process's address space: SymPy can build an integer of many gigabytes in one
     C call (e^3^(10^105) at a point) that no deadline interrupts; past the bound it raises
@@ -149,16 +157,20 @@ def _cap_memory(megabytes: int) -> None:
             pass
 
 
-class _Guarded:
+class _Guarded(click.Command):
     """Mixin for click commands and groups: usage errors in gradcalc's 'error: ...' format
-    (exit 2), and the whole run under ``guarded`` (a bug is exit 3, never a traceback)."""
+    (exit 2), and the whole run under ``guarded`` (a bug is exit 3, never a traceback).
+    (A click.Command itself only so that its ``main`` is checked against click's.)"""
 
-    def main(self, args=None, prog_name=None, **extra):
-        extra.pop("standalone_mode", None)
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> NoReturn:
+        """click's main, always as if ``standalone_mode`` were False, then exit."""
 
         def run():
             try:
-                rv = super(_Guarded, self).main(args, prog_name, standalone_mode=False, **extra)
+                rv = super(_Guarded, self).main(args, prog_name, complete_var,
+                                                standalone_mode=False, **extra)
             except click.ClickException as exc:
                 click.echo(f"error: {exc.format_message()}", err=True)
                 click.echo(f"hint: {prog_name or 'gradcalc'} --help lists the options", err=True)

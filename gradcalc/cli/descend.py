@@ -69,6 +69,7 @@ def _descend(o, opt, settings: Settings) -> int:
             live.stop()
         if writer is not None:
             writer(None)
+    assert outcome is not None   # descend's last item is always its Outcome
     out = output or fn.output
     if o.fmt == "json":
         import json

@@ -54,7 +54,10 @@ def fit_command(ctx, **options):
 
 def parse_params(text: str) -> dict:
     """--params w=0,b=~,c=~0.1: a number (or constant expression) or ('~', standard deviation)."""
-    spec, plain = {}, []
+    # name -> a number, or ('~', sd); None keeps a plain value's place (the order given) until
+    # parse_point reads them all
+    spec: dict[str, float | tuple[str, float] | None] = {}
+    plain = []
     for piece, offset in split_top_level(text):
         name, _, value = piece.partition("=")
         value = value.strip()
@@ -91,65 +94,30 @@ def parse_params(text: str) -> dict:
 
 def _fit(o, opt, settings: Settings) -> int:
     from ..function import Function
-    from ..optimize import FitOutcome, fit, fit_batches, start_params
-    from ..points import PointsFile
+    from ..optimize import start_params
 
-    program, file, output, data_file = o.program, o.file, o.output, o.data_file
     if opt.kind == "newton":
         raise UsageError("fit trains with sgd, momentum or adam; newton is for descend",
                          hint="gradcalc descend PROGRAM --from ... --optimizer newton")
-    fn = Function(settings.read_program(program, file), settings.limits)
+    fn = Function(settings.read_program(o.program, o.file), settings.limits)
     spec = parse_params(o.params_spec) if o.params_spec else None
     params = start_params(spec, o.seed, o.init, fn.variables)
     unknown = [p for p in params if p not in fn.variables]
     if unknown:
         raise UsageError(f"the program has no variable named {', '.join(unknown)}",
                          hint=f"its variables: {', '.join(map(describe, fn.variables))}")
-    data_vars = [v for v in fn.variables if v not in params]
-    stream = open_points(data_file)
-    try:
-        table = PointsFile(stream, "standard input" if data_file == "-" else data_file,
-                           data_vars, params, fixed_by="--params")
-        data = {v: [] for v in data_vars}
-        for chunk in table.chunks():
-            if chunk.invalid:
-                k, why = next(iter(chunk.invalid.items()))
-                raise UsageError(f"row {chunk.start + k + 1} of the data is malformed: {why}")
-            for v in data_vars:
-                data[v].extend(chunk.columns[v])
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+    data = _read_data(o.data_file, [v for v in fn.variables if v not in params], params)
     rows = len(next(iter(data.values()))) if data else 0
     if rows == 0:
         raise UsageError("the data has no rows")
-    live = live_progress(settings, fit_batches(rows, o.batch_size, o.epochs), "fit", eta=True)
-    outcome = None
-    try:
-        for item in fit(fn, data, params, opt, o.epochs, o.batch_size, o.shuffle, o.seed,
-                        output):
-            if isinstance(item, FitOutcome):
-                outcome = item
-            elif live is not None:
-                live.follow_fit(item)
-    finally:
-        if live is not None:
-            live.stop()
-    save = o.save
-    if save and outcome.loss is not None:
-        import json
-
-        try:
-            with open(save, "w", encoding="utf-8") as fh:
-                json.dump({"params": outcome.params, "loss": outcome.loss}, fh, indent=2)
-                fh.write("\n")
-        except OSError as exc:
-            raise UsageError(f"cannot write {save}: {exc.strerror or exc}") from None
+    outcome = _run(fn, data, params, opt, o, settings)
+    if o.save and outcome.loss is not None:
+        _save(o.save, outcome)
     if o.fmt == "json":
         import json
 
         click.echo(json.dumps({
-            "output": output or fn.output, "optimizer": optimizer_json(opt),
+            "output": o.output or fn.output, "optimizer": optimizer_json(opt),
             "initial": params, "params": outcome.params, "loss": outcome.loss,
             "rows": rows, "epochs": outcome.epochs, "steps": outcome.steps,
             "batch_size": min(o.batch_size, rows), "diverged": outcome.diverged,
@@ -159,10 +127,64 @@ def _fit(o, opt, settings: Settings) -> int:
     else:
         from ..render.training import fit_table
 
-        fit_table(settings.console(), output or fn.output, outcome, opt, o.digits)
+        fit_table(settings.console(), o.output or fn.output, outcome, opt, o.digits)
     if outcome.diverged:
         click.echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
                    err=True)
-    elif save:
-        settings.note(f"wrote the parameters to {save}")
+    elif o.save:
+        settings.note(f"wrote the parameters to {o.save}")
     return 1 if outcome.diverged else 0
+
+
+def _read_data(data_file: str, data_vars: list[str], params: dict) -> dict[str, list[float]]:
+    """The columns of --data (standard input for '-') the program's data variables name."""
+    from ..points import PointsFile
+
+    stream = open_points(data_file)
+    try:
+        table = PointsFile(stream, "standard input" if data_file == "-" else data_file,
+                           data_vars, params, fixed_by="--params")
+        data: dict[str, list[float]] = {v: [] for v in data_vars}
+        for chunk in table.chunks():
+            if chunk.invalid:
+                k, why = next(iter(chunk.invalid.items()))
+                raise UsageError(f"row {chunk.start + k + 1} of the data is malformed: {why}")
+            for v in data_vars:
+                data[v].extend(chunk.columns[v])
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return data
+
+
+def _run(fn, data: dict, params: dict[str, float], opt, o, settings: Settings):
+    """Run fit to its outcome, with live progress per mini-batch."""
+    from ..optimize import FitOutcome, fit, fit_batches
+
+    rows = len(next(iter(data.values())))
+    live = live_progress(settings, fit_batches(rows, o.batch_size, o.epochs), "fit", eta=True)
+    outcome = None
+    try:
+        for item in fit(fn, data, params, opt, epochs=o.epochs, batch_size=o.batch_size,
+                        shuffle=o.shuffle, seed=o.seed, output=o.output):
+            if isinstance(item, FitOutcome):
+                outcome = item
+            elif live is not None:
+                live.follow_fit(item)
+    finally:
+        if live is not None:
+            live.stop()
+    assert outcome is not None   # fit's last item is always its FitOutcome
+    return outcome
+
+
+def _save(path: str, outcome) -> None:
+    """--save: the fitted parameters and their loss, as JSON (what --init reads)."""
+    import json
+
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({"params": outcome.params, "loss": outcome.loss}, fh, indent=2)
+            fh.write("\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

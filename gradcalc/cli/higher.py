@@ -93,6 +93,7 @@ def implicit(o: Options, settings: Settings) -> int:
     renderer = formats.renderer(o.fmt, "implicit")
     F = equation_function(settings.read_program(o.program, o.file), settings.limits)
     point = parse_point(o.at[0]) if o.at else None
+    assert o.implicit is not None   # (what brought us here)
     report = implicit_report(F, o.implicit, point, o.order or 1, Request(timeout=o.timeout))
     warn(settings, report.warnings)
     renderer.render(report, o.out(settings))

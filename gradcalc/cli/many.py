@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 import click
 
@@ -23,7 +24,6 @@ def many(o: Options, settings: Settings) -> int:
     _validate(o)
     renderer = formats.renderer(o.fmt, "points")
     fn = Function(settings.read_program(o.program, o.file), settings.limits)
-    wrt = o.wrt_names
     stream = table = None
     if o.points_file is None:
         fixed, extras = {}, []
@@ -36,10 +36,10 @@ def many(o: Options, settings: Settings) -> int:
         names = [*table.variables, *fixed]
         extras = table.extras if o.keep_columns else []
         chunks = table.chunks()
-    _tape, out_name, _p, wrt, notes = fn.resolve(dict.fromkeys(names, 0.0), o.output, wrt)
+    _tape, out_name, _p, wrt, notes = fn.resolve(dict.fromkeys(names, 0.0), o.output, o.wrt_names)
     batches = Batches(fn, chunks, names, wrt, out_name, fixed, extras, o.timeout, notes)
     bar = _progress(settings, o.points_file, table)
-    if bar is not None:
+    if bar is not None and table is not None:   # (no table, no bar)
         batches.progress = lambda total: bar.advance(table.bytes_read, total)
         batches.stop = bar.stop
     report = _report(fn, batches)
@@ -75,7 +75,7 @@ def _validate(o: Options) -> None:
                          hint="put the program in a file: -f prog.gc --points -")
 
 
-def _at_points(at) -> tuple[list[str], list[Chunk]]:
+def _at_points(at) -> tuple[list[str], Iterable[Chunk]]:
     points = [parse_point(text) for text in at]
     for k, p in enumerate(points[1:], start=2):
         if set(p) != set(points[0]):

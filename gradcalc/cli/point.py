@@ -31,7 +31,7 @@ def point(o: Options, settings: Settings) -> int:
     fn = Function(source, settings.limits)
     point = parse_point(at) if at is not None else None
     verdicts = answers(fn, o, point) if o.expect else None
-    if at is None:
+    if point is None:   # no --at
         extras = o.given(*_EXTRAS)
         if extras:
             raise UsageError(f"{', '.join(extras)} need{'s' * (len(extras) == 1)} a point",

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 def write(name: str, report, out) -> None:
     """Every row of a many-points report, as the chunks come."""
-    from ..render.rows import RowWriter
+    from ..render.rows import Columns, RowWriter
 
     b = report.batches
     console = out.console() if name == "table" else None
-    writer = RowWriter(name, out.echo, b.output, b.names, b.extras, b.wrt, out.digits, console,
-                       title=f"{b.output} = {' '.join(report.source.split())[:60]}")
+    writer = RowWriter(name, out.echo, Columns(b.output, b.names, b.wrt, b.extras), out.digits,
+                       console, title=f"{b.output} = {' '.join(report.source.split())[:60]}")
     for rows in b:
         writer.write(rows)
     b.finish()   # the progress bar goes before the table (printed on close) comes
@@ -20,11 +20,11 @@ def write(name: str, report, out) -> None:
 
 def write_point(name: str, report, out) -> None:
     """One point as a file of one row: the same header and columns as many points."""
-    from ..render.rows import Rows, RowWriter
+    from ..render.rows import Columns, Rows, RowWriter
     from ..vector import undetermined_message
 
     r, check = report.result, report.check
-    writer = RowWriter(name, out.echo, r.output, r.point, (), r.gradient)
+    writer = RowWriter(name, out.echo, Columns(r.output, tuple(r.point), tuple(r.gradient)))
     writer.write(Rows(0, {k: [x] for k, x in r.point.items()}, [r.value],
                       {k: [x] for k, x in r.gradient.items()},
                       {0: undetermined_message(r)} if r.undetermined else {},

@@ -251,7 +251,8 @@ def _node_lines(w, boxes) -> list[str]:
 def _tails(w, boxes) -> dict[tuple[int, int], str]:
     """The DOT name each edge (consumer, argument) starts from: a node drawn once per use gives
     its copies out in order."""
-    tails, used = {}, {}
+    tails: dict[tuple[int, int], str] = {}
+    used: dict[int, int] = {}   # node -> copies given out so far
     for i in w.tape.order:
         for k, j in enumerate(w.tape.graph.nodes[i].args):
             names = boxes[j].names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..numfmt import fmt
 
@@ -43,7 +44,7 @@ def answers_plain(verdicts) -> str:
 
 
 def point_json(result, check, steps: dict | None = None, verdicts=None, exact=None) -> str:
-    extra = {"steps": steps} if steps is not None else {}
+    extra: dict[str, Any] = {"steps": steps} if steps is not None else {}
     if exact is not None:
         from .table import printed
 

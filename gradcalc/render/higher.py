@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from ..numfmt import fmt
 from .table import _MARKS, Col, _cut, _method_line, fit, say
+
+if TYPE_CHECKING:
+    from ..function import Function
 
 VERDICTS = {
     "minimum": "a local minimum: the gradient is 0 and the Hessian is positive definite",
@@ -84,9 +88,9 @@ def partials_table(console: Console, out: str, d, check, digits: int | None,
     fit(console, cols, rows, title=f"Partial derivatives of order {d.order}")
     if len(d.variables) == 1:
         p = d.partials[0]
-        value = fmt(p.value, digits) if p.symbolic is None else _cut(str(p.symbolic))[0]
+        shown = fmt(p.value, digits) if p.symbolic is None else _cut(str(p.symbolic))[0]
         say(console, Text.assemble((f"{out}{_primes(d.order)}({d.variables[0]}) = ", "bold"),
-                                   Text.assemble(value, style="bold cyan")))
+                                   Text.assemble(shown, style="bold cyan")))
     if check is not None:
         console.print(_method_line(check))
 
@@ -152,7 +156,7 @@ class Directional:
     dot: float | None       # the reverse-mode gradient's dot product with v
     status: str             # agree | disagree | skipped
     rows: list              # (node, value, tangent) along the tape
-    fn: object
+    fn: Function
 
     def as_json(self, steps: bool = False) -> dict:
         obj = {"direction": self.direction, "directional": self.value,
@@ -182,8 +186,8 @@ class Directional:
         from ..steps import definition
 
         labels = _labels(self.fn, self.rows)
-        tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output, wrt=())[0]
-        rows = []
+        tape = self.fn.resolve(dict.fromkeys(self.fn.variables, 0.0), self.output, wrt=()).tape
+        rows: list[list] = []
         for i, value, tangent in self.rows:
             if tape.graph.nodes[i].op != "const":
                 rows.append([str(len(rows) + 1), labels[i], definition(tape, labels, i),
@@ -198,7 +202,7 @@ class Directional:
 def _labels(fn, rows) -> dict:
     from ..steps import node_labels
 
-    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=())[0]
+    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0), None, wrt=()).tape
     return node_labels(tape)
 
 

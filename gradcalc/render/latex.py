@@ -63,7 +63,7 @@ def latex_name(name: str) -> str:
     primes = name[len(core):]
     m = re.fullmatch(r"([^\W\d_]+)(?:(\d+)|_([^\W_]+))?", core)
     base = _word(m.group(1)) if m else None
-    if base is None:
+    if m is None or base is None:
         return rf"\mathit{{{latex_text(core)}}}{primes}"
     sub = m.group(2) or m.group(3)
     if sub is None:

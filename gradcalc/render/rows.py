@@ -21,6 +21,7 @@ import csv
 import json
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,18 +55,28 @@ def _check_json(check) -> dict:
                          for p in check.partials}}
 
 
+@dataclass(frozen=True)
+class Columns:
+    """What each row holds, in order: the point's variables, the file's kept columns (extras),
+    then the output's value and its partials with respect to ``wrt``."""
+
+    output: str
+    variables: Sequence[str]
+    wrt: Sequence[str]
+    extras: Sequence[str] = ()
+
+
 class RowWriter:
     """Writes chunks of rows in one format through ``echo`` (click.echo's signature)."""
 
-    def __init__(self, fmt_name: str, echo, output: str, variables, extras, wrt,
-                 digits: int | None = None, console=None, title: str = "",
-                 screen: int | None = None):
+    def __init__(self, fmt_name: str, echo, columns: Columns, digits: int | None = None,
+                 console=None, title: str = "", screen: int | None = None):
         self.format = fmt_name
         self.echo = echo
-        self.output = output
-        self.variables = list(variables)
-        self.extras = list(extras)
-        self.wrt = list(wrt)
+        self.output = columns.output
+        self.variables = list(columns.variables)
+        self.extras = list(columns.extras)
+        self.wrt = list(columns.wrt)
         self.digits = digits
         self.console = console
         self.title = title
@@ -73,7 +84,7 @@ class RowWriter:
         if fmt_name in ("csv", "tsv"):
             self._line = _LineWriter("," if fmt_name == "csv" else "\t")
             echo(self._line([*self.variables, *self.extras, "value",
-                             *(f"d{output}/d{w}" for w in self.wrt), "error"]))
+                             *(f"d{self.output}/d{w}" for w in self.wrt), "error"]))
         elif fmt_name == "json":
             echo("[", nl=False)
         elif fmt_name == "table":
@@ -126,8 +137,9 @@ class RowWriter:
     def _objects(self, rows: Rows):
         for k in range(len(rows)):
             error = rows.errors.get(k)
-            obj = {"output": self.output,
-                   "point": {v: _number(rows.points[v][k]) for v in self.variables}}
+            obj: dict[str, object] = {
+                "output": self.output,
+                "point": {v: _number(rows.points[v][k]) for v in self.variables}}
             if self.extras:
                 obj["columns"] = {e: rows.extras[e][k] for e in self.extras}
             obj["value"] = None if error else rows.value[k]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -36,7 +36,7 @@ class Col:
     formula folds."""
 
     header: str
-    justify: str = "left"
+    justify: JustifyMethod = "left"
     style: str | None = None
     text: bool = False
     whole: bool = False
@@ -82,7 +82,7 @@ def _longest(cell, words: bool) -> int:
 _NUMBER = re.compile(r"[-+]?[0-9]+(?:[./][0-9]+)?(?:e[-+]?[0-9]+)?")
 
 
-def _cut(cell) -> tuple[object, bool]:
+def _cut(cell: str | Text) -> tuple[str | Text, bool]:
     """A formula cell cut to CUT characters (at a space when there is one near), and whether it
     was cut."""
     text = _plain(cell)
@@ -135,7 +135,7 @@ def fit(console: Console, cols: list[Col], rows: list[list], title: str | None =
                 cut = cut or was
     if title:
         console.print(Text(title, style="bold"))
-    gap, widths = next(((g, w) for g in GAPS if (w := _widths(cols, rows, console.width, g))),
+    gap, widths = next(((g, ws) for g in GAPS if (ws := _widths(cols, rows, console.width, g))),
                        (0, None))
     if widths is None:
         _vertical(console, cols, rows, head, name)
@@ -395,8 +395,8 @@ def answers_table(console: Console, verdicts, digits: int | None = None) -> None
     console.print()
     fit(console, cols, rows, title="Your answers", head=2)
     wrong = sum(1 for v in verdicts if v.ok is False)
-    right = sum(1 for v in verdicts if v.ok)
-    console.print(Text(f"{right} of {len(verdicts)} right", style="green" if not wrong
+    got = sum(1 for v in verdicts if v.ok)
+    console.print(Text(f"{got} of {len(verdicts)} right", style="green" if not wrong
                        else "bold red"))
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from ..numfmt import fmt
 from ..optimize import apart
+
+if TYPE_CHECKING:
+    from ..optimize import Batch, Epoch
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -54,7 +58,8 @@ class Live:
         self._progress = Progress(*columns, TextColumn("{task.fields[info]}"), console=console,
                                   transient=True)
         self._task = self._progress.add_task(label, total=total, info="")
-        self._batch = self._epoch = None     # fit's last Batch and last finished Epoch
+        self._batch: Batch | None = None     # fit's last Batch
+        self._epoch: Epoch | None = None     # and last finished Epoch
         self._progress.start()
 
     def update(self, completed: int, info: str) -> None:
