@@ -354,3 +354,50 @@ def numpy_domain() -> SimpleNamespace:  # noqa: C901
         maxshare=maxshare, minshare=minshare, where=where,
     ))
     return _NUMPY[0]
+
+
+_TENSOR: list[SimpleNamespace] = []
+
+
+def tensor_domain() -> SimpleNamespace:
+    """The domain of the tensor path (docs/tensors.md): a node's value is a float64 array (or a
+    float for a scalar). The NumPy domain's functions, which are elementwise, plus what array
+    ops and un-broadcasting need (``TENSOR_FUNCTIONS``)."""
+    if _TENSOR:
+        return _TENSOR[0]
+    from .lazy import numpy
+
+    np = numpy()
+
+    def sum_to(g, shape):
+        """g summed over the axes broadcasting added (leading) or stretched (size 1 in shape)."""
+        if np.shape(g) == shape:
+            return g
+        if shape == ():
+            return np.sum(g)
+        lead = np.ndim(g) - len(shape)
+        g = np.sum(g, axis=tuple(range(lead))) if lead else g
+        stretched = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+        return np.sum(g, axis=stretched, keepdims=True) if stretched else g
+
+    def stack(xs):
+        return np.stack([np.asarray(x, dtype=np.float64) for x in xs])
+
+    ns = SimpleNamespace(**vars(numpy_domain()))
+    ns.name = "tensor"
+    ns.matmul = np.matmul
+    ns.transpose = np.transpose
+    ns.outer = np.outer
+    ns.sum = np.sum
+    ns.size = np.size
+    ns.shape = np.shape
+    ns.ndim = np.ndim
+    ns.broadcast_to = np.broadcast_to
+    ns.stack = stack
+    ns.sum_to = sum_to
+    _TENSOR.append(ns)
+    return ns
+
+
+TENSOR_FUNCTIONS = ("matmul", "transpose", "outer", "sum", "size", "shape", "ndim",
+                    "broadcast_to", "stack", "sum_to")

@@ -34,6 +34,7 @@ class Graph:
     names: dict[str, int] = field(default_factory=dict)    # assigned names -> their final node
     output: str = "f"
     warnings: list[str] = field(default_factory=list)
+    tensor: bool = False   # a node only arrays have (docs/tensors.md): [..], @, .T, sum, mean
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)
@@ -82,7 +83,9 @@ def program_text(graph: Graph, out: int | None = None) -> str:
             continue
         args = [names[j] for j in node.args]
         op = REGISTRY[node.op]
-        if op.infix and len(args) == 2:
+        if node.op == "stack":
+            rhs = f"[{', '.join(args)}]"
+        elif op.infix and len(args) == 2:
             rhs = f"({args[0]} {op.infix} {args[1]})"
         elif op.infix:
             rhs = f"(-{args[0]})"

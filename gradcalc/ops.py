@@ -47,10 +47,17 @@ class Op:
     #                                  program may be defined at the point alone, with no slope
     vjp: Rule | None = None          # vjp(D, upstream, args, out) -> downstream per argument;
     #                                  derived from ``partials`` when not given
+    shape: Callable[..., tuple] | None = None   # shape(shapes, names) -> the output's shape, or
+    #                                  ShapeError; None: elementwise, NumPy's broadcasting rules
+    array_vjp: Rule | None = None    # the VJP on arrays (docs/tensors.md): an elementwise op's is
+    #                                  its scalar VJP un-broadcast to each argument's shape
 
     def __post_init__(self):
         if self.vjp is None:
             object.__setattr__(self, "vjp", _scalar_vjp(self))
+        if self.array_vjp is None:
+            object.__setattr__(self, "array_vjp", _broadcast_vjp(self) if self.partials
+                               else self.vjp)
 
     def local(self, D, k: int, xs: tuple, out):
         """∂out/∂(argument k): the scalar partial (an op with only a VJP has none)."""
@@ -64,6 +71,24 @@ def _scalar_vjp(op: Op) -> Rule:
     def vjp(D, upstream, xs, out):
         return tuple(upstream * op.local(D, k, xs, out) for k in range(len(xs)))
     return vjp
+
+
+def _broadcast_vjp(op: Op) -> Rule:
+    """upstream × local partial, elementwise, summed back to each argument's shape (the axes
+    broadcasting added or stretched): b in W@x + b gets the sum over what b was added to."""
+    def vjp(D, upstream, xs, out):
+        return tuple(D.sum_to(upstream * op.local(D, k, xs, out), D.shape(x))
+                     for k, x in enumerate(xs))
+    return vjp
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes an op cannot take; the message names them (tensor.shapes adds the
+    caret: under argument ``arg`` when given, else under the whole op)."""
+
+    def __init__(self, message: str, arg: int | None = None):
+        super().__init__(message)
+        self.arg = arg
 
 
 # One row of the op table below: the four optional marks are keyword-only, so each is named
@@ -251,11 +276,68 @@ OPS: tuple[Op, ...] = (
        kink=(_tied_low, "a slope of 0"), flat=lambda k, xs, out, varying: _tied_low(*xs) ^ True),
 )
 
-REGISTRY: dict[str, Op] = {op.name: op for op in OPS}
+
+
+# --- array ops (docs/tensors.md) -----------------------------------------------------------------
+# Rules on values that are arrays: each has its shape rule and its own VJP (no scalar partials).
+# shape(shapes, names): names[k] describes argument k for messages, e.g. "W (3×4)".
+
+def _matmul_shape(shapes, names):
+    a, b = shapes
+    if not a or not b or len(a) > 2 or len(b) > 2:
+        which = names[0] if not a or len(a) > 2 else names[1]
+        raise ShapeError(f"@ multiplies vectors and matrices, and {which} is not one"
+                         + (" (use * for a scalar)" if not a or not b else ""))
+    if a[-1] != b[0]:
+        raise ShapeError(f"cannot multiply {names[0]} by {names[1]}: {a[-1]} ≠ {b[0]}")
+    return a[:-1] + b[1:]
+
+
+def _matmul_vjp(D, g, xs, out):
+    a, b = xs
+    da = D.outer(g, b) if D.ndim(a) == 2 and D.ndim(b) == 1 else (
+        g * b if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(g, D.transpose(b)))
+    db = D.outer(a, g) if D.ndim(a) == 1 and D.ndim(b) == 2 else (
+        g * a if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(D.transpose(a), g))
+    return da, db
+
+
+def _stack_shape(shapes, names):
+    for k, s in enumerate(shapes[1:], 1):
+        if s != shapes[0]:
+            raise ShapeError(f"a ragged array: {names[k]} does not match the first entry, "
+                             f"{names[0]}", arg=k)
+    return (len(shapes), *shapes[0])
+
+
+def _reduce_shape(shapes, names):
+    return ()
+
+
+TENSOR_OPS: tuple[Op, ...] = (
+    Op("matmul", 2, lambda D, x, y: D.matmul(x, y), (), ("x", "y"), infix="@",
+       doc="x @ y: matrix product (vector·vector, matrix·vector, vector·matrix, matrix·matrix)",
+       vjp=_matmul_vjp, shape=_matmul_shape),
+    Op("transpose", 1, lambda D, x: D.transpose(x), (),
+       doc="X.T, transpose(X): the axes reversed (a vector is its own transpose)",
+       calls=("transpose",), vjp=lambda D, g, xs, out: (D.transpose(g),),
+       shape=lambda shapes, names: shapes[0][::-1]),
+    Op("sum", 1, lambda D, x: D.sum(x), (), doc="sum of every entry", calls=("sum",),
+       vjp=lambda D, g, xs, out: (D.broadcast_to(g, D.shape(xs[0])),), shape=_reduce_shape),
+    Op("mean", 1, lambda D, x: D.sum(x) / D.size(x), (), doc="mean of every entry",
+       calls=("mean",),
+       vjp=lambda D, g, xs, out: (D.broadcast_to(g / D.size(xs[0]), D.shape(xs[0])),),
+       shape=_reduce_shape),
+    Op("stack", VARIADIC, lambda D, *xs: D.stack(xs), (),
+       doc="[a, b, ...]: an array of its entries (each a scalar, or arrays of one shape)",
+       vjp=lambda D, g, xs, out: tuple(g[k] for k in range(len(xs))), shape=_stack_shape),
+)
+
+REGISTRY: dict[str, Op] = {op.name: op for op in (*OPS, *TENSOR_OPS)}
 
 # Functions a user can call, by spelling and argument count (VARIADIC matches two or more).
 FUNCTIONS: dict[str, dict[int, Op]] = {}
-for _op in OPS:
+for _op in (*OPS, *TENSOR_OPS):
     for _spelling in _op.calls:
         FUNCTIONS.setdefault(_spelling, {})[_op.arity] = _op
 
