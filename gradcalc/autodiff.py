@@ -63,9 +63,11 @@ class Tape:
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
 
     @classmethod
-    def compile(cls, graph: Graph, out: int, variables, extra=()) -> Tape:
+    def compile(cls, graph: Graph, out: int, variables, extra=(), tensor: bool = False) -> Tape:
         """Keep the output's ancestors; give rules only to arguments that depend on a variable
-        (or on a node in ``extra``, an intermediate the caller wants ∂out/∂node for)."""
+        (or on a node in ``extra``, an intermediate the caller wants ∂out/∂node for). With
+        ``tensor`` (values are arrays, docs/tensors.md) every backward step is the op's array
+        VJP, which un-broadcasts."""
         nodes = graph.nodes
         n = len(nodes)
         keep = [False] * n
@@ -91,10 +93,10 @@ class Tape:
                 kinks.append((i, args, op.kink[0] if op.kink else None, op.singular))
             if op.edge is not None and needs[i]:
                 edges.append((i, args, op.edge))
-            if not op.partials:   # an op with only a VJP
+            if tensor or not op.partials:   # an op with only a VJP, or on arrays
                 fwd.append((i, op.value, args, _VARIADIC) if len(args) != 1 else
                            (i, op.value, args[0], _UNARY))
-                step: tuple = (i, args, _VJP, op.vjp, None)
+                step: tuple = (i, args, _VJP, op.array_vjp if tensor else op.vjp, None)
             elif op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
                 step = (i, args, _VARIADIC, op.partials[0], None)
@@ -249,7 +251,7 @@ class Tape:
         g = [D.zero] * (self.out + 1)
         g[self.out] = D.one
         needs = self.needs
-        skip_zero = D.name != "numpy"
+        skip_zero = D.name not in ("numpy", "tensor")   # (an array is never tested for 0)
         for i, a, b, ra, rb in self.backward_steps if steps is None else steps:
             gi = g[i]
             if skip_zero and gi == 0:

@@ -149,8 +149,9 @@ class Function:
 
     # --- evaluation ---------------------------------------------------------------------------
     def resolve(self, point: Mapping[str, Any] | None = None, output: str | None = None,
-                wrt=None, numeric: bool = True) -> Resolved:
-        """Check names and values; return (tape, output name, point, wrt names, notes)."""
+                wrt=None, numeric: bool = True, tensor: bool = False) -> Resolved:
+        """Check names and values; return (tape, output name, point, wrt names, notes). With
+        ``tensor`` the values may be arrays and the tape is compiled for them (tensor.py)."""
         g = self.graph
         point = dict(point or {})
         notes = list(g.warnings)
@@ -176,21 +177,7 @@ class Function:
             raise UsageError(f"no value for {', '.join(missing)}",
                              hint="give every variable a value, e.g. --at "
                              + ",".join(f"{v}=1" for v in missing))
-        clean: dict[str, Any] = {}
-        for k, x in point.items():
-            if not numeric:
-                clean[k] = x
-                continue
-            try:
-                x = float(x)
-            except (TypeError, ValueError, OverflowError):
-                raise UsageError(f"the value of {k} is not a number: {x!r}") from None
-            if not math.isfinite(x):
-                raise UsageError(f"the value of {k} must be finite, not {x}")
-            clean[k] = x + 0.0   # -0.0 becomes 0.0: atan2(-0.0, -1) would be -pi
-            if k in CONSTANTS:
-                notes.append(f"{k} is given a value, so here it is a variable, "
-                             f"not the constant {k}")
+        clean = _clean_values(point, numeric, tensor, notes)
         variables = tuple(clean)   # the caller's order: --at x=..,y=.. lists x first
         if wrt is None:
             wrt = variables
@@ -205,10 +192,10 @@ class Function:
                                  hint="choose among: " + ", ".join((*variables, *g.names)))
         out = g.names[out_name]
         extra = tuple(sorted({g.index_of(w) for w in wrt} - {g.inputs[v] for v in variables}))
-        key = (out, variables, extra)
+        key = (out, variables, extra, tensor)
         tape = self._tapes.get(key)
         if tape is None:
-            tape = self._tapes[key] = Tape.compile(g, out, variables, extra)
+            tape = self._tapes[key] = Tape.compile(g, out, variables, extra, tensor)
         return Resolved(tape, out_name, clean, wrt, notes)
 
     def gradient(self, point=None, /, *, wrt=None, output: str | None = None, variables=None,
@@ -226,6 +213,8 @@ class Function:
         quotients and, within ``limits`` seconds (0: never), SymPy's limit of the derivative:
         ``result.determined`` says how; a partial nothing determines is None.
         """
+        if self.graph.tensor:
+            return self.tensor_gradient(point, wrt=wrt, output=output, **values)
         if variables is not None or _many(point, values):
             return self._gradient_many(point, values, wrt, output, variables, errors)
         tape, out_name, point, wrt, notes = self.resolve({**(point or {}), **values}, output,
@@ -257,6 +246,15 @@ class Function:
         return Result(out_name, v[tape.out], grad, point, tuple(notes), named,
                       tuple(i for i, _message in kinks), determined)
 
+    def tensor_gradient(self, point=None, /, *, wrt=None, output: str | None = None, **values):
+        """Value and gradient with values that are arrays (NumPy arrays or nested lists):
+        ``f.tensor_gradient(W=[[1, 2], [3, 4]], x=[1, 0])`` gives a ``tensor.TensorResult``
+        whose ``gradient[name]`` has the shape of that input. (A program with array syntax,
+        [..], @, .T, sum or mean, takes this path from ``gradient`` too.)"""
+        from .tensor import gradient
+
+        return gradient(self, {**(point or {}), **values}, output, wrt)
+
     def _gradient_many(self, point, values, wrt, output, variables, errors):
         from .vector import gradient_many, numpy
 
@@ -284,6 +282,10 @@ class Function:
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""
+        if self.graph.tensor:
+            from .tensor import evaluate
+
+            return evaluate(self, {**(point or {}), **values})
         tape, _name, at, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
         return tape.forward(FLOAT, at)[tape.out]
 
@@ -320,6 +322,32 @@ class Function:
                                   self.graph.nodes[tape.out].span,
                                   hint="give a point with --at to get numbers") from None
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
+
+
+def _clean_values(point: dict, numeric: bool, tensor: bool, notes: list) -> dict[str, Any]:
+    """The point's values as the passes take them: finite floats (-0.0 made 0.0), arrays on
+    the tensor path, or as given (``numeric`` False: symbols, exact numbers)."""
+    clean: dict[str, Any] = {}
+    for k, x in point.items():
+        if not numeric:
+            clean[k] = x
+            continue
+        if tensor:
+            from .tensor import array_value
+
+            clean[k] = array_value(k, x)
+            continue
+        try:
+            x = float(x)
+        except (TypeError, ValueError, OverflowError):
+            raise UsageError(f"the value of {k} is not a number: {x!r}") from None
+        if not math.isfinite(x):
+            raise UsageError(f"the value of {k} must be finite, not {x}")
+        clean[k] = x + 0.0   # -0.0 becomes 0.0: atan2(-0.0, -1) would be -pi
+        if k in CONSTANTS:
+            notes.append(f"{k} is given a value, so here it is a variable, "
+                         f"not the constant {k}")
+    return clean
 
 
 def _refuse_infinities(graph, tape, value, gradient) -> None:

@@ -191,7 +191,8 @@ def _reading(where: str, reader=None):
 
 def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
     """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
-    ``exact`` a SymPy number: 1/3 stays 1/3). ``option`` is what the user typed the point
+    ``exact`` a SymPy number: 1/3 stays 1/3), or an array literal (x=[1,2],W=[[1,2],[3,4]]:
+    a float64 array, docs/tensors.md). ``option`` is what the user typed the point
     with (--at, --from, --params, or a problem file's key), for the messages."""
     from .function import Function
     from .syntax import split_top_level
@@ -233,6 +234,9 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
                 raise UsageError(f"the value of {name} may not use variables "
                                  f"({', '.join(f.variables)})", text,
                                  (offset + lead, offset + len(piece)))
+            if exact and f.graph.tensor:
+                raise UsageError(f"exact values are not available for arrays yet ({name})",
+                                 text, (offset + lead, offset + len(piece)))
             point[name] = f.symbolic(wrt=[]).expression if exact else f()
         except GradcalcError as exc:
             if exc.source == value and exc.span is not None:

@@ -49,7 +49,7 @@ _TOKEN = re.compile(r"""
     ([ \t\r\f\v]*)
     (?: ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | ([^\W\d_]\w*)
-      | (\*\*|[-+*/]=|[-+*/^(),|=;\n])
+      | (\*\*|[-+*/]=|[-+*/^(),|=;\n@\[\]]|\.(?=[^\W\d_]))
       | (\#[^\n]*|\\\r?\n|.) )
 """, re.VERBOSE)
 
@@ -60,13 +60,16 @@ _BINARY = {  # symbol -> (precedence, right-associative, op name)
     "+": (10, False, "add"), "-": (10, False, "sub"),
     "*": (20, False, "mul"), "/": (20, False, "div"),
     "^": (40, True, "pow"), "**": (40, True, "pow"),
+    "@": (20, False, "matmul"),   # as Python: with * and /
 }
 _IMPLICIT = "·"          # the frame symbol of an implicit multiplication
 _UNARY_PREC = 30
 _COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
 # Frames on the operator stack: (kind, symbol, precedence, start, extra)
-_BIN, _PRE, _PAREN, _CALL, _BAR = range(5)
+_BIN, _PRE, _PAREN, _CALL, _BAR, _BRACKET = range(6)
+# Calls that make a program one of arrays (docs/tensors.md)
+_TENSOR_CALLS = frozenset(("sum", "mean", "transpose"))
 
 # One letter, optionally subscripted (x, w1, x_2, θ_i): a name that reads as a variable.
 _VARIABLE_LIKE = re.compile(r"[^\W\d_](?:\d+|_\w+)?")
@@ -282,7 +285,8 @@ class _Parser:
         """Close the expression that ends at token i: every group must be closed."""
         if self.groups:
             frame = self.ops[self.groups[-1]]
-            what = {_PAREN: "'('", _CALL: f"'{frame[1]}('", _BAR: "'|'"}[frame[0]]
+            what = {_PAREN: "'('", _CALL: f"'{frame[1]}('", _BAR: "'|'",
+                    _BRACKET: "'['"}[frame[0]]
             self.error(f"{what} is never closed", frame[3], frame[3] + len(frame[1]))
         ops, apply = self.ops, self.apply
         while ops:
@@ -303,6 +307,9 @@ class _Parser:
         elif text == "|":
             self.open_group(start)
             self.ops.append((_BAR, "|", 0, start, None))
+        elif text == "[":
+            self.open_group(start)
+            self.ops.append((_BRACKET, "[", 0, start, [0]))
         elif text in ("-", "+"):
             self.ops.append((_PRE, text, _UNARY_PREC, start, None))
         elif text == "\n" and self.groups:
@@ -321,6 +328,10 @@ class _Parser:
             if toks[i - 1][1] == ",":
                 self.error("expected an argument after ','", toks[i - 1][2], start + 1)
             self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3], start + 1)
+        if text == "]" and ops and ops[-1][0] == _BRACKET:
+            if toks[i - 1][1] == ",":
+                self.error("expected an entry after ','", toks[i - 1][2], start + 1)
+            self.error("an array needs at least one entry", ops[-1][3], start + 1)
         if kind == "end" and toks[i - 1][1] == "|" and ops[-1][0] == _BAR:
             self.error("'|' is never closed", toks[i - 1][2])
         what = "the end of the input" if kind == "end" else (
@@ -521,10 +532,16 @@ class _Parser:
         next token's index, or None where the expression ends."""
         kind, text, start = self.toks[i]
         if kind == "op" and text in _BINARY:
+            if text == "@":
+                self.graph.tensor = True
             self.push_binary(text, start, i + 1)
             self.expect = True
         elif text == ")":
             self.close_paren(start)
+        elif text == "]":
+            self.close_bracket(start)
+        elif text == ".":
+            return self.transpose(i)
         elif text == ",":
             self.comma(start)
         elif text == "|":
@@ -593,7 +610,7 @@ class _Parser:
     def close_paren(self, start: int):
         """')' after an operand: it closes a group or a call."""
         groups = self.groups
-        if not groups or self.ops[groups[-1]][0] == _BAR:
+        if not groups or self.ops[groups[-1]][0] in (_BAR, _BRACKET):
             self.error("unmatched ')'", start)
         frame = self.close_group()
         if frame[0] == _CALL:
@@ -605,6 +622,37 @@ class _Parser:
             if frame[4] is not None:
                 self.note_implicit_call(frame[4], start + 1)
         self.prev_kind = ")"
+
+    def close_bracket(self, start: int):
+        """']' after an operand: the array literal [a, b, ...] is one 'stack' node."""
+        groups = self.groups
+        if not groups or self.ops[groups[-1]][0] != _BRACKET:
+            self.error("unmatched ']'", start)
+        frame = self.close_group()
+        operands = self.operands
+        count = frame[4][0] + 1
+        args = tuple(o[0] for o in operands[-count:])
+        del operands[-count:]
+        span = (frame[3], start + 1)
+        operands.append((self.graph.add(Node("stack", args, None, None, span)), *span))
+        self.graph.tensor = True
+        self.prev_kind = ")"
+
+    def transpose(self, i: int) -> int:
+        """'.' after an operand at token i: X.T, the transpose (binds tighter than any operator:
+        W.T @ x, -X.T); return the token after T."""
+        toks = self.toks
+        _kind, name, start = toks[i + 1]
+        if name != "T":
+            self.error(f"'.{name}' is not something gradcalc knows: only X.T (the transpose)",
+                       toks[i][2], start + len(name))
+        node, first, _end = self.operands.pop()
+        span = (first, start + 1)
+        self.operands.append((self.graph.add(Node("transpose", (node,), None, None, span)),
+                              *span))
+        self.graph.tensor = True
+        self.prev_kind = ")"
+        return i + 2
 
     def note_implicit_call(self, k: int, end: int):
         """Note once per name that NAME(...) at token k, closed at ``end``, is a product."""
@@ -619,7 +667,7 @@ class _Parser:
     def comma(self, start: int):
         """',' after an operand: the next argument of the innermost call."""
         groups, ops = self.groups, self.ops
-        if not groups or ops[groups[-1]][0] != _CALL:
+        if not groups or ops[groups[-1]][0] not in (_CALL, _BRACKET):
             if groups and ops[groups[-1]][0] == _PAREN and ops[groups[-1]][4] is not None:
                 self.unknown_function(ops[groups[-1]][4])   # x(1, 2) is a call after all
             self.error("',' outside a function call", start)
@@ -772,6 +820,8 @@ class _Parser:
         del operands[-nargs:]
         span = (start, end)
         node = self.graph.add(Node(op.name, args, None, None, span))
+        if name in _TENSOR_CALLS:
+            self.graph.tensor = True
         if len(count) > 1:
             node = self.power_of_call(node, count[1], span)
         operands.append((node, *span))
@@ -795,12 +845,13 @@ class _Parser:
 
 
 def split_top_level(text: str):
-    """Split 'x=1,y=max(1,2)' at commas outside parentheses; yield (piece, offset)."""
+    """Split 'x=1,y=max(1,2),W=[[1,2],[3,4]]' at commas outside parentheses and brackets; yield
+    (piece, offset)."""
     depth, start = 0, 0
     for k, ch in enumerate(text):
-        if ch == "(":
+        if ch in "([":
             depth += 1
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
         elif ch == "," and depth == 0:
             yield text[start:k], start

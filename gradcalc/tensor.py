@@ -1,0 +1,222 @@
+"""The tensor path (docs/tensors.md): values that are arrays, on the same tape.
+
+A program with array syntax ([..], @, .T, sum, mean), or a point with an array value, runs here:
+``shapes`` infers every node's shape in one pass up the tape and refuses a mismatch before any
+arithmetic, naming the operands and their shapes; the forward pass is the tape's loop in the
+tensor domain (NumPy, elementwise); the backward pass is the tape's one backward loop, each step
+the op's array VJP (``Op.array_vjp``), so each adjoint has its node's shape. Scalar programs never
+come here: their path is unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .autodiff import Tape
+from .errors import EvaluationError, UsageError
+from .ops import REGISTRY, ShapeError
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TensorResult:
+    """The scalar output's value and its gradient, each partial of its input's shape."""
+
+    output: str
+    value: float
+    gradient: dict[str, Any]         # name -> a float64 array of the input's shape (a float for
+    #                                  a scalar input)
+    point: dict[str, Any]
+    shapes: dict[str, Shape] = field(default_factory=dict)   # every input's and wrt's shape
+    warnings: tuple[str, ...] = ()
+
+
+def shape_text(shape: Shape) -> str:
+    """'scalar', '3' (a vector), '3×4' (a matrix)."""
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def array_value(name: str, x) -> Any:
+    """A point's value on the tensor path: a float, or a float64 array (from nested lists, a
+    NumPy array); refused when ragged, not numbers, empty or not finite."""
+    from .lazy import numpy
+
+    np = numpy()
+    if not isinstance(x, (list, tuple)) and getattr(x, "ndim", 0) == 0:
+        try:
+            value = float(x)
+        except (TypeError, ValueError):
+            raise UsageError(f"the value of {name} is not a number: {x!r}") from None
+        if not math.isfinite(value):
+            raise UsageError(f"the value of {name} must be finite, not {value}")
+        return value + 0.0
+    try:
+        array = np.array(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UsageError(f"the value of {name} is not an array of numbers (a ragged array, or "
+                         "entries that are not numbers)") from None
+    if array.size == 0:
+        raise UsageError(f"the value of {name} is an empty array")
+    if not np.isfinite(array).all():
+        raise UsageError(f"every entry of {name} must be finite")
+    return array + 0.0   # -0.0 becomes 0.0, as for scalars
+
+
+def shapes(tape: Tape, point: dict) -> list:
+    """Every kept node's shape, in one pass up the tape; a mismatch raises EvaluationError with
+    the names and shapes of the operands and the caret under the node."""
+    from .lazy import numpy
+
+    np = numpy()
+    graph = tape.graph
+    nodes = graph.nodes
+    shape: list = [None] * (tape.out + 1)
+    for i in tape.order:
+        node = nodes[i]
+        if not node.args:
+            shape[i] = np.shape(point[node.text]) if node.op == "input" and node.text in point \
+                else ()
+            continue
+        shapes_in = tuple(shape[j] for j in node.args)
+        op = REGISTRY[node.op]
+        try:
+            if op.shape is not None:
+                shape[i] = tuple(op.shape(shapes_in, _Names(graph, node.args, shapes_in)))
+            else:
+                shape[i] = _broadcast(shapes_in, _Names(graph, node.args, shapes_in),
+                                      op.infix or op.name)
+        except ShapeError as exc:
+            span = node.span if exc.arg is None else nodes[node.args[exc.arg]].span
+            raise EvaluationError(str(exc), graph.source, span) from None
+    return shape
+
+
+class _Names:
+    """names[k]: 'W (3×4)', argument k's text and shape, made only when a message needs it."""
+
+    def __init__(self, graph, args, shapes_in):
+        self.graph, self.args, self.shapes = graph, args, shapes_in
+
+    def __getitem__(self, k: int) -> str:
+        return f"{self.graph.snippet(self.args[k], 30)} ({shape_text(self.shapes[k])})"
+
+
+def _broadcast(shapes_in, names, what: str) -> Shape:
+    """NumPy's broadcasting: shapes aligned at their last axis, each axis equal or 1."""
+    ndim = max(len(s) for s in shapes_in)
+    out = []
+    for axis in range(-ndim, 0):
+        sizes = {s[axis] for s in shapes_in if len(s) >= -axis} - {1}
+        if len(sizes) > 1:
+            a, b = (k for k, s in enumerate(shapes_in) if len(s) >= -axis and s[axis] != 1)
+            verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}.get(what)
+            doing = f"cannot {verb}" if verb else f"cannot apply {what} to"
+            raise ShapeError(f"{doing} {names[a]} and {names[b]}: shapes that do not "
+                             f"broadcast ({shapes_in[a][axis]} ≠ {shapes_in[b][axis]})")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def compile_tape(fn, point: dict, output: str | None = None, wrt=None):
+    """Names checked, values made arrays, the tape compiled for arrays: fn.resolve's Resolved."""
+    return fn.resolve(point, output, wrt, tensor=True)
+
+
+def forward(tape: Tape, point: dict) -> list:
+    """Every kept node's value (shapes checked first)."""
+    from .domains import tensor_domain
+    from .lazy import numpy
+
+    np = numpy()
+    shapes(tape, point)
+    D = tensor_domain()
+    v = tape.leaves(D, point)
+    with np.errstate(all="ignore"):
+        tape._run(D, v, tape.forward_steps)
+    for i in tape.step_nodes:
+        if not np.isfinite(v[i]).all():
+            raise _value_error(tape, v, i)
+    return v
+
+
+def evaluate(fn, point: dict | None = None, output: str | None = None):
+    """The output's value, of any shape (an array literal's value, for --at)."""
+    tape, _name, clean, _wrt, _notes = compile_tape(fn, point or {}, output, wrt=())
+    value = forward(tape, clean)[tape.out]
+    return float(value) if value.ndim == 0 else value
+
+
+def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None) -> TensorResult:
+    """Value and gradient of a scalar output; each partial has its input's shape."""
+    from .domains import tensor_domain
+    from .lazy import numpy
+
+    np = numpy()
+    tape, out_name, clean, wrt, notes = compile_tape(fn, point or {}, output, wrt)
+    graph = tape.graph
+    shape = shapes(tape, clean)
+    if shape[tape.out] != ():
+        node = graph.nodes[tape.out]
+        raise EvaluationError(f"{out_name} is not a scalar but a {shape_text(shape[tape.out])} "
+                              f"array: gradcalc differentiates a scalar output", graph.source,
+                              node.span, hint=f"reduce it, e.g. sum({graph.snippet(tape.out)}) "
+                                              f"or mean(...)")
+    v = forward(tape, clean)
+    with np.errstate(all="ignore"):
+        g = tape._backprop(tensor_domain(), v)
+    gradient, shapes_of = {}, {}
+    for w in wrt:
+        k = graph.index_of(w)
+        s = shape[k] if k <= tape.out and shape[k] is not None else np.shape(clean.get(w, 0.0))
+        d = g[k] if k <= tape.out else 0.0
+        d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy() if s else float(d)
+        if not np.isfinite(d).all():
+            raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
+                                  f"local derivative is infinite on the way)", graph.source,
+                                  graph.nodes[tape.out].span)
+        gradient[w], shapes_of[w] = d, s
+    for name, x in clean.items():
+        shapes_of.setdefault(name, np.shape(x))
+    return TensorResult(out_name, float(v[tape.out]), gradient, clean, shapes_of, tuple(notes))
+
+
+def _value_error(tape: Tape, v: list, i: int) -> EvaluationError:
+    """Why node i holds a non-finite entry: the op's rules, tested on that entry's scalars."""
+    from .lazy import numpy
+
+    np = numpy()
+    graph = tape.graph
+    node = graph.nodes[i]
+    op = REGISTRY[node.op]
+    value = np.asarray(v[i])
+    at = tuple(int(k) for k in np.argwhere(~np.isfinite(value))[0])
+    where = f" at entry [{', '.join(map(str, at))}]" if at else ""
+    message = f"{graph.snippet(i)} overflows{where}: beyond the float64 range (±1.8e308)"
+    if op.shape is None:   # elementwise: the entry's arguments are scalars
+        xs = [float(np.broadcast_to(v[j], value.shape)[at]) for j in node.args]
+        names = dict(zip(op.params, (graph.snippet(j) for j in node.args), strict=False))
+        for test, rule in op.requires:
+            if not test(*xs):
+                shown = ", ".join(
+                    f"{graph.snippet(j)}{_index(v[j], at)} = {x:g}"
+                    for j, x in zip(node.args, xs, strict=True)
+                    if graph.nodes[j].op != "const")
+                message = (f"{graph.snippet(i)} is undefined{where}: it needs "
+                           f"{rule.format(**names)}" + (f", but {shown}" if shown else ""))
+                break
+    return EvaluationError(message, graph.source, node.span)
+
+
+def _index(x, at) -> str:
+    """'[1]' for the entry of x that broadcasts to position ``at`` of the result ('' if x is a
+    scalar)."""
+    from .lazy import numpy
+
+    shape = numpy().shape(x)
+    if not shape:
+        return ""
+    own = at[len(at) - len(shape):]
+    return "[" + ", ".join(str(k if n > 1 else 0) for k, n in zip(own, shape, strict=True)) + "]"
