@@ -220,3 +220,62 @@ def _index(x, at) -> str:
         return ""
     own = at[len(at) - len(shape):]
     return "[" + ", ".join(str(k if n > 1 else 0) for k, n in zip(own, shape, strict=True)) + "]"
+
+
+@dataclass(frozen=True)
+class NumericalCheck:
+    """The gradient against central differences: the largest relative error (CS231n's
+    rel_error, |a - b| / max(1e-8, |a| + |b|)) per input, over single entries and directions."""
+
+    errors: dict[str, float]         # name -> largest relative error found
+    threshold: float
+    entries: int                     # single entries compared, in all
+    directions: int                  # random directions compared, per input
+
+    @property
+    def passed(self) -> bool:
+        return all(e <= self.threshold for e in self.errors.values())
+
+
+def rel_error(a: float, b: float) -> float:
+    """CS231n's relative error; 0 when both are tiny (below 1e-8 in sum, compared absolutely)."""
+    return abs(a - b) / max(1e-8, abs(a) + abs(b))
+
+
+def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_entries: int = 40,
+                    directions: int = 3, h: float = 1e-5, seed: int = 0) -> NumericalCheck:
+    """Central differences of the value at up to ``max_entries`` entries of each input (all of
+    them when there are fewer; else a seeded sample) and along ``directions`` random unit
+    directions, each compared with the gradient by ``rel_error``."""
+    from .lazy import numpy
+
+    np = numpy()
+    rng = np.random.default_rng(seed)
+    point = dict(result.point)
+
+    def value(name, x):
+        return float(evaluate(fn, {**point, name: x}, result.output))
+
+    errors, entries = {}, 0
+    for name, grad in result.gradient.items():
+        if name not in point:   # an intermediate (--wrt q): no value of its own to move
+            continue
+        x = np.asarray(point[name], dtype=np.float64)
+        g = np.asarray(grad, dtype=np.float64)
+        worst = 0.0
+        flat = np.arange(x.size)
+        picked = flat if x.size <= max_entries else rng.choice(flat, max_entries, replace=False)
+        for k in picked:
+            step = np.zeros(x.size)
+            step[k] = h * max(1.0, abs(float(x.flat[k])))
+            step = step.reshape(x.shape)
+            fd = (value(name, x + step) - value(name, x - step)) / (2 * step.flat[k])
+            worst = max(worst, rel_error(float(g.flat[k]), fd))
+            entries += 1
+        for _ in range(directions if x.size > 1 else 0):
+            d = rng.normal(size=x.shape)
+            d /= np.linalg.norm(d)
+            fd = (value(name, x + h * d) - value(name, x - h * d)) / (2 * h)
+            worst = max(worst, rel_error(float(np.sum(g * d)), fd))
+        errors[name] = worst
+    return NumericalCheck(errors, threshold, entries, directions)

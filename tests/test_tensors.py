@@ -286,3 +286,21 @@ def test_every_array_op_is_tested_here():
     spelt = {"matmul": "@", "transpose": ".T", "sum": "sum(", "mean": "mean(", "stack": "[x,"}
     assert set(spelt) == {op.name for op in TENSOR_OPS}
     assert all(s in text for s in spelt.values())
+
+
+def test_numerical_check_passes_a_right_gradient_and_fails_a_wrong_one():
+    from dataclasses import replace
+
+    from gradcalc.tensor import numerical_check
+
+    f = Function("mean((X@w - y)^2)")
+    r = f.gradient(X=X, w=w, y=y)
+    check = numerical_check(f, r)
+    assert check.passed and set(check.errors) == {"X", "w", "y"}
+    assert check.entries == 20 + 4 + 5 and max(check.errors.values()) < 1e-7
+    wrong = replace(r, gradient={**r.gradient, "w": r.gradient["w"] * 1.01})
+    bad = numerical_check(f, wrong)
+    assert not bad.passed and bad.errors["w"] == pytest.approx(0.01 / 2.01, rel=1e-3)
+    big = Function("sum(tanh(W @ v))")   # 60 entries: a sample of 40
+    assert numerical_check(big, big.gradient(W=np.ones((6, 10)) / 10, v=np.ones(10))).entries \
+        == 40 + 10
