@@ -304,3 +304,14 @@ def test_numerical_check_passes_a_right_gradient_and_fails_a_wrong_one():
     big = Function("sum(tanh(W @ v))")   # 60 entries: a sample of 40
     assert numerical_check(big, big.gradient(W=np.ones((6, 10)) / 10, v=np.ones(10))).entries \
         == 40 + 10
+
+
+def test_the_command_line_refuses_arrays_cleanly_for_now():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "gradcalc", "sum(W@x)", "--at",
+                          "W=[[1,2],[3,4]],x=[1,1]", "--no-check"], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: arrays are not in the command line's output yet")
