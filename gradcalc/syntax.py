@@ -377,15 +377,19 @@ class _Parser:
         power is refused, since sin^-1(x) is as often arcsin(x) as 1/sin(x); so is anything
         else (sin x, sin^2 x), with the hint to write what is meant."""
         toks = self.toks
+
+        def tok(k):   # the end token stands in for any past the end ("abs^" at the end)
+            return toks[min(k, len(toks) - 1)]
+
         _kind, name, start = toks[i]
         hint = None
-        if toks[i + 1][1] in ("^", "**"):
-            power, after = toks[i + 2], toks[i + 3]
+        if tok(i + 1)[1] in ("^", "**"):
+            power, after = tok(i + 2), tok(i + 3)
             if power[0] == "num" and power[1].isdigit() and after[1] == "(":
                 self.open_group(start)
                 self.ops.append((_CALL, name, 0, start, [0, i + 2]))   # [arguments, exponent]
                 return i + 4
-            if power[1] == "-" and after[1].isdigit() and toks[i + 4][1] == "(":
+            if power[1] == "-" and after[1].isdigit() and tok(i + 4)[1] == "(":
                 self.negative_function_power(i)
             exponent = power[1] if power[0] in ("num", "name") else "2"
             hint = f"to raise {name}(...) to a power, write {name}(...)^{exponent}"

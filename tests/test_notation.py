@@ -341,3 +341,12 @@ def test_the_symbols_of_derivatives_and_integrals_get_the_plain_answer():
         'e.g. gradcalc "x^3" --at x=2')
     assert rendered("∫ x dx").endswith(
         "hint: gradcalc does not compute integrals, only values and derivatives")
+
+
+@pytest.mark.parametrize("text", ["abs^", "e3atanh+ 0^ 0^- 1abs^", "sin^", "sin**", "sin^-",
+                                  "sin^-1", "sin^2"])
+def test_a_function_power_cut_short_is_an_error_not_a_crash(text):
+    # found by fuzz_parser: the tokens after "abs^" ran past the end of the input
+    with pytest.raises(GradcalcError) as info:
+        Function(text)
+    assert "is a function: call it as" in info.value.message
