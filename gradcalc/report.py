@@ -53,7 +53,8 @@ class Report:
     - higher: result, check, hessian or partials, higher_check, gradient_program;
     - outputs: jacobian;
     - symbolic_higher: order, entries (multi-index -> SymPy), entry_checks (-> status);
-    - implicit: implicit, point, check.
+    - implicit: implicit, point, check;
+    - tensor: result (a tensor.TensorResult: each partial of its input's shape), tensor_check.
     """
 
     kind: str
@@ -80,6 +81,7 @@ class Report:
     implicit: Any = None             # derivatives.Implicit
     point: dict | None = None        # the point of an implicit report
     batches: Batches | None = None
+    tensor_check: Any = None         # tensor.NumericalCheck (arrays: the numerical gradient check)
     warnings: list[str] = field(default_factory=list)
 
     def failed(self) -> bool:
@@ -88,11 +90,13 @@ class Report:
         checks = [c for c in (self.check, self.higher_check) if c is not None]
         if self.jacobian is not None:
             return self.jacobian.failed
+        if self.tensor_check is not None and not self.tensor_check.passed:
+            return True
         if self.entry_checks is not None:
             return "disagree" in self.entry_checks.values()
         if any(c.failed for c in checks):
             return True
-        if self.result is not None and self.result.undetermined:
+        if self.result is not None and getattr(self.result, "undetermined", None):
             return True
         derivs = self.hessian or self.partials
         if derivs is not None and any(v is None for v in derivs.partials):
@@ -129,6 +133,20 @@ def point_report(fn, point: dict, request: Request, title: str = "") -> Report:
         from .steps import walkthrough
 
         report.walk = walkthrough(fn, result, formulas=request.steps or request.formulas)
+    return report
+
+
+def tensor_report(fn, point: dict, request: Request, title: str = "") -> Report:
+    """Value and gradient of a program over arrays; each partial has its input's shape. The
+    check is numerical (central differences, CS231n's rel_error): SymPy's entrywise check of
+    arrays is not built yet (docs/tensors.md)."""
+    from . import tensor
+
+    result = tensor.gradient(fn, point, request.output, request.wrt)
+    report = Report("tensor", fn.source, result.output, title or fn.source, result=result,
+                    warnings=list(result.warnings))
+    if request.timeout is not None:
+        report.tensor_check = tensor.numerical_check(fn, result)
     return report
 
 

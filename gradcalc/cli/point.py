@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import click
+
 from ..errors import UsageError
 from ..function import Function
 from ..points import parse_point
@@ -31,10 +33,7 @@ def point(o: Options, settings: Settings) -> int:
     fn = Function(source, settings.limits)
     point = parse_point(at) if at is not None else None
     if fn.graph.tensor or any(getattr(x, "ndim", 0) for x in (point or {}).values()):
-        # NOTE: the tensor path has no report yet (docs/tensors.md): refuse cleanly, exit 2
-        raise UsageError("arrays are not in the command line's output yet (issue 15)",
-                         hint="in Python: Function(program).gradient(W=[[1, 2], [3, 4]], ...) "
-                              "gives each gradient with its input's shape")
+        return _tensor(fn, point, o, settings)
     verdicts = answers(fn, o, point) if o.expect else None
     if point is None:   # no --at
         extras = o.given(*_EXTRAS)
@@ -62,6 +61,30 @@ def point(o: Options, settings: Settings) -> int:
     renderer.render(report, o.out(settings))
     if o.graph_file:
         settings.note(f"wrote the graph to {o.graph_file}")
+    return report.exit_code()
+
+
+def _tensor(fn, point, o: Options, settings: Settings) -> int:
+    """A program over arrays (docs/tensors.md): at a point, with the numerical check."""
+    from .. import formats
+    from ..report import tensor_report
+
+    unsupported = o.given("steps", "graph_file", "tree", "exact", "precision", "expect",
+                          "direction")
+    if point is None or unsupported:
+        raise UsageError(f"arrays work at one point (--at) without {', '.join(unsupported)}"
+                         if unsupported else "arrays need a point: their symbolic gradient is "
+                         "not available yet", hint='e.g. --at "W=[[1,2],[3,4]],x=[1,-1]"')
+    renderer = formats.renderer(o.fmt, "tensor")
+    report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout),
+                           title(o.file, fn.source))
+    warn(settings, report.warnings)
+    check = report.tensor_check
+    if check is not None and not check.passed:
+        bad = [k for k, e in check.errors.items() if e > check.threshold]
+        click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
+                   err=True)
+    renderer.render(report, o.out(settings))
     return report.exit_code()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit"}
+KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit",
+         "tensor"}
 
 
 def dumps(obj) -> str:
@@ -78,5 +79,12 @@ def _implicit(report) -> str:
                            None)
 
 
+def _tensor(report) -> str:
+    from ..render.arrays import tensor_json
+
+    return dumps(tensor_json(report))
+
+
 _KINDS = {"point": _point, "symbolic": _symbolic, "higher": _higher,
-          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit}
+          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit,
+          "tensor": _tensor}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..numfmt import fmt
 
-KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit"}
+KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit",
+         "tensor"}
 
 
 def render(report, out) -> None:
@@ -68,5 +69,12 @@ def _implicit(report, out) -> None:
                              "plain", out.digits))
 
 
+def _tensor(report, out) -> None:
+    from ..render.arrays import tensor_plain
+
+    out.echo(tensor_plain(report, out.digits))
+
+
 _KINDS = {"point": _point, "symbolic": _symbolic, "points": _points, "higher": _higher,
-          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit}
+          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit,
+          "tensor": _tensor}

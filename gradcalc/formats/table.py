@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit"}
+KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit",
+         "tensor"}
 
 
 def render(report, out) -> None:
@@ -90,5 +91,12 @@ def _implicit(report, out) -> None:
                              "table", out.digits))
 
 
+def _tensor(report, out) -> None:
+    from ..render.arrays import tensor_table
+
+    tensor_table(out.console(), report, out.digits or 6)
+
+
 _KINDS = {"point": _point, "symbolic": _symbolic, "points": _points, "higher": _higher,
-          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit}
+          "symbolic_higher": _symbolic_higher, "outputs": _outputs, "implicit": _implicit,
+          "tensor": _tensor}
