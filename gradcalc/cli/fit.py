@@ -12,7 +12,7 @@ from ..errors import UsageError, describe
 from ..points import parse_point
 from ..syntax import split_top_level
 from .app import Command, Settings
-from .many import _open_points as open_points
+from .many import open_points
 from .training import live as live_progress
 from .training import optimizer_json, optimizer_options, run_training
 

@@ -30,7 +30,7 @@ def many(o: Options, settings: Settings) -> int:
         names, chunks = _at_points(o.at)
     else:
         fixed = parse_point(o.at[0]) if o.at else {}
-        stream = _open_points(o.points_file)
+        stream = open_points(o.points_file)
         where = "standard input" if o.points_file == "-" else o.points_file
         table = PointsFile(stream, where, fn.variables, fixed, o.chunk_size or CHUNK)
         names = [*table.variables, *fixed]
@@ -86,7 +86,8 @@ def _at_points(at) -> tuple[list[str], Iterable[Chunk]]:
     return names, [Chunk(0, len(points), {k: [p[k] for p in points] for k in names}, {})]
 
 
-def _open_points(name: str):
+def open_points(name: str):
+    """A points or data file opened for reading in bytes; "-" is standard input."""
     if name == "-":
         return sys.stdin.buffer
     try:

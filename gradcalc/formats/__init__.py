@@ -62,6 +62,3 @@ class Out:
 
     def console(self):
         return self.settings.console()
-
-    def note(self, text: str) -> None:
-        self.settings.note(text)
