@@ -153,6 +153,12 @@ class Function:
         """Check names and values; return (tape, output name, point, wrt names, notes). With
         ``tensor`` the values may be arrays and the tape is compiled for them (tensor.py)."""
         g = self.graph
+        if g.tensor and not tensor:
+            # NOTE: only the value and gradient at a point handle arrays so far (docs/tensors.md);
+            # every other use of the tape (SymPy, mpmath, Hessians, batches) comes through here
+            raise UsageError("this program uses arrays, which gradcalc differentiates only at "
+                             "a point so far (value and gradient)",
+                             hint='e.g. gradcalc "sum(W@x)" --at "W=[[1,2],[3,4]],x=[1,0]"')
         point = dict(point or {})
         notes = list(g.warnings)
         out_name = output or g.output

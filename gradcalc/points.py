@@ -189,11 +189,12 @@ def _reading(where: str, reader=None):
         raise UsageError(f"{where}{line}: {exc}") from None
 
 
-def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
+def parse_point(text: str, exact: bool = False, option: str = "--at",
+                arrays: bool = False) -> dict:
     """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
-    ``exact`` a SymPy number: 1/3 stays 1/3), or an array literal (x=[1,2],W=[[1,2],[3,4]]:
-    a float64 array, docs/tensors.md). ``option`` is what the user typed the point
-    with (--at, --from, --params, or a problem file's key), for the messages."""
+    ``exact`` a SymPy number: 1/3 stays 1/3), or with ``arrays`` an array literal
+    (x=[1,2],W=[[1,2],[3,4]]: a float64 array, docs/tensors.md). ``option`` is what the user
+    typed the point with (--at, --from, --params, or a problem file's key), for the messages."""
     from .function import Function
     from .syntax import split_top_level
 
@@ -237,6 +238,12 @@ def parse_point(text: str, exact: bool = False, option: str = "--at") -> dict:
             if exact and f.graph.tensor:
                 raise UsageError(f"exact values are not available for arrays yet ({name})",
                                  text, (offset + lead, offset + len(piece)))
+            if f.graph.tensor and not arrays:
+                raise UsageError(f"{name} is an array: arrays work only for the value and "
+                                 "gradient at one point so far", text,
+                                 (offset + lead, offset + len(piece)),
+                                 hint="arrays work in the gradient command at one --at point, "
+                                      "with no other derivative option")
             point[name] = f.symbolic(wrt=[]).expression if exact else f()
         except GradcalcError as exc:
             if exc.source == value and exc.span is not None:

@@ -133,7 +133,9 @@ def forward(tape: Tape, point: dict) -> list:
     np = numpy()
     shapes(tape, point)
     D = tensor_domain()
-    v = tape.leaves(D, point)
+    # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give inf
+    # (explained below, as for arrays), not raise ZeroDivisionError
+    v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
     with np.errstate(all="ignore"):
         tape._run(D, v, tape.forward_steps)
     for i in tape.step_nodes:

@@ -73,7 +73,7 @@ def test_points_split_at_commas_outside_brackets():
 
 
 def test_points_take_array_literals():
-    point = parse_point("x=[1,2,3],W=[[1,2],[3,4]],b=0.5,v=[2*pi, -1]")
+    point = parse_point("x=[1,2,3],W=[[1,2],[3,4]],b=0.5,v=[2*pi, -1]", arrays=True)
     assert point["x"].tolist() == [1.0, 2.0, 3.0] and point["x"].dtype == np.float64
     assert point["W"].tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert point["b"] == 0.5
@@ -81,7 +81,7 @@ def test_points_take_array_literals():
 
 
 def test_a_ragged_literal_is_an_error_under_the_entry():
-    text = error_of(lambda: parse_point("x=[[1,2],[3]]"))
+    text = error_of(lambda: parse_point("x=[[1,2],[3]]", arrays=True))
     assert text.splitlines() == [
         "error: a ragged array: [3] (1) does not match the first entry, [1,2] (2)",
         "  x=[[1,2],[3]]",

@@ -31,7 +31,7 @@ def point(o: Options, settings: Settings) -> int:
                               "--precision")
     source = settings.read_program(o.program, o.file)
     fn = Function(source, settings.limits)
-    point = parse_point(at) if at is not None else None
+    point = parse_point(at, arrays=True) if at is not None else None
     if fn.graph.tensor or any(getattr(x, "ndim", 0) for x in (point or {}).values()):
         return _tensor(fn, point, o, settings)
     verdicts = answers(fn, o, point) if o.expect else None
