@@ -360,7 +360,7 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                 if node is not None:   # put the intermediate's own expression back
                     theirs = theirs.xreplace({node[0]: values[node[1]]})
                 same = same_function(ours, theirs, list(symbols.values()))
-                partials.append(PartialCheck(name, ours, None, sstr(theirs), same.status,
+                partials.append(PartialCheck(name, ours, None, sstr(theirs), same.check_status,
                                              same.note))
     except GAVE_UP as exc:
         return Check("sympy", "skipped", tuple(partials), seconds=time.perf_counter() - start,
@@ -377,6 +377,12 @@ class Equivalence:
     method: str                        # identical | simplify | random points
     point: dict | None = None          # where they differ (disagree), names -> values
     note: str | None = None
+
+    @property
+    def check_status(self) -> str:
+        """The status of a partial's check: 'unchecked' (no random point where both are
+        defined) is a check that could not run, 'skipped'."""
+        return "skipped" if self.status == "unchecked" else self.status
 
 
 def same_function(ours, theirs, symbols, domain=None, points=()) -> Equivalence:
@@ -524,8 +530,8 @@ def check_implicit(result, point: dict | None, timeout: float = 5.0) -> Check:
                 theirs = sympy.idiff(f_expr, symbols[y], symbols[x], order)
                 if point is None:
                     same = same_function(ours, theirs, list(symbols.values()))
-                    checks.append(PartialCheck(name, ours, None, sstr(theirs), same.status,
-                                               same.note))
+                    checks.append(PartialCheck(name, ours, None, sstr(theirs),
+                                               same.check_status, same.note))
                     continue
                 subs = {symbols[k]: sympy.Rational(v) for k, v in point.items()}
                 ref = _to_float(theirs.xreplace(subs).evalf(30))

@@ -187,3 +187,19 @@ def test_a_swallowed_timeout_fires_again():
                 pass
     assert time.monotonic() - started < 1
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0   # nothing left armed
+
+
+def test_a_symbolic_partial_no_random_point_can_test_is_skipped_not_a_crash():
+    # found by fuzz_cli: d(0^y)/dy is nan wherever SymPy evaluates it, so no random point
+    # compares; the partial's check is skipped (the table printed KeyError: 'unchecked')
+    from click.testing import CliRunner
+
+    from gradcalc.cli import main
+    from gradcalc.function import Function
+
+    fn = Function("0^y*a/f + b")
+    check = check_symbolic(fn, fn.symbolic())
+    statuses = {p.name: p.status for p in check.partials}
+    assert statuses["y"] == "skipped" and statuses["b"] == "agree"
+    r = CliRunner().invoke(main, ["e3atanh+ 0^y f ^- 1absb", "--check-timeout", "1"])
+    assert r.exit_code == 0 and "? no random point where" in r.stdout
