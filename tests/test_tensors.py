@@ -306,12 +306,17 @@ def test_numerical_check_passes_a_right_gradient_and_fails_a_wrong_one():
         == 40 + 10
 
 
-def test_the_command_line_refuses_arrays_cleanly_for_now():
+def test_the_console_script_computes_arrays_and_refuses_the_rest_cleanly():
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-m", "gradcalc", "sum(W@x)", "--at",
-                          "W=[[1,2],[3,4]],x=[1,1]", "--no-check"], capture_output=True,
-                         text=True, timeout=60)
-    assert run.returncode == 2
-    assert run.stderr.startswith("error: arrays are not in the command line's output yet")
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gradcalc", *args], capture_output=True,
+                              text=True, timeout=60)
+
+    ok = run("sum(W@x)", "--at", "W=[[1,2],[3,4]],x=[1,1]", "--no-check", "--format", "plain")
+    assert (ok.returncode, ok.stdout) == (0, "f = 10\ndf/dW = [[1, 1], [1, 1]]\n"
+                                             "df/dx = [4, 6]\n")
+    refused = run("sum([x, 2*y])", "--at", "x=1,y=2", "--hessian")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: this program uses arrays")

@@ -83,3 +83,13 @@ def test_plain():
 def test_bad_array_input_is_exit_2_with_a_message(args, message):
     r = run(args)
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output
+
+
+def test_the_array_json_holds_to_the_schema():
+    from pathlib import Path
+
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "schema.json").read_text())
+    for extra in ([], ["--no-check"]):
+        r = run(["sum((W@x + b)^2)", "--at", AT, "--format", "json", *extra])
+        jsonschema.validate(json.loads(r.stdout), schema)
