@@ -244,8 +244,10 @@ def _npy(name, shown, path, value, place, max_elements):
     with _reading(shown, value, place):
         with path.open("rb") as stream:
             shape, dtype = _header(stream, shown, value, place)
+            start = stream.tell()
         _numeric(shown, dtype, value, place)
         check_size(name, shape, max_elements, value, place)
+        _whole_data(shown, shape, dtype, path.stat().st_size - start, value, place)
         array = np.load(path, allow_pickle=False)
     return array
 
@@ -272,10 +274,12 @@ def _npz(name, shown, path, member, value, place, member_span, max_elements):
                                      if members else None)
                 with archive.open(key + ".npy") as stream:
                     shape, dtype = _header(stream, f"{shown}:{key}", value, place)
+                    have = archive.getinfo(key + ".npy").file_size - stream.tell()
         except zipfile.BadZipFile:
             raise UsageError(f"{shown} is not a valid .npz archive", value, place) from None
         _numeric(f"{shown}:{key}", dtype, value, place)
         check_size(name, shape, max_elements, value, place)
+        _whole_data(f"{shown}:{key}", shape, dtype, have, value, place)
         with np.load(path, allow_pickle=False) as archive:
             array = archive[key]
     return array
@@ -295,6 +299,17 @@ def _header(stream, shown, value, place):
         raise UsageError(f"{shown} holds records (an .npy file of version "
                          f"{'.'.join(map(str, version))}), not numbers", value, place)
     return tuple(shape), dtype
+
+
+def _whole_data(shown, shape, dtype, have: int, value, place) -> None:
+    """Refuse a file shorter than its header says (before NumPy allocates what it promises)."""
+    need = dtype.itemsize
+    for n in shape:
+        need *= n
+    if have < need:
+        raise UsageError(f"{shown} is cut short: its header promises a {_shape_text(shape)} "
+                         f"array of {dtype} ({need:,} bytes), but {max(have, 0):,} bytes "
+                         "follow it", value, place)
 
 
 def _numeric(shown, dtype, value, place) -> None:
