@@ -206,12 +206,16 @@ def _from_file(name: str, value: str, max_elements: int | None) -> Any:
         raise UsageError(f"no file after @ in the value of {name}", value, whole,
                          hint=f"e.g. {name}=@{name}.npy (a .npy, .npz, .csv or .txt file)")
     shown, member = spec, None
-    if ":" in spec and not Path(os.path.expanduser(spec)).exists():
+    if ":" in spec and not _exists(spec):
         shown, _, member = spec.rpartition(":")
+        if not shown.strip() or not member.strip():
+            said = "no file before ':'" if not shown.strip() else "no member after ':'"
+            raise UsageError(f"{said} in the value of {name}", value, whole,
+                             hint=f"a member of an .npz archive: {name}=@f.npz:{name}")
     path = Path(os.path.expanduser(shown))
     place = (start, start + len(shown))
     try:
-        if not path.exists():
+        if not _exists(shown):
             raise UsageError(f"no file {shown}", value, place,
                              hint=f"a path is relative to the working directory, {os.getcwd()}")
         if not path.is_file():
@@ -351,8 +355,11 @@ def _text(name, shown, path, value, place, max_elements):
             try:
                 row = [float(t) for t in texts]
             except ValueError:
-                bad = next(t.strip() for t in texts if not _number(t))
-                said = "an empty field" if not bad else f"{bad!r} is not a number"
+                field, bad = next((k, t.strip()) for k, t in enumerate(texts, 1)
+                                  if not _number(t))
+                shown_bad = bad if len(bad) <= 20 else bad[:20] + "…"   # not a whole line
+                said = f"field {field} is empty" if not bad else \
+                    f"field {field}, {shown_bad!r}, is not a number"
                 raise UsageError(f"{shown}, line {number}: {said}", value, place,
                                  hint="numbers are separated by commas or by spaces, "
                                       "one row a line") from None
@@ -376,6 +383,14 @@ def _text(name, shown, path, value, place, max_elements):
     if rows > 1 and width > 1:
         return array.reshape(rows, width)
     return array if array.size > 1 else array.reshape(())
+
+
+def _exists(shown: str) -> bool:
+    """Whether a path names anything; False for a name the system refuses (too long, NUL)."""
+    try:
+        return Path(os.path.expanduser(shown)).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _numbers(n: int) -> str:

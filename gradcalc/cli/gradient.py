@@ -23,7 +23,7 @@ Examples:
   gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --steps --graph graph.svg
   gradcalc "sin(x^2)" --expect "df/dx=2*x*cos(x^2)"
   gradcalc "x^2*y" --at x=1/3,y=3 --exact
-  gradcalc "sum((W@x)^2)" --at "W=@w.npy,x=randn(3)" --save-gradients grads
+  gradcalc "sum(W@x)" --at "W=@w.npy,x=randn(3)" --save-gradients out
   gradcalc check examples/homework.toml        # a whole problem set, with a score
   gradcalc "z*(x+y)" --at x=-2,y=5,z=-4 --at x=1,y=2,z=3 --format csv
   gradcalc "w*x + b" --points data.csv --at w=0.5,b=1 --format jsonl

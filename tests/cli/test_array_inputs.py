@@ -296,14 +296,20 @@ def test_missing_files_and_members_with_a_caret(tmp_path, monkeypatch):
     np.save("w.npy", W)
     assert ":W' names a member of an .npz archive" in refused(["sum(W)", "--at", "W=@w.npy:W"])
     assert "no file after @" in refused(["sum(W)", "--at", "W=@"])
+    assert "no member after ':' in the value of W" in refused(["sum(W)", "--at", "W=@f.npz:"])
+    assert "no file before ':' in the value of W" in refused(["sum(W)", "--at", "W=@:W"])
+    long = "a/" * 3000   # beyond the system's limit for a path: refused, not a traceback
+    assert "error: no file a/a/" in refused(["sum(W)", "--at", f"W=@{long}x.npy:W"])
+    assert "error: no file a/a/" in refused(["sum(W)", "--at", f"W=@{long}x.npy"])
 
 
 @pytest.mark.parametrize("text, message", [
     ("1,2\n3\n", "w.csv, line 2 has 1 number, but line 1 has 2: a ragged matrix"),
     ("1,2\n\n# c\n3,4,5\n", "w.csv, line 4 has 3 numbers, but line 1 has 2: a ragged matrix"),
-    ("1,2\n3,abc\n", "w.csv, line 2: 'abc' is not a number"),
-    ("1,,2\n", "w.csv, line 1: an empty field"),
-    ("1;2\n", "w.csv, line 1: '1;2' is not a number"),
+    ("1,2\n3,abc\n", "w.csv, line 2: field 2, 'abc', is not a number"),
+    ("1,,2\n", "w.csv, line 1: field 2 is empty"),
+    ("1;2\n", "w.csv, line 1: field 1, '1;2', is not a number"),
+    ("secret:" + "x" * 100 + "\n", "line 1: field 1, 'secret:xxxxxxxxxxxxx…', is not a number"),
     ("# nothing\n\n", "w.csv holds no numbers"),
     ("1,2\n3,nan\n", "w.csv: entry [1, 1] is nan; every entry must be finite"),
     ("1,-inf,3\n", "w.csv: entry [1] is -inf; every entry must be finite"),
