@@ -118,7 +118,7 @@ def _construct(name: str, value: str, draws: Draws, max_elements: int | None) ->
                          value, second.span(1), hint="e.g. --at A=randn(2,3),B=zeros(2,3)")
     m = _WHOLE.fullmatch(value)
     pre = m["pre"].strip() if m else ""
-    if m is None or (pre and pre not in "+-" and not pre.endswith("*")):
+    if m is None or (pre and pre not in ("+", "-") and not pre.endswith("*")):
         raise UsageError(f"{calls[0][1]}(...) stands alone in a value, or scaled by a "
                          "constant", value, calls[0].span(1),
                          hint=f"e.g. {name}=0.01*randn(3,4)")
@@ -166,6 +166,8 @@ def _sizes(ctor: str, value: str, start: int, args: str) -> list[int]:
         if not _SIZE.fullmatch(text):
             raise UsageError(f"a size is a whole number ≥ 1, not {text}", value, span,
                              hint=f"e.g. {example}")
+        if len(text) > 18:   # beyond any array's size (and int()'s digit limit)
+            raise UsageError(f"a size of {len(text)} digits is beyond any array", value, span)
         if int(text) == 0:
             raise UsageError(f"a size is at least 1, not {text}: arrays are never empty",
                              value, span, hint=f"e.g. {example}")

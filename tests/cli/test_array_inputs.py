@@ -362,6 +362,8 @@ def test_nan_in_an_npy_names_the_first_bad_index(tmp_path):
     ("[1,2]*ones(2)", "the scale of W must be a constant number", "[1,2]"),
     ("randn(2)+zeros(2)", "the value of W makes two arrays: one constructor per value",
      "zeros"),
+    ("+-randn(2)", "randn(...) stands alone in a value, or scaled by a constant", "randn"),
+    ("zeros(" + "9" * 40 + ")", "a size of 40 digits is beyond any array", "9" * 40),
 ])
 def test_bad_constructors_with_a_caret(value, message, part):
     err = refused(["sum(W)", "--at", f"W={value}"]).splitlines()
