@@ -31,9 +31,13 @@ def point(o: Options, settings: Settings) -> int:
                               "--precision")
     source = settings.read_program(o.program, o.file)
     fn = Function(source, settings.limits)
-    point = parse_point(at, arrays=True) if at is not None else None
+    point = parse_point(at, arrays=True, seed=o.seed, max_elements=o.max_elements or None) \
+        if at is not None else None
     if fn.graph.tensor or any(getattr(x, "ndim", 0) for x in (point or {}).values()):
         return _tensor(fn, point, o, settings)
+    if o.save_gradients is not None:
+        raise UsageError("--save-gradients writes the gradients of array inputs; this program "
+                         "and point have none", hint="for numbers, use --format json or csv")
     verdicts = answers(fn, o, point) if o.expect else None
     if point is None:   # no --at
         extras = o.given(*_EXTRAS)
@@ -80,6 +84,11 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     renderer = formats.renderer(o.fmt, "tensor")
     report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout),
                            title(o.file, fn.source))
+    written = None
+    if o.save_gradients is not None:   # before printing: a directory in the way is exit 2
+        from ..arrays_io import save_gradients
+
+        written = save_gradients(report.result.gradient, o.save_gradients)
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
@@ -87,6 +96,9 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
         click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
                    err=True)
     renderer.render(report, o.out(settings))
+    if written is not None:
+        settings.note(f"wrote {len(written)} gradient{'s' * (len(written) != 1)} to "
+                      f"{o.save_gradients}")
     return report.exit_code()
 
 
