@@ -69,8 +69,7 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     from .. import formats
     from ..report import tensor_report
 
-    unsupported = o.given("steps", "graph_file", "tree", "exact", "precision", "expect",
-                          "direction")
+    unsupported = o.given("tree", "exact", "precision", "expect", "direction")
     if point is None or unsupported:
         raise UsageError(f"arrays work at one point (--at) without {', '.join(unsupported)}"
                          if unsupported else "arrays need a point: their symbolic gradient is "
@@ -78,13 +77,29 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     renderer = formats.renderer(o.fmt, "tensor")
     report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout),
                            title(o.file, fn.source))
+    walk = None
+    if o.steps or o.graph_file:   # the picture before printing anything, as for scalars
+        from ..tensor_steps import walkthrough
+
+        walk = walkthrough(fn, report.result)
+        if o.graph_file:
+            from ..render.dot import write_graph
+
+            write_graph(walk, o.graph_file, o.digits or 4, o.rankdir)
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
         bad = [k for k, e in check.errors.items() if e > check.threshold]
         click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
                    err=True)
-    renderer.render(report, o.out(settings))
+    if o.steps:
+        from ..render.tensor_steps import render
+
+        render(report, walk, o.fmt, o.out(settings))
+    else:
+        renderer.render(report, o.out(settings))
+    if o.graph_file:
+        settings.note(f"wrote the graph to {o.graph_file}")
     return report.exit_code()
 
 
