@@ -154,6 +154,13 @@ def _pow(e: Edge) -> tuple[str, None]:
     return f"{e.g} ⊙ {y}·{x}^({e.y} − 1)", None
 
 
+def _mul(e: Edge) -> tuple[str, None]:
+    """g ⊙ y elementwise; g · c when the other factor is a scalar (c·x, W·2)."""
+    other = 1 - e.k
+    dot = "·" if not e.shapes[other] else "⊙"
+    return f"{e.g} {dot} {_p(e.args[other])}", None
+
+
 def _num(c: float) -> str:
     from .numfmt import fmt
 
@@ -190,7 +197,7 @@ FORMULAS: dict[str, Formula] = {
     # elementwise operators (broadcasting's sums are added around them by ``formula``)
     "add": _rule("{g}", "{g}"),
     "sub": _rule("{g}", "−{g}"),
-    "mul": _rule("{g} ⊙ {y}", "{g} ⊙ {x}"),
+    "mul": _mul,
     "div": _rule("{g} / {y}", "−{g} ⊙ {x} / {y}²"),
     "neg": _rule("−{g}"),
     "pow": _pow,

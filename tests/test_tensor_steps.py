@@ -120,6 +120,7 @@ def test_a_scalar_times_an_array_sums_every_entry_and_a_column_bias_the_columns(
     ("sum([a, b])", {"a": 1.0, "b": 2.0}, "t1 → b", "∂f/∂b = (∂f/∂t1)[1]"),
     ("sum(x - y)", {"x": np.ones(2), "y": np.ones(2)}, "t1 → y", "∂f/∂y = −∂f/∂t1"),
     ("sum(x * y)", {"x": np.ones(2), "y": np.ones(2)}, "t1 → x", "∂f/∂x = ∂f/∂t1 ⊙ y"),
+    ("sum(c * x)", {"c": 2.0, "x": np.ones(2)}, "t1 → x", "∂f/∂x = ∂f/∂t1 · c"),
     ("sum(x / y)", {"x": np.ones(2), "y": np.ones(2)}, "t1 → y", "∂f/∂y = −∂f/∂t1 ⊙ x / y²"),
     ("sum(x^3)", {"x": np.ones(2)}, "t1 → x", "∂f/∂x = ∂f/∂t1 ⊙ 3·x^2"),
     ("sum(x^y)", {"x": np.ones(2), "y": np.ones(2)}, "t1 → y", "∂f/∂y = ∂f/∂t1 ⊙ t1 ⊙ ln x"),
