@@ -95,7 +95,7 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     if o.steps:
         from ..render.tensor_steps import render
 
-        render(report, walk, o.fmt, o.out(settings))
+        render(report, walk, renderer, o.out(settings))
     else:
         renderer.render(report, o.out(settings))
     if o.graph_file:

@@ -147,21 +147,22 @@ def steps_json(w) -> dict:
     }
 
 
-def render(report, walk, fmt_name: str, out) -> None:
-    """A tensor report with its walkthrough (--steps), in the formats that carry arrays: the
-    report as its format renders it, the walkthrough after it (in JSON, its "steps" key)."""
-    from .. import formats
+def render(report, walk, renderer, out) -> None:
+    """A tensor report with its walkthrough (--steps) in the format ``renderer`` (a module of
+    gradcalc.formats) writes: the report as it renders it, then the walkthrough; in JSON, the
+    one object with a "steps" key."""
+    name = renderer.__name__.rsplit(".", 1)[1]
+    if name == "json":
+        import json
 
-    if fmt_name == "json":
-        from ..formats.json import dumps
         from .arrays import tensor_json
 
         obj = tensor_json(report)
         obj["steps"] = steps_json(walk)
-        out.echo(dumps(obj))
+        out.echo(json.dumps(obj, ensure_ascii=False, indent=2))   # as formats.json.dumps
         return
-    formats.get(fmt_name).render(report, out)
-    if fmt_name == "plain":
+    renderer.render(report, out)
+    if name == "plain":
         out.echo(steps_plain(walk, out.digits))
     else:
         steps_tables(out.console(), walk, out.digits or 6)
