@@ -239,7 +239,7 @@ def formula(e: Edge) -> tuple[str, str | None, tuple[int, ...], str]:
     words = ""
     if elementwise and e.shapes[e.k] != e.out_shape:
         summed = broadcast_axes(e.shapes[e.k], e.out_shape)
-        sigma, words = _sum_words(summed, e.out_shape, e.args[e.k])
+        sigma, words = _sum_words(summed, e.out_shape, f"{e.args[e.k]} ({_s(e.shapes[e.k])})")
         text = f"{sigma} {text}" if _atom(text.replace("∂", "").replace("/", "")) \
             else f"{sigma} ({text})"
         dims = f"{sigma} ({_s(e.out_shape)}) = {_s(e.shapes[e.k])}"
@@ -255,10 +255,11 @@ def broadcast_axes(shape: Shape, out: Shape) -> tuple[int, ...]:
 
 
 def _sum_words(axes: tuple[int, ...], out: Shape, name: str) -> tuple[str, str]:
-    """('Σ_rows', 'summed over the rows: b was added to each row') for a sum over ``axes``."""
+    """('Σ_rows', 'summed over the rows (axis 0): b (2) was broadcast to each of the 4 rows')
+    for a sum over ``axes`` of ``out``; ``name`` is the argument with its shape."""
     if len(axes) == len(out):
-        return "Σ_all", (f"summed over every entry: {name} (scalar) was used at each of "
-                         f"the {_s(out)} entries")
+        return "Σ_all", (f"summed over every entry: {name} was used at each of the "
+                         f"{_s(out)} entries")
     if len(out) == 2 and axes == (0,):
         return "Σ_rows", (f"summed over the rows (axis 0): {name} was broadcast to each of "
                           f"the {out[0]} rows")

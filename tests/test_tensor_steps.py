@@ -95,7 +95,7 @@ def test_a_bias_broadcast_over_a_batch_is_summed_over_the_rows():
     s = rows(w)["H → b"]
     assert s.formula == "∂f/∂b = Σ_rows ∂f/∂H"
     assert s.dims == "Σ_rows (3×2) = 2" and s.summed == (0,)
-    assert s.broadcast == "summed over the rows (axis 0): b was broadcast to each of the 3 rows"
+    assert s.broadcast == "summed over the rows (axis 0): b (2) was broadcast to each of the 3 rows"
     assert s.shape == s.target_shape == (2,) and s.shapes_match
     upstream = rows(w)["t2 → H"].downstream
     assert np.array_equal(s.downstream, upstream.sum(axis=0))
