@@ -69,12 +69,11 @@ def point(o: Options, settings: Settings) -> int:
 
 
 def _tensor(fn, point, o: Options, settings: Settings) -> int:
-    """A program over arrays (docs/tensors.md): at a point, with the numerical check."""
+    """A program over arrays (docs/tensors.md): at a point, with its check."""
     from .. import formats
     from ..report import tensor_report
 
-    unsupported = o.given("steps", "graph_file", "tree", "exact", "precision", "expect",
-                          "direction")
+    unsupported = o.given("tree", "exact", "precision", "expect", "direction")
     if point is None and not fn.variables:
         point = {}   # an array program of constants: its value, and a gradient of nothing
     if point is None or unsupported:
@@ -89,16 +88,32 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
         from ..arrays_io import save_gradients
 
         written = save_gradients(report.result.gradient, o.save_gradients)
+    walk = None
+    if o.steps or o.graph_file:   # the picture before printing anything, as for scalars
+        from ..tensor_steps import walkthrough
+
+        walk = walkthrough(fn, report.result)
+        if o.graph_file:
+            from ..render.dot import write_graph
+
+            write_graph(walk, o.graph_file, o.digits or 4, o.rankdir)
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
         bad = [k for k, e in check.errors.items() if e > check.threshold]
         click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
                    err=True)
-    renderer.render(report, o.out(settings))
+    if o.steps:
+        from ..render.tensor_steps import render
+
+        render(report, walk, renderer, o.out(settings))
+    else:
+        renderer.render(report, o.out(settings))
     if written is not None:
         settings.note(f"wrote {len(written)} gradient{'s' * (len(written) != 1)} to "
                       f"{o.save_gradients}")
+    if o.graph_file:
+        settings.note(f"wrote the graph to {o.graph_file}")
     return report.exit_code()
 
 
