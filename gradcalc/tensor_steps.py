@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .ops import REGISTRY
+from .ops import REGISTRY, slice_text
 from .steps import node_labels
 from .tensor import Shape, shape_text
 
@@ -87,6 +87,7 @@ class Edge:
     shapes: tuple[Shape, ...]     # its arguments' shapes
     out_shape: Shape
     consts: tuple[float | None, ...]   # each argument's value when it is a literal, else None
+    param: Any = None             # the op's static parameter: an axis, an index, sizes
 
     @property
     def x(self) -> str:
@@ -168,14 +169,44 @@ def _num(c: float) -> str:
 
 
 def _sum(e: Edge) -> tuple[str, str]:
+    if e.param is not None:   # along one axis: copied back along it
+        return (f"{e.g} copied along axis {e.param}",
+                f"{_s(e.out_shape)} → {_s(e.shapes[0])}")
     return f"{e.g} · ones({_s(e.shapes[0])})", f"scalar → {_s(e.shapes[0])}"
 
 
 def _mean(e: Edge) -> tuple[str, str]:
+    if e.param is not None:
+        n = e.shapes[0][e.param]
+        return (f"{e.g} copied along axis {e.param} / {n}",
+                f"{_s(e.out_shape)} → {_s(e.shapes[0])}")
     n = 1
     for d in e.shapes[0]:
         n *= d
     return f"{e.g} · ones({_s(e.shapes[0])}) / {n}", f"scalar → {_s(e.shapes[0])}"
+
+
+def _index(e: Edge) -> tuple[str, str]:
+    from .ops import slice_text
+
+    key = ", ".join(str(k) if isinstance(k, int) else slice_text(k) for k in e.param)
+    return (f"{e.g} put at [{key}] in zeros({_s(e.shapes[0])})",
+            f"{_s(e.out_shape)} → {_s(e.shapes[0])}")
+
+
+def _cross_entropy(e: Edge) -> tuple[str, str]:
+    s = e.shapes[0]
+    n = s[0] if len(s) == 2 else 1
+    onehot = f"onehot({e.y})"
+    return (f"{e.g} · (softmax({e.x}) − {onehot})" + (f" / {n}" if n > 1 else ""),
+            f"scalar → {_s(s)}")
+
+
+def _outer(e: Edge) -> tuple[str, str]:
+    m, n = e.out_shape
+    if e.k == 0:
+        return f"{e.g} · {e.y}", f"({m}×{n})·({n}) = {m}"
+    return f"{_t(e.g)} · {e.x}", f"({n}×{m})·({m}) = {n}"
 
 
 def _stack(e: Edge) -> tuple[str, str]:
@@ -218,6 +249,22 @@ FORMULAS: dict[str, Formula] = {
     "sum": _sum,
     "mean": _mean,
     "stack": _stack,
+    "index": _index,
+    "amax": _rule("{g} ⊙ 1({x} = max {x}) / ties"),
+    "amin": _rule("{g} ⊙ 1({x} = min {x}) / ties"),
+    "norm": _rule("{g} · {x} / ‖{x}‖"),
+    "softmax": _rule("{out} ⊙ ({g} − Σ({g} ⊙ {out}))"),
+    "log_softmax": _rule("{g} − softmax({x}) · Σ{g}"),
+    "logsumexp": _rule("{g} · softmax({x})"),
+    "cross_entropy": _cross_entropy,
+    "mse": _rule("{g} · 2({x} − {y}) / n", "−{g} · 2({x} − {y}) / n"),
+    "dot": _rule("{g} · {y}", "{g} · {x}"),
+    "outer": _outer,
+    "tr": _rule("{g} · I"),
+    "det": _rule("{g} · adj({x})ᵀ  (= {g} · det({x}) · {x}⁻ᵀ)"),
+    "inv": _rule("−{out}ᵀ · {g} · {out}ᵀ"),
+    "diag": _rule("diag({g})"),
+    "reshape": _rule("reshape({g}, shape of {x})"),
 }
 
 
@@ -284,6 +331,14 @@ def definition(tape, labels: dict[int, str], shapes, i: int) -> str:
         return f"[{', '.join(args)}]"
     if node.op == "transpose":
         return _t(args[0])
+    if node.op == "index":
+        key = ", ".join(str(k) if isinstance(k, int) else slice_text(k) for k in node.value)
+        return f"{_p(args[0])}[{key}]"
+    if node.op in ("amax", "amin"):
+        return f"{node.op[1:]}({args[0]})"
+    if REGISTRY[node.op].static and node.value is not None:   # sum(X, 0), reshape(x, 2, 3)
+        extra = node.value if isinstance(node.value, tuple) else (node.value,)
+        return f"{REGISTRY[node.op].calls[0]}({', '.join([args[0], *map(str, extra)])})"
     if node.op == "mul":
         both = all(shapes[j] for j in node.args)
         return f"{_p(args[0])} {'⊙' if both else '·'} {_p(args[1])}"
@@ -341,7 +396,7 @@ def walkthrough(fn, result) -> TensorWalkthrough:
         e = Edge(node.op, k, f"∂{out_name}/∂{labels[i]}", labels[i],
                  tuple(labels[a] for a in node.args), tuple(shapes[a] for a in node.args),
                  shapes[i], tuple(nodes[a].value if nodes[a].op == "const" else None
-                                  for a in node.args))
+                                  for a in node.args), node.value)
         text, dims, summed, words = formula(e)
         shape = tuple(np.shape(d))
         backward.append(TensorBackwardStep(
