@@ -83,6 +83,8 @@ def test_elementwise_functions_keep_symbols_and_broadcast():
     out = S.max(np.array([x, y], dtype=object), sympy.Integer(0))
     assert out.tolist() == [sympy.Max(x, 0), sympy.Max(y, 0)]
     assert S.tanh(x) == sympy.tanh(x)   # a scalar stays a SymPy expression
+    picked = S.where(np.array([True, False]), lambda: np.array([x, x], dtype=object), y)
+    assert picked.tolist() == [x, y] and S.where(x != 0, lambda: x, y) == x
 
 
 # --- SymPy's partials are right ---------------------------------------------------------------
@@ -154,6 +156,7 @@ def test_a_wrong_vjp_is_caught_by_sympy(wrong_matmul):
     assert check.inputs["x"].status == check.inputs["b"].status == "agree"
     p = check.inputs["W"].problems[0]
     assert p.ours == pytest.approx(1.5 * p.reference, rel=1e-14)
+    assert check.problem() == "SymPy's entry-by-entry check disagrees on W"
 
 
 def test_a_wrong_vjp_is_exit_1_through_the_command_line(wrong_matmul):
@@ -185,6 +188,8 @@ def test_relu_at_its_kink_is_undetermined_not_passed():
     assert np.isnan(g["W"][0]).all() and g["W"][1].tolist() == X.tolist()
     report = tensor_report(f, point, Request())
     assert report.exit_code() == 1
+    assert report.tensor_check.problem() == \
+        "SymPy's entry-by-entry check cannot decide W, x, b"
 
 
 def test_a_kink_the_derivative_does_not_feel_agrees():
@@ -270,3 +275,22 @@ def test_the_method_in_table_plain_and_json():
     off = json.loads(run(["sum(x^2)", "--at", "x=[1,2]", "--no-check", "--format",
                           "json"]).stdout)
     assert off["check"] == {"method": "none", "status": "skipped"}
+
+
+# --- random programs --------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_random_programs_agree_with_sympy(seed):
+    import random
+
+    from tests.test_tensors import SHAPES, random_program
+
+    rng = random.Random(seed)
+    src = random_program(rng)
+    values = np.random.default_rng(seed)
+    point = {k: values.uniform(-1, 1, size=s) if s else float(values.uniform(-1, 1))
+             for k, s in SHAPES.items()}
+    f = Function(src)
+    r = gradient(f, {k: point[k] for k in f.variables})
+    check = sympy_check(f, r, 60)
+    assert (check.method, check.status) == ("sympy", "agree"), (src, check)
+    assert check.entries == entries(r) == sum(max(1, np.size(point[k])) for k in f.variables)
