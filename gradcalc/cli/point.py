@@ -71,6 +71,8 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
 
     unsupported = o.given("steps", "graph_file", "tree", "exact", "precision", "expect",
                           "direction")
+    if point is None and not fn.variables:
+        point = {}   # an array program of constants: its value, and a gradient of nothing
     if point is None or unsupported:
         raise UsageError(f"arrays work at one point (--at) without {', '.join(unsupported)}"
                          if unsupported else "arrays need a point: their symbolic gradient is "
