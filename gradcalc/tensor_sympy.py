@@ -141,36 +141,21 @@ def sympy_tensor_domain(binary_literals: bool = False) -> SimpleNamespace:
     """The tensor domain's functions on NumPy object arrays of SymPy expressions (a scalar stays a
     SymPy expression): elementwise ones are the SymPy domain's, entry by entry, with NumPy's
     broadcasting; the array functions of ``domains.TENSOR_FUNCTIONS`` are NumPy's on object
-    arrays. tests/test_tensor_sympy.py checks that it has every name ``tensor_domain()`` has."""
+    arrays, or written here with SymPy (reductions, softmax, det, ...), exact and without the
+    numerical tricks of arraymath.py (softmax is not shifted by the max: that would put max's
+    kink into SymPy's derivative). tests/test_tensor_sympy.py checks that it has every name
+    ``tensor_domain()`` has."""
     if binary_literals in _DOMAINS:
         return _DOMAINS[binary_literals]
     import sympy
 
-    from .lazy import numpy
-
-    np = numpy()
+    np = _np()
     S = sympy_domain(binary_literals=binary_literals)
 
     def where(cond, then, otherwise):
         if np.ndim(cond) == 0:
             return S.where(_scalar(cond), then, otherwise)
         return _objects(np.where(np.asarray(cond, dtype=bool), then(), otherwise))
-
-    def sum_(x, axis=None, keepdims=False):
-        if axis is None and not keepdims:
-            return sympy.Add(*np.ravel(_objects(x)))
-        return _objects(np.sum(_objects(x), axis=axis, keepdims=keepdims))
-
-    def sum_to(g, shape):
-        """g summed over the axes broadcasting added (leading) or stretched (size 1 in shape)."""
-        if np.shape(g) == tuple(shape):
-            return g
-        if tuple(shape) == ():
-            return sum_(g)
-        lead = np.ndim(g) - len(shape)
-        g = sum_(g, axis=tuple(range(lead))) if lead else g
-        stretched = tuple(k for k, n in enumerate(shape) if n == 1 and np.shape(g)[k] != 1)
-        return sum_(g, axis=stretched, keepdims=True) if stretched else g
 
     ns = SimpleNamespace(**vars(S))
     ns.name = "sympy-tensor"
@@ -180,15 +165,191 @@ def sympy_tensor_domain(binary_literals: bool = False) -> SimpleNamespace:
     ns.matmul = lambda a, b: _result(np.matmul(_objects(a), _objects(b)))
     ns.transpose = lambda x: _result(np.transpose(_objects(x)))
     ns.outer = lambda a, b: np.outer(_objects(a), _objects(b))
-    ns.sum = sum_
+    ns.sum = _sum
+    ns.mean = _mean
     ns.size = np.size
     ns.shape = np.shape
     ns.ndim = np.ndim
     ns.broadcast_to = lambda x, shape: _result(np.broadcast_to(_objects(x), shape))
+    ns.expand_dims = lambda x, axis: np.expand_dims(_objects(x), axis)
     ns.stack = lambda xs: np.stack([_objects(x) for x in xs])
-    ns.sum_to = sum_to
+    ns.sum_to = _sum_to
+    ns.amax = lambda x, axis=None, keepdims=False: _reduce(sympy.Max, x, axis, keepdims)
+    ns.amin = lambda x, axis=None, keepdims=False: _reduce(sympy.Min, x, axis, keepdims)
+    ns.equal = _entrywise(lambda a, b: sympy.Piecewise((1, sympy.Eq(a, b)), (0, True)))
+    ns.take = lambda x, key: _result(_objects(x)[key])
+    ns.put = _put
+    ns.softmax = _softmax
+    ns.log_softmax = lambda x, axis: x - ns.log(_sum(ns.exp(x), axis, keepdims=True))
+    ns.logsumexp = lambda x, axis: ns.log(_sum(ns.exp(x), axis))
+    ns.cross_entropy = _cross_entropy
+    ns.onehot = _onehot
+    ns.trace = lambda x: sympy.Add(*np.diagonal(_objects(x)))
+    ns.eye = _eye
+    ns.det = lambda x: _matrix(x).det(method="berkowitz")
+    ns.adjugate = lambda x: _array(_matrix(x).adjugate(method="berkowitz"))
+    ns.inv = _inv
+    ns.diag = _diag
+    ns.diag_vjp = _diag_vjp
+    ns.reshape = lambda x, dims: _result(np.reshape(_objects(x), dims))
     _DOMAINS[binary_literals] = ns
     return ns
+
+
+def _np():
+    from .lazy import numpy
+
+    return numpy()
+
+
+def _reduce(fn, x, axis=None, keepdims=False):
+    """fn(*entries) along ``axis`` (an axis, a tuple of them, or None: every entry), with
+    NumPy's shapes: the axes dropped, or kept of size 1 with ``keepdims``."""
+    np = _np()
+    x = _objects(x)
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    axes = tuple(sorted(a % x.ndim for a in axes)) if x.ndim else ()
+    kept = tuple(n for k, n in enumerate(x.shape) if k not in axes)
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    rows = moved.reshape((*kept, -1))
+    out = np.empty(kept, dtype=object)
+    for at in np.ndindex(*kept):
+        out[at] = fn(*rows[at])
+    if keepdims:
+        out = out.reshape(tuple(1 if k in axes else n for k, n in enumerate(x.shape)))
+    return _result(out)
+
+
+def _sum(x, axis=None, keepdims=False):
+    import sympy
+
+    return _reduce(sympy.Add, x, axis, keepdims)
+
+
+def _mean(x, axis=None, keepdims=False):
+    import sympy
+
+    np = _np()
+    shape = np.shape(x)
+    axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return _sum(x, axis, keepdims) / sympy.Integer(n)
+
+
+def _sum_to(g, shape):
+    """g summed over the axes broadcasting added (leading) or stretched (size 1 in shape)."""
+    np = _np()
+    shape = tuple(shape)
+    if np.shape(g) == shape:
+        return g
+    if shape == ():
+        return _sum(g)
+    lead = np.ndim(g) - len(shape)
+    g = _sum(g, axis=tuple(range(lead))) if lead else g
+    stretched = tuple(k for k, n in enumerate(shape) if n == 1 and np.shape(g)[k] != 1)
+    return _sum(g, axis=stretched, keepdims=True) if stretched else g
+
+
+def _zeros(shape):
+    import sympy
+
+    return _np().full(shape, sympy.Integer(0), dtype=object)
+
+
+def _put(g, shape, key):
+    """The VJP of x[key]: g where the entries were taken, 0 elsewhere."""
+    z = _zeros(shape)
+    z[key] = g
+    return z
+
+
+def _softmax(x, axis):
+    import sympy
+
+    e = _entrywise(sympy.exp)(x)
+    return e / _sum(e, axis, keepdims=True)
+
+
+def _labels(y) -> list[int]:
+    """Class labels (exact integers at the point: the float pass has vetted them)."""
+    np = _np()
+    return [int(v) for v in np.ravel(_objects(y))]
+
+
+def _cross_entropy(s, y):
+    import sympy
+
+    np = _np()
+    s = _objects(s)
+    labels = _labels(y)
+    if s.ndim == 1:
+        return sympy.log(_sum(_entrywise(sympy.exp)(s))) - s[labels[0]]
+    rows = [sympy.log(_sum(_entrywise(sympy.exp)(s[r]))) - s[r, k]
+            for r, k in enumerate(labels)]
+    return sympy.Add(*rows) / sympy.Integer(np.shape(s)[0])
+
+
+def _onehot(y, shape):
+    import sympy
+
+    z = _zeros(shape)
+    for r, k in enumerate(_labels(y)):
+        z[(k,) if len(shape) == 1 else (r, k)] = sympy.Integer(1)
+    return z
+
+
+def _eye(n):
+    import sympy
+
+    z = _zeros((n, n))
+    for k in range(n):
+        z[k, k] = sympy.Integer(1)
+    return z
+
+
+def _matrix(x):
+    import sympy
+
+    return sympy.Matrix(_objects(x).tolist())
+
+
+def _array(m):
+    np = _np()
+    out = np.empty(m.shape, dtype=object)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            out[i, j] = m[i, j]
+    return out
+
+
+def _inv(x):
+    """adj(A)/det(A), both without division (Berkowitz): entries SymPy differentiates simply."""
+    m = _matrix(x)
+    return _array(m.adjugate(method="berkowitz") / m.det(method="berkowitz"))
+
+
+def _diag(x):
+    np = _np()
+    x = _objects(x)
+    if x.ndim == 2:
+        return np.diagonal(x).copy()
+    z = _zeros((x.shape[0], x.shape[0]))
+    for k in range(x.shape[0]):
+        z[k, k] = x[k]
+    return z
+
+
+def _diag_vjp(g, shape):
+    np = _np()
+    g = _objects(g)
+    if len(shape) == 1:
+        return np.diagonal(g).copy()
+    z = _zeros(shape)
+    for k in range(min(shape)):
+        z[k, k] = g[k]
+    return z
 
 
 def _objects(x):

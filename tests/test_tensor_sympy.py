@@ -77,6 +77,31 @@ def test_the_array_functions_on_exact_entries_agree_with_numpy_on_floats():
     assert (S.size(objects(a)), S.shape(objects(a)), S.ndim(objects(a))) == (6, (2, 3), 2)
 
 
+def test_the_functions_of_the_newer_array_ops_agree_with_numpy_on_floats():
+    T, S = tensor_domain(), sympy_tensor_domain()
+    rng = np.random.default_rng(3)
+    a, m, v = rng.normal(size=(3, 3)), rng.normal(size=(2, 3)), rng.normal(size=3)
+    y, key = np.array([2.0, 0.0]), (slice(None), 1)
+    cases = [
+        ("mean", (m,), {}), ("mean", (m,), {"axis": 0}), ("sum", (m,), {"axis": -1}),
+        ("sum", (m,), {"axis": 1, "keepdims": True}), ("amax", (m,), {}), ("amin", (v,), {}),
+        ("expand_dims", (v, 0), {}), ("equal", (v, v[0]), {}), ("take", (m, key), {}),
+        ("put", (m[:, 1], (2, 3), key), {}), ("softmax", (m, 0), {}),
+        ("log_softmax", (m, -1), {}), ("logsumexp", (m, 1), {}), ("logsumexp", (v, -1), {}),
+        ("cross_entropy", (m, y), {}), ("cross_entropy", (v, 1.0), {}),
+        ("onehot", (y, (2, 3)), {}), ("trace", (a,), {}), ("eye", (3,), {}), ("det", (a,), {}),
+        ("adjugate", (a,), {}), ("inv", (a,), {}), ("diag", (v,), {}), ("diag", (m,), {}),
+        ("diag_vjp", (v, (3, 3)), {}), ("diag_vjp", (a, (3,)), {}),
+        ("reshape", (m, (3, 2)), {}), ("reshape", (m, (-1,)), {}),
+    ]
+    for name, args, kw in cases:
+        exact = tuple(objects(x) if isinstance(x, np.ndarray) else
+                      sympy.Rational(x) if isinstance(x, float) else x for x in args)
+        got, want = getattr(S, name)(*exact, **kw), getattr(T, name)(*args, **kw)
+        assert np.shape(got) == np.shape(want), name
+        assert np.allclose(floats(got), want, rtol=1e-13, atol=1e-15), name
+
+
 def test_elementwise_functions_keep_symbols_and_broadcast():
     S = sympy_tensor_domain()
     x, y = sympy.symbols("x y", real=True)
@@ -275,6 +300,38 @@ def test_the_method_in_table_plain_and_json():
     off = json.loads(run(["sum(x^2)", "--at", "x=[1,2]", "--no-check", "--format",
                           "json"]).stdout)
     assert off["check"] == {"method": "none", "status": "skipped"}
+
+
+# --- every array op ---------------------------------------------------------------------------
+def _op_cases():
+    from tests.test_tensor_ops import CASES
+
+    return [src for src, _ in CASES]
+
+
+@pytest.mark.parametrize("src", _op_cases())
+def test_sympy_agrees_on_every_array_op(src):
+    from tests.test_tensor_ops import POINT
+
+    f = Function(src)
+    r = gradient(f, {k: POINT[k] for k in f.variables})
+    check = sympy_check(f, r, 60)
+    assert (check.method, check.status) == ("sympy", "agree"), (src, check)
+    assert check.value_status == "agree"
+
+
+def test_a_tie_in_max_of_an_array_is_undetermined():
+    f = Function("max(x)")
+    check = sympy_check(f, gradient(f, {"x": [1.0, 3.0, 3.0]}), 30)
+    assert check.status == "undetermined"
+    assert [p.index for p in check.inputs["x"].problems] == [(1,), (2,)]
+
+
+def test_class_labels_are_values_not_symbols():
+    f = Function("cross_entropy(S, y)")
+    r = gradient(f, {"S": [[1.0, 2.0, 0.5], [0.0, -1.0, 1.0]], "y": [2.0, 0.0]})
+    check = sympy_check(f, r, 30)
+    assert check.status == "agree" and set(check.inputs) == {"S"}
 
 
 # --- random programs --------------------------------------------------------------------------
