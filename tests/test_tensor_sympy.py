@@ -300,6 +300,8 @@ def test_the_method_in_table_plain_and_json():
     off = json.loads(run(["sum(x^2)", "--at", "x=[1,2]", "--no-check", "--format",
                           "json"]).stdout)
     assert off["check"] == {"method": "none", "status": "skipped"}
+    constant = run(["sum([1, 2])"])   # nothing to differentiate: the value is still checked
+    assert "✓ SymPy agrees on the value (no entries to differentiate)" in constant.stdout
 
 
 # --- every array op ---------------------------------------------------------------------------

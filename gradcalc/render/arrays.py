@@ -91,7 +91,8 @@ def verdict(check, brief: bool = False) -> str:
             f"{check.seconds:.2g} s"))
         counts = {s: sum(p.status == s for c in check.inputs.values() for p in c.problems)
                   for s in ("disagree", "undetermined")}
-        text = {"agree": f"✓ SymPy agrees, entry by entry ({how})",
+        text = {"agree": f"✓ SymPy agrees, entry by entry ({how})" if check.entries else
+                         "✓ SymPy agrees on the value (no entries to differentiate)",
                 "disagree": f"✗ SymPy DISAGREES at {counts['disagree']} of {check.entries} "
                             f"entries, entry by entry ({how})",
                 "undetermined": f"? SymPy cannot decide {counts['undetermined']} of "
