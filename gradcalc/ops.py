@@ -375,13 +375,13 @@ def _index_shape(shapes, names, p=()):
                   + f": it has {n} entr{'y' if n == 1 else 'ies'}", None)
         else:
             size = len(range(*item.indices(n)))
-            _need(size > 0, f"the slice {_slice_text(item)} selects nothing from {names[0]}"
+            _need(size > 0, f"the slice {slice_text(item)} selects nothing from {names[0]}"
                   + (f" along axis {axis}" if len(shape) > 1 else ""), None)
             out.append(size)
     return (*out, *shape[len(p):])
 
 
-def _slice_text(s) -> str:
+def slice_text(s) -> str:
     text = f"{'' if s.start is None else s.start}:{'' if s.stop is None else s.stop}"
     return text + (f":{s.step}" if s.step is not None else "")
 

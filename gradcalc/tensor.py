@@ -276,13 +276,18 @@ def rel_error(a: float, b: float) -> float:
     return abs(a - b) / max(1e-8, abs(a) + abs(b))
 
 
-def _compare(grad: float, up: float, down: float, h: float) -> float:
-    """rel_error of a gradient entry against the central difference (up - down)/2h, less what
-    rounding alone may put in that difference (64 ulps of the values, over 2h): where the value
-    is large and the entry tiny, that noise is not a disagreement."""
+def _compare(grad: float, up: float, down: float, h: float, threshold: float) -> float:
+    """rel_error of a gradient entry against the central difference (up - down)/2h; past the
+    threshold, less what rounding alone may put in that difference (64 ulps of the values, over
+    2h): where the value is large and the entry tiny, that noise is not a disagreement."""
     fd = (up - down) / (2 * h)
+    scale = max(1e-8, abs(grad) + abs(fd))
+    error = abs(grad - fd) / scale
+    if error <= threshold:
+        return error
     noise = 64 * 2.2e-16 * (abs(up) + abs(down)) / (2 * h)
-    return max(0.0, abs(grad - fd) - noise) / max(1e-8, abs(grad) + abs(fd))
+    return max(threshold, abs(grad - fd) - noise) / scale if abs(grad - fd) > noise \
+        else threshold
 
 
 def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_entries: int = 40,
@@ -313,12 +318,13 @@ def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_en
             step[k] = h * max(1.0, abs(float(x.flat[k])))
             step = step.reshape(x.shape)
             worst = max(worst, _compare(float(g.flat[k]), value(name, x + step),
-                                        value(name, x - step), float(step.flat[k])))
+                                        value(name, x - step), float(step.flat[k]),
+                                        threshold))
             entries += 1
         for _ in range(directions if x.size > 1 else 0):
             d = rng.normal(size=x.shape)
             d /= np.linalg.norm(d)
             worst = max(worst, _compare(float(np.sum(g * d)), value(name, x + h * d),
-                                        value(name, x - h * d), h))
+                                        value(name, x - h * d), h, threshold))
         errors[name] = worst
     return NumericalCheck(errors, threshold, entries, directions)
