@@ -81,7 +81,7 @@ class Report:
     implicit: Any = None             # derivatives.Implicit
     point: dict | None = None        # the point of an implicit report
     batches: Batches | None = None
-    tensor_check: Any = None         # tensor.NumericalCheck (arrays: the numerical gradient check)
+    tensor_check: Any = None         # tensor_sympy.TensorCheck (arrays: SymPy's or numerical)
     warnings: list[str] = field(default_factory=list)
 
     def failed(self) -> bool:
@@ -138,15 +138,23 @@ def point_report(fn, point: dict, request: Request, title: str = "") -> Report:
 
 def tensor_report(fn, point: dict, request: Request, title: str = "") -> Report:
     """Value and gradient of a program over arrays; each partial has its input's shape. The
-    check is numerical (central differences, CS231n's rel_error): SymPy's entrywise check of
-    arrays is not built yet (docs/tensors.md)."""
-    from . import tensor
+    check (tensor_sympy.py) is SymPy's, entry by entry, when the point's inputs have at most
+    MAX_ENTRIES entries in all and SymPy finishes within the check's time; else numerical
+    (central differences, CS231n's rel_error). The check says which method decided, and why."""
+    from . import tensor, tensor_sympy
 
     result = tensor.gradient(fn, point, request.output, request.wrt)
     report = Report("tensor", fn.source, result.output, title or fn.source, result=result,
                     warnings=list(result.warnings))
-    if request.timeout is not None:
-        report.tensor_check = tensor.numerical_check(fn, result)
+    if request.timeout is None:
+        return report
+    n = tensor_sympy.entries(result)
+    if n > tensor_sympy.MAX_ENTRIES:
+        report.tensor_check = tensor_sympy.numerical(
+            fn, result, f"{n} entries in all, more than the {tensor_sympy.MAX_ENTRIES} SymPy "
+                        "checks one by one")
+    else:
+        report.tensor_check = tensor_sympy.sympy_check(fn, result, request.timeout)
     return report
 
 
