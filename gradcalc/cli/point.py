@@ -100,9 +100,7 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
-        bad = [k for k, e in check.errors.items() if e > check.threshold]
-        click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
-                   err=True)
+        click.echo(f"error: {check.problem()}", err=True)
     if o.steps:
         from ..render.tensor_steps import render
 
