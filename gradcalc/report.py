@@ -36,6 +36,7 @@ class Request:
     precision: int | None = None     # mpmath digits: --precision (with ``exact`` as the point)
     direction: dict | None = None    # --direction
     verdicts: list | None = None     # --expect, already decided
+    jacobian: bool = False           # an array output's Jacobian (tensor programs)
 
     @property
     def limits(self) -> float:
@@ -143,13 +144,16 @@ def tensor_report(fn, point: dict, request: Request, title: str = "") -> Report:
     (central differences, CS231n's rel_error). The check says which method decided, and why."""
     from . import tensor, tensor_sympy
 
-    result = tensor.gradient(fn, point, request.output, request.wrt)
+    result = tensor.gradient(fn, point, request.output, request.wrt, request.jacobian)
     report = Report("tensor", fn.source, result.output, title or fn.source, result=result,
                     warnings=list(result.warnings))
     if request.timeout is None:
         return report
     n = tensor_sympy.entries(result)
-    if n > tensor_sympy.MAX_ENTRIES:
+    if tensor.shape_of(result.value):
+        report.tensor_check = tensor_sympy.numerical(
+            fn, result, "a Jacobian is checked by central differences, column by column")
+    elif n > tensor_sympy.MAX_ENTRIES:
         report.tensor_check = tensor_sympy.numerical(
             fn, result, f"{n} entries in all, more than the {tensor_sympy.MAX_ENTRIES} SymPy "
                         "checks one by one")

@@ -157,7 +157,7 @@ def problem_lines(check, name: str, digits: int | None) -> list[str]:
 def tensor_json(report) -> dict:
     r = report.result
     return {"output": r.output, "point": {k: nested(v) for k, v in r.point.items()},
-            "shapes": {k: list(s) for k, s in r.shapes.items()}, "value": r.value,
+            "shapes": {k: list(s) for k, s in r.shapes.items()}, "value": nested(r.value),
             "gradient": {k: nested(v) for k, v in r.gradient.items()},
             "check": check_json(report.tensor_check), "warnings": list(report.warnings),
             "error": None}
@@ -165,7 +165,7 @@ def tensor_json(report) -> dict:
 
 def tensor_plain(report, digits: int | None) -> str:
     r = report.result
-    out = [f"{r.output} = {fmt(r.value, digits)}"]
+    out = [f"{r.output} = {_flat(r.value, digits)}"]
     for k, g in r.gradient.items():
         out.append(f"d{r.output}/d{k} = {_flat(g, digits)}")
     if report.tensor_check is not None:
@@ -191,12 +191,20 @@ def tensor_table(console, report, digits: int) -> None:
         head = Text.assemble(("at      " if k == next(iter(r.point)) else "        ", "dim"),
                              (f"{k} ", "bold"), (f"({shape_text(shape_of(v))}) ", "dim"))
         _block(console, head, lines(v, digits))
-    say(console, Text.assemble((f"{r.output} = ", "bold"), (fmt(r.value, digits), "bold cyan")))
+    out_shape = shape_of(r.value)
+    if out_shape:   # a Jacobian's output
+        _block(console, Text.assemble((f"{r.output} ", "bold"),
+                                      (f"({shape_text(out_shape)}) = ", "dim")),
+               lines(r.value, digits))
+    else:
+        say(console, Text.assemble((f"{r.output} = ", "bold"),
+                                   (fmt(r.value, digits), "bold cyan")))
     for k, g in r.gradient.items():
         console.print()
         text, style = input_mark(check, k)
-        head = Text.assemble((f"∂{r.output}/∂{k} ", "bold"),
-                             (f"({shape_text(shape_of(g))})", "dim"), (text, style))
+        what = f"({shape_text(shape_of(g))})" if not out_shape else \
+            f"({shape_text(shape_of(g))}: the Jacobian, {r.output}'s axes then {k}'s)"
+        head = Text.assemble((f"∂{r.output}/∂{k} ", "bold"), (what, "dim"), (text, style))
         console.print(head)
         for line in lines(g, digits, "--format json or --save-gradients DIR"):
             say(console, Text("  " + line, style="cyan"))
