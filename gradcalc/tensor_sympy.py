@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
-from .deadline import GAVE_UP, Timeout, deadline, gave_up
+from .deadline import with_sympy
 from .domains import FUNCTIONS, sympy_domain
 
 MAX_ENTRIES = 36      # entries of the point's inputs, in all, that SymPy checks one by one
 TOLERANCE = 1e-8      # the scalar check's: |ours - SymPy's| ≤ 1e-8·max(|ours|, |SymPy's|) + 1e-12
 _FLOOR = 1e-4         # ... which is error(ours, SymPy's) ≤ TOLERANCE with this floor (see error)
 _MAX_JUMPS = 6        # kinks met at once in one entry's derivative: past it, undetermined
-_UNBOUNDED_LIMIT = 200   # off the main thread (no deadline): tapes SymPy may still be given
 
 
 # --- the verdicts --------------------------------------------------------------------------------
@@ -402,26 +399,10 @@ def sympy_check(fn, result, timeout: float) -> TensorCheck:
     """SymPy, entry by entry, within ``timeout`` seconds; the numerical check if SymPy gives no
     answer in time (or cannot run under a deadline), saying why."""
     start = time.perf_counter()
-    reason = None
     tape = fn.resolve(result.point, result.output, list(result.gradient), tensor=True)[0]
-    if timeout > 0 and (threading.current_thread() is threading.main_thread()
-                        or len(tape.order) <= _UNBOUNDED_LIMIT):
-        imported = "sympy" in sys.modules
-        try:
-            with deadline(timeout):
-                import sympy  # noqa: F401  (imported inside the deadline: it takes ~0.3 s)
-
-                check = _with_literals(fn, result)
-            return replace(check, seconds=time.perf_counter() - start)
-        except GAVE_UP as exc:
-            if isinstance(exc, Timeout) and not imported:   # cut short mid-import: let the
-                for name in [m for m in sys.modules     # next check import it afresh
-                             if m == "sympy" or m.startswith("sympy.")]:
-                    del sys.modules[name]
-            reason = gave_up(exc, timeout)
-    else:
-        reason = "no time was allowed for SymPy" if timeout <= 0 else (
-            "SymPy's deadline needs the main thread")
+    found, reason = with_sympy(lambda: _with_literals(fn, result), timeout, len(tape.order))
+    if found is not None:
+        return replace(found, seconds=time.perf_counter() - start)
     check = numerical(fn, result, reason)
     return replace(check, seconds=time.perf_counter() - start)
 
@@ -533,17 +514,9 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
 
 def _run(tape, D, point: dict, override: tuple[int, Any] | None = None):
     """The output's value in domain D; ``override`` = (node, value) replaces a node's value."""
-    v = tape.leaves(D, point)
-    steps = tape.forward_steps
-    if override is None or not tape.keeps(override[0]):
-        tape._run(D, v, steps)
-    else:
-        k, value = override
-        cut = next((s for s, step in enumerate(steps) if step[0] > k), len(steps))
-        tape._run(D, v, steps[:cut])
-        v[k] = value
-        tape._run(D, v, steps[cut:])
-    return v[tape.out]
+    if override is not None and not tape.keeps(override[0]):
+        override = None
+    return tape.forward(D, point, override)[tape.out]
 
 
 def _exact(x):
