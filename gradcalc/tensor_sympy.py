@@ -370,6 +370,17 @@ def _scalar(x):
     return x[()] if isinstance(x, numpy().ndarray) and x.ndim == 0 else x
 
 
+def _expression(x):
+    """The output as a SymPy expression (a constant output may come back a plain number); never
+    through sympify, which can evaluate text."""
+    import sympy
+
+    x = _scalar(x)
+    if isinstance(x, sympy.Basic):
+        return x
+    return sympy.Integer(int(x)) if float(x).is_integer() and abs(x) < 2**53 else sympy.Float(float(x))
+
+
 def _result(x):
     """An array op's result: an object array, or its one entry when it has no axes (a scalar
     stays a SymPy expression, as a float stays a float in the tensor domain)."""
@@ -480,7 +491,6 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
     differentiated, subs their values at the point, and for each name of result.gradient,
     (the expression to differentiate, its symbols, their values): f itself for an input; for an
     intermediate (--wrt q), the output with q's own symbols in place of q and the inputs exact."""
-    import sympy
 
     from .lazy import numpy
 
@@ -491,7 +501,7 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
     inputs = [w for w in wrt if w in clean]
     symbols = {w: _symbols(w, np.shape(clean[w])) for w in inputs}
     point = {name: symbols.get(name, value) for name, value in exact.items()}
-    f = sympy.sympify(_scalar(_run(tape, D, point)))
+    f = _expression(_run(tape, D, point))
     subs = {s: exact[w][at] if at else exact[w]
             for w in inputs for at, s in _entries(symbols[w])}
     parts = {w: (f, symbols[w], subs) for w in inputs}
@@ -506,7 +516,7 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
         shape = np.shape(result.gradient[w])
         q = _symbols(w, shape)
         here = values[k] if tape.keeps(k) else np.zeros(shape, dtype=object)
-        fq = sympy.sympify(_scalar(_run(tape, D, exact, (k, q))))
+        fq = _expression(_run(tape, D, exact, (k, q)))
         parts[w] = (fq, q, {s: (_objects(here)[i] if i else _scalar(here))
                             for i, s in _entries(q)})
     return f, subs, {w: parts[w] for w in wrt}
