@@ -378,7 +378,9 @@ def _expression(x):
     x = _scalar(x)
     if isinstance(x, sympy.Basic):
         return x
-    return sympy.Integer(int(x)) if float(x).is_integer() and abs(x) < 2**53 else sympy.Float(float(x))
+    if float(x).is_integer() and abs(x) < 2**53:
+        return sympy.Integer(int(x))
+    return sympy.Float(float(x))
 
 
 def _result(x):
