@@ -6,8 +6,9 @@
   numbers separated by commas or by spaces, one row a line; ``#`` starts a comment). The path is
   relative to the working directory; the kind of file is told by its first bytes.
 - ``zeros(m, n)``, ``ones(n)``, ``eye(n)``, ``randn(m, n)``, ``rand(m, n)``, alone or scaled by a
-  constant (``0.01*randn(3, 4)``). The random ones draw from one ``numpy.random.default_rng(seed)``
-  shared by the whole --at text, in the order written (``Draws``).
+  constant (``0.01*randn(3, 4)``, or after it: ``randn(3, 4)*0.01``). The random ones draw from
+  one ``numpy.random.default_rng(seed)`` shared by the whole --at text, in the order written
+  (``Draws``).
 
 Every value is a float64 array of finite entries, at most ``max_elements`` of them, checked
 before the file's data is read or the array made. Errors are UsageErrors whose source is the
@@ -26,8 +27,8 @@ from .errors import GradcalcError, UsageError
 
 CONSTRUCTORS = {"zeros": 2, "ones": 2, "eye": 1, "randn": 2, "rand": 2}   # name -> most sizes
 _CALL = re.compile(r"\b(zeros|ones|eye|randn|rand)\s*\(")
-_WHOLE = re.compile(r"(?P<pre>.*?)(?P<name>zeros|ones|eye|randn|rand)\s*\((?P<args>[^()]*)\)\s*",
-                    re.S)
+_WHOLE = re.compile(r"(?P<pre>.*?)(?P<name>zeros|ones|eye|randn|rand)\s*\((?P<args>[^()]*)\)\s*"
+                    r"(?:\*(?P<post>.*))?", re.S)
 _SIZE = re.compile(r"[0-9]+")
 _NPY, _ZIP = b"\x93NUMPY", (b"PK\x03\x04", b"PK\x05\x06")
 LINE_LIMIT = 64 << 20   # bytes of one line of a text matrix (a longer one is refused)
@@ -58,11 +59,13 @@ def special(value: str) -> bool:
     return value.lstrip().startswith("@") or _CALL.search(value) is not None
 
 
-def array_input(name: str, value: str, draws: Draws, max_elements: int | None = None) -> Any:
+def array_input(name: str, value: str, draws: Draws, max_elements: int | None = None,
+                finite: bool = True) -> Any:
     """The array a --at value names (``special(value)`` is true): a float64 array (a float for a
-    0-d file), every entry finite."""
+    0-d file), every entry finite (a file's entries may be left unchecked with ``finite``
+    False: fit's data says which row holds a non-finite value)."""
     if value.lstrip().startswith("@"):
-        return _from_file(name, value, max_elements)
+        return _from_file(name, value, max_elements, finite)
     return _construct(name, value, draws, max_elements)
 
 
@@ -118,7 +121,9 @@ def _construct(name: str, value: str, draws: Draws, max_elements: int | None) ->
                          value, second.span(1), hint="e.g. --at A=randn(2,3),B=zeros(2,3)")
     m = _WHOLE.fullmatch(value)
     pre = m["pre"].strip() if m else ""
-    if m is None or (pre and pre not in ("+", "-") and not pre.endswith("*")):
+    post = m["post"] if m and m["post"] is not None else None
+    if m is None or (pre and pre not in ("+", "-") and not pre.endswith("*")) or (
+            post is not None and not post.strip()):
         raise UsageError(f"{calls[0][1]}(...) stands alone in a value, or scaled by a "
                          "constant", value, calls[0].span(1),
                          hint=f"e.g. {name}=0.01*randn(3,4)")
@@ -127,6 +132,8 @@ def _construct(name: str, value: str, draws: Draws, max_elements: int | None) ->
     shape = (sizes[0], sizes[0]) if ctor == "eye" else tuple(sizes)
     check_size(name, shape, max_elements, value)
     scale = -1.0 if pre == "-" else 1.0 if pre in ("", "+") else _scale(name, value, pre[:-1])
+    if post is not None:   # randn(3, 4)*0.01: the constant after it
+        scale *= _scale(name, value, post, m.start("post"))
     np = numpy()
     if ctor == "zeros":
         array = np.zeros(shape)
@@ -176,22 +183,30 @@ def _sizes(ctor: str, value: str, start: int, args: str) -> list[int]:
     return sizes
 
 
-def _scale(name: str, value: str, text: str) -> float:
-    """The constant before '*' in 0.01*randn(3,4): a finite number, no variables or arrays."""
+def _scale(name: str, value: str, text: str, at: int = 0) -> float:
+    """The constant before '*' in 0.01*randn(3,4) (or after it, at ``at`` in the value, in
+    randn(3,4)*0.01): a finite number, no variables or arrays."""
     import math
 
     from .function import Function
 
-    span = (len(text) - len(text.lstrip()), len(text.rstrip()))
+    span = (at + len(text) - len(text.lstrip()), at + len(text.rstrip()))
     try:
         f = Function(text)
         if f.variables or f.graph.tensor:
             raise UsageError(f"the scale of {name} must be a constant number", value, span,
                              hint=f"e.g. {name}=0.01*randn(3,4)")
+        top = f.graph.nodes[f.graph.names[f.output]]
+        if top.op in ("add", "sub") and top.span == (span[0] - at, span[1] - at):
+            # 1+0.5*randn(3) would be 1.5·randn(3), not a shift by 1
+            raise UsageError(f"the value of {name} is a constructor scaled by a constant, never "
+                             "shifted: this sum would scale it", value, span,
+                             hint=f"scale by a sum in parentheses, e.g. {name}=(1+0.5)*randn(3)")
         scale = float(f())
     except GradcalcError as exc:
         if exc.source == text and exc.span is not None:
-            raise UsageError(exc.message, value, exc.span, exc.hint) from None
+            raise UsageError(exc.message, value, (exc.span[0] + at, exc.span[1] + at),
+                             exc.hint) from None
         raise
     if not math.isfinite(scale):
         raise UsageError(f"the scale of {name} must be finite", value, span)
@@ -200,7 +215,7 @@ def _scale(name: str, value: str, text: str) -> float:
 
 # --- files ------------------------------------------------------------------------------------
 
-def _from_file(name: str, value: str, max_elements: int | None) -> Any:
+def _from_file(name: str, value: str, max_elements: int | None, finite: bool = True) -> Any:
     start = value.index("@") + 1
     spec = value[start:].rstrip()
     whole = (start - 1, start + len(spec))
@@ -240,7 +255,7 @@ def _from_file(name: str, value: str, max_elements: int | None) -> Any:
             raise UsageError(f"{shown} is not an .npz archive: ':{member}' names a member of "
                              "one", value, (place[1], whole[1]))
         array = _text(name, shown, path, value, place, max_elements)
-    return _finite(shown, array, value, place)
+    return _finite(shown, array, value, place, finite)
 
 
 def _npy(name, shown, path, value, place, max_elements):
@@ -407,8 +422,8 @@ def _number(text: str) -> bool:
     return True
 
 
-def _finite(shown, array, value, place) -> Any:
-    """float64, every entry finite; a 0-d array is a float."""
+def _finite(shown, array, value, place, check: bool = True) -> Any:
+    """float64, every entry finite (unless not ``check``ed); a 0-d array is a float."""
     from .lazy import numpy
 
     np = numpy()
@@ -416,8 +431,8 @@ def _finite(shown, array, value, place) -> Any:
         raise UsageError(f"{shown} holds an empty array (shape {array.shape})", value, place)
     with np.errstate(all="ignore"):
         array = np.asarray(array, dtype=np.float64)
-    ok = np.isfinite(array)
-    if not ok.all():
+    ok = np.isfinite(array) if check else None
+    if ok is not None and not ok.all():
         at = tuple(int(k) for k in np.argwhere(~ok)[0])
         where = f"entry [{', '.join(map(str, at))}]" if at else "its value"
         raise UsageError(f"{shown}: {where} is {array[at]}; every entry must be finite", value,

@@ -357,7 +357,10 @@ def test_nan_in_an_npy_names_the_first_bad_index(tmp_path):
     ("ones(n)", "a size is a whole number ≥ 1, not n", "n"),
     ("ones( 2 , 0 )", "a size is at least 1, not 0: arrays are never empty", "0"),
     ("1+randn(2)", "randn(...) stands alone in a value, or scaled by a constant", "randn"),
-    ("randn(2)*2", "randn(...) stands alone in a value, or scaled by a constant", "randn"),
+    ("randn(2)*2-1", "the value of W is a constructor scaled by a constant, never shifted: "
+     "this sum would scale it", "2-1"),   # randn(2)*2 is a scale (issue 16)
+    ("1+0.5*randn(2)", "the value of W is a constructor scaled by a constant, never shifted: "
+     "this sum would scale it", "1+0.5"),
     ("x*randn(2)", "the scale of W must be a constant number", "x"),
     ("[1,2]*ones(2)", "the scale of W must be a constant number", "[1,2]"),
     ("randn(2)+zeros(2)", "the value of W makes two arrays: one constructor per value",
