@@ -48,7 +48,14 @@ def run_training(ctx, options: dict, body) -> int:
     def run():
         from ..optimize import Optimizer
 
-        opt = Optimizer(o.optimizer, o.lr, o.momentum, o.beta1, o.beta2, o.eps)
+        if "weight_decay" in options:   # fit: also weight decay and a step schedule
+            from ..train_arrays import TrainingOptimizer
+
+            opt = TrainingOptimizer(o.optimizer, o.lr, o.momentum, o.beta1, o.beta2, o.eps,
+                                    weight_decay=o.weight_decay, lr_step=o.lr_step,
+                                    lr_gamma=o.lr_gamma)
+        else:
+            opt = Optimizer(o.optimizer, o.lr, o.momentum, o.beta1, o.beta2, o.eps)
         return body(o, opt, settings)
 
     return guarded(run, settings)
@@ -68,4 +75,8 @@ def optimizer_json(opt) -> dict:
         {"beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps} if opt.kind == "adam" else {})
     if opt.kind == "newton":
         extra = {"damping": opt.state.get("damping", [])}
-    return {"name": opt.kind, "lr": opt.lr, **extra}
+    if getattr(opt, "weight_decay", 0):
+        extra["weight_decay"] = opt.weight_decay
+    if getattr(opt, "lr_step", None):
+        extra.update(lr_step=opt.lr_step, lr_gamma=opt.lr_gamma)
+    return {"name": opt.kind, "lr": getattr(opt, "initial_lr", opt.lr), **extra}

@@ -10,6 +10,7 @@ from ..optimize import apart
 
 if TYPE_CHECKING:
     from ..optimize import Batch, Epoch
+    from ..train_arrays import EpochFigures
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -59,7 +60,7 @@ class Live:
                                   transient=True)
         self._task = self._progress.add_task(label, total=total, info="")
         self._batch: Batch | None = None     # fit's last Batch
-        self._epoch: Epoch | None = None     # and last finished Epoch
+        self._epoch: Epoch | EpochFigures | None = None     # and last finished epoch
         self._progress.start()
 
     def update(self, completed: int, info: str) -> None:
@@ -69,14 +70,20 @@ class Live:
         """Show one of fit's items: a Batch moves the bar (total: fit_batches), and the mean loss
         of the last finished Epoch stays shown beside it."""
         from ..optimize import Batch, Epoch
+        from ..train_arrays import EpochFigures
 
         if isinstance(item, Batch):
             self._batch = item
-        elif isinstance(item, Epoch):
+        elif isinstance(item, (Epoch, EpochFigures)):
             self._epoch = item
         if self._batch is not None:
             b, e = self._batch, self._epoch
-            loss = "" if e is None else f"  loss {e.loss:.6g} (epoch {e.number})"
+            loss = "" if e is None else f"  loss {e.loss:.6g}"
+            checked = getattr(e, "validation", None)
+            if checked:   # arrays: the validation loss beside the training loss
+                loss += f", validation {next(iter(checked.values())):.6g}"
+            if e is not None:
+                loss += f" (epoch {e.number})"
             self.update(b.done, f"epoch {b.epoch}/{b.epochs}{loss}")
 
     def stop(self) -> None:
@@ -147,3 +154,132 @@ def _warnings(console, warnings) -> None:
 
     for warning in warnings:
         console.print(Text.assemble(("warning: ", "bold yellow"), (warning, "yellow")))
+
+
+# --- fit on arrays --------------------------------------------------------------------------
+
+EPOCH_ROWS = 30   # epochs in the table; past that an even sample, first and last included
+
+
+def array_fit_table(console, model, outcome, optimizer, digits: int) -> None:
+    """Each epoch's figures (training, then validation), the parameters (shape, norm), the
+    loss over all the data, how the run stopped, and the loss curves."""
+    from rich.text import Text
+
+    from ..tensor import shape_text
+    from ..train_arrays import param_norms
+    from .table import Col, fit
+
+    figures = outcome.figures
+    validated = bool(figures) and figures[0].validation is not None
+    title = (f"fit: {optimizer.kind}, lr {fmt(optimizer.initial_lr)}"
+             + (f", weight decay {fmt(optimizer.weight_decay)}" if optimizer.weight_decay else "")
+             + (f", ×{fmt(optimizer.lr_gamma)} every {optimizer.lr_step} epochs"
+                if optimizer.lr_step else "")
+             + f"; {outcome.rows:,} examples, batches of {outcome.batch_size}")
+    if figures:
+        cols = [Col("epoch", "right", whole=True)]
+        cols += [Col(name, "right") for name in model.report]
+        if validated:
+            cols += [Col(f"validation {name}", "right") for name in model.report]
+        cols.append(Col("seconds", "right"))
+        rows = []
+        shown = figures if len(figures) <= EPOCH_ROWS else [
+            figures[round(k * (len(figures) - 1) / (EPOCH_ROWS - 1))] for k in range(EPOCH_ROWS)]
+        for f in shown:
+            row = [str(f.number)] + [fmt(f.train[n], digits) for n in model.report]
+            if validated:
+                row += [fmt((f.validation or {}).get(n, math.nan), digits) for n in model.report]
+            rows.append(row + [f"{f.seconds:.2f}"])
+        fit(console, cols, rows, title=title)
+        if len(figures) > EPOCH_ROWS:
+            console.print(Text(f"({EPOCH_ROWS} of {len(figures)} epochs shown, evenly spaced; "
+                               "--format json has every one)", style="dim"))
+        console.print()
+    else:
+        console.print(Text(title, style="bold"))
+    norms = param_norms(outcome.params)
+    fit(console, [Col("parameter", whole=True), Col("shape", "right", whole=True),
+                  Col("norm", "right", style="bold")],
+        [[name, shape_text(model.shapes[name]), fmt(norms[name], digits)]
+         for name in model.params])
+    loss = "—" if outcome.loss is None else fmt(outcome.loss, digits)
+    console.print(Text.assemble(("loss over the training data ", "dim"),
+                                (loss, "bold"), ("   epochs ", "dim"), str(outcome.epochs),
+                                ("   steps ", "dim"), str(outcome.steps),
+                                ("   ", "dim"), f"{outcome.seconds:.3g} s"))
+    if outcome.validation:
+        parts: list = [("validation: ", "dim")]
+        for k, (name, value) in enumerate(outcome.validation.items()):
+            parts += [("   " if k else "") + f"{name} ", (fmt(value, digits), "bold")]
+        console.print(Text.assemble(*parts))
+    style = "red" if outcome.diverged else "green"
+    console.print(Text.assemble(("stopped: ", "dim"), (outcome.reason, style)))
+    _warnings(console, outcome.warnings)
+    curves = [("loss per epoch: ", outcome.history)]
+    if validated:
+        curves.append(("validation loss: ", [f.validation[model.output] for f in figures
+                                             if f.validation is not None]))
+    for label, values in curves:
+        curve = sparkline(values)
+        if len(values) > 1 and curve:
+            console.print(Text.assemble((label, "dim"), curve,
+                                        (f"  {fmt(values[0], 4)} → {fmt(values[-1], 4)}",
+                                         "dim")))
+
+
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def plot_check(path: str) -> None:
+    """Before any training: --plot's file type, and matplotlib there to draw it."""
+    import importlib.util
+    import os
+
+    from ..errors import UsageError
+
+    if not path.lower().endswith(PLOT_FORMATS):
+        raise UsageError(f"--plot {path}: the file's name says what to draw, .png, .svg or .pdf",
+                         hint="e.g. --plot loss.png")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: no folder {folder}")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib, which is not installed",
+                         hint="pip install 'gradcalc[plot]' (or pip install matplotlib)")
+
+
+def plot_curves(path: str, losses: dict[str, list[float]],
+                figures: dict[str, dict[str, list[float]]], output: str) -> None:
+    """The loss per epoch (training, validation) and each other figure's, to ``path``; on a
+    log scale when the loss spans more than a factor of 100. matplotlib is imported here only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from ..errors import UsageError
+
+    panels = 1 + len(figures)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    for k, (title, series) in enumerate([(output, losses), *figures.items()]):
+        ax = axes[0][k]
+        for label, values in series.items():
+            ax.plot(range(1, len(values) + 1), values, marker="." if len(values) < 60 else None,
+                    label=label)
+        finite = [v for values in series.values() for v in values if math.isfinite(v) and v > 0]
+        if k == 0 and finite and max(finite) / min(finite) > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
