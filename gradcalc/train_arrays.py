@@ -801,7 +801,7 @@ def _diverged(model: Model, loss: float, norms: dict, first: dict, v: list) -> s
     if abs(loss) < BLOWUP:
         return None
     said = f"the loss is {loss:.3g}"
-    grown = _most_grown(first, norms)
+    grown = _most_grown(first, norms, "exploded")
     if not math.isfinite(loss):
         culprit = _first_bad_node(model, v)
         if culprit:
@@ -809,14 +809,16 @@ def _diverged(model: Model, loss: float, norms: dict, first: dict, v: list) -> s
     return said + (f"; {grown}" if grown else "")
 
 
-def _most_grown(first: dict, last: dict) -> str | None:
-    """'the gradient of W1 grew most: |∂/∂W1| 0.1 → 3e+40' (None when none grew)."""
+def _most_grown(first: dict, last: dict, said: str = "grew most") -> str | None:
+    """'the gradient of W1 grew most: |∂/∂W1| from 0.1 at the first step to 3e+40' (None when
+    none grew)."""
     ratios = {k: last[k] / first[k] for k in last if k in first and first[k] > 0
               and math.isfinite(last[k]) and last[k] > first[k]}
     if not ratios:
         return None
     k = max(ratios, key=lambda name: ratios[name])
-    return f"the gradient of {k} grew most: |∂/∂{k}| {first[k]:.3g} → {last[k]:.3g}"
+    return (f"the gradient of {k} {said}: |∂/∂{k}| from {first[k]:.3g} at the first step to "
+            f"{last[k]:.3g}")
 
 
 def _first_bad_node(model: Model, v: list) -> str | None:

@@ -78,12 +78,11 @@ class Live:
             self._epoch = item
         if self._batch is not None:
             b, e = self._batch, self._epoch
-            loss = "" if e is None else f"  loss {e.loss:.6g}"
+            loss = "" if e is None else f"  loss {e.loss:.6g} (epoch {e.number})"
             checked = getattr(e, "validation", None)
-            if checked:   # arrays: the validation loss beside the training loss
-                loss += f", validation {next(iter(checked.values())):.6g}"
-            if e is not None:
-                loss += f" (epoch {e.number})"
+            if e is not None and checked:   # arrays: the last epoch's validation loss too,
+                #                                 short enough to leave the bar room at 80
+                loss = f"  loss {e.loss:.4g}, val {next(iter(checked.values())):.4g}"
             self.update(b.done, f"epoch {b.epoch}/{b.epochs}{loss}")
 
     def stop(self) -> None:
