@@ -439,7 +439,8 @@ def _finite(shown, array, value, place, check: bool = True) -> Any:
                          place)
     if array.ndim == 0:
         return float(array)
-    return array + 0.0
+    array += 0.0   # -0.0 becomes 0.0, in place: the array was just read (no second copy)
+    return array
 
 
 class _reading:
