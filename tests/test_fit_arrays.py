@@ -470,3 +470,25 @@ def test_progress_shows_the_validation_loss_on_a_terminal():
     assert isinstance(last, EpochFigures) and last.validation is not None
     assert (f"6/6 0:00:00 epoch 2/2  loss {last.loss:.4g}, val "
             f"{last.validation['loss']:.4g}") in terminal.getvalue()
+
+
+def test_a_mean_over_the_batch_fits_as_the_loss_per_row_does():
+    common = ["--data", str(EXAMPLES / "line.csv"), "--params", "w=0,b=0", "--lr", "0.05",
+              "--epochs", "5", "--format", "json"]
+    per_row = json.loads(run("(w*x + b - y)^2", *common).stdout)
+    batch = json.loads(run("mean((w*x + b - y)^2)", *common).stdout)
+    assert batch["data"]["shapes"] == {"x": [200], "y": [200]}   # plain columns: vectors
+    for name in ("w", "b"):   # the same shuffled batches, the same steps
+        assert batch["params"][name]["value"] == pytest.approx(per_row["params"][name],
+                                                               rel=1e-12)
+    assert batch["loss"] == pytest.approx(per_row["loss"], rel=1e-12)
+
+
+def test_a_parameter_from_a_file(files):
+    W1 = np.random.default_rng(1).standard_normal((4, 5))
+    np.save(files / "w1.npy", W1)
+    r = run("-f", str(files / "prog.gc"), "--data", f"X={files}/X.npy", "--data",
+            f"y={files}/y.npy", "--params", f"W1=@{files}/w1.npy, b1=zeros(5), W2=zeros(5,3), "
+            "b2=zeros(3)", "--lr", "0", "--epochs", "1", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["params"]["W1"]["norm"] == pytest.approx(np.linalg.norm(W1))

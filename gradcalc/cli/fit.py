@@ -380,7 +380,9 @@ def _arrays_json(model, data, validation, outcome, opt, o) -> dict:
             "shapes": {k: list(a.shape) for k, a in validation.arrays.items()}},
         "batch_size": outcome.batch_size, "shuffle": o.shuffle, "seed": o.seed,
         "report": model.report,
-        "params": {k: {"shape": list(model.shapes[k]), "norm": norms[k]} for k in model.params},
+        "params": {k: {"shape": list(model.shapes[k]), "norm": norms[k],
+                       **({"value": float(outcome.params[k])} if model.shapes[k] == () else {})}
+                   for k in model.params},
         "initial_loss": outcome.initial_loss, "loss": outcome.loss,
         "validation": outcome.validation,
         "epochs": outcome.epochs, "steps": outcome.steps, "seconds": outcome.seconds,

@@ -199,9 +199,10 @@ def array_fit_table(console, model, outcome, optimizer, digits: int) -> None:
         console.print(Text(title, style="bold"))
     norms = param_norms(outcome.params)
     fit(console, [Col("parameter", whole=True), Col("shape", "right", whole=True),
-                  Col("norm", "right", style="bold")],
-        [[name, shape_text(model.shapes[name]), fmt(norms[name], digits)]
-         for name in model.params])
+                  Col("fitted", "right", style="bold")],
+        [[name, shape_text(model.shapes[name]),
+          fmt(float(outcome.params[name]), digits) if model.shapes[name] == () else
+          f"‖{name}‖ = {fmt(norms[name], digits)}"] for name in model.params])
     loss = "—" if outcome.loss is None else fmt(outcome.loss, digits)
     console.print(Text.assemble(("loss over the training data ", "dim"),
                                 (loss, "bold"), ("   epochs ", "dim"), str(outcome.epochs),
