@@ -492,3 +492,18 @@ def test_a_parameter_from_a_file(files):
             "b2=zeros(3)", "--lr", "0", "--epochs", "1", "--format", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["params"]["W1"]["norm"] == pytest.approx(np.linalg.norm(W1))
+
+
+def test_a_program_of_scalars_keeps_its_path_and_says_what_it_does_not_take():
+    line = ["(w*x + b - y)^2", "--params", "w=0,b=0"]
+    r = run(*line, "--data", str(EXAMPLES / "line.csv"), "--validate", str(EXAMPLES / "line.csv"))
+    assert r.exit_code == 2 and r.stderr.startswith(
+        "error: --validate is for programs of arrays (the loss of a mini-batch); this program "
+        "is the loss of one row")
+    r = run(*line, "--data", str(EXAMPLES / "line.csv"), "--data", str(EXAMPLES / "line.csv"))
+    assert r.exit_code == 2 and "a program of scalars takes one --data file" in r.stderr
+    r = run(*line, "--data", str(EXAMPLES / "line.csv"), "--lr", "0.05", "--epochs", "3",
+            "--lr-step", "1", "--lr-gamma", "0.5", "--weight-decay", "0.1", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["optimizer"] == {"name": "sgd", "lr": 0.05, "weight_decay": 0.1,
+                                                 "lr_step": 1, "lr_gamma": 0.5}

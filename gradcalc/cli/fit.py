@@ -191,7 +191,7 @@ def _on_arrays(fn, o) -> bool:
     from ..syntax import split_top_level
     from ..train_arrays import array_data
 
-    if fn.graph.tensor or o.validate or any(array_data(spec) for spec in o.data_file):
+    if fn.graph.tensor or any(array_data(spec) for spec in o.data_file):
         return True
     if o.params_spec and any(special(p.partition("=")[2]) or "[" in p
                              for p, _at in split_top_level(o.params_spec)):
