@@ -16,7 +16,7 @@ from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, UsageError
-from .ops import REGISTRY, ShapeError
+from .ops import REGISTRY, VARIADIC, ShapeError
 
 Shape = tuple[int, ...]
 
@@ -121,33 +121,127 @@ def _broadcast(shapes_in, names, what: str) -> Shape:
 
 
 def compile_tape(fn, point: dict, output: str | None = None, wrt=None):
-    """Names checked, values made arrays, the tape compiled for arrays: fn.resolve's Resolved."""
-    return fn.resolve(point, output, wrt, tensor=True)
+    """Names checked, values made arrays, the tape compiled for arrays: fn.resolve's Resolved.
+    Its seeds are the names in ``wrt`` alone (an input no partial is asked for, such as the
+    data X of a network, gets no backward step)."""
+    resolved = fn.resolve(point, output, wrt, tensor=True)
+    tape, _name, clean, wrt, _notes = resolved
+    graph = fn.graph
+    variables = tuple(w for w in wrt if w in graph.inputs and w in clean)
+    if variables == tape.variables:
+        return resolved
+    extra = tuple(sorted({graph.index_of(w) for w in wrt} - {graph.inputs[v] for v in variables}))
+    key = (tape.out, variables, extra, True)   # as fn.resolve keys the tapes it compiles
+    narrow = fn._tapes.get(key)
+    if narrow is None:
+        narrow = fn._tapes[key] = Tape.compile(graph, tape.out, variables, extra, tensor=True)
+    return resolved._replace(tape=narrow)
 
 
-def forward(tape: Tape, point: dict) -> list:
-    """Every kept node's value (shapes checked first)."""
+@dataclass(frozen=True)
+class _Plan:
+    """A tape specialised to its inputs' shapes (made once per shape of the point, kept with the
+    Function's tapes): every node's shape from the shapes pass, the backward steps with each
+    elementwise VJP reduced to what the tape needs, and the nodes of array ops."""
+
+    shape: list                      # node -> its shape (None: not on the tape)
+    steps: list                      # backward steps for Tape._backprop
+    array_nodes: list                # forward nodes whose op is an array op (matmul, sum, ...)
+
+
+def _plan(fn, tape: Tape, point: dict) -> _Plan:
+    """The tape's plan for the shapes of this point (shapes checked on first use)."""
+    from .lazy import numpy
+
+    np = numpy()
+    key = ("tensor plan", id(tape), tuple((k, np.shape(x)) for k, x in point.items()))
+    plan = fn._tapes.get(key)
+    if plan is None:
+        shape = shapes(tape, point)
+        nodes = tape.graph.nodes
+        steps = [_elementwise_step(step, REGISTRY[nodes[step[0]].op], shape, tape.needs)
+                 for step in tape.backward_steps]
+        plan = fn._tapes[key] = _Plan(shape, steps, _array_nodes(tape))
+    return plan
+
+
+def _array_nodes(tape: Tape) -> list:
+    nodes = tape.graph.nodes
+    return [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
+
+
+def _elementwise_step(step: tuple, op, shape: list, needs: list) -> tuple:
+    """An elementwise op's backward step with a VJP that does only what these shapes need: no
+    partial for an argument that depends on no seed (a literal), no multiplication by a local
+    derivative of exactly one, no un-broadcasting where the argument has the node's shape. The
+    same arithmetic as ``Op.array_vjp`` otherwise. An array op keeps its own VJP."""
+    from .domains import tensor_domain
+
+    i, args, kind, _vjp, _ = step
+    if op.shape is not None or not op.partials:
+        return step
+    one = tensor_domain().one
+    variadic = op.arity == VARIADIC
+    todo = tuple((k, op.partials[0 if variadic else k],
+                  None if shape[j] == shape[i] else shape[j])
+                 for k, j in enumerate(args) if needs[j])
+    n = len(args)
+
+    def vjp(D, upstream, xs, out):
+        downstream = [None] * n
+        for k, rule, to in todo:
+            local = rule(D, k, xs, out) if variadic else rule(D, *xs, out)
+            d = upstream if local is one else upstream * local
+            downstream[k] = d if to is None else D.sum_to(d, to)
+        return downstream
+
+    return (i, args, kind, vjp, None)
+
+
+def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
+    """Every kept node's value (shapes checked first, unless a plan of this point's shapes is
+    given)."""
     from .domains import tensor_domain
     from .lazy import numpy
 
     np = numpy()
-    shapes(tape, point)
+    if plan is None:
+        shapes(tape, point)
     D = tensor_domain()
     # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give inf
     # (explained below, as for arrays), not raise ZeroDivisionError
     v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
-    with np.errstate(all="ignore"):
+    flagged: list = []
+    # NOTE: an elementwise op is NumPy's arithmetic and math functions, which raise an IEEE flag
+    # whenever finite operands give a non-finite result: NumPy reports it to ``flagged``, and
+    # only then (or when an array op's value, matmul's from BLAS threads that may not report, or
+    # the output is not finite) are the nodes scanned one by one for the first culprit. A flag
+    # from a branch np.where discards (sigmoid's e^-x) costs the scan and finds nothing.
+    with np.errstate(over="call", divide="call", invalid="call", under="ignore",
+                     call=lambda *_: flagged.append(True)):
         tape._run(D, v, tape.forward_steps)
-    for i in tape.step_nodes:
-        if not np.isfinite(v[i]).all():
-            raise _value_error(tape, v, i)
+    array_nodes = _array_nodes(tape) if plan is None else plan.array_nodes
+    if flagged or not _finite(np, v[tape.out]) or \
+            not all(_finite(np, v[i]) for i in array_nodes):
+        for i in tape.step_nodes:
+            if not _finite(np, v[i]):
+                raise _value_error(tape, v, i)
     return v
+
+
+def _finite(np, x) -> bool:
+    """Whether every entry of x is finite: x·x is when they are (an infinite or NaN entry makes
+    it infinite or NaN); only when x·x overflows are the entries tested one by one."""
+    if type(x) is not np.ndarray:
+        return math.isfinite(x)
+    flat = x.ravel()
+    return math.isfinite(flat @ flat) or bool(np.isfinite(flat).all())
 
 
 def evaluate(fn, point: dict | None = None, output: str | None = None):
     """The output's value, of any shape (an array literal's value, for --at)."""
     tape, _name, clean, _wrt, _notes = compile_tape(fn, point or {}, output, wrt=())
-    value = forward(tape, clean)[tape.out]
+    value = forward(tape, clean, _plan(fn, tape, clean))[tape.out]
     return float(value) if value.ndim == 0 else value
 
 
@@ -159,23 +253,28 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
     np = numpy()
     tape, out_name, clean, wrt, notes = compile_tape(fn, point or {}, output, wrt)
     graph = tape.graph
-    shape = shapes(tape, clean)
+    plan = _plan(fn, tape, clean)
+    shape = plan.shape
     if shape[tape.out] != ():
         node = graph.nodes[tape.out]
         raise EvaluationError(f"{out_name} is not a scalar but a {shape_text(shape[tape.out])} "
                               f"array: gradcalc differentiates a scalar output", graph.source,
                               node.span, hint=f"reduce it, e.g. sum({graph.snippet(tape.out)}) "
                                               f"or mean(...)")
-    v = forward(tape, clean)
+    v = forward(tape, clean, plan)
     with np.errstate(all="ignore"):
-        g = tape._backprop(tensor_domain(), v)
+        g = tape._backprop(tensor_domain(), v, plan.steps)
     gradient, shapes_of = {}, {}
     for w in wrt:
         k = graph.index_of(w)
         s = shape[k] if k <= tape.out and shape[k] is not None else np.shape(clean.get(w, 0.0))
-        d = g[k] if k <= tape.out else 0.0
-        d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy() if s else float(d)
-        if not np.isfinite(d).all():
+        d: Any = g[k] if k <= tape.out else 0.0
+        if not s:
+            d = float(d)
+        elif type(d) is not np.ndarray or d.shape != s:   # (an adjoint of its shape is the
+            #                                               pass's own array: no copy)
+            d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
+        if not _finite(np, d):
             raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
                                   f"local derivative is infinite on the way)", graph.source,
                                   graph.nodes[tape.out].span)
