@@ -140,17 +140,21 @@ def compile_tape(fn, point: dict, output: str | None = None, wrt=None):
 
 @dataclass(frozen=True)
 class _Plan:
-    """A tape specialised to its inputs' shapes (made once per shape of the point, kept with the
-    Function's tapes): every node's shape from the shapes pass, the backward steps with each
-    elementwise VJP reduced to what the tape needs, and the nodes of array ops."""
+    """A tape specialised to the names and shapes of a point (made once per shape signature and
+    kept with the Function's tapes): every node's shape from the shapes pass, the value list
+    with literals set, the backward steps with each elementwise VJP reduced to what the tape
+    needs, and the nodes of array ops."""
 
     shape: list                      # node -> its shape (None: not on the tape)
-    steps: list                      # backward steps for Tape._backprop
+    leaves: list                     # literals (and pi, e) as NumPy scalars, inputs None
+    inputs: list                     # (node, name) of each input the point gives
+    steps: list                      # one function per backward step, output first
     array_nodes: list                # forward nodes whose op is an array op (matmul, sum, ...)
 
 
 def _plan(fn, tape: Tape, point: dict) -> _Plan:
     """The tape's plan for the shapes of this point (shapes checked on first use)."""
+    from .domains import tensor_domain
     from .lazy import numpy
 
     np = numpy()
@@ -159,43 +163,80 @@ def _plan(fn, tape: Tape, point: dict) -> _Plan:
     if plan is None:
         shape = shapes(tape, point)
         nodes = tape.graph.nodes
-        steps = [_elementwise_step(step, REGISTRY[nodes[step[0]].op], shape, tape.needs)
+        # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give
+        # inf (explained in forward, as for arrays), not raise ZeroDivisionError
+        leaves = [np.float64(x) if type(x) in (int, float) else x
+                  for x in tape.leaves(tensor_domain(), {})]
+        inputs = [(i, nodes[i].text) for i in tape.order
+                  if nodes[i].op == "input" and nodes[i].text in point]
+        steps = [_backward_step(step, REGISTRY[nodes[step[0]].op], shape, tape.needs)
                  for step in tape.backward_steps]
-        plan = fn._tapes[key] = _Plan(shape, steps, _array_nodes(tape))
+        array_nodes = [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
+        plan = fn._tapes[key] = _Plan(shape, leaves, inputs, steps, array_nodes)
     return plan
 
 
-def _array_nodes(tape: Tape) -> list:
-    nodes = tape.graph.nodes
-    return [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
-
-
-def _elementwise_step(step: tuple, op, shape: list, needs: list) -> tuple:
-    """An elementwise op's backward step with a VJP that does only what these shapes need: no
+def _backward_step(step: tuple, op, shape: list, needs: list):
+    """The tape's backward step for node i as one function of the pass's state, step(D, g,
+    owned, v): it sends node i's adjoint to its arguments (``_backward`` says how adjoints add
+    up). An array op runs its own VJP; an elementwise op does only what these shapes need: no
     partial for an argument that depends on no seed (a literal), no multiplication by a local
-    derivative of exactly one, no un-broadcasting where the argument has the node's shape. The
-    same arithmetic as ``Op.array_vjp`` otherwise. An array op keeps its own VJP."""
+    derivative of exactly one, no un-broadcasting where the argument has the node's shape, and
+    otherwise the same arithmetic as ``Op.array_vjp``."""
     from .domains import tensor_domain
 
-    i, args, kind, _vjp, _ = step
+    i, args, _kind, array_vjp, _ = step
+    D = tensor_domain()
+    zero, one = D.zero, D.one
     if op.shape is not None or not op.partials:
-        return step
-    one = tensor_domain().one
-    variadic = op.arity == VARIADIC
-    todo = tuple((k, op.partials[0 if variadic else k],
-                  None if shape[j] == shape[i] else shape[j])
+        def array_step(D, g, owned, v):
+            upstream = g[i]
+            downstream = array_vjp(D, zero if upstream is None else upstream,
+                                   tuple([v[j] for j in args]), v[i])
+            for j, d in zip(args, downstream, strict=True):
+                if d is not None and needs[j]:
+                    _add(g, owned, j, d)
+        return array_step
+
+    def partial(k):
+        if op.arity != VARIADIC:
+            return op.partials[k]
+        rule = op.partials[0]
+        return lambda D, *xs: rule(D, k, xs[:-1], xs[-1])
+
+    todo = tuple((j, partial(k), None if shape[j] == shape[i] else shape[j])
                  for k, j in enumerate(args) if needs[j])
-    n = len(args)
 
-    def vjp(D, upstream, xs, out):
-        downstream = [None] * n
-        for k, rule, to in todo:
-            local = rule(D, k, xs, out) if variadic else rule(D, *xs, out)
+    def elementwise_step(D, g, owned, v):
+        upstream = g[i]
+        if upstream is None:
+            upstream = zero
+        xs = [v[j] for j in args]
+        xs.append(v[i])
+        for j, rule, to in todo:
+            local = rule(D, *xs)
             d = upstream if local is one else upstream * local
-            downstream[k] = d if to is None else D.sum_to(d, to)
-        return downstream
+            if to is not None:
+                d = D.sum_to(d, to)
+            if g[j] is None:
+                g[j] = d
+            elif owned[j]:
+                g[j] += d
+            else:
+                g[j] = g[j] + d
+                owned[j] = True
+    return elementwise_step
 
-    return (i, args, kind, vjp, None)
+
+def _add(g: list, owned: list, j: int, d) -> None:
+    """Add a contribution d to node j's adjoint (see ``_backward``)."""
+    if g[j] is None:
+        g[j] = d
+    elif owned[j]:
+        g[j] += d
+    else:
+        g[j] = g[j] + d
+        owned[j] = True
 
 
 def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
@@ -205,12 +246,18 @@ def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
     from .lazy import numpy
 
     np = numpy()
+    D = tensor_domain()
     if plan is None:
         shapes(tape, point)
-    D = tensor_domain()
-    # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give inf
-    # (explained below, as for arrays), not raise ZeroDivisionError
-    v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
+        v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
+        nodes = tape.graph.nodes
+        array_nodes = [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
+    else:
+        v = plan.leaves.copy()
+        for i, name in plan.inputs:
+            x = point[name]
+            v[i] = np.float64(x) if type(x) is float else x
+        array_nodes = plan.array_nodes
     flagged: list = []
     # NOTE: an elementwise op is NumPy's arithmetic and math functions, which raise an IEEE flag
     # whenever finite operands give a non-finite result: NumPy reports it to ``flagged``, and
@@ -220,13 +267,29 @@ def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
     with np.errstate(over="call", divide="call", invalid="call", under="ignore",
                      call=lambda *_: flagged.append(True)):
         tape._run(D, v, tape.forward_steps)
-    array_nodes = _array_nodes(tape) if plan is None else plan.array_nodes
     if flagged or not _finite(np, v[tape.out]) or \
             not all(_finite(np, v[i]) for i in array_nodes):
         for i in tape.step_nodes:
             if not _finite(np, v[i]):
                 raise _value_error(tape, v, i)
     return v
+
+
+def _backward(plan: _Plan, v: list, out: int) -> tuple[list, list]:
+    """(adjoints, owned): the backward pass of Tape._backprop's VJP branch, with the adjoints'
+    memory managed. A node's first contribution is kept as it is, borrowed (it may be the
+    upstream adjoint itself, or a view); a second makes the sum a new array, owned, into which
+    later ones add in place. So an adjoint is copied only where paths meet, never along a chain
+    (the shared loop starts every adjoint at 0.0, whose first sum copies each array)."""
+    from .domains import tensor_domain
+
+    D = tensor_domain()
+    g: list = [None] * (out + 1)
+    owned = [False] * (out + 1)
+    g[out] = D.one
+    for step in plan.steps:
+        step(D, g, owned, v)
+    return g, owned
 
 
 def _finite(np, x) -> bool:
@@ -247,7 +310,6 @@ def evaluate(fn, point: dict | None = None, output: str | None = None):
 
 def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None) -> TensorResult:
     """Value and gradient of a scalar output; each partial has its input's shape."""
-    from .domains import tensor_domain
     from .lazy import numpy
 
     np = numpy()
@@ -263,16 +325,16 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
                                               f"or mean(...)")
     v = forward(tape, clean, plan)
     with np.errstate(all="ignore"):
-        g = tape._backprop(tensor_domain(), v, plan.steps)
+        g, owned = _backward(plan, v, tape.out)
     gradient, shapes_of = {}, {}
     for w in wrt:
         k = graph.index_of(w)
         s = shape[k] if k <= tape.out and shape[k] is not None else np.shape(clean.get(w, 0.0))
-        d: Any = g[k] if k <= tape.out else 0.0
+        d: Any = g[k] if k <= tape.out and g[k] is not None else 0.0
         if not s:
             d = float(d)
-        elif type(d) is not np.ndarray or d.shape != s:   # (an adjoint of its shape is the
-            #                                               pass's own array: no copy)
+        elif k > tape.out or not owned[k] or d.shape != s:   # borrowed: a view, another
+            #                                                    node's adjoint
             d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
         if not _finite(np, d):
             raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
