@@ -191,11 +191,14 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
     if op.shape is not None or not op.partials:
         def array_step(D, g, owned, v):
             upstream = g[i]
-            downstream = array_vjp(D, zero if upstream is None else upstream,
-                                   tuple([v[j] for j in args]), v[i])
+            if upstream is None:
+                upstream = zero
+            xs = tuple([v[j] for j in args])
+            out = v[i]
+            downstream = array_vjp(D, upstream, xs, out)
             for j, d in zip(args, downstream, strict=True):
                 if d is not None and needs[j]:
-                    _add(g, owned, j, d)
+                    _add(g, owned, j, d, _fresh(d, downstream, (upstream, out, *xs)))
         return array_step
 
     def partial(k):
@@ -215,11 +218,14 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
         xs.append(v[i])
         for j, rule, to in todo:
             local = rule(D, *xs)
-            d = upstream if local is one else upstream * local
+            if local is one:
+                d, fresh = upstream, False
+            else:
+                d, fresh = upstream * local, True
             if to is not None:
-                d = D.sum_to(d, to)
+                d, fresh = D.sum_to(d, to), True
             if g[j] is None:
-                g[j] = d
+                g[j], owned[j] = d, fresh
             elif owned[j]:
                 g[j] += d
             else:
@@ -228,15 +234,23 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
     return elementwise_step
 
 
-def _add(g: list, owned: list, j: int, d) -> None:
-    """Add a contribution d to node j's adjoint (see ``_backward``)."""
+def _add(g: list, owned: list, j: int, d, fresh: bool) -> None:
+    """Add a contribution d to node j's adjoint (see ``_backward``); ``fresh``: d is a new array
+    no one else holds, which the adjoint may own."""
     if g[j] is None:
-        g[j] = d
+        g[j], owned[j] = d, fresh
     elif owned[j]:
         g[j] += d
     else:
         g[j] = g[j] + d
         owned[j] = True
+
+
+def _fresh(d, downstream, given) -> bool:
+    """Whether a VJP's result d is a new array: it owns its memory and is none of the arrays the
+    VJP was given (``given``: upstream, output, arguments) nor another of its results."""
+    return getattr(d, "base", True) is None and not any(d is x for x in given) and \
+        sum(d is e for e in downstream) == 1
 
 
 def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
@@ -277,10 +291,11 @@ def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
 
 def _backward(plan: _Plan, v: list, out: int) -> tuple[list, list]:
     """(adjoints, owned): the backward pass of Tape._backprop's VJP branch, with the adjoints'
-    memory managed. A node's first contribution is kept as it is, borrowed (it may be the
-    upstream adjoint itself, or a view); a second makes the sum a new array, owned, into which
-    later ones add in place. So an adjoint is copied only where paths meet, never along a chain
-    (the shared loop starts every adjoint at 0.0, whose first sum copies each array)."""
+    memory managed. A node's first contribution is kept as it is: owned if it is a new array,
+    else borrowed (the upstream adjoint itself, a view); a later one adds in place into an owned
+    adjoint, and makes a borrowed one a new, owned sum. So nothing is copied along a chain (the
+    shared loop starts every adjoint at 0.0, whose first sum copies each array), and a gradient
+    is copied for the caller only when it is borrowed."""
     from .domains import tensor_domain
 
     D = tensor_domain()
