@@ -54,15 +54,23 @@ def array_value(name: str, x) -> Any:
             raise UsageError(f"the value of {name} must be finite, not {value}")
         return value + 0.0
     try:
-        array = np.array(x, dtype=np.float64)
+        array = np.asarray(x, dtype=np.float64)   # a float64 array is used as it is, not copied
     except (TypeError, ValueError):
         raise UsageError(f"the value of {name} is not an array of numbers (a ragged array, or "
                          "entries that are not numbers)") from None
     if array.size == 0:
         raise UsageError(f"the value of {name} is an empty array")
-    if not np.isfinite(array).all():
+    # the entries are finite if their sum is (one pass, no temporary array); tested one by one
+    # only when it is not (an entry that is not finite, or a sum beyond the float64 range)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = array.sum()
+    if not math.isfinite(total) and not np.isfinite(array).all():
         raise UsageError(f"every entry of {name} must be finite")
-    return array + 0.0   # -0.0 becomes 0.0, as for scalars
+    # -0.0 becomes 0.0, as for scalars, in a copy made only when there is one: -0.0 is the one
+    # float64 whose bits, read as an int64, are the smallest int64 (one pass, no temporary)
+    if array.view(np.int64).min() == np.iinfo(np.int64).min:
+        return array + 0.0
+    return array   # NOTE: the caller's own array when it was float64; the passes only read it
 
 
 def shapes(tape: Tape, point: dict) -> list:
