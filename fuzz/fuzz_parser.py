@@ -53,6 +53,10 @@ def value_for(data: bytes, name: str) -> float:
 
 
 def _finite(x) -> bool:
+    if getattr(x, "ndim", 0):   # an array's gradient (a program of arrays): every entry
+        import numpy
+
+        return bool(numpy.isfinite(x).all())
     try:
         return math.isfinite(float(x))
     except (TypeError, ValueError, OverflowError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 from .domains import FLOAT
 from .errors import EvaluationError
@@ -94,9 +95,13 @@ class Tape:
             if op.edge is not None and needs[i]:
                 edges.append((i, args, op.edge))
             if tensor or not op.partials:   # an op with only a VJP, or on arrays
-                fwd.append((i, op.value, args, _VARIADIC) if len(args) != 1 else
-                           (i, op.value, args[0], _UNARY))
-                step: tuple = (i, args, _VJP, op.array_vjp if tensor else op.vjp, None)
+                value, vjp = op.value, op.array_vjp if tensor else op.vjp
+                if op.static is not None and vjp is not None:   # its parameter, fixed in the
+                    #                                               text (docs/tensors.md)
+                    value, vjp = partial(value, p=node.value), partial(vjp, p=node.value)
+                fwd.append((i, value, args, _VARIADIC) if len(args) != 1 else
+                           (i, value, args[0], _UNARY))
+                step: tuple = (i, args, _VJP, vjp, None)
             elif op.arity == VARIADIC:
                 fwd.append((i, op.value, args, _VARIADIC))
                 step = (i, args, _VARIADIC, op.partials[0], None)

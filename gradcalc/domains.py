@@ -365,39 +365,48 @@ def tensor_domain() -> SimpleNamespace:
     ops and un-broadcasting need (``TENSOR_FUNCTIONS``)."""
     if _TENSOR:
         return _TENSOR[0]
+    from . import arraymath as am
     from .lazy import numpy
 
     np = numpy()
-
-    def sum_to(g, shape):
-        """g summed over the axes broadcasting added (leading) or stretched (size 1 in shape)."""
-        if np.shape(g) == shape:
-            return g
-        if shape == ():
-            return np.sum(g)
-        lead = np.ndim(g) - len(shape)
-        g = np.sum(g, axis=tuple(range(lead))) if lead else g
-        stretched = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
-        return np.sum(g, axis=stretched, keepdims=True) if stretched else g
-
-    def stack(xs):
-        return np.stack([np.asarray(x, dtype=np.float64) for x in xs])
-
     ns = SimpleNamespace(**vars(numpy_domain()))
     ns.name = "tensor"
     ns.matmul = np.matmul
     ns.transpose = np.transpose
     ns.outer = np.outer
     ns.sum = np.sum
+    ns.mean = np.mean
     ns.size = np.size
     ns.shape = np.shape
     ns.ndim = np.ndim
     ns.broadcast_to = np.broadcast_to
-    ns.stack = stack
-    ns.sum_to = sum_to
+    ns.expand_dims = np.expand_dims
+    ns.stack = am.stack
+    ns.sum_to = am.sum_to
+    ns.amax = np.max
+    ns.amin = np.min
+    ns.equal = lambda x, y: (x == y) * 1.0
+    ns.take = lambda x, key: x[key]
+    ns.put = am.put
+    ns.softmax = lambda x, axis: np.exp(am.log_softmax(x, axis))
+    ns.log_softmax = am.log_softmax
+    ns.logsumexp = am.logsumexp
+    ns.cross_entropy = am.cross_entropy
+    ns.onehot = am.onehot
+    ns.trace = np.trace
+    ns.eye = np.eye
+    ns.det = np.linalg.det
+    ns.adjugate = am.adjugate
+    ns.inv = am.inv
+    ns.diag = np.diag
+    ns.diag_vjp = am.diag_vjp
+    ns.reshape = np.reshape
     _TENSOR.append(ns)
     return ns
 
 
-TENSOR_FUNCTIONS = ("matmul", "transpose", "outer", "sum", "size", "shape", "ndim",
-                    "broadcast_to", "stack", "sum_to")
+TENSOR_FUNCTIONS = ("matmul", "transpose", "outer", "sum", "mean", "size", "shape", "ndim",
+                    "broadcast_to", "expand_dims", "stack", "sum_to", "amax", "amin", "equal",
+                    "take", "put", "softmax", "log_softmax", "logsumexp", "cross_entropy",
+                    "onehot", "trace", "eye", "det", "adjugate", "inv", "diag", "diag_vjp",
+                    "reshape")

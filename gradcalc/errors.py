@@ -96,7 +96,8 @@ class GradcalcError(Exception):
         if ex:
             parts.append(ex)
         if self.hint:
-            parts.append(f"hint: {_cut(printable(self.hint))}")
+            # (a hint may list every function: twice a message's length)
+            parts.append(f"hint: {_cut(printable(self.hint), 2 * MESSAGE_LIMIT)}")
         return "\n".join(parts)
 
 

@@ -8,6 +8,7 @@ chain costs what a 3-node one does per node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -19,7 +20,8 @@ class Node:
 
     op: str
     args: tuple[int, ...] = ()
-    value: float | None = None   # a constant's value; the default of a named constant (pi, e)
+    value: Any = None   # a constant's value; the default of a named constant (pi, e); the
+    #                     parameter of an op with a static one (an axis, an index: ops.Op.static)
     text: str | None = None      # a literal as typed ("0.5"), or an input's name
     span: tuple[int, int] = (0, 0)
 

@@ -51,6 +51,11 @@ class Op:
     #                                  ShapeError; None: elementwise, NumPy's broadcasting rules
     array_vjp: Rule | None = None    # the VJP on arrays (docs/tensors.md): an elementwise op's is
     #                                  its scalar VJP un-broadcast to each argument's shape
+    static: str | None = None        # the op takes a parameter fixed in the text, not a node:
+    #                                  "axis" (sum(X, 0)), "index" (x[1:3]), "dims" (reshape);
+    #                                  it is the node's ``value``, passed to value, array_vjp and
+    #                                  shape as the keyword p
+    labels: tuple[int, ...] = ()     # arguments that are class labels: integers, no gradient
 
     def __post_init__(self):
         if self.vjp is None:
@@ -282,6 +287,21 @@ OPS: tuple[Op, ...] = (
 # Rules on values that are arrays: each has its shape rule and its own VJP (no scalar partials).
 # shape(shapes, names): names[k] describes argument k for messages, e.g. "W (3×4)".
 
+class ValueRefused(ValueError):
+    """An array op refusing its values (a singular matrix, a class label out of range). The
+    message may name arguments as {0}, {1}; the tensor path fills in their text and puts the
+    caret under argument ``arg`` (or the whole op)."""
+
+    def __init__(self, message: str, arg: int | None = None):
+        super().__init__(message)
+        self.arg = arg
+
+
+def _need(test: bool, message: str, arg: int | None = 0):
+    if not test:
+        raise ShapeError(message, arg)
+
+
 def _matmul_shape(shapes, names):
     a, b = shapes
     if not a or not b or len(a) > 2 or len(b) > 2:
@@ -310,28 +330,253 @@ def _stack_shape(shapes, names):
     return (len(shapes), *shapes[0])
 
 
-def _reduce_shape(shapes, names):
+def _axis(shape, p, names, what: str, default=None) -> int | None:
+    """The axis p of an argument of ``shape`` (negative counts from the end), or ``default``."""
+    if p is None:
+        return default
+    if not -len(shape) <= p < len(shape):
+        raise ShapeError(f"{what} along axis {p}: {names[0]} has "
+                         + (f"axes 0 to {len(shape) - 1}" if shape else "no axes"), None)
+    return p % len(shape)
+
+
+def _reduce_shape(shapes, names, p=None):
+    shape = shapes[0]
+    axis = _axis(shape, p, names, "cannot reduce")
+    return () if axis is None else shape[:axis] + shape[axis + 1:]
+
+
+def _reduce_vjp(D, g, xs, out, p=None, mean=False):
+    """sum: g copied back over the axis it summed (everywhere for the whole array); mean: / n."""
+    x = xs[0]
+    shape = D.shape(x)
+    if p is not None and shape:
+        g = D.expand_dims(g, p)
+    n = D.size(x) if p is None or not shape else shape[p]
+    return (D.broadcast_to(g / n if mean else g, shape),)
+
+
+def _extreme_vjp(D, g, xs, out):
+    """max(X), min(X) of every entry: g to the entries equal to the result, shared at a tie."""
+    mask = D.equal(xs[0], out)
+    return (g * mask / D.sum(mask),)
+
+
+def _index_shape(shapes, names, p=()):
+    shape, out = shapes[0], []
+    if len(p) > len(shape):
+        raise ShapeError(f"too many indices: {names[0]} has {len(shape)} ax"
+                         f"{'i' if len(shape) == 1 else 'e'}s, and {len(p)} are given")
+    for axis, item in enumerate(p):
+        n = shape[axis]
+        if isinstance(item, int):
+            _need(-n <= item < n, f"index {item} is out of range for {names[0]}"
+                  + (f" along axis {axis}" if len(shape) > 1 else "")
+                  + f": it has {n} entr{'y' if n == 1 else 'ies'}", None)
+        else:
+            size = len(range(*item.indices(n)))
+            _need(size > 0, f"the slice {slice_text(item)} selects nothing from {names[0]}"
+                  + (f" along axis {axis}" if len(shape) > 1 else ""), None)
+            out.append(size)
+    return (*out, *shape[len(p):])
+
+
+def slice_text(s) -> str:
+    text = f"{'' if s.start is None else s.start}:{'' if s.stop is None else s.stop}"
+    return text + (f":{s.step}" if s.step is not None else "")
+
+
+def _softmax_vjp(D, g, xs, out, p=None):
+    axis = -1 if p is None else p
+    return (out * (g - D.sum(g * out, axis=axis, keepdims=True)),)
+
+
+def _log_softmax_vjp(D, g, xs, out, p=None):
+    axis = -1 if p is None else p
+    return (g - D.exp(out) * D.sum(g, axis=axis, keepdims=True),)
+
+
+def _logsumexp_vjp(D, g, xs, out, p=None):
+    axis = -1 if p is None else p
+    return (D.expand_dims(g, axis) * D.softmax(xs[0], axis),)
+
+
+def _along_shape(shapes, names, p=None, what="softmax", reduce=False):
+    shape = shapes[0]
+    _need(len(shape) >= 1, f"{what} needs a vector or a matrix, not {names[0]}")
+    axis = _axis(shape, p, names, f"cannot take {what}", default=len(shape) - 1)
+    return shape[:axis] + shape[axis + 1:] if reduce else shape
+
+
+def _cross_entropy_shape(shapes, names):
+    scores, labels = shapes
+    _need(len(scores) in (1, 2), f"cross_entropy needs scores of shape N×C (or C), and "
+          f"{names[0]} is not", 0)
+    want = scores[:1] if len(scores) == 2 else ()
+    _need(labels == want, f"cross_entropy needs one class label per row of {names[0]}, so "
+          f"labels of shape {_shape_text(want)}, and {names[1]} is not", 1)
     return ()
+
+
+def _cross_entropy_vjp(D, g, xs, out):
+    """(softmax(S) - onehot(y)) / N: the scores' gradient; labels get none."""
+    scores, labels = xs
+    n = D.shape(scores)[0] if D.ndim(scores) == 2 else 1
+    return (g * (D.softmax(scores, -1) - D.onehot(labels, D.shape(scores))) / n, None)
+
+
+def _same_shape(shapes, names, what):
+    _need(shapes[0] == shapes[1], f"{what} needs two arrays of one shape, and {names[0]} and "
+          f"{names[1]} differ", 1)
+    return ()
+
+
+def _mse_vjp(D, g, xs, out):
+    d = g * 2 * (xs[0] - xs[1]) / D.size(xs[0])
+    return d, -d
+
+
+def _square_shape(shapes, names, what):
+    s = shapes[0]
+    _need(len(s) == 2 and s[0] == s[1], f"{what} needs a square matrix, and {names[0]} is not")
+    return ()
+
+
+def _inv_shape(shapes, names):
+    _square_shape(shapes, names, "inv")
+    return shapes[0]
+
+
+def _vectors(shapes, names, what):
+    for k in (0, 1):
+        _need(len(shapes[k]) == 1, f"{what} takes two vectors, and {names[k]} is not one", k)
+
+
+def _dot_shape(shapes, names):
+    _vectors(shapes, names, "dot")
+    _need(shapes[0] == shapes[1], f"cannot take dot of {names[0]} and {names[1]}: "
+          f"{shapes[0][0]} ≠ {shapes[1][0]}", None)
+    return ()
+
+
+def _outer_shape(shapes, names):
+    _vectors(shapes, names, "outer")
+    return (shapes[0][0], shapes[1][0])
+
+
+def _diag_shape(shapes, names):
+    s = shapes[0]
+    _need(len(s) in (1, 2), f"diag takes a vector (to make a diagonal matrix) or a matrix (to "
+          f"take its diagonal), and {names[0]} is neither")
+    return (s[0], s[0]) if len(s) == 1 else (min(s),)
+
+
+def _reshape_shape(shapes, names, p=()):
+    size = 1
+    for n in shapes[0]:
+        size *= n
+    known = 1
+    for n in p:
+        known *= n if n != -1 else 1
+    _need(p.count(-1) <= 1 and all(n > 0 or n == -1 for n in p),
+          "reshape takes sizes that are positive (one of them may be -1: the rest)", None)
+    dims = tuple(size // known if n == -1 else n for n in p)
+    total = 1
+    for n in dims:
+        total *= n
+    _need(total == size, f"cannot reshape {names[0]} to {_shape_text(p)}: {size} entries, not "
+          f"{total}", None)
+    return dims
+
+
+def _shape_text(shape) -> str:
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def _outer_vjp(D, g, xs, out):
+    return (D.matmul(g, xs[1]), D.matmul(D.transpose(g), xs[0]))
+
+
+def _array(name, arity, value, doc, shape, vjp, *, calls=None, static=None,  # noqa: PLR0913
+           labels=()):
+    """One array op: its own shape rule and VJP (no scalar partials)."""
+    params = ("x", "y")[:arity] if arity in (1, 2) else ("x",)
+    return Op(name, arity, value, (), params, doc=doc,
+              calls=(name,) if calls is None else calls, vjp=vjp, shape=shape, static=static,
+              labels=labels)
 
 
 TENSOR_OPS: tuple[Op, ...] = (
     Op("matmul", 2, lambda D, x, y: D.matmul(x, y), (), ("x", "y"), infix="@",
        doc="x @ y: matrix product (vector·vector, matrix·vector, vector·matrix, matrix·matrix)",
        vjp=_matmul_vjp, shape=_matmul_shape),
-    Op("transpose", 1, lambda D, x: D.transpose(x), (),
-       doc="X.T, transpose(X): the axes reversed (a vector is its own transpose)",
-       calls=("transpose",), vjp=lambda D, g, xs, out: (D.transpose(g),),
-       shape=lambda shapes, names: shapes[0][::-1]),
-    Op("sum", 1, lambda D, x: D.sum(x), (), doc="sum of every entry", calls=("sum",),
-       vjp=lambda D, g, xs, out: (D.broadcast_to(g, D.shape(xs[0])),), shape=_reduce_shape),
-    Op("mean", 1, lambda D, x: D.sum(x) / D.size(x), (), doc="mean of every entry",
-       calls=("mean",),
-       vjp=lambda D, g, xs, out: (D.broadcast_to(g / D.size(xs[0]), D.shape(xs[0])),),
-       shape=_reduce_shape),
+    _array("transpose", 1, lambda D, x: D.transpose(x),
+           "X.T, X', transpose(X): the axes reversed (a vector is its own transpose)",
+           lambda shapes, names: shapes[0][::-1], lambda D, g, xs, out: (D.transpose(g),)),
+    _array("sum", 1, lambda D, x, p=None: D.sum(x, axis=p),
+           "sum of every entry; sum(X, 0) along axis 0 (down the columns)", _reduce_shape,
+           _reduce_vjp, static="axis"),
+    _array("mean", 1, lambda D, x, p=None: D.mean(x, axis=p),
+           "mean of every entry; mean(X, 1) along axis 1 (across each row)", _reduce_shape,
+           lambda D, g, xs, out, p=None: _reduce_vjp(D, g, xs, out, p, mean=True),
+           static="axis"),
+    _array("amax", 1, lambda D, x: D.amax(x),
+           "max(X): the largest entry (max(x, y) of two is elementwise)",
+           lambda shapes, names: (), _extreme_vjp, calls=("max",)),
+    _array("amin", 1, lambda D, x: D.amin(x),
+           "min(X): the smallest entry (min(x, y) of two is elementwise)",
+           lambda shapes, names: (), _extreme_vjp, calls=("min",)),
+    _array("norm", 1, lambda D, x: D.sqrt(D.sum(x * x)),
+           "2-norm of a vector, Frobenius norm of a matrix",
+           lambda shapes, names: (), lambda D, g, xs, out: (g * xs[0] / out,)),
+    _array("index", 1, lambda D, x, p=(): D.take(x, p),
+           "x[i], W[:, 1], X[1:3, :]: entries by position (0-based; negative from the end)",
+           _index_shape, lambda D, g, xs, out, p=(): (D.put(g, D.shape(xs[0]), p),),
+           calls=(), static="index"),
+    _array("softmax", 1, lambda D, x, p=None: D.softmax(x, -1 if p is None else p),
+           "softmax along the last axis (or softmax(X, axis)), computed without overflow",
+           _along_shape, _softmax_vjp, static="axis"),
+    _array("log_softmax", 1, lambda D, x, p=None: D.log_softmax(x, -1 if p is None else p),
+           "log of softmax along the last axis (or an axis), computed without overflow",
+           lambda shapes, names, p=None: _along_shape(shapes, names, p, "log_softmax"),
+           _log_softmax_vjp, static="axis"),
+    _array("logsumexp", 1, lambda D, x, p=None: D.logsumexp(x, -1 if p is None else p),
+           "log(sum(exp(x))) along the last axis (or an axis), computed without overflow",
+           lambda shapes, names, p=None: _along_shape(shapes, names, p, "logsumexp", True),
+           _logsumexp_vjp, static="axis"),
+    _array("cross_entropy", 2, lambda D, s, y: D.cross_entropy(s, y),
+           "cross_entropy(S, y): softmax cross-entropy of scores S (N×C) against integer class "
+           "labels y (N), the mean over the rows (as PyTorch's)", _cross_entropy_shape,
+           _cross_entropy_vjp, labels=(1,)),
+    _array("mse", 2, lambda D, p, t: D.mean((p - t) * (p - t)),
+           "mse(pred, target): the mean of the squared differences",
+           lambda shapes, names: _same_shape(shapes, names, "mse"), _mse_vjp),
+    _array("dot", 2, lambda D, x, y: D.matmul(x, y), "dot(x, y): the dot product of vectors",
+           _dot_shape, lambda D, g, xs, out: (g * xs[1], g * xs[0])),
+    _array("outer", 2, lambda D, x, y: D.outer(x, y),
+           "outer(x, y): the matrix of products x_i·y_j", _outer_shape, _outer_vjp),
+    _array("tr", 1, lambda D, x: D.trace(x), "tr(A): the trace of a square matrix",
+           lambda shapes, names: _square_shape(shapes, names, "tr"),
+           lambda D, g, xs, out: (g * D.eye(D.shape(xs[0])[0]),), calls=("tr", "trace")),
+    _array("det", 1, lambda D, x: D.det(x), "det(A): the determinant of a square matrix",
+           lambda shapes, names: _square_shape(shapes, names, "det"),
+           lambda D, g, xs, out: (g * D.transpose(D.adjugate(xs[0])),)),
+    _array("inv", 1, lambda D, x: D.inv(x), "inv(A): the inverse of a square matrix",
+           _inv_shape,
+           lambda D, g, xs, out: (-D.matmul(D.matmul(D.transpose(out), g), D.transpose(out)),)),
+    _array("diag", 1, lambda D, x: D.diag(x),
+           "diag(v): the diagonal matrix of a vector; diag(A): a matrix's diagonal",
+           _diag_shape, lambda D, g, xs, out: (D.diag_vjp(g, D.shape(xs[0])),)),
+    _array("reshape", 1, lambda D, x, p=(): D.reshape(x, p),
+           "reshape(x, m, n): the entries in another shape (row by row; one size may be -1)",
+           _reshape_shape, lambda D, g, xs, out, p=(): (D.reshape(g, D.shape(xs[0])),),
+           static="dims"),
     Op("stack", VARIADIC, lambda D, *xs: D.stack(xs), (),
        doc="[a, b, ...]: an array of its entries (each a scalar, or arrays of one shape)",
        vjp=lambda D, g, xs, out: tuple(g[k] for k in range(len(xs))), shape=_stack_shape),
 )
+
+TENSOR_NAMES = frozenset(op.name for op in TENSOR_OPS)
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (*OPS, *TENSOR_OPS)}
 
@@ -353,8 +598,8 @@ def lookup_call(name: str, nargs: int) -> Op | None:
 
 
 def arity_text(name: str) -> str:
-    counts = sorted(FUNCTIONS[name])
+    counts = sorted(FUNCTIONS[name], key=lambda c: c if c != VARIADIC else 2)
     if counts == [VARIADIC]:
         return "two or more arguments"
-    words = {1: "one argument", 2: "two arguments"}
+    words = {1: "one argument", 2: "two arguments", VARIADIC: "two or more arguments"}
     return " or ".join(words.get(c, f"{c} arguments") for c in counts)

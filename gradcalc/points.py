@@ -190,15 +190,18 @@ def _reading(where: str, reader=None):
 
 
 def parse_point(text: str, exact: bool = False, option: str = "--at",
-                arrays: bool = False) -> dict:
+                arrays: bool = False, seed: int = 0, max_elements: int | None = None) -> dict:
     """--at x=-2,y=pi/4: each value is a number or a constant expression (a float, or with
-    ``exact`` a SymPy number: 1/3 stays 1/3), or with ``arrays`` an array literal
-    (x=[1,2],W=[[1,2],[3,4]]: a float64 array, docs/tensors.md). ``option`` is what the user
-    typed the point with (--at, --from, --params, or a problem file's key), for the messages."""
-    from .function import Function
+    ``exact`` a SymPy number: 1/3 stays 1/3), or with ``arrays`` an array: a literal
+    (x=[1,2],W=[[1,2],[3,4]]), a file (W=@w.npy) or a constructor (W=0.01*randn(3,4), drawn
+    with ``seed``), a float64 array of at most ``max_elements`` entries (arrays_io.py,
+    docs/tensors.md). ``option`` is what the user typed the point with (--at, --from, --params,
+    or a problem file's key), for the messages."""
+    from . import arrays_io
     from .syntax import split_top_level
 
-    point = {}
+    point: dict = {}
+    draws = arrays_io.Draws(seed)
     if ";" in text or "\n" in text:
         at = text.index(";") if ";" in text else text.index("\n")
         raise UsageError(f"{option} entries are separated by commas", text, (at, at + 1),
@@ -229,28 +232,50 @@ def parse_point(text: str, exact: bool = False, option: str = "--at",
         if value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
             raise UsageError(f"the value of {name} must be a finite number", text,
                              (offset + lead, offset + len(piece)))
+        span = (offset + lead, offset + len(piece))
         try:
-            f = Function(value)
-            if f.variables:
-                raise UsageError(f"the value of {name} may not use variables "
-                                 f"({', '.join(f.variables)})", text,
-                                 (offset + lead, offset + len(piece)))
-            if exact and f.graph.tensor:
-                raise UsageError(f"exact values are not available for arrays yet ({name})",
-                                 text, (offset + lead, offset + len(piece)))
-            if f.graph.tensor and not arrays:
-                raise UsageError(f"{name} is an array: arrays work only for the value and "
-                                 "gradient at one point so far", text,
-                                 (offset + lead, offset + len(piece)),
-                                 hint="arrays work in the gradient command at one --at point, "
-                                      "with no other derivative option")
-            point[name] = f.symbolic(wrt=[]).expression if exact else f()
+            point[name] = _value(name, value, text, span, exact, arrays, draws, max_elements)
         except GradcalcError as exc:
             if exc.source == value and exc.span is not None:
                 span = (exc.span[0] + offset + lead, exc.span[1] + offset + lead)
                 raise UsageError(exc.message, text, span, exc.hint) from None
             raise
     return point
+
+
+def _value(name: str, value: str, text: str, span: tuple[int, int], exact: bool, arrays: bool,
+           draws, max_elements: int | None):
+    """One value of a point (``span`` is where it is in ``text``): a number (with ``exact`` a
+    SymPy number), or with ``arrays`` an array: a literal, a file or a constructor."""
+    from . import arrays_io
+    from .function import Function
+
+    if arrays_io.special(value):   # W=@w.npy, W=randn(3,4): made there, arrays only
+        if not arrays or exact:
+            raise _not_here(name, text, span, exact)
+        return arrays_io.array_input(name, value, draws, max_elements)
+    f = Function(value)
+    if f.variables:
+        raise UsageError(f"the value of {name} may not use variables "
+                         f"({', '.join(f.variables)})", text, span)
+    if f.graph.tensor and (exact or not arrays):
+        raise _not_here(name, text, span, exact)
+    if exact:
+        return f.symbolic(wrt=[]).expression
+    x = f()
+    if f.graph.tensor:
+        arrays_io.check_size(name, getattr(x, "shape", ()), max_elements, value)
+    return x
+
+
+def _not_here(name: str, text: str, span: tuple[int, int], exact: bool) -> UsageError:
+    """An array where only numbers may go (exact values, several points, a problem file...)."""
+    if exact:
+        return UsageError(f"exact values are not available for arrays yet ({name})", text, span)
+    return UsageError(f"{name} is an array: arrays work only for the value and gradient at one "
+                      "point so far", text, span,
+                      hint="arrays work in the gradient command at one --at point, with no "
+                           "other derivative option")
 
 
 def typed(option: str, example: str) -> str:

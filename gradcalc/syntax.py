@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from .errors import ParseError, describe
 from .graph import Graph, Node
-from .ops import FUNCTIONS, arity_text, lookup_call
+from .ops import FUNCTIONS, TENSOR_NAMES, arity_text, lookup_call
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -49,7 +49,7 @@ _TOKEN = re.compile(r"""
     ([ \t\r\f\v]*)
     (?: ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | ([^\W\d_]\w*)
-      | (\*\*|[-+*/]=|[-+*/^(),|=;\n@\[\]]|\.(?=[^\W\d_]))
+      | (\*\*|[-+*/]=|[-+*/^(),|=;\n@\[\]:']|\.(?=[^\W\d_]))
       | (\#[^\n]*|\\\r?\n|.) )
 """, re.VERBOSE)
 
@@ -68,8 +68,10 @@ _COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
 # Frames on the operator stack: (kind, symbol, precedence, start, extra)
 _BIN, _PRE, _PAREN, _CALL, _BAR, _BRACKET = range(6)
-# Calls that make a program one of arrays (docs/tensors.md)
-_TENSOR_CALLS = frozenset(("sum", "mean", "transpose"))
+# Calls written as others: clamp(x, lo, hi) is min(max(x, lo), hi), with max's and min's
+# slopes (and their conventions at a tie) rather than rules of its own.
+_MACROS = {"clamp": 3}
+_INTEGER = re.compile(r"-?\d+")
 
 # One letter, optionally subscripted (x, w1, x_2, θ_i): a name that reads as a variable.
 _VARIABLE_LIKE = re.compile(r"[^\W\d_](?:\d+|_\w+)?")
@@ -359,7 +361,7 @@ class _Parser:
         _kind, text, start = toks[i]
         end = start + len(text)
         nxt = toks[i + 1]
-        if text in FUNCTIONS:
+        if text in FUNCTIONS or text in _MACROS:
             if nxt[1] != "(":
                 return self.function_power(i)
             self.open_group(start)
@@ -544,8 +546,12 @@ class _Parser:
             self.close_paren(start)
         elif text == "]":
             self.close_bracket(start)
+        elif text == "[":
+            return self.index(i)
         elif text == ".":
             return self.transpose(i)
+        elif text == "'":
+            self.postfix("transpose", None, start + 1)
         elif text == ",":
             self.comma(start)
         elif text == "|":
@@ -650,13 +656,69 @@ class _Parser:
         if name != "T":
             self.error(f"'.{name}' is not something gradcalc knows: only X.T (the transpose)",
                        toks[i][2], start + len(name))
+        self.postfix("transpose", None, start + 1)
+        return i + 2
+
+    def postfix(self, op: str, param, end: int):
+        """Apply ``op`` to the operand just read (X.T, X', x[1:3]), spanning to ``end``."""
         node, first, _end = self.operands.pop()
-        span = (first, start + 1)
-        self.operands.append((self.graph.add(Node("transpose", (node,), None, None, span)),
-                              *span))
+        span = (first, end)
+        self.operands.append((self.graph.add(Node(op, (node,), param, None, span)), *span))
         self.graph.tensor = True
         self.prev_kind = ")"
-        return i + 2
+
+    def index(self, i: int) -> int:
+        """'[' after an operand at token i: x[0], W[:, 1], X[1:3, ::2]. Each position is a whole
+        number or a slice of whole numbers, written in the program (0-based, negative from the
+        end, as NumPy); return the token after ']'."""
+        toks, part = self.toks, None
+        parts: list = []
+        key: list = []
+        j = i + 1
+        while True:
+            kind, text, start = toks[j]
+            if kind == "end" or text in (";", "\n"):
+                self.error("'[' is never closed", toks[i][2], toks[i][2] + 1)
+            if text in (",", "]"):
+                if not parts and part is None:
+                    self.error("expected an index (a whole number, or a slice such as 1:3)",
+                               start, start + 1)
+                if parts:
+                    step = part if len(parts) == 2 else None
+                    if len(parts) > 2 or step == 0:
+                        self.error("a slice is start:stop or start:stop:step, with a step "
+                                   "that is not 0", toks[i][2], start + 1)
+                    key.append(slice(parts[0], parts[1] if len(parts) == 2 else part, step)
+                               if len(parts) == 2 else slice(parts[0], part))
+                else:
+                    key.append(part)
+                parts, part = [], None
+                if text == "]":
+                    break
+            elif text == ":":
+                parts.append(part)
+                part = None
+            else:
+                part, j = self.index_number(j, part)
+            j += 1
+        self.postfix("index", tuple(key), toks[j][2] + 1)
+        return j + 1
+
+    def index_number(self, j: int, part) -> tuple[int, int]:
+        """A whole number in an index at token j (with its sign); return it and its last token."""
+        toks = self.toks
+        kind, text, start = toks[j]
+        sign = 1
+        if text in ("-", "+") and toks[j + 1][0] == "num":
+            sign = -1 if text == "-" else 1
+            j += 1
+            kind, text, _s = toks[j]
+        if part is not None or kind != "num" or not _INTEGER.fullmatch(text):
+            end = toks[j][2] + max(1, len(toks[j][1]))
+            self.error("an index is a whole number or a slice such as 1:3, written in the "
+                       "program", start, end,
+                       hint="computed indices are not supported; x[0], W[:, 1], X[1:3, :]")
+        return sign * int(text), j
 
     def note_implicit_call(self, k: int, end: int):
         """Note once per name that NAME(...) at token k, closed at ``end``, is a product."""
@@ -817,18 +879,54 @@ class _Parser:
     def finish_call(self, frame, operands, end):
         _kind, name, _prec, start, count = frame
         nargs = count[0] + 1
+        span = (start, end)
+        if name in _MACROS:
+            node = self.macro(name, nargs, operands, span)
+            operands.append((node, *span))
+            return
         op = lookup_call(name, nargs)
+        param = None
+        if op is None and nargs > 1 and 1 in FUNCTIONS[name] and FUNCTIONS[name][1].static:
+            op = FUNCTIONS[name][1]   # sum(X, 0), reshape(x, 2, 3): fixed in the text
+            param = self.static_arguments(op.static, operands[-nargs + 1:], name)
+            del operands[-nargs + 1:]
+            nargs = 1
         if op is None:
             self.error(f"{name}() takes {arity_text(name)}, not {nargs}", start, end)
         args = tuple(o[0] for o in operands[-nargs:])
         del operands[-nargs:]
-        span = (start, end)
-        node = self.graph.add(Node(op.name, args, None, None, span))
-        if name in _TENSOR_CALLS:
+        node = self.graph.add(Node(op.name, args, param, None, span))
+        if op.name in TENSOR_NAMES:
             self.graph.tensor = True
         if len(count) > 1:
             node = self.power_of_call(node, count[1], span)
         operands.append((node, *span))
+
+    def static_arguments(self, kind: str, given: list, name: str):
+        """The axis of sum(X, 0) or the sizes of reshape(x, 2, 3): whole numbers written in the
+        program (their constant nodes stay on the tape, unused)."""
+        if kind == "axis" and len(given) > 1:
+            self.error(f"{name}() takes an array and at most one axis", given[1][1],
+                       given[-1][2])
+        numbers = []
+        for k, a, b in given:
+            node = self.graph.nodes[k]
+            if node.op != "const" or node.text is None or not _INTEGER.fullmatch(node.text):
+                what = "an axis" if kind == "axis" else "a size"
+                self.error(f"{what} of {name}() is a whole number written in the program", a,
+                           b, hint="e.g. sum(X, 0), softmax(S, 1), reshape(x, 2, 3)")
+            numbers.append(int(node.text))
+        return numbers[0] if kind == "axis" else tuple(numbers)
+
+    def macro(self, name: str, nargs: int, operands, span) -> int:
+        """clamp(x, lo, hi) as min(max(x, lo), hi)."""
+        if nargs != _MACROS[name]:
+            self.error(f"{name}() takes {_MACROS[name]} arguments, not {nargs}", span[0], span[1],
+                       hint="clamp(x, lo, hi); for a lower bound only, max(x, lo)")
+        (x, *_), (lo, *_), (hi, *_) = operands[-3:]
+        del operands[-3:]
+        low = self.graph.add(Node("max", (x, lo), None, None, span))
+        return self.graph.add(Node("min", (low, hi), None, None, span))
 
     def power_of_call(self, call: int, k: int, span: tuple[int, int]) -> int:
         """sin^2(x): the call's node raised to the exponent at token k, noted once a spelling."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, UsageError
-from .ops import REGISTRY, VARIADIC, ShapeError
+from .ops import REGISTRY, VARIADIC, ShapeError, ValueRefused
 
 Shape = tuple[int, ...]
 
@@ -91,11 +91,12 @@ def shapes(tape: Tape, point: dict) -> list:
         shapes_in = tuple(shape[j] for j in node.args)
         op = REGISTRY[node.op]
         try:
+            names = _Names(graph, node.args, shapes_in)
             if op.shape is not None:
-                shape[i] = tuple(op.shape(shapes_in, _Names(graph, node.args, shapes_in)))
+                shape[i] = tuple(op.shape(shapes_in, names, p=node.value) if op.static
+                                 else op.shape(shapes_in, names))
             else:
-                shape[i] = _broadcast(shapes_in, _Names(graph, node.args, shapes_in),
-                                      op.infix or op.name)
+                shape[i] = _broadcast(shapes_in, names, op.infix or op.name)
         except ShapeError as exc:
             span = node.span if exc.arg is None else nodes[node.args[exc.arg]].span
             raise EvaluationError(str(exc), graph.source, span) from None
@@ -196,7 +197,9 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
     i, args, _kind, array_vjp, _ = step
     D = tensor_domain()
     zero, one = D.zero, D.one
-    if op.shape is not None or not op.partials:
+    # (an op whose array VJP is not the one derived from its partials keeps it: correct, slower)
+    derived = getattr(op.array_vjp, "__qualname__", "").startswith("_broadcast_vjp")
+    if op.shape is not None or not op.partials or op.static is not None or not derived:
         def array_step(D, g, owned, v):
             upstream = g[i]
             if upstream is None:
@@ -288,7 +291,15 @@ def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
     # from a branch np.where discards (sigmoid's e^-x) costs the scan and finds nothing.
     with np.errstate(over="call", divide="call", invalid="call", under="ignore",
                      call=lambda *_: flagged.append(True)):
-        tape._run(D, v, tape.forward_steps)
+        try:
+            tape._run(D, v, tape.forward_steps)
+        except ValueRefused as exc:   # a singular matrix, a label out of range
+            i = next(s[0] for s in tape.forward_steps if v[s[0]] is None)
+            graph = tape.graph
+            args = graph.nodes[i].args
+            span = graph.nodes[i if exc.arg is None else args[exc.arg]].span
+            raise EvaluationError(str(exc).format(*(graph.snippet(j) for j in args)),
+                                  graph.source, span) from None
     if flagged or not _finite(np, v[tape.out]) or \
             not all(_finite(np, v[i]) for i in array_nodes):
         for i in tape.step_nodes:
@@ -336,8 +347,16 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
     from .lazy import numpy
 
     np = numpy()
+    asked = wrt
     tape, out_name, clean, wrt, notes = compile_tape(fn, point or {}, output, wrt)
     graph = tape.graph
+    labels = label_inputs(tape)
+    if asked is None:
+        wrt = tuple(w for w in wrt if w not in labels)
+    elif labels & set(wrt):
+        name = sorted(labels & set(wrt))[0]
+        raise UsageError(f"{name} holds class labels, whole numbers: the output has no "
+                         f"derivative with respect to them", hint="leave it out of --wrt")
     plan = _plan(fn, tape, clean)
     shape = plan.shape
     if shape[tape.out] != ():
@@ -367,6 +386,21 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
     for name, x in clean.items():
         shapes_of.setdefault(name, np.shape(x))
     return TensorResult(out_name, float(v[tape.out]), gradient, clean, shapes_of, tuple(notes))
+
+
+def label_inputs(tape: Tape) -> set[str]:
+    """Inputs used only as class labels (cross_entropy's y): not variables to differentiate."""
+    nodes = tape.graph.nodes
+    as_label: set[str] = set()
+    as_value: set[str] = set()
+    for i in tape.order:
+        node = nodes[i]
+        if node.args:
+            marks = REGISTRY[node.op].labels
+            for k, j in enumerate(node.args):
+                if nodes[j].op == "input":
+                    (as_label if k in marks else as_value).add(str(nodes[j].text))
+    return as_label - as_value
 
 
 def _value_error(tape: Tape, v: list, i: int) -> EvaluationError:
@@ -428,6 +462,20 @@ def rel_error(a: float, b: float) -> float:
     return abs(a - b) / max(1e-8, abs(a) + abs(b))
 
 
+def _compare(grad: float, up: float, down: float, h: float, threshold: float) -> float:
+    """rel_error of a gradient entry against the central difference (up - down)/2h; past the
+    threshold, less what rounding alone may put in that difference (64 ulps of the values, over
+    2h): where the value is large and the entry tiny, that noise is not a disagreement."""
+    fd = (up - down) / (2 * h)
+    scale = max(1e-8, abs(grad) + abs(fd))
+    error = abs(grad - fd) / scale
+    if error <= threshold:
+        return error
+    noise = 64 * 2.2e-16 * (abs(up) + abs(down)) / (2 * h)
+    return max(threshold, abs(grad - fd) - noise) / scale if abs(grad - fd) > noise \
+        else threshold
+
+
 def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_entries: int = 40,
                     directions: int = 3, h: float = 1e-5, seed: int = 0) -> NumericalCheck:
     """Central differences of the value at up to ``max_entries`` entries of each input (all of
@@ -455,13 +503,14 @@ def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_en
             step = np.zeros(x.size)
             step[k] = h * max(1.0, abs(float(x.flat[k])))
             step = step.reshape(x.shape)
-            fd = (value(name, x + step) - value(name, x - step)) / (2 * step.flat[k])
-            worst = max(worst, rel_error(float(g.flat[k]), fd))
+            worst = max(worst, _compare(float(g.flat[k]), value(name, x + step),
+                                        value(name, x - step), float(step.flat[k]),
+                                        threshold))
             entries += 1
         for _ in range(directions if x.size > 1 else 0):
             d = rng.normal(size=x.shape)
             d /= np.linalg.norm(d)
-            fd = (value(name, x + h * d) - value(name, x - h * d)) / (2 * h)
-            worst = max(worst, rel_error(float(np.sum(g * d)), fd))
+            worst = max(worst, _compare(float(np.sum(g * d)), value(name, x + h * d),
+                                        value(name, x - h * d), h, threshold))
         errors[name] = worst
     return NumericalCheck(errors, threshold, entries, directions)

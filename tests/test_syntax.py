@@ -160,7 +160,7 @@ def caret_column(src):
     ("x + 1)", "unmatched ')'", 5, 1),
     ("foo(x)", "foo is not a function gradcalc knows", 0, 3),
     ("atan2(x)", "atan2() takes two arguments, not 1", 0, 8),
-    ("max(x)", "max() takes two or more arguments, not 1", 0, 6),
+    ("min(x, )", "expected an argument after ','", 5, 3),
     ("x $ y", "unexpected character '$'", 2, 1),
     ("x²", "unexpected character '²'", 1, 1),
     ("a, b", "',' outside a function call", 1, 1),

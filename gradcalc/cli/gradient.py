@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__, formats
-from ..errors import GradcalcError
+from ..errors import GradcalcError, UsageError
 from ..syntax import Limits
 from .app import Command, Settings, guarded, settings_of
 from .options import Options
@@ -23,6 +23,7 @@ Examples:
   gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --steps --graph graph.svg
   gradcalc "sin(x^2)" --expect "df/dx=2*x*cos(x^2)"
   gradcalc "x^2*y" --at x=1/3,y=3 --exact
+  gradcalc "sum(W@x)" --at "W=@w.npy,x=randn(3)" --save-gradients out
   gradcalc check examples/homework.toml        # a whole problem set, with a score
   gradcalc "z*(x+y)" --at x=-2,y=5,z=-4 --at x=1,y=2,z=3 --format csv
   gradcalc "w*x + b" --points data.csv --at w=0.5,b=1 --format jsonl
@@ -74,7 +75,9 @@ class _Command(Command):
 @click.option("--at", "at", metavar="POINT", multiple=True,
               help="The point: x=-2,y=5 (values may be constant expressions: x=pi/4). "
                    "Repeat it for several points. Without it (and --points), print the "
-                   "symbolic gradient.")
+                   "symbolic gradient. Arrays (at one point): W=[[1,2],[3,4]], a file "
+                   "W=@w.npy, @f.npz:W or @w.csv, or W=zeros(m,n), ones(n), eye(n), "
+                   "randn(m,n), rand(m,n), scaled as 0.01*randn(3,4).")
 @click.option("--points", "points_file", metavar="FILE",
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Read points from a CSV or TSV file whose header names the variables "
@@ -152,6 +155,15 @@ class _Command(Command):
               metavar="N", help="Most digits of one exact number with --exact (0: no limit).")
 @click.option("--max-memory", type=click.IntRange(0), default=4096, show_default=True,
               metavar="MB", help="Most memory the process may take (0: no limit).")
+@click.option("--max-elements", type=click.IntRange(0), default=10_000_000, show_default=True,
+              metavar="N", help="Most entries of one input array (--at W=@w.npy, "
+                                "randn(m, n)...), refused before any arithmetic (0: no limit).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, metavar="N",
+              help="Seed of randn(...) and rand(...) in --at values: the same seed gives the "
+                   "same numbers on every run.")
+@click.option("--save-gradients", metavar="DIR",
+              help="Write the gradient of an array program to DIR/<name>.npy, one file per "
+                   "input (float64, the input's shape); DIR is made if missing.")
 @click.option("-q", "--quiet", is_flag=True, help="Silence warnings and notes (errors still "
                                                   "go to standard error).")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal (as NO_COLOR=1).")
@@ -189,6 +201,12 @@ def run(o: Options, settings: Settings) -> int:
 def _dispatch(o: Options, settings: Settings) -> int:
     from . import higher, many, point
 
+    if o.save_gradients is not None and (
+            o.implicit is not None or o.jacobian or (o.output and "," in o.output) or o.hessian
+            or o.order is not None or o.points_file is not None or len(o.at) > 1):
+        raise UsageError("--save-gradients writes the gradient of an array program at one "
+                         "point", hint='e.g. gradcalc "sum(W@x)" --at "W=@w.npy,x=[1,2]" '
+                                       "--save-gradients grads")
     if o.implicit is not None:
         return higher.implicit(o, settings)
     if o.jacobian or (o.output and "," in o.output):

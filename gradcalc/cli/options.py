@@ -46,6 +46,9 @@ class Options:
     max_depth: int
     max_digits: int
     max_memory: int
+    max_elements: int
+    seed: int
+    save_gradients: str | None
     quiet: bool
     no_color: bool
 

@@ -31,9 +31,13 @@ def point(o: Options, settings: Settings) -> int:
                               "--precision")
     source = settings.read_program(o.program, o.file)
     fn = Function(source, settings.limits)
-    point = parse_point(at, arrays=True) if at is not None else None
+    point = parse_point(at, arrays=True, seed=o.seed, max_elements=o.max_elements or None) \
+        if at is not None else None
     if fn.graph.tensor or any(getattr(x, "ndim", 0) for x in (point or {}).values()):
         return _tensor(fn, point, o, settings)
+    if o.save_gradients is not None:
+        raise UsageError("--save-gradients writes the gradients of array inputs; this program "
+                         "and point have none", hint="for numbers, use --format json or csv")
     verdicts = answers(fn, o, point) if o.expect else None
     if point is None:   # no --at
         extras = o.given(*_EXTRAS)
@@ -65,12 +69,13 @@ def point(o: Options, settings: Settings) -> int:
 
 
 def _tensor(fn, point, o: Options, settings: Settings) -> int:
-    """A program over arrays (docs/tensors.md): at a point, with the numerical check."""
+    """A program over arrays (docs/tensors.md): at a point, with its check."""
     from .. import formats
     from ..report import tensor_report
 
-    unsupported = o.given("steps", "graph_file", "tree", "exact", "precision", "expect",
-                          "direction")
+    unsupported = o.given("tree", "exact", "precision", "expect", "direction")
+    if point is None and not fn.variables:
+        point = {}   # an array program of constants: its value, and a gradient of nothing
     if point is None or unsupported:
         raise UsageError(f"arrays work at one point (--at) without {', '.join(unsupported)}"
                          if unsupported else "arrays need a point: their symbolic gradient is "
@@ -78,13 +83,37 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     renderer = formats.renderer(o.fmt, "tensor")
     report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout),
                            title(o.file, fn.source))
+    written = None
+    if o.save_gradients is not None:   # before printing: a directory in the way is exit 2
+        from ..arrays_io import save_gradients
+
+        written = save_gradients(report.result.gradient, o.save_gradients)
+    walk = None
+    if o.steps or o.graph_file:   # the picture before printing anything, as for scalars
+        from ..tensor_steps import walkthrough
+
+        walk = walkthrough(fn, report.result)
+        if o.graph_file:
+            from ..render.dot import write_graph
+
+            write_graph(walk, o.graph_file, o.digits or 4, o.rankdir)
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
         bad = [k for k, e in check.errors.items() if e > check.threshold]
         click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
                    err=True)
-    renderer.render(report, o.out(settings))
+    if o.steps:
+        from ..render.tensor_steps import render
+
+        render(report, walk, renderer, o.out(settings))
+    else:
+        renderer.render(report, o.out(settings))
+    if written is not None:
+        settings.note(f"wrote {len(written)} gradient{'s' * (len(written) != 1)} to "
+                      f"{o.save_gradients}")
+    if o.graph_file:
+        settings.note(f"wrote the graph to {o.graph_file}")
     return report.exit_code()
 
 

@@ -24,9 +24,9 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
 
 
-def lines(x: Any, digits: int | None) -> list[str]:
+def lines(x: Any, digits: int | None, more: str = "--format json") -> list[str]:
     """The entries of a scalar, vector or matrix, one row per line, numbers never cut; a bigger
-    or higher-dimensional array as a summary line."""
+    or higher-dimensional array as a summary line (``more``: where to see every entry)."""
     shape = shape_of(x)
     if not shape:
         return [fmt(float(x), digits)]
@@ -34,7 +34,7 @@ def lines(x: Any, digits: int | None) -> list[str]:
     for n in shape:
         size *= n
     if size > WHOLE or len(shape) > 2:
-        return [summary(x, digits)]
+        return [summary(x, digits, more)]
     rows = [x] if len(shape) == 1 else list(x)
     cells = [[fmt(float(v), digits) for v in row] for row in rows]
     width = max((len(c) for row in cells for c in row), default=1)
@@ -45,14 +45,14 @@ def lines(x: Any, digits: int | None) -> list[str]:
             for k, t in enumerate(text)]
 
 
-def summary(x: Any, digits: int | None) -> str:
+def summary(x: Any, digits: int | None, more: str = "--format json") -> str:
     from ..lazy import numpy
 
     np = numpy()
     a = np.asarray(x, dtype=np.float64)
     return (f"{shape_text(a.shape)}: min {fmt(float(a.min()), digits)}, max "
             f"{fmt(float(a.max()), digits)}, norm {fmt(float(np.linalg.norm(a)), digits)} "
-            "(every entry: --format json)")
+            f"(every entry: {more})")
 
 
 def check_json(check) -> dict:
@@ -109,7 +109,7 @@ def tensor_table(console, report, digits: int) -> None:
         head = Text.assemble((f"∂{r.output}/∂{k} ", "bold"),
                              (f"({shape_text(shape_of(g))})", "dim"), mark)
         console.print(head)
-        for line in lines(g, digits):
+        for line in lines(g, digits, "--format json or --save-gradients DIR"):
             say(console, Text("  " + line, style="cyan"))
     console.print()
     if check is None:

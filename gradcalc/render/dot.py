@@ -1,7 +1,9 @@
 """The computational graph as a picture, drawn like the figures in backprop notes: each node with
 its value and (in orange) its gradient, each edge labelled with its local gradient as ``--steps``
 writes it (∂t/∂x = formula = value). Inputs start the flow (on the left, or at the top), the
-output ends it.
+output ends it. For an array program (a ``tensor_steps.TensorWalkthrough``) each node has a line
+with its shape (and its value, when small), each edge its VJP in student notation and the
+dimension check ([(2×1)·(1×3) = 2×3 ✓]).
 
 The picture is made for a projector: it is laid out left to right or top to bottom, whichever
 shows it bigger on a 16:9 screen, and a PNG is at most 1920×1080 pixels, so it is shown at its own
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..numfmt import fmt
+from .arrays import shape_text
 
 GRADIENT_COLOUR = "#c2410c"   # orange, as in textbook figures (dark enough for a projector)
 LOCAL_COLOUR = "#1a5fb4"      # local gradients on the edges, set apart from node gradients
@@ -72,6 +75,7 @@ def _boxes(w, digits: int) -> dict[int, _Box]:
     graph = w.tape.graph
     uses = _uses(w)
     many = len(w.tape.order) > SPLIT_INPUTS_ABOVE
+    shapes = getattr(w, "shapes", None)   # a tensor walkthrough's (gradcalc.tensor_steps)
     boxes = {}
     for i in w.tape.order:
         node = graph.nodes[i]
@@ -83,13 +87,19 @@ def _boxes(w, digits: int) -> dict[int, _Box]:
             boxes[i] = _Box(names, _h(text), [(text, SMALL)], const=True)
             continue
         label = w.labels[i]
-        value = f"= {fmt(w.values[i], digits)}"
+        value = f"= {_value(w, w.values[i], digits)}"
         if node.op != "input":      # one line, 't1 = w0·x0 = -2', keeps the picture low
             value = f"= {w.definitions[i]} {value}"
-        lines = [(f"{label} {value}", FONT)]
-        rows = [f"<b>{_h(label)}</b> {_h(value)}"]
+        if shapes is not None:      # an array program: the shape on a line of its own
+            value = f"= {w.definitions[i]}" if node.op != "input" else ""
+        lines = [(f"{label} {value}".rstrip(), FONT)]
+        rows = [f"<b>{_h(label)}</b> {_h(value)}".rstrip()]
+        if shapes is not None:
+            shown = f"{shape_text(shapes[i])}: {_value(w, w.values[i], digits)}"
+            lines.append((shown, SMALL))
+            rows.append(f'<font point-size="{SMALL}">{_h(shown)}</font>')
         if w.tape.needs[i]:
-            grad = f"∂{w.output}/∂{label} = {fmt(w.grads.get(i, 0.0), digits)}"
+            grad = f"∂{w.output}/∂{label} = {_value(w, w.grads.get(i, 0.0), digits)}"
             lines.append((grad, FONT))
             rows.append(f'<font color="{GRADIENT_COLOUR}">{_h(grad)}</font>')
         split = many and node.op == "input" and copies > 1
@@ -107,6 +117,11 @@ def _edge_labels(w, digits: int) -> dict[tuple[int, int], str]:
     '∂q/∂x = 1', or with the rule's formula '∂f/∂z = q = 3' (the formula is --steps' own, so the
     walkthrough and the picture agree; without formulas, the value alone)."""
     texts = {}
+    if getattr(w, "shapes", None) is not None:   # arrays: the VJP and its dimension check
+        for (i, k, _j), step in zip(w.edges, w.backward, strict=True):
+            mark = "✓" if step.shapes_match else "✗"
+            texts[(i, k)] = f"{step.formula}   [{step.dims} {mark}]"
+        return texts
     for e, step in zip(w.edges, w.backward, strict=True):
         value = fmt(e.local, digits)
         formula = step.local_formula.partition(" = ")[2]
@@ -114,6 +129,16 @@ def _edge_labels(w, digits: int) -> dict[tuple[int, int], str]:
             value = f"{formula} = {value}"
         texts[(e.source, e.arg)] = f"∂{w.labels[e.source]}/∂{w.labels[e.target]} = {value}"
     return texts
+
+
+def _value(w, x, digits: int) -> str:
+    """A node's value or gradient: a number, or for an array a small one whole, else its
+    min and max."""
+    if getattr(w, "shapes", None) is None:
+        return fmt(x, digits)
+    from .tensor_steps import compact
+
+    return compact(x, digits)
 
 
 def _says_more(formula: str) -> bool:

@@ -77,7 +77,7 @@ def test_plain():
     (["sum(log(x))", "--at", "x=[1,-1]"], "log(x) is undefined at entry [1]"),
     (["sum(x)", "--at", "x=[[1,2],[3]]"], "ragged"),
     (["sum(x)"], "arrays need a point"),
-    (["sum(x)", "--at", "x=[1,2]", "--steps"], "without --steps"),
+    (["sum(x)", "--at", "x=[1,2]", "--tree"], "without --tree"),
     (["sum(x)", "--at", "x=[1,2]", "--format", "csv"], "--format csv does not carry"),
 ])
 def test_bad_array_input_is_exit_2_with_a_message(args, message):

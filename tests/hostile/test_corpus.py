@@ -62,7 +62,7 @@ def case(name: str, argv: list[str], code: int, expect: str, **kw) -> None:
 # --- Python escape attempts: never evaluated, always a parse error -------------------------
 case("import-os", ["__import__('os').system('id')"], 2, "names start with a letter")
 case("dunder-class", ["x.__class__"], 2, "unexpected character '.'")
-case("lambda", ["lambda: 0"], 2, "unexpected character ':'")
+case("lambda", ["lambda: 0"], 2, "unexpected ':'")
 case("tuple-bases", ["().__class__.__bases__"], 2, "unexpected character '.'")
 
 case("exec-string", ['exec("1")'], 2, "unexpected character '\"'")
@@ -70,6 +70,25 @@ case("eval-string", ['eval("1")'], 2, "unexpected character '\"'")
 # `x = x` with no x: the right side's x is an input variable, so the program is the identity
 case("self-assign-unbound", ["x = x"], 0, "x = x")
 case("self-assign-unbound-at", ["x = x", "--at", "x=2", "--format", "plain"], 0, "dx/dx = 1")
+
+# --- Arrays (issue 15): every refusal names the operands and their shapes ------------------
+case("ragged-literal", ["sum([[1, 2], [3]])"], 2, "a ragged array")
+case("index-past-the-end", ["x[3]", "--at", "x=[1,2,3]"], 2, "index 3 is out of range for x (3)")
+case("index-computed", ["x[i]", "--at", "x=[1,2],i=0"], 2, "computed indices are not supported")
+case("index-huge", ["x[99999999999999999999999]", "--at", "x=[1]"], 2, "out of range")
+case("slice-step-0", ["sum(x[::0])", "--at", "x=[1]"], 2, "a step that is not 0")
+case("labels-not-integers", ["cross_entropy(S, y)", "--at", "S=[[1,2]],y=[0.5]"], 2,
+     "y[0] = 0.5 is not a class label")
+case("labels-out-of-range", ["cross_entropy(S, y)", "--at", "S=[[1,2]],y=[7]"], 2,
+     "labelled 0 to 1")
+case("inv-singular", ["sum(inv(A))", "--at", "A=[[1,2],[2,4]]"], 2, "A is singular")
+case("matmul-mismatch", ["sum(W @ x)", "--at", "W=[[1,2,3]],x=[1,2]"], 2,
+     "cannot multiply W (1×3) by x (2): 3 ≠ 2")
+case("reshape-wrong-size", ["sum(reshape(x, 4))", "--at", "x=[1,2,3]"], 2,
+     "cannot reshape x (3) to 4")
+case("axis-past-the-end", ["sum(sum(X, 5))", "--at", "X=[[1]]"], 2, "along axis 5")
+case("softmax-overflow-free", ["logsumexp(x)", "--at", "x=[1000,1000]", "--format", "plain"],
+     0, "f = 1000.6931471805599\ndf/dx = [0.5, 0.5]")
 
 # --- Huge numbers ---------------------------------------------------------------------------
 case("literal-1e999999", ["1e999999"], 2, "too large for float64")
