@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .autodiff import Tape
@@ -197,6 +198,7 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
     i, args, _kind, array_vjp, _ = step
     D = tensor_domain()
     zero, one = D.zero, D.one
+    values = itemgetter(*args, i)   # v -> (v[args[0]], ..., v[i]), a tuple made in C
     # (an op whose array VJP is not the one derived from its partials keeps it: correct, slower)
     derived = getattr(op.array_vjp, "__qualname__", "").startswith("_broadcast_vjp")
     if op.shape is not None or not op.partials or op.static is not None or not derived:
@@ -204,12 +206,11 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
             upstream = g[i]
             if upstream is None:
                 upstream = zero
-            xs = tuple([v[j] for j in args])
-            out = v[i]
-            downstream = array_vjp(D, upstream, xs, out)
+            given = values(v)   # the arguments' values and the output's
+            downstream = array_vjp(D, upstream, given[:-1], given[-1])
             for j, d in zip(args, downstream, strict=True):
                 if d is not None and needs[j]:
-                    _add(g, owned, j, d, _fresh(d, downstream, (upstream, out, *xs)))
+                    _add(g, owned, j, d, _fresh(d, downstream, given, upstream))
         return array_step
 
     def partial(k):
@@ -225,8 +226,7 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
         upstream = g[i]
         if upstream is None:
             upstream = zero
-        xs = [v[j] for j in args]
-        xs.append(v[i])
+        xs = values(v)
         for j, rule, to in todo:
             local = rule(D, *xs)
             if local is one:
@@ -257,11 +257,16 @@ def _add(g: list, owned: list, j: int, d, fresh: bool) -> None:
         owned[j] = True
 
 
-def _fresh(d, downstream, given) -> bool:
+def _fresh(d, downstream, given, upstream) -> bool:
     """Whether a VJP's result d is a new array: it owns its memory and is none of the arrays the
-    VJP was given (``given``: upstream, output, arguments) nor another of its results."""
-    return getattr(d, "base", True) is None and not any(d is x for x in given) and \
-        sum(d is e for e in downstream) == 1
+    VJP was given (upstream, and ``given``: the arguments and the output) nor another of its
+    results."""
+    if getattr(d, "base", True) is not None or d is upstream:
+        return False
+    for x in given:
+        if x is d:
+            return False
+    return [e is d for e in downstream].count(True) == 1
 
 
 def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
@@ -350,7 +355,9 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
     asked = wrt
     tape, out_name, clean, wrt, notes = compile_tape(fn, point or {}, output, wrt)
     graph = tape.graph
-    labels = label_inputs(tape)
+    labels = fn._tapes.get(("labels", id(tape)))
+    if labels is None:
+        labels = fn._tapes[("labels", id(tape))] = label_inputs(tape)
     if asked is None:
         wrt = tuple(w for w in wrt if w not in labels)
     elif labels & set(wrt):
@@ -375,8 +382,8 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
         d: Any = g[k] if k <= tape.out and g[k] is not None else 0.0
         if not s:
             d = float(d)
-        elif k > tape.out or not owned[k] or d.shape != s:   # borrowed: a view, another
-            #                                                    node's adjoint
+        elif k > tape.out or not owned[k] or d.shape != s:   # borrowed (a view, another
+            #                                    node's adjoint): the caller gets its own copy
             d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
         if not _finite(np, d):
             raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
