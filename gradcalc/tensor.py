@@ -69,7 +69,7 @@ def array_value(name: str, x) -> Any:
         raise UsageError(f"every entry of {name} must be finite")
     # -0.0 becomes 0.0, as for scalars, in a copy made only when there is one: -0.0 is the one
     # float64 whose bits, read as an int64, are the smallest int64 (one pass, no temporary)
-    if array.view(np.int64).min() == np.iinfo(np.int64).min:
+    if array.view(np.int64).min() == -2**63:
         return array + 0.0
     return array   # NOTE: the caller's own array when it was float64; the passes only read it
 
