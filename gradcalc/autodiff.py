@@ -247,14 +247,15 @@ class Tape:
             return self._careful(v)
         return g
 
-    def _backprop(self, D, v, steps=None):
+    def _backprop(self, D, v, steps=None, seed=None):
         """The one backward loop, for every domain: floats, NumPy arrays (many points: no node
         is skipped, since an array's upstream is zero only at some points; += then adds in
         place into the array a node's first contribution made), SymPy, mpmath and the graph
         domain. Scalar steps apply the local partials directly (the VJP's scalar case, without
-        building a tuple); an op with only a VJP goes through it."""
+        building a tuple); an op with only a VJP goes through it. ``seed``: the output's
+        adjoint (an array output's one-hot entry, for a row of its Jacobian), else 1."""
         g = [D.zero] * (self.out + 1)
-        g[self.out] = D.one
+        g[self.out] = D.one if seed is None else seed
         needs = self.needs
         skip_zero = D.name not in ("numpy", "tensor")   # (an array is never tested for 0)
         for i, a, b, ra, rb in self.backward_steps if steps is None else steps:

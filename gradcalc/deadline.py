@@ -54,8 +54,8 @@ def deadline(seconds: float):
     outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _fire)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left else seconds)
-    try:
+    try:   # armed inside: a deadline that fires at once still restores the handler
+        signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left else seconds)
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -252,14 +252,17 @@ class Function:
         return Result(out_name, v[tape.out], grad, point, tuple(notes), named,
                       tuple(i for i, _message in kinks), determined)
 
-    def tensor_gradient(self, point=None, /, *, wrt=None, output: str | None = None, **values):
+    def tensor_gradient(self, point=None, /, *, wrt=None, output: str | None = None,
+                        jacobian: bool = False, **values):
         """Value and gradient with values that are arrays (NumPy arrays or nested lists):
         ``f.tensor_gradient(W=[[1, 2], [3, 4]], x=[1, 0])`` gives a ``tensor.TensorResult``
         whose ``gradient[name]`` has the shape of that input. (A program with array syntax,
-        [..], @, .T, sum or mean, takes this path from ``gradient`` too.)"""
+        [..], @, .T, sum or mean, takes this path from ``gradient`` too.) With ``jacobian`` the
+        output may be an array: each entry of ``gradient`` is then its Jacobian, of the
+        output's shape followed by the input's."""
         from .tensor import gradient
 
-        return gradient(self, {**(point or {}), **values}, output, wrt)
+        return gradient(self, {**(point or {}), **values}, output, wrt, jacobian)
 
     def _gradient_many(self, point, values, wrt, output, variables, errors):
         from .vector import gradient_many, numpy

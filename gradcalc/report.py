@@ -36,6 +36,7 @@ class Request:
     precision: int | None = None     # mpmath digits: --precision (with ``exact`` as the point)
     direction: dict | None = None    # --direction
     verdicts: list | None = None     # --expect, already decided
+    jacobian: bool = False           # an array output's Jacobian (tensor programs)
 
     @property
     def limits(self) -> float:
@@ -81,7 +82,7 @@ class Report:
     implicit: Any = None             # derivatives.Implicit
     point: dict | None = None        # the point of an implicit report
     batches: Batches | None = None
-    tensor_check: Any = None         # tensor.NumericalCheck (arrays: the numerical gradient check)
+    tensor_check: Any = None         # tensor_sympy.TensorCheck (arrays: SymPy's or numerical)
     warnings: list[str] = field(default_factory=list)
 
     def failed(self) -> bool:
@@ -138,15 +139,26 @@ def point_report(fn, point: dict, request: Request, title: str = "") -> Report:
 
 def tensor_report(fn, point: dict, request: Request, title: str = "") -> Report:
     """Value and gradient of a program over arrays; each partial has its input's shape. The
-    check is numerical (central differences, CS231n's rel_error): SymPy's entrywise check of
-    arrays is not built yet (docs/tensors.md)."""
-    from . import tensor
+    check (tensor_sympy.py) is SymPy's, entry by entry, when the point's inputs have at most
+    MAX_ENTRIES entries in all and SymPy finishes within the check's time; else numerical
+    (central differences, CS231n's rel_error). The check says which method decided, and why."""
+    from . import tensor, tensor_sympy
 
-    result = tensor.gradient(fn, point, request.output, request.wrt)
+    result = tensor.gradient(fn, point, request.output, request.wrt, request.jacobian)
     report = Report("tensor", fn.source, result.output, title or fn.source, result=result,
                     warnings=list(result.warnings))
-    if request.timeout is not None:
-        report.tensor_check = tensor.numerical_check(fn, result)
+    if request.timeout is None:
+        return report
+    n = tensor_sympy.entries(result)
+    if tensor.shape_of(result.value):
+        report.tensor_check = tensor_sympy.numerical(
+            fn, result, "a Jacobian is checked by central differences, column by column")
+    elif n > tensor_sympy.MAX_ENTRIES:
+        report.tensor_check = tensor_sympy.numerical(
+            fn, result, f"{n} entries in all, more than the {tensor_sympy.MAX_ENTRIES} SymPy "
+                        "checks one by one")
+    else:
+        report.tensor_check = tensor_sympy.sympy_check(fn, result, request.timeout)
     return report
 
 

@@ -329,7 +329,9 @@ class _Parser:
         if text == ")" and ops and ops[-1][0] == _CALL:
             if toks[i - 1][1] == ",":
                 self.error("expected an argument after ','", toks[i - 1][2], start + 1)
-            self.error(f"{ops[-1][1]}() needs {arity_text(ops[-1][1])}", ops[-1][3], start + 1)
+            name = ops[-1][1]
+            needs = f"{_MACROS[name]} arguments" if name in _MACROS else arity_text(name)
+            self.error(f"{name}() needs {needs}", ops[-1][3], start + 1)
         if text == "]" and ops and ops[-1][0] == _BRACKET:
             if toks[i - 1][1] == ",":
                 self.error("expected an entry after ','", toks[i - 1][2], start + 1)
@@ -882,6 +884,8 @@ class _Parser:
         span = (start, end)
         if name in _MACROS:
             node = self.macro(name, nargs, operands, span)
+            if len(count) > 1:   # clamp^2(x, 0, 1)
+                node = self.power_of_call(node, count[1], span)
             operands.append((node, *span))
             return
         op = lookup_call(name, nargs)
@@ -893,6 +897,9 @@ class _Parser:
             nargs = 1
         if op is None:
             self.error(f"{name}() takes {arity_text(name)}, not {nargs}", start, end)
+        if op.static == "dims" and param is None:
+            self.error(f"{name}() needs the new sizes after the array", start, end,
+                       hint=f"e.g. {name}(x, 2, 3)")
         args = tuple(o[0] for o in operands[-nargs:])
         del operands[-nargs:]
         node = self.graph.add(Node(op.name, args, param, None, span))

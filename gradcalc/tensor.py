@@ -27,12 +27,17 @@ class TensorResult:
     """The scalar output's value and its gradient, each partial of its input's shape."""
 
     output: str
-    value: float
+    value: Any                       # a float; an array for a Jacobian's output
     gradient: dict[str, Any]         # name -> a float64 array of the input's shape (a float for
-    #                                  a scalar input)
+    #                                  a scalar input); a Jacobian: the output's shape, then it
     point: dict[str, Any]
     shapes: dict[str, Shape] = field(default_factory=dict)   # every input's and wrt's shape
     warnings: tuple[str, ...] = ()
+
+
+def shape_of(x) -> Shape:
+    """A value's shape: () for a float."""
+    return tuple(getattr(x, "shape", ()))
 
 
 def shape_text(shape: Shape) -> str:
@@ -313,7 +318,7 @@ def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
     return v
 
 
-def _backward(plan: _Plan, v: list, out: int) -> tuple[list, list]:
+def _backward(plan: _Plan, v: list, out: int, seed=None) -> tuple[list, list]:
     """(adjoints, owned): the backward pass of Tape._backprop's VJP branch, with the adjoints'
     memory managed. A node's first contribution is kept as it is: owned if it is a new array,
     else borrowed (the upstream adjoint itself, a view); a later one adds in place into an owned
@@ -325,7 +330,7 @@ def _backward(plan: _Plan, v: list, out: int) -> tuple[list, list]:
     D = tensor_domain()
     g: list = [None] * (out + 1)
     owned = [False] * (out + 1)
-    g[out] = D.one
+    g[out] = D.one if seed is None else seed   # (seed: an array output's one-hot entry)
     for step in plan.steps:
         step(D, g, owned, v)
     return g, owned
@@ -347,8 +352,14 @@ def evaluate(fn, point: dict | None = None, output: str | None = None):
     return float(value) if value.ndim == 0 else value
 
 
-def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None) -> TensorResult:
-    """Value and gradient of a scalar output; each partial has its input's shape."""
+JACOBIAN_ENTRIES = 1000   # output entries of a Jacobian: one backward pass each
+
+
+def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
+             jacobian: bool = False) -> TensorResult:
+    """Value and gradient of a scalar output; each partial has its input's shape. With
+    ``jacobian`` the output may be an array: each partial then has the output's shape followed
+    by its input's (entry [i, j] of ∂f/∂x for f and x vectors is ∂f_i/∂x_j)."""
     from .lazy import numpy
 
     np = numpy()
@@ -366,25 +377,47 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
                          f"derivative with respect to them", hint="leave it out of --wrt")
     plan = _plan(fn, tape, clean)
     shape = plan.shape
-    if shape[tape.out] != ():
+    out_shape = shape[tape.out]
+    if out_shape != () and not jacobian:
         node = graph.nodes[tape.out]
-        raise EvaluationError(f"{out_name} is not a scalar but a {shape_text(shape[tape.out])} "
-                              f"array: gradcalc differentiates a scalar output", graph.source,
+        raise EvaluationError(f"{out_name} is not a scalar but a {shape_text(out_shape)} "
+                              f"array: its gradient is not one array per input", graph.source,
                               node.span, hint=f"reduce it, e.g. sum({graph.snippet(tape.out)}) "
-                                              f"or mean(...)")
+                                              f"or mean(...), or ask for --jacobian")
+    size = math.prod(out_shape)
+    if size > JACOBIAN_ENTRIES:
+        raise UsageError(f"{out_name} has {size:,} entries: a Jacobian is one backward pass "
+                         f"per entry, and gradcalc takes at most {JACOBIAN_ENTRIES:,}",
+                         hint="reduce it to a scalar, e.g. sum(...)")
     v = forward(tape, clean, plan)
     with np.errstate(all="ignore"):
-        g, owned = _backward(plan, v, tape.out)
+        if out_shape == ():
+            rows = [_backward(plan, v, tape.out)]
+        else:   # one backward pass per output entry: its row of the Jacobian
+            rows = []
+            for k in range(size):
+                seed = np.zeros(size)
+                seed[k] = 1.0
+                rows.append(_backward(plan, v, tape.out, seed.reshape(out_shape)))
     gradient, shapes_of = {}, {}
     for w in wrt:
         k = graph.index_of(w)
         s = shape[k] if k <= tape.out and shape[k] is not None else np.shape(clean.get(w, 0.0))
-        d: Any = g[k] if k <= tape.out and g[k] is not None else 0.0
-        if not s:
-            d = float(d)
-        elif k > tape.out or not owned[k] or d.shape != s:   # borrowed (a view, another
-            #                                    node's adjoint): the caller gets its own copy
-            d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
+        d: Any
+        if out_shape == ():
+            g, owned = rows[0]
+            d = g[k] if k <= tape.out and g[k] is not None else 0.0
+            if not s:
+                d = float(d)
+            elif k > tape.out or not owned[k] or d.shape != s:   # borrowed (a view, another
+                #                                    node's adjoint): the caller gets its own copy
+                d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
+        else:
+            d = np.stack([np.broadcast_to(np.asarray(g[k] if k <= tape.out and g[k] is not None
+                                                     else 0.0, dtype=np.float64), s)
+                          for g, _owned in rows])
+            s = out_shape + s   # (a Jacobian: the output's axes, then the input's)
+            d = d.reshape(s)
         if not _finite(np, d):
             raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
                                   f"local derivative is infinite on the way)", graph.source,
@@ -392,7 +425,9 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None)
         gradient[w], shapes_of[w] = d, s
     for name, x in clean.items():
         shapes_of.setdefault(name, np.shape(x))
-    return TensorResult(out_name, float(v[tape.out]), gradient, clean, shapes_of, tuple(notes))
+    value = v[tape.out]
+    return TensorResult(out_name, float(value) if out_shape == () else np.asarray(value),
+                        gradient, clean, shapes_of, tuple(notes))
 
 
 def label_inputs(tape: Tape) -> set[str]:
@@ -494,15 +529,21 @@ def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_en
     rng = np.random.default_rng(seed)
     point = dict(result.point)
 
-    def value(name, x):
-        return float(evaluate(fn, {**point, name: x}, result.output))
+    def value(name, x):   # the output's entries, flat (one for a scalar output)
+        return np.ravel(evaluate(fn, {**point, name: x}, result.output))
 
+    def worst_of(column, up, down, step):
+        return max(_compare(float(a), float(u), float(d), step, threshold)
+                   for a, u, d in zip(column, up, down, strict=True))
+
+    out_size = int(np.size(result.value))
     errors, entries = {}, 0
     for name, grad in result.gradient.items():
         if name not in point:   # an intermediate (--wrt q): no value of its own to move
             continue
         x = np.asarray(point[name], dtype=np.float64)
-        g = np.asarray(grad, dtype=np.float64)
+        # rows: the output's entries; columns: the input's (a gradient is one row)
+        g = np.asarray(grad, dtype=np.float64).reshape(out_size, x.size)
         worst = 0.0
         flat = np.arange(x.size)
         picked = flat if x.size <= max_entries else rng.choice(flat, max_entries, replace=False)
@@ -510,14 +551,13 @@ def numerical_check(fn, result: TensorResult, *, threshold: float = 1e-6, max_en
             step = np.zeros(x.size)
             step[k] = h * max(1.0, abs(float(x.flat[k])))
             step = step.reshape(x.shape)
-            worst = max(worst, _compare(float(g.flat[k]), value(name, x + step),
-                                        value(name, x - step), float(step.flat[k]),
-                                        threshold))
+            worst = max(worst, worst_of(g[:, k], value(name, x + step), value(name, x - step),
+                                        float(step.flat[k])))
             entries += 1
         for _ in range(directions if x.size > 1 else 0):
             d = rng.normal(size=x.shape)
             d /= np.linalg.norm(d)
-            worst = max(worst, _compare(float(np.sum(g * d)), value(name, x + h * d),
-                                        value(name, x - h * d), h, threshold))
+            worst = max(worst, worst_of(g @ d.ravel(), value(name, x + h * d),
+                                        value(name, x - h * d), h))
         errors[name] = worst
     return NumericalCheck(errors, threshold, entries, directions)

@@ -117,6 +117,20 @@ def test_nested_deadlines_keep_the_outer_one():
     assert time.perf_counter() - start < 2
 
 
+def test_a_deadline_that_fires_at_once_leaves_no_handler_or_timer_behind():
+    import signal
+
+    from gradcalc.deadline import Timeout
+
+    before = signal.getsignal(signal.SIGALRM)
+    for _ in range(50):   # 1 ns: it may fire before the block is entered, or inside it
+        with pytest.raises(Timeout):
+            with deadline(1e-9):
+                time.sleep(0.01)
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 def test_symbolic_check_of_intermediates():
     f = gradcalc.parse("q = x*y; r = sin(q); f = r*q + x")
     sym = f.symbolic(wrt=["x", "q", "r"])

@@ -93,6 +93,8 @@ def test_indices_are_static_parameters_of_one_index_node():
     assert [n.op for n in parse_graph("clamp(x, 0, 1)").nodes if n.args] == ["max", "min"]
     assert not parse_graph("clamp(x, 0, 1)").tensor   # a scalar program stays one
     assert Function("clamp(x, 0, 1)").gradient(x=0.5).gradient == {"x": 1.0}
+    r = Function("clamp^2(x, 0, 1)").gradient(x=0.25)   # the power of its value, as sin^2(x)
+    assert (r.value, r.gradient) == (0.0625, {"x": 0.5})
 
 
 def test_softmax_and_friends_do_not_overflow():
@@ -247,6 +249,8 @@ def test_refusals_name_the_operands_and_their_shapes(src, point, message, caret)
     ("sum(X, 0, 1)", "sum() takes an array and at most one axis"),
     ("reshape(x, 1.5)", "a size of reshape() is a whole number written in the program"),
     ("clamp(x, 1)", "clamp() takes 3 arguments, not 2"),
+    ("reshape(x)", "reshape() needs the new sizes after the array"),   # found by fuzz_parser
+    ("(x)clamp()", "clamp() needs 3 arguments"),   # found by fuzz_parser
     ("x[1", "'[' is never closed"),
 ])
 def test_bad_index_and_static_arguments_are_parse_errors(src, message):

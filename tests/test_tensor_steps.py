@@ -177,7 +177,7 @@ def test_steps_prints_the_walkthrough_after_the_result():
     r = run([NET, "--at", AT, "--steps"])
     assert r.exit_code == 0, r.output
     out = r.stdout
-    assert out.index("✓ numerical gradient check agrees") < out.index("Forward pass")
+    assert out.index("✓ SymPy agrees, entry by entry") < out.index("Forward pass")
     lines = out.splitlines()
     assert "   3   t1     W @ x        2        [5, 11]" in [x.rstrip() for x in lines]
     w_row = next(x for x in lines if "t1 → W" in x)

@@ -108,8 +108,9 @@ def test_broadcasting_mismatch_and_matmul_of_a_scalar():
 def test_a_non_scalar_output_is_refused_with_a_hint():
     text = error_of(lambda: Function("W @ x").gradient(W=np.ones((2, 3)), x=np.ones(3)))
     assert text.splitlines() == [
-        "error: f is not a scalar but a 2 array: gradcalc differentiates a scalar output",
-        "  W @ x", "  ^^^^^", "hint: reduce it, e.g. sum(W @ x) or mean(...)"]
+        "error: f is not a scalar but a 2 array: its gradient is not one array per input",
+        "  W @ x", "  ^^^^^",
+        "hint: reduce it, e.g. sum(W @ x) or mean(...), or ask for --jacobian"]
 
 
 def test_an_undefined_entry_is_named():

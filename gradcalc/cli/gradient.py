@@ -209,7 +209,7 @@ def _dispatch(o: Options, settings: Settings) -> int:
                                        "--save-gradients grads")
     if o.implicit is not None:
         return higher.implicit(o, settings)
-    if o.jacobian or (o.output and "," in o.output):
+    if o.output and "," in o.output:
         return higher.outputs(o, settings)
     if o.hessian or o.order is not None:
         return higher.higher(o, settings)

@@ -57,8 +57,9 @@ def higher(o: Options, settings: Settings) -> int:
     return report.exit_code()
 
 
-def outputs(o: Options, settings: Settings) -> int:
-    """Several outputs (-o u,v): a gradient each, or their Jacobian and its determinant."""
+def outputs(o: Options, settings: Settings, fn: Function | None = None) -> int:
+    """Several outputs (-o u,v): a gradient each, or their Jacobian and its determinant.
+    ``fn``: the program, when the caller has read it already."""
     names = [n.strip() for n in (o.output or "").split(",") if n.strip()]
     if o.jacobian and not names:
         raise UsageError("--jacobian needs the outputs it differentiates",
@@ -70,7 +71,8 @@ def outputs(o: Options, settings: Settings) -> int:
                          "symbolically, without --steps, --graph, --tree, --exact, --precision, "
                          "--expect, --hessian, --order or --direction")
     renderer = formats.renderer(o.fmt, "outputs")
-    fn = Function(settings.read_program(o.program, o.file), settings.limits)
+    if fn is None:
+        fn = Function(settings.read_program(o.program, o.file), settings.limits)
     point = parse_point(o.at[0]) if o.at else None
     report = outputs_report(fn, names, point, Request(o.wrt_names, timeout=o.timeout),
                             o.jacobian)

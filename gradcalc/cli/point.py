@@ -35,6 +35,10 @@ def point(o: Options, settings: Settings) -> int:
         if at is not None else None
     if fn.graph.tensor or any(getattr(x, "ndim", 0) for x in (point or {}).values()):
         return _tensor(fn, point, o, settings)
+    if o.jacobian:   # of scalar outputs, named with -o
+        from .higher import outputs
+
+        return outputs(o, settings, fn)
     if o.save_gradients is not None:
         raise UsageError("--save-gradients writes the gradients of array inputs; this program "
                          "and point have none", hint="for numbers, use --format json or csv")
@@ -74,6 +78,8 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     from ..report import tensor_report
 
     unsupported = o.given("tree", "exact", "precision", "expect", "direction")
+    if o.jacobian:
+        unsupported += o.given("steps", "graph_file", "save_gradients")
     if point is None and not fn.variables:
         point = {}   # an array program of constants: its value, and a gradient of nothing
     if point is None or unsupported:
@@ -81,8 +87,8 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
                          if unsupported else "arrays need a point: their symbolic gradient is "
                          "not available yet", hint='e.g. --at "W=[[1,2],[3,4]],x=[1,-1]"')
     renderer = formats.renderer(o.fmt, "tensor")
-    report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout),
-                           title(o.file, fn.source))
+    report = tensor_report(fn, point, Request(o.wrt_names, o.output, o.timeout,
+                                              jacobian=o.jacobian), title(o.file, fn.source))
     written = None
     if o.save_gradients is not None:   # before printing: a directory in the way is exit 2
         from ..arrays_io import save_gradients
@@ -100,9 +106,7 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
-        bad = [k for k, e in check.errors.items() if e > check.threshold]
-        click.echo(f"error: the numerical gradient check disagrees on {', '.join(bad)}",
-                   err=True)
+        click.echo(f"error: {check.problem()}", err=True)
     if o.steps:
         from ..render.tensor_steps import render
 

@@ -29,9 +29,9 @@ def test_a_linear_layers_squared_norm_against_its_closed_form():
     assert out["gradient"] == {"W": (2 * np.outer(h, x)).tolist(), "x": (2 * w.T @ h).tolist(),
                                "b": (2 * h).tolist()}
     assert out["shapes"] == {"W": [2, 2], "x": [2], "b": [2]}
-    assert out["check"]["method"] == "numerical gradient check"
-    assert out["check"]["status"] == "agree"
-    assert max(out["check"]["rel_error"].values()) < 1e-6 and out["error"] is None
+    assert out["check"]["method"] == "sympy"   # 8 entries: SymPy's, entry by entry
+    assert out["check"]["status"] == "agree" and out["check"]["entries"] == 8
+    assert max(out["check"]["rel_error"].values()) < 1e-8 and out["error"] is None
 
 
 def test_linear_regression_gradient_is_2_xt_residual_over_n():
@@ -50,10 +50,10 @@ def test_the_table_shows_small_arrays_whole_and_the_check():
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     i = lines.index(next(line for line in lines if line.startswith("∂f/∂W (2×2)")))
-    assert "✓ rel error" in lines[i]
+    assert "✓ SymPy, entry by entry (4 entries)" in lines[i]
     assert lines[i + 1:i + 3] == ["  [[-1,  1],", "   [-2,  2]]"]
     assert "∂f/∂x (2)" in r.stdout and "  [ -7, -10]" in lines
-    assert "✓ numerical gradient check agrees" in r.stdout
+    assert "✓ SymPy agrees, entry by entry" in r.stdout
 
 
 def test_a_big_array_is_summarised_never_cut():
@@ -68,7 +68,8 @@ def test_a_big_array_is_summarised_never_cut():
 def test_plain():
     r = run(["sum((W@x + b)^2)", "--at", AT, "--format", "plain"])
     assert (r.exit_code, r.stdout) == (0, "f = 1.25\ndf/dW = [[-1, 1], [-2, 2]]\n"
-                                          "df/dx = [-7, -10]\ndf/db = [-1, -2]\n")
+                                          "df/dx = [-7, -10]\ndf/db = [-1, -2]\n"
+                                          "check = SymPy agrees, entry by entry (8 entries)\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -93,3 +94,42 @@ def test_the_array_json_holds_to_the_schema():
     for extra in ([], ["--no-check"]):
         r = run(["sum((W@x + b)^2)", "--at", AT, "--format", "json", *extra])
         jsonschema.validate(json.loads(r.stdout), schema)
+
+
+# --- --jacobian: an array output, one backward pass per entry --------------------------------
+def test_the_jacobian_of_a_linear_layer_is_w_and_the_identity():
+    r = run(["W@x + b", "--at", AT, "--jacobian", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    w, x = np.array(W), np.array(X)
+    assert out["value"] == (w @ x + np.array(B)).tolist()
+    assert out["gradient"]["x"] == W and out["gradient"]["b"] == [[1.0, 0.0], [0.0, 1.0]]
+    # ∂f_i/∂W_jk = δ_ij x_k: the output's axis, then W's two
+    assert np.array(out["gradient"]["W"]).tolist() == np.einsum(
+        "ij,k->ijk", np.eye(2), x).tolist()
+    assert out["check"]["method"] == "numerical" and out["check"]["status"] == "agree"
+    from pathlib import Path
+
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(out, json.loads(
+        (Path(__file__).parents[2] / "docs" / "schema.json").read_text()))
+
+
+def test_the_jacobian_of_softmax_is_diag_s_minus_s_st():
+    s = np.array([1.0, 2.0, 3.0])
+    p = np.exp(s) / np.exp(s).sum()
+    r = run(["softmax(s)", "--at", "s=[1,2,3]", "--jacobian", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(json.loads(r.stdout)["gradient"]["s"],
+                               np.diag(p) - np.outer(p, p), rtol=1e-13, atol=1e-17)
+
+
+def test_an_array_output_without_jacobian_says_how_to_ask_and_too_big_a_jacobian_is_refused():
+    r = run(["softmax(s)", "--at", "s=[1,2,3]"])
+    assert r.exit_code == 2
+    assert "f is not a scalar but a 3 array" in r.stderr
+    assert "reduce it, e.g. sum(softmax(s)) or mean(...), or ask for --jacobian" in r.stderr
+    r = run(["x + 0", "--at", "x=zeros(1001)", "--jacobian"])
+    assert r.exit_code == 2 and "f has 1,001 entries" in r.stderr
+    r = run(["x * 2", "--at", "x=[1,2]", "--jacobian", "--steps"])
+    assert r.exit_code == 2 and "--steps" in r.stderr
