@@ -411,7 +411,8 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
                 d = float(d)
             elif k > tape.out or not owned[k] or d.shape != s:   # borrowed (a view, another
                 #                                    node's adjoint): the caller gets its own copy
-                d = np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
+                d = np.array(d) if np.shape(d) == s else \
+                    np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
         else:
             d = np.stack([np.broadcast_to(np.asarray(g[k] if k <= tape.out and g[k] is not None
                                                      else 0.0, dtype=np.float64), s)
