@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from .deadline import GAVE_UP, SYMPY_FAILURES, Timeout, deadline, gave_up
+from .deadline import GAVE_UP, SYMPY_FAILURES, Timeout, deadline, gave_up, with_sympy
 from .domains import FLOAT, sympy_domain
 from .function import Function, Result, SymbolicResult, symbols_for
 from .printing import sstr
@@ -69,10 +68,6 @@ class Check:
 
 SKIPPED = Check("none", "skipped", reason="--no-check", value_status="skipped")
 
-# Graphs bigger than this are not given to SymPy off the main thread, where no deadline can be set.
-_UNBOUNDED_LIMIT = 200
-
-
 def _agree(ours: float, ref: float, tol: float = 1e-8) -> bool:
     return abs(ours - ref) <= tol * max(abs(ours), abs(ref)) + 1e-12
 
@@ -92,25 +87,10 @@ def check_point(fn: Function, result: Result, timeout: float = 5.0) -> Check:
     """Check a Result against SymPy (within ``timeout`` seconds), else by central differences."""
     start = time.perf_counter()
     tape, *_ = fn.resolve(result.point, result.output, result.gradient)
-    reason = None
-    if timeout > 0 and (threading.current_thread() is threading.main_thread()
-                        or len(tape.order) <= _UNBOUNDED_LIMIT):
-        imported = "sympy" in sys.modules
-        try:
-            with deadline(timeout):
-                import sympy  # noqa: F401  (imported inside the deadline: it takes ~0.3 s)
-
-                check = _sympy_check(fn, result, tape)
-            return _timed(check, start)
-        except GAVE_UP as exc:
-            if isinstance(exc, Timeout) and not imported:   # cut short mid-import: let the
-                for name in [m for m in sys.modules     # next check import it afresh
-                             if m == "sympy" or m.startswith("sympy.")]:
-                    del sys.modules[name]
-            reason = gave_up(exc, timeout)
-    else:
-        reason = "no time was allowed for SymPy" if timeout <= 0 else (
-            "SymPy's deadline needs the main thread")
+    check, reason = with_sympy(lambda: _sympy_check(fn, result, tape), timeout,
+                               len(tape.order))
+    if check is not None:
+        return _timed(check, start)
     return _timed(replace(_finite_difference_check(fn, result, tape), reason=reason), start)
 
 

@@ -4,9 +4,12 @@ no answer. Below check.py, limits.py and the printers, which all use it."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Any
 
 # What SymPy and mpmath raise when an expression is beyond them (e^3^(10^105) at a random
 # point): the check failing, not gradcalc; it falls back or says so, as on a timeout.
@@ -63,3 +66,29 @@ def deadline(seconds: float):
         if outer_left:
             signal.setitimer(signal.ITIMER_REAL,
                              max(outer_left - (time.monotonic() - started), 1e-4))
+
+
+# Graphs bigger than this are not given to SymPy off the main thread, where no deadline can be set.
+UNBOUNDED_LIMIT = 200
+
+
+def with_sympy(compute: Callable[[], Any], timeout: float, nodes: int) -> tuple[Any, str | None]:
+    """(compute(), None) run within ``timeout`` seconds with SymPy imported inside the deadline
+    (the import takes ~0.3 s); or (None, why SymPy gave no answer). Off the main thread no
+    deadline can be set: only a graph of at most UNBOUNDED_LIMIT ``nodes`` is tried there."""
+    if timeout <= 0:
+        return None, "no time was allowed for SymPy"
+    if threading.current_thread() is not threading.main_thread() and nodes > UNBOUNDED_LIMIT:
+        return None, "SymPy's deadline needs the main thread"
+    imported = "sympy" in sys.modules
+    try:
+        with deadline(timeout):
+            import sympy  # noqa: F401
+
+            return compute(), None
+    except GAVE_UP as exc:
+        if isinstance(exc, Timeout) and not imported:   # cut short mid-import: let the next
+            for name in [m for m in sys.modules         # check import it afresh
+                         if m == "sympy" or m.startswith("sympy.")]:
+                del sys.modules[name]
+        return None, gave_up(exc, timeout)

@@ -418,6 +418,8 @@ def tensor_domain() -> SimpleNamespace:
     ns.diag = np.diag
     ns.diag_vjp = am.diag_vjp
     ns.reshape = np.reshape
+    ns.argmax = lambda x, axis: np.argmax(x, axis=axis).astype(np.float64)
+    ns.zeros_like = lambda x: np.zeros(np.shape(x))
     _TENSOR.append(ns)
     return ns
 
@@ -426,4 +428,4 @@ TENSOR_FUNCTIONS = ("matmul", "transpose", "outer", "sum", "mean", "size", "shap
                     "broadcast_to", "expand_dims", "stack", "sum_to", "amax", "amin", "equal",
                     "take", "put", "softmax", "log_softmax", "logsumexp", "cross_entropy",
                     "onehot", "trace", "eye", "det", "adjugate", "inv", "diag", "diag_vjp",
-                    "reshape")
+                    "reshape", "argmax", "zeros_like")

@@ -544,6 +544,11 @@ TENSOR_OPS: tuple[Op, ...] = (
            "log(sum(exp(x))) along the last axis (or an axis), computed without overflow",
            lambda shapes, names, p=None: _along_shape(shapes, names, p, "logsumexp", True),
            _logsumexp_vjp, static="axis"),
+    _array("argmax", 1, lambda D, x, p=None: D.argmax(x, -1 if p is None else p),
+           "argmax(S): the position of the largest entry along the last axis (or an axis), "
+           "0-based, the first at a tie; a step function: gradient 0",
+           lambda shapes, names, p=None: _along_shape(shapes, names, p, "argmax", True),
+           lambda D, g, xs, out, p=None: (D.zeros_like(xs[0]),), static="axis"),
     _array("cross_entropy", 2, lambda D, s, y: D.cross_entropy(s, y),
            "cross_entropy(S, y): softmax cross-entropy of scores S (N×C) against integer class "
            "labels y (N), the mean over the rows (as PyTorch's)", _cross_entropy_shape,

@@ -49,7 +49,7 @@ _TOKEN = re.compile(r"""
     ([ \t\r\f\v]*)
     (?: ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | ([^\W\d_]\w*)
-      | (\*\*|[-+*/]=|[-+*/^(),|=;\n@\[\]:']|\.(?=[^\W\d_]))
+      | (\*\*|[-+*/]=|[=!<>]=|[-+*/^(),|=;\n@\[\]:'<>]|\.(?=[^\W\d_]))
       | (\#[^\n]*|\\\r?\n|.) )
 """, re.VERBOSE)
 
@@ -61,6 +61,8 @@ _BINARY = {  # symbol -> (precedence, right-associative, op name)
     "*": (20, False, "mul"), "/": (20, False, "div"),
     "^": (40, True, "pow"), "**": (40, True, "pow"),
     "@": (20, False, "matmul"),   # as Python: with * and /
+    # comparisons, 1 or 0, below every arithmetic operator (x + 1 < y is (x + 1) < y)
+    **{sym: (5, False, sym) for sym in ("<", ">", "<=", ">=", "==", "!=")},
 }
 _IMPLICIT = "·"          # the frame symbol of an implicit multiplication
 _UNARY_PREC = 30
@@ -71,6 +73,7 @@ _BIN, _PRE, _PAREN, _CALL, _BAR, _BRACKET = range(6)
 # Calls written as others: clamp(x, lo, hi) is min(max(x, lo), hi), with max's and min's
 # slopes (and their conventions at a tie) rather than rules of its own.
 _MACROS = {"clamp": 3}
+_COMPARE = frozenset(("<", ">", "<=", ">=", "==", "!="))
 _INTEGER = re.compile(r"-?\d+")
 
 # One letter, optionally subscripted (x, w1, x_2, θ_i): a name that reads as a variable.
@@ -847,6 +850,9 @@ class _Parser:
         if kind == _BIN:
             b = operands.pop()
             a = operands.pop()
+            if extra in _COMPARE:
+                operands.append((self.compare(extra, a[0], b[0], (a[1], b[2])), a[1], b[2]))
+                return
             nodes.append(Node(extra, (a[0], b[0]), None, None, (a[1], b[2])))
             operands.append((len(nodes) - 1, a[1], b[2]))
             if len(nodes) > self.max_nodes:
@@ -867,6 +873,23 @@ class _Parser:
             operands.append((a[0], *span))
         else:
             operands.append((self.graph.add(Node("neg", (a[0],), None, None, span)), *span))
+
+    def compare(self, sym: str, a: int, b: int, span: tuple[int, int]) -> int:
+        """a < b as step(b - a), and so on: 1 or 0, with step's slope (0; at a tie, where the
+        value jumps, a kink): every domain already has step, and its conventions hold."""
+        add = self.graph.add
+        lo, hi = (a, b) if sym in ("<", ">=", "==", "!=") else (b, a)
+        above = add(Node("step", (add(Node("sub", (hi, lo), None, None, span)),), None, None,
+                         span))   # 1 if hi > lo
+        if sym in ("<", ">"):
+            return above
+        one = add(Node("const", (), 1.0, None, span))
+        if sym in ("<=", ">="):   # not (lo > hi)... a <= b is 1 - (a > b)
+            return add(Node("sub", (one, above), None, None, span))
+        below = add(Node("step", (add(Node("sub", (lo, hi), None, None, span)),), None, None,
+                         span))
+        either = add(Node("add", (above, below), None, None, span))
+        return either if sym == "!=" else add(Node("sub", (one, either), None, None, span))
 
     def product(self, i: int) -> str:
         """'x*(y+1)' for the tokens 'x ( y + 1 )' at i: the fix for a name used as a function."""

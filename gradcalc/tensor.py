@@ -393,6 +393,9 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
     with np.errstate(all="ignore"):
         if out_shape == ():
             rows = [_backward(plan, v, tape.out)]
+            if tape.kinks:   # (an adjoint no step reached is None here: nothing flows there)
+                g = [0.0 if d is None else d for d in rows[0][0]]
+                notes = list(dict.fromkeys([*notes, *kinks_hit(tape, v, g)]))
         else:   # one backward pass per output entry: its row of the Jacobian
             rows = []
             for k in range(size):
@@ -431,19 +434,41 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
                         gradient, clean, shapes_of, tuple(notes))
 
 
+def kinks_hit(tape: Tape, v: list, g: list) -> list[str]:
+    """A warning for each node at a point where its op is not differentiable (relu at 0, a tie
+    of max, a comparison's two sides equal) at some entry a gradient flows through."""
+    from .lazy import numpy
+
+    np = numpy()
+    found = []
+    for i, args, kink, _singular in tape.kinks:
+        if kink is None:
+            continue
+        shape = np.shape(v[i])
+        hit = np.broadcast_to(np.asarray(kink(*[v[j] for j in args]), dtype=bool), shape) & (
+            np.broadcast_to(np.asarray(g[i]), shape) != 0)
+        if hit.any():
+            at = tuple(int(k) for k in np.argwhere(hit)[0])
+            where = f" at entry [{', '.join(map(str, at))}]" if at else ""
+            more = f" (and {int(hit.sum()) - 1} more)" if hit.sum() > 1 else ""
+            convention = (REGISTRY[tape.graph.nodes[i].op].kink or (None, "a one-sided slope"))[1]
+            found.append(f"{tape.graph.snippet(i)} is not differentiable{where}{more}: gradcalc "
+                         f"uses {convention}, as PyTorch does")
+    return found
+
+
 def label_inputs(tape: Tape) -> set[str]:
-    """Inputs used only as class labels (cross_entropy's y): not variables to differentiate."""
+    """Inputs used as class labels (cross_entropy's y): whole numbers, not variables to
+    differentiate, wherever else they appear (acc = mean(argmax(S, 1) == y))."""
     nodes = tape.graph.nodes
-    as_label: set[str] = set()
-    as_value: set[str] = set()
+    labels: set[str] = set()
     for i in tape.order:
         node = nodes[i]
         if node.args:
-            marks = REGISTRY[node.op].labels
-            for k, j in enumerate(node.args):
-                if nodes[j].op == "input":
-                    (as_label if k in marks else as_value).add(str(nodes[j].text))
-    return as_label - as_value
+            for k in REGISTRY[node.op].labels:
+                if nodes[node.args[k]].op == "input":
+                    labels.add(str(nodes[node.args[k]].text))
+    return labels
 
 
 def _value_error(tape: Tape, v: list, i: int) -> EvaluationError:

@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
-from .deadline import GAVE_UP, Timeout, deadline, gave_up
+from .deadline import with_sympy
 from .domains import FUNCTIONS, sympy_domain
 
 MAX_ENTRIES = 36      # entries of the point's inputs, in all, that SymPy checks one by one
 TOLERANCE = 1e-8      # the scalar check's: |ours - SymPy's| ≤ 1e-8·max(|ours|, |SymPy's|) + 1e-12
 _FLOOR = 1e-4         # ... which is error(ours, SymPy's) ≤ TOLERANCE with this floor (see error)
 _MAX_JUMPS = 6        # kinks met at once in one entry's derivative: past it, undetermined
-_UNBOUNDED_LIMIT = 200   # off the main thread (no deadline): tapes SymPy may still be given
 
 
 # --- the verdicts --------------------------------------------------------------------------------
@@ -192,8 +189,16 @@ def sympy_tensor_domain(binary_literals: bool = False) -> SimpleNamespace:
     ns.diag = _diag
     ns.diag_vjp = _diag_vjp
     ns.reshape = lambda x, dims: _result(np.reshape(_objects(x), dims))
+    ns.argmax = _argmax
+    ns.zeros_like = lambda x: _result(np.full(np.shape(x), sympy.S.Zero, dtype=object))
     _DOMAINS[binary_literals] = ns
     return ns
+
+
+def _argmax(x, axis):
+    """A position is not an expression of the entries: the numerical check decides (TypeError is
+    one of the failures the check falls back on, saying so)."""
+    raise TypeError("argmax has no SymPy form")
 
 
 def _np():
@@ -373,6 +378,19 @@ def _scalar(x):
     return x[()] if isinstance(x, numpy().ndarray) and x.ndim == 0 else x
 
 
+def _expression(x):
+    """The output as a SymPy expression (a constant output may come back a plain number); never
+    through sympify, which can evaluate text."""
+    import sympy
+
+    x = _scalar(x)
+    if isinstance(x, sympy.Basic):
+        return x
+    if float(x).is_integer() and abs(x) < 2**53:
+        return sympy.Integer(int(x))
+    return sympy.Float(float(x))
+
+
 def _result(x):
     """An array op's result: an object array, or its one entry when it has no axes (a scalar
     stays a SymPy expression, as a float stays a float in the tensor domain)."""
@@ -402,26 +420,10 @@ def sympy_check(fn, result, timeout: float) -> TensorCheck:
     """SymPy, entry by entry, within ``timeout`` seconds; the numerical check if SymPy gives no
     answer in time (or cannot run under a deadline), saying why."""
     start = time.perf_counter()
-    reason = None
     tape = fn.resolve(result.point, result.output, list(result.gradient), tensor=True)[0]
-    if timeout > 0 and (threading.current_thread() is threading.main_thread()
-                        or len(tape.order) <= _UNBOUNDED_LIMIT):
-        imported = "sympy" in sys.modules
-        try:
-            with deadline(timeout):
-                import sympy  # noqa: F401  (imported inside the deadline: it takes ~0.3 s)
-
-                check = _with_literals(fn, result)
-            return replace(check, seconds=time.perf_counter() - start)
-        except GAVE_UP as exc:
-            if isinstance(exc, Timeout) and not imported:   # cut short mid-import: let the
-                for name in [m for m in sys.modules     # next check import it afresh
-                             if m == "sympy" or m.startswith("sympy.")]:
-                    del sys.modules[name]
-            reason = gave_up(exc, timeout)
-    else:
-        reason = "no time was allowed for SymPy" if timeout <= 0 else (
-            "SymPy's deadline needs the main thread")
+    found, reason = with_sympy(lambda: _with_literals(fn, result), timeout, len(tape.order))
+    if found is not None:
+        return replace(found, seconds=time.perf_counter() - start)
     check = numerical(fn, result, reason)
     return replace(check, seconds=time.perf_counter() - start)
 
@@ -499,7 +501,6 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
     differentiated, subs their values at the point, and for each name of result.gradient,
     (the expression to differentiate, its symbols, their values): f itself for an input; for an
     intermediate (--wrt q), the output with q's own symbols in place of q and the inputs exact."""
-    import sympy
 
     from .lazy import numpy
 
@@ -510,7 +511,7 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
     inputs = [w for w in wrt if w in clean]
     symbols = {w: _symbols(w, np.shape(clean[w])) for w in inputs}
     point = {name: symbols.get(name, value) for name, value in exact.items()}
-    f = sympy.sympify(_scalar(_run(tape, D, point)))
+    f = _expression(_run(tape, D, point))
     subs = {s: exact[w][at] if at else exact[w]
             for w in inputs for at, s in _entries(symbols[w])}
     parts = {w: (f, symbols[w], subs) for w in inputs}
@@ -525,14 +526,16 @@ def _expressions(fn, result, D) -> tuple[Any, dict, dict[str, tuple[Any, Any, di
         shape = np.shape(result.gradient[w])
         q = _symbols(w, shape)
         here = values[k] if tape.keeps(k) else np.zeros(shape, dtype=object)
-        fq = sympy.sympify(_scalar(_run(tape, D, exact, (k, q))))
+        fq = _expression(_run(tape, D, exact, (k, q)))
         parts[w] = (fq, q, {s: (_objects(here)[i] if i else _scalar(here))
                             for i, s in _entries(q)})
     return f, subs, {w: parts[w] for w in wrt}
 
 
 def _run(tape, D, point: dict, override: tuple[int, Any] | None = None):
-    """The output's value in domain D; ``override`` = (node, value) replaces a node's value."""
+    """The output's value in domain D; ``override`` = (node, value) replaces a node's value.
+    (Not Tape.forward: its errors are the user's; here SymPy failing is the check's, which
+    falls back on central differences.)"""
     v = tape.leaves(D, point)
     steps = tape.forward_steps
     if override is None or not tape.keeps(override[0]):

@@ -46,6 +46,8 @@ CASES = [
      np.sum(logsumexp(M)) + logsumexp(U) + np.sum(logsumexp(M, 0))),
     ("cross_entropy(M, c) + cross_entropy(u, 1)",
      np.mean(logsumexp(M) - M[[0, 1], [2, 0]]) + logsumexp(U) - U[1]),
+    ("sum(argmax(M) * [1, 2]) + sum(argmax(M, 0) * u)",
+     np.sum(np.argmax(M, -1) * [1, 2]) + np.sum(np.argmax(M, 0) * U)),
     ("mse(M, M^2)", np.mean((M - M ** 2) ** 2)),
     ("dot(u, u^3)", np.dot(U, U ** 3)),
     ("sum(outer(u, v) * outer(u, v))", np.sum(np.outer(U, V) ** 2)),
@@ -257,3 +259,45 @@ def test_bad_index_and_static_arguments_are_parse_errors(src, message):
     with pytest.raises(GradcalcError) as info:
         parse_graph(src)
     assert message in info.value.render()
+
+
+# --- metrics: comparisons and argmax (issue 16's acc = mean(argmax(S, 1) == y)) --------------
+@pytest.mark.parametrize("sym, want", [
+    ("<", [1.0, 0.0, 0.0]), (">", [0.0, 1.0, 0.0]), ("<=", [1.0, 0.0, 1.0]),
+    (">=", [0.0, 1.0, 1.0]), ("==", [0.0, 0.0, 1.0]), ("!=", [1.0, 1.0, 0.0])])
+def test_comparisons_are_one_or_zero_with_zero_gradient(sym, want):
+    f = Function(f"x {sym} y")
+    assert [f(x=a, y=b) for a, b in ((1, 2), (2, 1), (2, 2))] == want
+    assert f.gradient(x=1.0, y=2.0).gradient == {"x": 0.0, "y": 0.0}
+    r = f.gradient(x=np.array([1.0, 2.0, 2.0]), y=np.array([2.0, 1.0, 2.0]))
+    assert r.value.tolist() == want   # (a scalar program at many points)
+
+
+def test_comparisons_bind_below_arithmetic_and_are_steps_underneath():
+    assert Function("x + 1 < 2*y")(x=1, y=1.5) == 1.0   # (x + 1) < (2*y)
+    assert [n.op for n in parse_graph("a < b").nodes if n.args] == ["sub", "step"]
+    with pytest.raises(GradcalcError, match="unexpected character '!'"):
+        parse_graph("!x")
+
+
+def test_accuracy_by_argmax_and_labels_get_no_gradient_wherever_they_appear():
+    s = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 0.0], [0.0, 5.0, 1.0]])
+    y = np.array([2.0, 1.0, 1.0])
+    f = Function("acc = mean(argmax(S, 1) == y); L = cross_entropy(S, y) + 0*acc")
+    assert f.gradient(S=s, y=y, output="acc").value == pytest.approx(2 / 3)
+    assert Function("argmax(S)").gradient(S=s, jacobian=True).value.tolist() == [2.0, 0.0, 1.0]
+    r = f.gradient(S=s, y=y)
+    assert set(r.gradient) == {"S"}   # y is labels (cross_entropy's), though == uses it too
+    np.testing.assert_allclose(r.gradient["S"], (np.exp(s) / np.exp(s).sum(1, keepdims=True)
+                                                 - np.eye(3)[y.astype(int)]) / 3, rtol=1e-12)
+    assert r.warnings == ()
+
+
+def test_an_array_at_a_kink_is_warned_once_per_node_with_the_convention():
+    r = Function("sum(relu(W@x))").gradient(W=np.array([[1.0, 1.0], [2.0, 0.0]]),
+                                            x=np.array([1.0, -1.0]))
+    assert r.warnings == ("relu(W@x) is not differentiable at entry [0]: gradcalc uses "
+                          "relu'(0) = 0, as PyTorch does",)
+    r = Function("sum(x == y)").gradient(x=np.array([1.0, 2.0]), y=np.array([1.0, 2.0]))
+    assert r.warnings == ("x == y is not differentiable at entry [0] (and 1 more): gradcalc uses "
+                          "step'(0) = 0, as PyTorch does",)

@@ -25,9 +25,11 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
 
 
-def lines(x: Any, digits: int | None, more: str = "--format json") -> list[str]:
+def lines(x: Any, digits: int | None, more: str = "--format json",
+          width: int | None = None) -> list[str]:
     """The entries of a scalar, vector or matrix, one row per line, numbers never cut; a bigger
-    or higher-dimensional array as a summary line (``more``: where to see every entry)."""
+    or higher-dimensional array as a summary line (``more``: where to see every entry). A row
+    wider than ``width`` goes on over several lines, aligned under its first entry."""
     shape = shape_of(x)
     if not shape:
         return [fmt(float(x), digits)]
@@ -38,12 +40,19 @@ def lines(x: Any, digits: int | None, more: str = "--format json") -> list[str]:
         return [summary(x, digits, more)]
     rows = [x] if len(shape) == 1 else list(x)
     cells = [[fmt(float(v), digits) for v in row] for row in rows]
-    width = max((len(c) for row in cells for c in row), default=1)
-    text = [", ".join(c.rjust(width) for c in row) for row in cells]
-    if len(shape) == 1:
-        return [f"[{text[0]}]"]
-    return [("[[" if k == 0 else " [") + t + ("]]" if k == len(text) - 1 else "],")
-            for k, t in enumerate(text)]
+    cell = max((len(c) for row in cells for c in row), default=1)
+    lead = 1 if len(shape) == 1 else 2
+    per_line = len(cells[0]) if width is None else max(1, (width - lead - 2) // (cell + 2))
+    out = []
+    for k, row in enumerate(cells):
+        opening = "[" if len(shape) == 1 else "[[" if k == 0 else " ["
+        closing = "]" if len(shape) == 1 else "]]" if k == len(cells) - 1 else "],"
+        chunks = [row[i:i + per_line] for i in range(0, len(row), per_line)]
+        for j, chunk in enumerate(chunks):
+            text = ", ".join(c.rjust(cell) for c in chunk)
+            out.append((opening if j == 0 else " " * lead) + text
+                       + (closing if j == len(chunks) - 1 else ","))
+    return out
 
 
 def summary(x: Any, digits: int | None, more: str = "--format json") -> str:
@@ -190,12 +199,11 @@ def tensor_table(console, report, digits: int) -> None:
     for k, v in r.point.items():
         head = Text.assemble(("at      " if k == next(iter(r.point)) else "        ", "dim"),
                              (f"{k} ", "bold"), (f"({shape_text(shape_of(v))}) ", "dim"))
-        _block(console, head, lines(v, digits))
+        _block(console, head, v, digits)
     out_shape = shape_of(r.value)
     if out_shape:   # a Jacobian's output
         _block(console, Text.assemble((f"{r.output} ", "bold"),
-                                      (f"({shape_text(out_shape)}) = ", "dim")),
-               lines(r.value, digits))
+                                      (f"({shape_text(out_shape)}) = ", "dim")), r.value, digits)
     else:
         say(console, Text.assemble((f"{r.output} = ", "bold"),
                                    (fmt(r.value, digits), "bold cyan")))
@@ -206,7 +214,8 @@ def tensor_table(console, report, digits: int) -> None:
             f"({shape_text(shape_of(g))}: the Jacobian, {r.output}'s axes then {k}'s)"
         head = Text.assemble((f"∂{r.output}/∂{k} ", "bold"), (what, "dim"), (text, style))
         console.print(head)
-        for line in lines(g, digits, "--format json or --save-gradients DIR"):
+        for line in lines(g, digits, "--format json or --save-gradients DIR",
+                          console.width - 2):
             say(console, Text("  " + line, style="cyan"))
         for line in problem_lines(check, k, digits):
             say(console, Text("  " + line, style="red"), indent=0)
@@ -216,11 +225,21 @@ def tensor_table(console, report, digits: int) -> None:
                       "green" if ok else "bold red"))
 
 
-def _block(console, head, rows: list[str]) -> None:
+def _block(console, head, x, digits: int | None) -> None:
+    """An array beside its heading; under it, indented, where the two do not fit side by side
+    (a narrow terminal), its rows going on over lines rather than being folded."""
     from rich.text import Text
 
     from .table import say
 
-    say(console, Text.assemble(head, rows[0]))
+    rows = lines(x, digits)
+    beside = len(head.plain)
+    if beside + max(len(r) for r in rows) > console.width:
+        console.print(head)
+        beside = 4
+        rows = lines(x, digits, width=console.width - beside)
+        say(console, Text(" " * beside + rows[0]))
+    else:
+        say(console, Text.assemble(head, rows[0]))
     for row in rows[1:]:
-        say(console, Text(" " * len(head.plain) + row))
+        say(console, Text(" " * beside + row))

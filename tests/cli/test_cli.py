@@ -130,7 +130,7 @@ def test_warnings_go_to_stderr():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["argmax(x)", "--at", "x=1"], "error: argmax is not a function gradcalc knows"),
+    (["maximum(x)", "--at", "x=1"], "error: maximum is not a function gradcalc knows"),
     (["log(x)", "--at", "x=-1"], "error: log(x) is undefined: it needs x > 0, but x = -1"),
     (["a*b + c", "--at", "b=1"], "error: no value for a, c"),
     (["x", "--at", "x=1,y"], "error: --at needs name=value"),

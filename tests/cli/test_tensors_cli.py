@@ -133,3 +133,15 @@ def test_an_array_output_without_jacobian_says_how_to_ask_and_too_big_a_jacobian
     assert r.exit_code == 2 and "f has 1,001 entries" in r.stderr
     r = run(["x * 2", "--at", "x=[1,2]", "--jacobian", "--steps"])
     assert r.exit_code == 2 and "--steps" in r.stderr
+
+
+@pytest.mark.parametrize("width", [60, 200])
+def test_arrays_fit_the_terminal_and_every_number_is_printed(width):
+    w1 = np.arange(1, 21).reshape(4, 5) * -0.123456789
+    at = "X=[[1,2,3,4],[5,6,7,8]],W1=" + json.dumps(w1.tolist()) + ",b1=[1,2,3,4,5]"
+    r = CliRunner(env={"COLUMNS": str(width)}).invoke(main, ["sum(relu(X @ W1 + b1))", "--at", at])
+    assert r.exit_code == 0, r.output
+    assert max(len(line) for line in r.stdout.splitlines()) <= width
+    assert "…" not in r.stdout
+    for v in w1.ravel():   # every entry of W1, at the table's 6 digits, row after row
+        assert f"{v:.6g}" in r.stdout
