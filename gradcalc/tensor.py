@@ -444,8 +444,11 @@ def kinks_hit(tape: Tape, v: list, g: list) -> list[str]:
     for i, args, kink, _singular in tape.kinks:
         if kink is None:
             continue
+        at_kink = kink(*[v[j] for j in args])
+        if not np.count_nonzero(at_kink):   # the usual case, found in ~0.3 µs
+            continue
         shape = np.shape(v[i])
-        hit = np.broadcast_to(np.asarray(kink(*[v[j] for j in args]), dtype=bool), shape) & (
+        hit = np.broadcast_to(np.asarray(at_kink, dtype=bool), shape) & (
             np.broadcast_to(np.asarray(g[i]), shape) != 0)
         if hit.any():
             at = tuple(int(k) for k in np.argwhere(hit)[0])
