@@ -56,6 +56,8 @@ class Op:
     #                                  it is the node's ``value``, passed to value, array_vjp and
     #                                  shape as the keyword p
     labels: tuple[int, ...] = ()     # arguments that are class labels: integers, no gradient
+    selective: bool = False          # its array VJP takes need=(bool per argument) and skips the
+    #                                  gradients not needed (X in X @ W: data, a big product)
 
     def __post_init__(self):
         if self.vjp is None:
@@ -313,12 +315,15 @@ def _matmul_shape(shapes, names):
     return a[:-1] + b[1:]
 
 
-def _matmul_vjp(D, g, xs, out):
+def _matmul_vjp(D, g, xs, out, need=(True, True)):
     a, b = xs
-    da = D.outer(g, b) if D.ndim(a) == 2 and D.ndim(b) == 1 else (
-        g * b if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(g, D.transpose(b)))
-    db = D.outer(a, g) if D.ndim(a) == 1 and D.ndim(b) == 2 else (
-        g * a if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(D.transpose(a), g))
+    da = db = None
+    if need[0]:
+        da = D.outer(g, b) if D.ndim(a) == 2 and D.ndim(b) == 1 else (
+            g * b if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(g, D.transpose(b)))
+    if need[1]:
+        db = D.outer(a, g) if D.ndim(a) == 1 and D.ndim(b) == 2 else (
+            g * a if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(D.transpose(a), g))
     return da, db
 
 
@@ -509,7 +514,7 @@ def _array(name, arity, value, doc, shape, vjp, *, calls=None, static=None,  # n
 TENSOR_OPS: tuple[Op, ...] = (
     Op("matmul", 2, lambda D, x, y: D.matmul(x, y), (), ("x", "y"), infix="@",
        doc="x @ y: matrix product (vector·vector, matrix·vector, vector·matrix, matrix·matrix)",
-       vjp=_matmul_vjp, shape=_matmul_shape),
+       vjp=_matmul_vjp, shape=_matmul_shape, selective=True),
     _array("transpose", 1, lambda D, x: D.transpose(x),
            "X.T, X', transpose(X): the axes reversed (a vector is its own transpose)",
            lambda shapes, names: shapes[0][::-1], lambda D, g, xs, out: (D.transpose(g),)),

@@ -10,6 +10,7 @@ come here: their path is unchanged.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -207,6 +208,8 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
     # (an op whose array VJP is not the one derived from its partials keeps it: correct, slower)
     derived = getattr(op.array_vjp, "__qualname__", "").startswith("_broadcast_vjp")
     if op.shape is not None or not op.partials or op.static is not None or not derived:
+        array_vjp = _selective(op, array_vjp, args, needs)
+
         def array_step(D, g, owned, v):
             upstream = g[i]
             if upstream is None:
@@ -248,6 +251,14 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
                 g[j] = g[j] + d
                 owned[j] = True
     return elementwise_step
+
+
+def _selective(op, array_vjp, args, needs):
+    """The VJP asked for only the gradients some seed needs, when the op can skip the others
+    (Op.selective: not X's in X @ W, a big product for data)."""
+    if op.selective:
+        return functools.partial(array_vjp, need=tuple(needs[j] for j in args))
+    return array_vjp
 
 
 def _add(g: list, owned: list, j: int, d, fresh: bool) -> None:

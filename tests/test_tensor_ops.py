@@ -301,3 +301,18 @@ def test_an_array_at_a_kink_is_warned_once_per_node_with_the_convention():
     r = Function("sum(x == y)").gradient(x=np.array([1.0, 2.0]), y=np.array([1.0, 2.0]))
     assert r.warnings == ("x == y is not differentiable at entry [0] (and 1 more): gradcalc uses "
                           "step'(0) = 0, as PyTorch does",)
+
+
+def test_matmul_computes_only_the_gradients_asked_for(monkeypatch):
+    """X @ W with X data (not in wrt): X's gradient, a big product, is never computed."""
+    from gradcalc import domains
+
+    calls = []
+    D = domains.tensor_domain()
+    real = D.matmul
+    monkeypatch.setattr(D, "matmul", lambda a, b: calls.append((np.shape(a), np.shape(b)))
+                        or real(a, b))
+    x, w = RNG.normal(size=(5, 4)), RNG.normal(size=(4, 3))
+    r = Function("sum((X @ W)^2)").gradient(X=x, W=w, wrt=["W"])
+    np.testing.assert_allclose(r.gradient["W"], 2 * x.T @ (x @ w), rtol=1e-13)
+    assert calls == [((5, 4), (4, 3)), ((4, 5), (5, 3))]   # forward, and Xᵀ·g for W only
