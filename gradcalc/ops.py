@@ -361,10 +361,14 @@ def _reduce_vjp(D, g, xs, out, p=None, mean=False):
     return (D.broadcast_to(g / n if mean else g, shape),)
 
 
-def _extreme_vjp(D, g, xs, out):
-    """max(X), min(X) of every entry: g to the entries equal to the result, shared at a tie."""
-    mask = D.equal(xs[0], out)
-    return (g * mask / D.sum(mask),)
+def _extreme_vjp(D, g, xs, out, p=None):
+    """max(X), min(X) of every entry (or along axis p): g to the entries equal to the result,
+    shared at a tie."""
+    if p is None:
+        mask = D.equal(xs[0], out)
+        return (g * mask / D.sum(mask),)
+    mask = D.equal(xs[0], D.expand_dims(out, p))
+    return (D.expand_dims(g, p) * mask / D.sum(mask, axis=p, keepdims=True),)
 
 
 def _index_shape(shapes, names, p=()):
@@ -525,12 +529,12 @@ TENSOR_OPS: tuple[Op, ...] = (
            "mean of every entry; mean(X, 1) along axis 1 (across each row)", _reduce_shape,
            lambda D, g, xs, out, p=None: _reduce_vjp(D, g, xs, out, p, mean=True),
            static="axis"),
-    _array("amax", 1, lambda D, x: D.amax(x),
-           "max(X): the largest entry (max(x, y) of two is elementwise)",
-           lambda shapes, names: (), _extreme_vjp, calls=("max",)),
-    _array("amin", 1, lambda D, x: D.amin(x),
-           "min(X): the smallest entry (min(x, y) of two is elementwise)",
-           lambda shapes, names: (), _extreme_vjp, calls=("min",)),
+    _array("amax", 1, lambda D, x, p=None: D.amax(x, axis=p),
+           "max(X): the largest entry; max(X, axis=0) along an axis (max(x, y) of two is "
+           "elementwise)", _reduce_shape, _extreme_vjp, calls=("max",), static="axis"),
+    _array("amin", 1, lambda D, x, p=None: D.amin(x, axis=p),
+           "min(X): the smallest entry; min(X, axis=1) along an axis (min(x, y) of two is "
+           "elementwise)", _reduce_shape, _extreme_vjp, calls=("min",), static="axis"),
     _array("norm", 1, lambda D, x: D.sqrt(D.sum(x * x)),
            "2-norm of a vector, Frobenius norm of a matrix",
            lambda shapes, names: (), lambda D, g, xs, out: (g * xs[0] / out,)),
