@@ -357,3 +357,9 @@ def test_bad_keywords_are_parse_errors(src, message, caret):
     assert message in info.value.render()
     if caret:
         assert caret in info.value.render()
+
+
+def test_sympy_recursing_on_a_comparison_is_an_error_not_a_recursion_error():
+    # fuzz/findings F5
+    with pytest.raises(GradcalcError, match="the symbolic gradient is too deep for SymPy"):
+        Function("u+ 0^ -u ^c>= + 0^ + st").symbolic()
