@@ -9,6 +9,7 @@ expressions for the symbolic gradient. Only the float domain is imported eagerly
 from __future__ import annotations
 
 import math
+import operator
 from types import SimpleNamespace
 from typing import Any, Protocol, runtime_checkable
 
@@ -369,16 +370,32 @@ def tensor_domain() -> SimpleNamespace:
     from .lazy import numpy
 
     np = numpy()
+    ndarray = np.ndarray
+
+    # np.transpose, np.size, np.shape and np.ndim, read off an array directly: VJPs ask them on
+    # every step (matmul's five times), and NumPy's functions cost ~0.6 µs a call to say it
+    def transpose(x):
+        return x.T if type(x) is ndarray else np.transpose(x)
+
+    def size(x):
+        return x.size if type(x) is ndarray else np.size(x)
+
+    def shape(x):
+        return x.shape if type(x) is ndarray else np.shape(x)
+
+    def ndim(x):
+        return x.ndim if type(x) is ndarray else np.ndim(x)
+
     ns = SimpleNamespace(**vars(numpy_domain()))
     ns.name = "tensor"
-    ns.matmul = np.matmul
-    ns.transpose = np.transpose
+    ns.matmul = operator.matmul   # a @ b: np.matmul through the operator, ~0.7 µs sooner
+    ns.transpose = transpose
     ns.outer = np.outer
     ns.sum = np.sum
     ns.mean = np.mean
-    ns.size = np.size
-    ns.shape = np.shape
-    ns.ndim = np.ndim
+    ns.size = size
+    ns.shape = shape
+    ns.ndim = ndim
     ns.broadcast_to = np.broadcast_to
     ns.expand_dims = np.expand_dims
     ns.stack = am.stack

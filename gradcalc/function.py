@@ -324,10 +324,12 @@ class Function:
             tape.check_undefined(v, {k: d for k, d in grad.items() if d is not None})
             if point is None:
                 _refuse_infinities(self.graph, tape, v[tape.out], grad)
-        except (MemoryError, OverflowError) as exc:
-            # SymPy evaluating e^3^(10^105) on its way (its assumptions call evalf)
-            raise EvaluationError(f"the symbolic gradient is beyond SymPy "
-                                  f"({type(exc).__name__})", self.graph.source,
+        except (MemoryError, OverflowError, RecursionError) as exc:
+            # SymPy evaluating e^3^(10^105) on its way (its assumptions call evalf), or deciding
+            # a comparison of such things by recursion (u + 0^-u^c >= 0^st: found by fuzz_parser)
+            why = "too deep for SymPy" if isinstance(exc, RecursionError) else \
+                f"beyond SymPy ({type(exc).__name__})"
+            raise EvaluationError(f"the symbolic gradient is {why}", self.graph.source,
                                   self.graph.nodes[tape.out].span,
                                   hint="give a point with --at to get numbers") from None
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)

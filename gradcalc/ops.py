@@ -56,6 +56,8 @@ class Op:
     #                                  it is the node's ``value``, passed to value, array_vjp and
     #                                  shape as the keyword p
     labels: tuple[int, ...] = ()     # arguments that are class labels: integers, no gradient
+    selective: bool = False          # its array VJP takes need=(bool per argument) and skips the
+    #                                  gradients not needed (X in X @ W: data, a big product)
 
     def __post_init__(self):
         if self.vjp is None:
@@ -313,12 +315,15 @@ def _matmul_shape(shapes, names):
     return a[:-1] + b[1:]
 
 
-def _matmul_vjp(D, g, xs, out):
+def _matmul_vjp(D, g, xs, out, need=(True, True)):
     a, b = xs
-    da = D.outer(g, b) if D.ndim(a) == 2 and D.ndim(b) == 1 else (
-        g * b if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(g, D.transpose(b)))
-    db = D.outer(a, g) if D.ndim(a) == 1 and D.ndim(b) == 2 else (
-        g * a if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(D.transpose(a), g))
+    da = db = None
+    if need[0]:
+        da = D.outer(g, b) if D.ndim(a) == 2 and D.ndim(b) == 1 else (
+            g * b if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(g, D.transpose(b)))
+    if need[1]:
+        db = D.outer(a, g) if D.ndim(a) == 1 and D.ndim(b) == 2 else (
+            g * a if D.ndim(a) == 1 and D.ndim(b) == 1 else D.matmul(D.transpose(a), g))
     return da, db
 
 
@@ -356,10 +361,14 @@ def _reduce_vjp(D, g, xs, out, p=None, mean=False):
     return (D.broadcast_to(g / n if mean else g, shape),)
 
 
-def _extreme_vjp(D, g, xs, out):
-    """max(X), min(X) of every entry: g to the entries equal to the result, shared at a tie."""
-    mask = D.equal(xs[0], out)
-    return (g * mask / D.sum(mask),)
+def _extreme_vjp(D, g, xs, out, p=None):
+    """max(X), min(X) of every entry (or along axis p): g to the entries equal to the result,
+    shared at a tie."""
+    if p is None:
+        mask = D.equal(xs[0], out)
+        return (g * mask / D.sum(mask),)
+    mask = D.equal(xs[0], D.expand_dims(out, p))
+    return (D.expand_dims(g, p) * mask / D.sum(mask, axis=p, keepdims=True),)
 
 
 def _index_shape(shapes, names, p=()):
@@ -509,7 +518,7 @@ def _array(name, arity, value, doc, shape, vjp, *, calls=None, static=None,  # n
 TENSOR_OPS: tuple[Op, ...] = (
     Op("matmul", 2, lambda D, x, y: D.matmul(x, y), (), ("x", "y"), infix="@",
        doc="x @ y: matrix product (vector·vector, matrix·vector, vector·matrix, matrix·matrix)",
-       vjp=_matmul_vjp, shape=_matmul_shape),
+       vjp=_matmul_vjp, shape=_matmul_shape, selective=True),
     _array("transpose", 1, lambda D, x: D.transpose(x),
            "X.T, X', transpose(X): the axes reversed (a vector is its own transpose)",
            lambda shapes, names: shapes[0][::-1], lambda D, g, xs, out: (D.transpose(g),)),
@@ -520,12 +529,12 @@ TENSOR_OPS: tuple[Op, ...] = (
            "mean of every entry; mean(X, 1) along axis 1 (across each row)", _reduce_shape,
            lambda D, g, xs, out, p=None: _reduce_vjp(D, g, xs, out, p, mean=True),
            static="axis"),
-    _array("amax", 1, lambda D, x: D.amax(x),
-           "max(X): the largest entry (max(x, y) of two is elementwise)",
-           lambda shapes, names: (), _extreme_vjp, calls=("max",)),
-    _array("amin", 1, lambda D, x: D.amin(x),
-           "min(X): the smallest entry (min(x, y) of two is elementwise)",
-           lambda shapes, names: (), _extreme_vjp, calls=("min",)),
+    _array("amax", 1, lambda D, x, p=None: D.amax(x, axis=p),
+           "max(X): the largest entry; max(X, axis=0) along an axis (max(x, y) of two is "
+           "elementwise)", _reduce_shape, _extreme_vjp, calls=("max",), static="axis"),
+    _array("amin", 1, lambda D, x, p=None: D.amin(x, axis=p),
+           "min(X): the smallest entry; min(X, axis=1) along an axis (min(x, y) of two is "
+           "elementwise)", _reduce_shape, _extreme_vjp, calls=("min",), static="axis"),
     _array("norm", 1, lambda D, x: D.sqrt(D.sum(x * x)),
            "2-norm of a vector, Frobenius norm of a matrix",
            lambda shapes, names: (), lambda D, g, xs, out: (g * xs[0] / out,)),

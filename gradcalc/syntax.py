@@ -187,6 +187,8 @@ class _Parser:
         self.max_depth = limits.depth if limits.depth is not None else math.inf
         self.value_names: tuple[set, set] | None = None   # see values_and_targets
         self.noted: set[str] = set()                      # implicit readings already noted
+        # keyword arguments of the calls being read: call's start -> {argument: (name, start)}
+        self.keywords: dict[int, dict[int, tuple[str, int]]] = {}
 
     def too_many_nodes(self, start: int):
         self.error(f"the program has more than {self.limits.nodes:,} nodes", start,
@@ -366,6 +368,10 @@ class _Parser:
         _kind, text, start = toks[i]
         end = start + len(text)
         nxt = toks[i + 1]
+        if nxt[1] == "=" and self.groups and self.ops[self.groups[-1]][0] == _CALL:
+            frame = self.ops[self.groups[-1]]   # NAME=... as an argument: sum(X, axis=0)
+            self.keywords.setdefault(frame[3], {})[frame[4][0]] = (text, start)
+            return i + 2
         if text in FUNCTIONS or text in _MACROS:
             if nxt[1] != "(":
                 return self.function_power(i)
@@ -905,6 +911,13 @@ class _Parser:
         _kind, name, _prec, start, count = frame
         nargs = count[0] + 1
         span = (start, end)
+        keywords = self.keywords.pop(start, None)
+        if keywords:
+            node = self.keyword_call(name, nargs, keywords, operands, span)
+            if len(count) > 1:
+                node = self.power_of_call(node, count[1], span)
+            operands.append((node, *span))
+            return
         if name in _MACROS:
             node = self.macro(name, nargs, operands, span)
             if len(count) > 1:   # clamp^2(x, 0, 1)
@@ -931,6 +944,42 @@ class _Parser:
         if len(count) > 1:
             node = self.power_of_call(node, count[1], span)
         operands.append((node, *span))
+
+    def keyword_call(self, name: str, nargs: int, keywords: dict, operands, span) -> int:
+        """A call with keyword arguments, after its positional ones: an axis (sum(X, axis=0),
+        max(X, axis=1), softmax(S, axis=0)) or clamp's bounds (clamp(x, min=0), PyTorch's)."""
+        first = min(keywords)
+        if any(k not in keywords for k in range(first, nargs)):
+            k = next(k for k in range(first, nargs) if k not in keywords)
+            self.error("a positional argument after a keyword argument", operands[k - nargs][1],
+                       operands[k - nargs][2])
+        given = dict(zip((keywords[k][0] for k in range(first, nargs)), operands[first - nargs:],
+                         strict=True))
+        allowed = ("min", "max") if name == "clamp" else ("axis",) if (
+            1 in FUNCTIONS.get(name, {}) and FUNCTIONS[name][1].static == "axis") else ()
+        words = [keywords[k][0] for k in range(first, nargs)]
+        for k in range(first, nargs):
+            word, at = keywords[k]
+            if word not in allowed or words.count(word) > 1:
+                self.error(f"{name}() takes no keyword {word}" if word not in allowed else
+                           f"{word} is given twice", at, at + len(word),
+                           hint=f"its keywords: {', '.join(allowed)}" if allowed else
+                           "write its arguments in order")
+        if first != 1:
+            self.error(f"{name}() takes one array before its keywords", *span)
+        (x, *_), = operands[-nargs:-nargs + 1]
+        del operands[-nargs:]
+        g = self.graph
+        if name == "clamp":   # clamp(x, min=lo, max=hi): max(x, lo), then min(., hi)
+            if "min" in given:
+                x = g.add(Node("max", (x, given["min"][0]), None, None, span))
+            if "max" in given:
+                x = g.add(Node("min", (x, given["max"][0]), None, None, span))
+            return x
+        op = FUNCTIONS[name][1]
+        axis = self.static_arguments("axis", [given["axis"]], name)
+        g.tensor = True
+        return g.add(Node(op.name, (x,), axis, None, span))
 
     def static_arguments(self, kind: str, given: list, name: str):
         """The axis of sum(X, 0) or the sizes of reshape(x, 2, 3): whole numbers written in the

@@ -10,13 +10,15 @@ come here: their path is unchanged.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, UsageError
-from .ops import REGISTRY, ShapeError, ValueRefused
+from .ops import REGISTRY, VARIADIC, ShapeError, ValueRefused
 
 Shape = tuple[int, ...]
 
@@ -59,15 +61,23 @@ def array_value(name: str, x) -> Any:
             raise UsageError(f"the value of {name} must be finite, not {value}")
         return value + 0.0
     try:
-        array = np.array(x, dtype=np.float64)
+        array = np.asarray(x, dtype=np.float64)   # a float64 array is used as it is, not copied
     except (TypeError, ValueError):
         raise UsageError(f"the value of {name} is not an array of numbers (a ragged array, or "
                          "entries that are not numbers)") from None
     if array.size == 0:
         raise UsageError(f"the value of {name} is an empty array")
-    if not np.isfinite(array).all():
+    # the entries are finite if their sum is (one pass, no temporary array); tested one by one
+    # only when it is not (an entry that is not finite, or a sum beyond the float64 range)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = array.sum()
+    if not math.isfinite(total) and not np.isfinite(array).all():
         raise UsageError(f"every entry of {name} must be finite")
-    return array + 0.0   # -0.0 becomes 0.0, as for scalars
+    # -0.0 becomes 0.0, as for scalars, in a copy made only when there is one: -0.0 is the one
+    # float64 whose bits, read as an int64, are the smallest int64 (one pass, no temporary)
+    if array.view(np.int64).min() == -2**63:
+        return array + 0.0
+    return array   # NOTE: the caller's own array when it was float64; the passes only read it
 
 
 def shapes(tape: Tape, point: dict) -> list:
@@ -127,22 +137,181 @@ def _broadcast(shapes_in, names, what: str) -> Shape:
 
 
 def compile_tape(fn, point: dict, output: str | None = None, wrt=None):
-    """Names checked, values made arrays, the tape compiled for arrays: fn.resolve's Resolved."""
-    return fn.resolve(point, output, wrt, tensor=True)
+    """Names checked, values made arrays, the tape compiled for arrays: fn.resolve's Resolved.
+    Its seeds are the names in ``wrt`` alone (an input no partial is asked for, such as the
+    data X of a network, gets no backward step)."""
+    resolved = fn.resolve(point, output, wrt, tensor=True)
+    tape, _name, clean, wrt, _notes = resolved
+    graph = fn.graph
+    variables = tuple(w for w in wrt if w in graph.inputs and w in clean)
+    if variables == tape.variables:
+        return resolved
+    extra = tuple(sorted({graph.index_of(w) for w in wrt} - {graph.inputs[v] for v in variables}))
+    key = (tape.out, variables, extra, True)   # as fn.resolve keys the tapes it compiles
+    narrow = fn._tapes.get(key)
+    if narrow is None:
+        narrow = fn._tapes[key] = Tape.compile(graph, tape.out, variables, extra, tensor=True)
+    return resolved._replace(tape=narrow)
 
 
-def forward(tape: Tape, point: dict) -> list:
-    """Every kept node's value (shapes checked first)."""
+@dataclass(frozen=True)
+class _Plan:
+    """A tape specialised to the names and shapes of a point (made once per shape signature and
+    kept with the Function's tapes): every node's shape from the shapes pass, the value list
+    with literals set, the backward steps with each elementwise VJP reduced to what the tape
+    needs, and the nodes of array ops."""
+
+    shape: list                      # node -> its shape (None: not on the tape)
+    leaves: list                     # literals (and pi, e) as NumPy scalars, inputs None
+    inputs: list                     # (node, name) of each input the point gives
+    steps: list                      # one function per backward step, output first
+    array_nodes: list                # forward nodes whose op is an array op (matmul, sum, ...)
+
+
+def _plan(fn, tape: Tape, point: dict) -> _Plan:
+    """The tape's plan for the shapes of this point (shapes checked on first use)."""
     from .domains import tensor_domain
     from .lazy import numpy
 
     np = numpy()
-    shapes(tape, point)
+    key = ("tensor plan", id(tape), tuple((k, np.shape(x)) for k, x in point.items()))
+    plan = fn._tapes.get(key)
+    if plan is None:
+        shape = shapes(tape, point)
+        nodes = tape.graph.nodes
+        # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give
+        # inf (explained in forward, as for arrays), not raise ZeroDivisionError
+        leaves = [np.float64(x) if type(x) in (int, float) else x
+                  for x in tape.leaves(tensor_domain(), {})]
+        inputs = [(i, nodes[i].text) for i in tape.order
+                  if nodes[i].op == "input" and nodes[i].text in point]
+        steps = [_backward_step(step, REGISTRY[nodes[step[0]].op], shape, tape.needs)
+                 for step in tape.backward_steps]
+        array_nodes = [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
+        plan = fn._tapes[key] = _Plan(shape, leaves, inputs, steps, array_nodes)
+    return plan
+
+
+def _backward_step(step: tuple, op, shape: list, needs: list):
+    """The tape's backward step for node i as one function of the pass's state, step(D, g,
+    owned, v): it sends node i's adjoint to its arguments (``_backward`` says how adjoints add
+    up). An array op runs its own VJP; an elementwise op does only what these shapes need: no
+    partial for an argument that depends on no seed (a literal), no multiplication by a local
+    derivative of exactly one, no un-broadcasting where the argument has the node's shape, and
+    otherwise the same arithmetic as ``Op.array_vjp``."""
+    from .domains import tensor_domain
+
+    i, args, _kind, array_vjp, _ = step
     D = tensor_domain()
-    # NumPy scalars, not Python floats: 1/0 between scalars of an array program must give inf
-    # (explained below, as for arrays), not raise ZeroDivisionError
-    v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
-    with np.errstate(all="ignore"):
+    zero, one = D.zero, D.one
+    values = itemgetter(*args, i)   # v -> (v[args[0]], ..., v[i]), a tuple made in C
+    # (an op whose array VJP is not the one derived from its partials keeps it: correct, slower)
+    derived = getattr(op.array_vjp, "__qualname__", "").startswith("_broadcast_vjp")
+    if op.shape is not None or not op.partials or op.static is not None or not derived:
+        array_vjp = _selective(op, array_vjp, args, needs)
+
+        def array_step(D, g, owned, v):
+            upstream = g[i]
+            if upstream is None:
+                upstream = zero
+            given = values(v)   # the arguments' values and the output's
+            downstream = array_vjp(D, upstream, given[:-1], given[-1])
+            for j, d in zip(args, downstream, strict=True):
+                if d is not None and needs[j]:
+                    _add(g, owned, j, d, _fresh(d, downstream, given, upstream))
+        return array_step
+
+    def partial(k):
+        if op.arity != VARIADIC:
+            return op.partials[k]
+        rule = op.partials[0]
+        return lambda D, *xs: rule(D, k, xs[:-1], xs[-1])
+
+    todo = tuple((j, partial(k), None if shape[j] == shape[i] else shape[j])
+                 for k, j in enumerate(args) if needs[j])
+
+    def elementwise_step(D, g, owned, v):
+        upstream = g[i]
+        if upstream is None:
+            upstream = zero
+        xs = values(v)
+        for j, rule, to in todo:
+            local = rule(D, *xs)
+            if local is one:
+                d, fresh = upstream, False
+            else:
+                d, fresh = upstream * local, True
+            if to is not None:
+                d, fresh = D.sum_to(d, to), True
+            if g[j] is None:
+                g[j], owned[j] = d, fresh
+            elif owned[j]:
+                g[j] += d
+            else:
+                g[j] = g[j] + d
+                owned[j] = True
+    return elementwise_step
+
+
+def _selective(op, array_vjp, args, needs):
+    """The VJP asked for only the gradients some seed needs, when the op can skip the others
+    (Op.selective: not X's in X @ W, a big product for data)."""
+    if op.selective:
+        return functools.partial(array_vjp, need=tuple(needs[j] for j in args))
+    return array_vjp
+
+
+def _add(g: list, owned: list, j: int, d, fresh: bool) -> None:
+    """Add a contribution d to node j's adjoint (see ``_backward``); ``fresh``: d is a new array
+    no one else holds, which the adjoint may own."""
+    if g[j] is None:
+        g[j], owned[j] = d, fresh
+    elif owned[j]:
+        g[j] += d
+    else:
+        g[j] = g[j] + d
+        owned[j] = True
+
+
+def _fresh(d, downstream, given, upstream) -> bool:
+    """Whether a VJP's result d is a new array: it owns its memory and is none of the arrays the
+    VJP was given (upstream, and ``given``: the arguments and the output) nor another of its
+    results."""
+    if getattr(d, "base", True) is not None or d is upstream:
+        return False
+    for x in given:
+        if x is d:
+            return False
+    return [e is d for e in downstream].count(True) == 1
+
+
+def forward(tape: Tape, point: dict, plan: _Plan | None = None) -> list:
+    """Every kept node's value (shapes checked first, unless a plan of this point's shapes is
+    given)."""
+    from .domains import tensor_domain
+    from .lazy import numpy
+
+    np = numpy()
+    D = tensor_domain()
+    if plan is None:
+        shapes(tape, point)
+        v = [np.float64(x) if type(x) in (int, float) else x for x in tape.leaves(D, point)]
+        nodes = tape.graph.nodes
+        array_nodes = [i for i in tape.step_nodes if REGISTRY[nodes[i].op].shape is not None]
+    else:
+        v = plan.leaves.copy()
+        for i, name in plan.inputs:
+            x = point[name]
+            v[i] = np.float64(x) if type(x) is float else x
+        array_nodes = plan.array_nodes
+    flagged: list = []
+    # NOTE: an elementwise op is NumPy's arithmetic and math functions, which raise an IEEE flag
+    # whenever finite operands give a non-finite result: NumPy reports it to ``flagged``, and
+    # only then (or when an array op's value, matmul's from BLAS threads that may not report, or
+    # the output is not finite) are the nodes scanned one by one for the first culprit. A flag
+    # from a branch np.where discards (sigmoid's e^-x) costs the scan and finds nothing.
+    with np.errstate(over="call", divide="call", invalid="call", under="ignore",
+                     call=lambda *_: flagged.append(True)):
         try:
             tape._run(D, v, tape.forward_steps)
         except ValueRefused as exc:   # a singular matrix, a label out of range
@@ -152,16 +321,45 @@ def forward(tape: Tape, point: dict) -> list:
             span = graph.nodes[i if exc.arg is None else args[exc.arg]].span
             raise EvaluationError(str(exc).format(*(graph.snippet(j) for j in args)),
                                   graph.source, span) from None
-    for i in tape.step_nodes:
-        if not np.isfinite(v[i]).all():
-            raise _value_error(tape, v, i)
+    if flagged or not _finite(np, v[tape.out]) or \
+            not all(_finite(np, v[i]) for i in array_nodes):
+        for i in tape.step_nodes:
+            if not _finite(np, v[i]):
+                raise _value_error(tape, v, i)
     return v
+
+
+def _backward(plan: _Plan, v: list, out: int, seed=None) -> tuple[list, list]:
+    """(adjoints, owned): the backward pass of Tape._backprop's VJP branch, with the adjoints'
+    memory managed. A node's first contribution is kept as it is: owned if it is a new array,
+    else borrowed (the upstream adjoint itself, a view); a later one adds in place into an owned
+    adjoint, and makes a borrowed one a new, owned sum. So nothing is copied along a chain (the
+    shared loop starts every adjoint at 0.0, whose first sum copies each array), and a gradient
+    is copied for the caller only when it is borrowed."""
+    from .domains import tensor_domain
+
+    D = tensor_domain()
+    g: list = [None] * (out + 1)
+    owned = [False] * (out + 1)
+    g[out] = D.one if seed is None else seed   # (seed: an array output's one-hot entry)
+    for step in plan.steps:
+        step(D, g, owned, v)
+    return g, owned
+
+
+def _finite(np, x) -> bool:
+    """Whether every entry of x is finite: x·x is when they are (an infinite or NaN entry makes
+    it infinite or NaN); only when x·x overflows are the entries tested one by one."""
+    if type(x) is not np.ndarray:
+        return math.isfinite(x)
+    flat = x.ravel()
+    return math.isfinite(flat @ flat) or bool(np.isfinite(flat).all())
 
 
 def evaluate(fn, point: dict | None = None, output: str | None = None):
     """The output's value, of any shape (an array literal's value, for --at)."""
     tape, _name, clean, _wrt, _notes = compile_tape(fn, point or {}, output, wrt=())
-    value = forward(tape, clean)[tape.out]
+    value = forward(tape, clean, _plan(fn, tape, clean))[tape.out]
     return float(value) if value.ndim == 0 else value
 
 
@@ -173,21 +371,23 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
     """Value and gradient of a scalar output; each partial has its input's shape. With
     ``jacobian`` the output may be an array: each partial then has the output's shape followed
     by its input's (entry [i, j] of ∂f/∂x for f and x vectors is ∂f_i/∂x_j)."""
-    from .domains import tensor_domain
     from .lazy import numpy
 
     np = numpy()
     asked = wrt
     tape, out_name, clean, wrt, notes = compile_tape(fn, point or {}, output, wrt)
     graph = tape.graph
-    labels = label_inputs(tape)
+    labels = fn._tapes.get(("labels", id(tape)))
+    if labels is None:
+        labels = fn._tapes[("labels", id(tape))] = label_inputs(tape)
     if asked is None:
         wrt = tuple(w for w in wrt if w not in labels)
     elif labels & set(wrt):
         name = sorted(labels & set(wrt))[0]
         raise UsageError(f"{name} holds class labels, whole numbers: the output has no "
                          f"derivative with respect to them", hint="leave it out of --wrt")
-    shape = shapes(tape, clean)
+    plan = _plan(fn, tape, clean)
+    shape = plan.shape
     out_shape = shape[tape.out]
     if out_shape != () and not jacobian:
         node = graph.nodes[tape.out]
@@ -200,27 +400,40 @@ def gradient(fn, point: dict | None = None, output: str | None = None, wrt=None,
         raise UsageError(f"{out_name} has {size:,} entries: a Jacobian is one backward pass "
                          f"per entry, and gradcalc takes at most {JACOBIAN_ENTRIES:,}",
                          hint="reduce it to a scalar, e.g. sum(...)")
-    v = forward(tape, clean)
-    D = tensor_domain()
+    v = forward(tape, clean, plan)
     with np.errstate(all="ignore"):
         if out_shape == ():
-            rows = [tape._backprop(D, v)]
-            notes = list(dict.fromkeys([*notes, *kinks_hit(tape, v, rows[0])]))
+            rows = [_backward(plan, v, tape.out)]
+            if tape.kinks:   # (an adjoint no step reached is None here: nothing flows there)
+                g = [0.0 if d is None else d for d in rows[0][0]]
+                notes = list(dict.fromkeys([*notes, *kinks_hit(tape, v, g)]))
         else:   # one backward pass per output entry: its row of the Jacobian
             rows = []
             for k in range(size):
                 seed = np.zeros(size)
                 seed[k] = 1.0
-                rows.append(tape._backprop(D, v, seed=seed.reshape(out_shape)))
+                rows.append(_backward(plan, v, tape.out, seed.reshape(out_shape)))
     gradient, shapes_of = {}, {}
     for w in wrt:
         k = graph.index_of(w)
         s = shape[k] if k <= tape.out and shape[k] is not None else np.shape(clean.get(w, 0.0))
-        d = np.stack([np.broadcast_to(np.asarray(r[k] if k <= tape.out else 0.0,
-                                                 dtype=np.float64), s) for r in rows])
-        s = out_shape + s   # (a Jacobian: the output's axes, then the input's)
-        d = d.reshape(s) if s else float(d[0])
-        if not np.isfinite(d).all():
+        d: Any
+        if out_shape == ():
+            g, owned = rows[0]
+            d = g[k] if k <= tape.out and g[k] is not None else 0.0
+            if not s:
+                d = float(d)
+            elif k > tape.out or not owned[k] or d.shape != s:   # borrowed (a view, another
+                #                                    node's adjoint): the caller gets its own copy
+                d = np.array(d) if np.shape(d) == s else \
+                    np.broadcast_to(np.asarray(d, dtype=np.float64), s).copy()
+        else:
+            d = np.stack([np.broadcast_to(np.asarray(g[k] if k <= tape.out and g[k] is not None
+                                                     else 0.0, dtype=np.float64), s)
+                          for g, _owned in rows])
+            s = out_shape + s   # (a Jacobian: the output's axes, then the input's)
+            d = d.reshape(s)
+        if not _finite(np, d):
             raise EvaluationError(f"the derivative with respect to {w} is not finite here (a "
                                   f"local derivative is infinite on the way)", graph.source,
                                   graph.nodes[tape.out].span)
@@ -242,8 +455,11 @@ def kinks_hit(tape: Tape, v: list, g: list) -> list[str]:
     for i, args, kink, _singular in tape.kinks:
         if kink is None:
             continue
+        at_kink = kink(*[v[j] for j in args])
+        if not np.count_nonzero(at_kink):   # the usual case, found in ~0.3 µs
+            continue
         shape = np.shape(v[i])
-        hit = np.broadcast_to(np.asarray(kink(*[v[j] for j in args]), dtype=bool), shape) & (
+        hit = np.broadcast_to(np.asarray(at_kink, dtype=bool), shape) & (
             np.broadcast_to(np.asarray(g[i]), shape) != 0)
         if hit.any():
             at = tuple(int(k) for k in np.argwhere(hit)[0])

@@ -277,7 +277,7 @@ def test_a_negative_power_of_a_function_is_ambiguous():
     assert rendered("sin^-1(x)") == (
         "error: sin^-1 is ambiguous: a power, or the inverse function\n"
         "  sin^-1(x)\n"
-        "  ^^^^^^^\n"
+        "  ^^^^^^\n"
         "hint: write asin(x) for the inverse function, or sin(x)^-1 for 1/sin(x)")
     assert rendered("exp^-1(x+1)").endswith("hint: write exp(x+1)^-1 for 1/exp(x+1)")
     assert rendered("tanh^-2(x)").endswith("hint: write tanh(x)^-2")

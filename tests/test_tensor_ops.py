@@ -301,3 +301,65 @@ def test_an_array_at_a_kink_is_warned_once_per_node_with_the_convention():
     r = Function("sum(x == y)").gradient(x=np.array([1.0, 2.0]), y=np.array([1.0, 2.0]))
     assert r.warnings == ("x == y is not differentiable at entry [0] (and 1 more): gradcalc uses "
                           "step'(0) = 0, as PyTorch does",)
+
+
+def test_matmul_computes_only_the_gradients_asked_for(monkeypatch):
+    """X @ W with X data (not in wrt): X's gradient, a big product, is never computed."""
+    from gradcalc import domains
+
+    calls = []
+    D = domains.tensor_domain()
+    real = D.matmul
+    monkeypatch.setattr(D, "matmul", lambda a, b: calls.append((np.shape(a), np.shape(b)))
+                        or real(a, b))
+    x, w = RNG.normal(size=(5, 4)), RNG.normal(size=(4, 3))
+    r = Function("sum((X @ W)^2)").gradient(X=x, W=w, wrt=["W"])
+    np.testing.assert_allclose(r.gradient["W"], 2 * x.T @ (x @ w), rtol=1e-13)
+    assert calls == [((5, 4), (4, 3)), ((4, 5), (5, 3))]   # forward, and Xᵀ·g for W only
+
+
+# --- keyword arguments: an axis, clamp's bounds ---------------------------------------------------
+@pytest.mark.parametrize("src, want", [
+    ("sum(max(M, axis=0))", np.sum(np.max(M, 0))),
+    ("sum(min(M, axis=1) * [1, 2])", np.sum(np.min(M, 1) * [1, 2])),
+    ("sum(M, axis=1) @ [1, 2]", np.sum(M, 1) @ [1, 2]),
+    ("sum(softmax(M, axis=0) * M)", np.sum(softmax(M, 0) * M)),
+    ("sum(logsumexp(M, axis=0))", np.sum(logsumexp(M, 0))),
+    ("sum(clamp(M, min=0))", np.sum(np.clip(M, 0, None))),
+    ("sum(clamp(M, max=0.5)^2)", np.sum(np.clip(M, None, 0.5) ** 2)),
+    ("sum(clamp(M, min=-0.5, max=0.5)^2)", np.sum(np.clip(M, -0.5, 0.5) ** 2)),
+])
+def test_keyword_arguments_as_numpy_and_pytorch_spell_them(src, want):
+    f = Function(src)
+    r = f.gradient(M=M)
+    assert r.value == pytest.approx(want, rel=1e-12)
+    assert numerical_check(f, r).passed
+    assert parse_graph(src).nodes[-1].op != "input"
+
+
+def test_max_along_an_axis_shares_a_tie_within_its_row():
+    r = Function("sum(max(X, axis=1))").gradient(X=np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
+    assert r.gradient["X"].tolist() == [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]
+    assert Function("max(x, 0)").gradient(x=np.array([-1.0, 2.0])).value.tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("src, message, caret", [
+    ("sum(X, axs=0)", "sum() takes no keyword axs", "^^^"),
+    ("sin(x=1)", "sin() takes no keyword x", None),
+    ("sum(X, axis=0, axis=1)", "axis is given twice", None),
+    ("sum(axis=0, X)", "a positional argument after a keyword argument", None),
+    ("clamp(x, min=0, 1)", "a positional argument after a keyword argument", None),
+    ("sum(X, axis=a)", "an axis of sum() is a whole number written in the program", None),
+])
+def test_bad_keywords_are_parse_errors(src, message, caret):
+    with pytest.raises(GradcalcError) as info:
+        parse_graph(src)
+    assert message in info.value.render()
+    if caret:
+        assert caret in info.value.render()
+
+
+def test_sympy_recursing_on_a_comparison_is_an_error_not_a_recursion_error():
+    # fuzz/findings F5
+    with pytest.raises(GradcalcError, match="the symbolic gradient is too deep for SymPy"):
+        Function("u+ 0^ -u ^c>= + 0^ + st").symbolic()
