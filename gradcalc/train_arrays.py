@@ -13,9 +13,10 @@ StepLR). The scalar path (optimize.fit: a loss per row, averaged) is untouched.
   class labels out of range, data that is not finite (named with its row), and one shape pass
   over the tape with a mini-batch's shapes, whose message names the operands and their shapes.
 - The tape is compiled once (the loss's, with the parameters as the only variables, so the data
-  gets no gradient; a product with data computes only the parameter's side) and the reported
-  statements are forward steps beside it: one forward pass gives the loss and every figure. Per
-  step there is no name checking, no shape pass and no copying of values.
+  gets no gradient and a product with data computes only the parameter's side) with tensor.py's
+  plan of its backward steps for the batch's shapes, and the reported statements are forward
+  steps beside it: one forward pass gives the loss and every figure. Per step there is no name
+  checking, no shape pass and no copying of values.
 - Memory: the data once (a mini-batch is a view of it, or without --no-shuffle a copy of its
   rows) and one mini-batch's intermediates; a figure over a whole data set is computed
   mini-batch by mini-batch and averaged, weighted by the batches' sizes (the exact value for a
@@ -38,10 +39,8 @@ from typing import Any
 from .autodiff import Tape
 from .errors import EvaluationError, GradcalcError, UsageError, describe
 from .optimize import BLOWUP, Batch, Optimizer, Schedule, growth_warning
+from .tensor import _plan as plan_of
 from .tensor import label_inputs, shape_text, shapes
-
-_VJP = -3   # autodiff's marker of a VJP step (the `b` slot of a backward step)
-
 
 # --- the optimizer --------------------------------------------------------------------------
 
@@ -374,7 +373,7 @@ class Model:
     report: list[str]                      # reported statements, the output first
     tape: Tape                             # the output's, compiled for the parameters
     forward_steps: list                    # the loss's and the reported statements'
-    backward_steps: list
+    plans: dict[int, Any]                  # batch rows -> tensor's plan of the loss tape
     template: list                         # constants in place; inputs filled per batch
     slots: list[tuple[int, str]]           # (node, input name) to fill
     nodes: dict[str, int]                  # statement -> node
@@ -407,10 +406,14 @@ def prepare(fn, output: str | None, data: Data, params: dict[str, Any], report=(
     if validation is not None:
         _same_names(data, validation)
         sizes |= {min(size, validation.rows), validation.rows % size or size}
+    plans = {}
     for n in sorted(sizes, reverse=True):
         point = {**{k: a[:n] for k, a in data.arrays.items()}, **params}
         for name, t in tapes.items():
             shape = _shapes(t, point, params)
+            if t is tape and shape[t.out] == () and n in (size, rows % size):
+                # the backward steps for these shapes (tensor.py's, kept with fn's tapes)
+                plans[n] = plan_of(fn, tape, point)
             if shape[t.out] != ():
                 node = graph.nodes[t.out]
                 what = "the loss fit minimizes" if name == output else "a reported figure"
@@ -441,7 +444,7 @@ def prepare(fn, output: str | None, data: Data, params: dict[str, Any], report=(
     param_nodes = {p: graph.inputs[p] for p in param_names}
     idle = [p for p in param_names if not tape.keeps(param_nodes[p])]
     return Model(fn, output, param_names, list(data.arrays), report, tape, forward,
-                 _backward_steps(tape), template, slots,
+                 plans, template, slots,
                  {name: t.out for name, t in tapes.items()}, param_nodes,
                  {p: np.shape(params[p]) for p in param_names}, idle, labels)
 
@@ -558,40 +561,6 @@ def _check_labels(data: Data, labels: dict[str, int]) -> None:
                                    if bad.size > 1 else ""))
 
 
-def _backward_steps(tape: Tape) -> list:
-    """The loss tape's backward steps, a product with data computing only the parameter's
-    side: X @ W1 needs ∂/∂W1 = Xᵀ·g, never ∂/∂X (a whole product as large as the forward)."""
-    needs = tape.needs
-    nodes = tape.graph.nodes
-    steps = []
-    for step in tape.backward_steps:
-        i, args, kind = step[0], step[1], step[2]
-        if kind == _VJP and nodes[i].op == "matmul" and not (needs[args[0]] and needs[args[1]]):
-            step = (i, args, _VJP, _left_vjp if needs[args[0]] else _right_vjp, None)
-        steps.append(step)
-    return steps
-
-
-def _left_vjp(D, g, xs, out):
-    """ops' matmul VJP, its first argument's part only."""
-    a, b = xs
-    if D.ndim(a) == 2 and D.ndim(b) == 1:
-        return D.outer(g, b), None
-    if D.ndim(a) == 1 and D.ndim(b) == 1:
-        return g * b, None
-    return D.matmul(g, D.transpose(b)), None
-
-
-def _right_vjp(D, g, xs, out):
-    """ops' matmul VJP, its second argument's part only."""
-    a, b = xs
-    if D.ndim(a) == 1 and D.ndim(b) == 2:
-        return None, D.outer(a, g)
-    if D.ndim(a) == 1 and D.ndim(b) == 1:
-        return None, g * a
-    return None, D.matmul(D.transpose(a), g)
-
-
 # --- running it -----------------------------------------------------------------------------
 
 def _forward(model: Model, batch: dict, params: dict) -> list:
@@ -617,21 +586,25 @@ def _forward(model: Model, batch: dict, params: dict) -> list:
     return v
 
 
-def _gradients(model: Model, v: list, params: dict) -> dict:
-    """∂loss/∂p for every parameter the loss uses: fresh arrays of the parameters' shapes."""
+def _gradients(model: Model, v: list, params: dict, rows: int) -> dict:
+    """∂loss/∂p for every parameter the loss uses: arrays of the parameters' shapes that the
+    caller owns (the optimizer adds the weight decay into them)."""
     import numpy as np
 
-    from .domains import tensor_domain
+    from .tensor import _backward
 
     with np.errstate(all="ignore"):
-        g = model.tape._backprop(tensor_domain(), v, model.backward_steps)
+        g, owned = _backward(model.plans[rows], v, model.tape.out)
     out = {}
     for name, k in model.param_nodes.items():
         if name in model.idle:
             continue
-        d = g[k]
-        if not isinstance(d, np.ndarray) or d.shape != params[name].shape:
-            d = np.array(np.broadcast_to(d, params[name].shape), dtype=np.float64)
+        d = g[k] if k < len(g) else None
+        shape = params[name].shape
+        if d is None:   # no path from the loss reached it here
+            d = np.zeros(shape)
+        elif not owned[k] or not isinstance(d, np.ndarray) or d.shape != shape:
+            d = np.array(np.broadcast_to(d, shape), dtype=np.float64)   # borrowed: a copy
         out[name] = d
     return out
 
@@ -757,7 +730,7 @@ def _epochs(model, data, params, optimizer, schedule, validation, outcome, first
                 outcome.reason, outcome.diverged = exc.message, True
                 return
             loss = float(v[model.nodes[model.output]])
-            grads = _gradients(model, v, params)
+            grads = _gradients(model, v, params, n)
             norms = {k: math.sqrt(float(np.vdot(g, g))) for k, g in grads.items()}
             if not first_norms:
                 first_norms.update(norms)
