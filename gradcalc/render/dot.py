@@ -361,3 +361,22 @@ def write_graph(w, path: str, digits: int = 4, rankdir: str = "auto") -> str:
         raise UsageError(f"--graph {path}: Graphviz could not write it: "
                          f"{done.stderr.decode('utf-8', 'replace').strip()}")
     return ext
+
+
+def svg_text(w, digits: int = 4, rankdir: str = "auto",
+             timeout: float = 10.0) -> tuple[str | None, str]:
+    """The picture as SVG text for a page that embeds it (``render/html.py``): (svg, "") or,
+    when Graphviz is not installed, fails or takes longer than ``timeout`` seconds, (None, why)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None, "Graphviz's dot program is not installed"
+    text = to_dot(w, digits, rankdir)
+    try:
+        done = subprocess.run([dot, "-Tsvg"], input=text.encode("utf-8"), capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"Graphviz did not lay the graph out within {timeout:g} s"
+    if done.returncode != 0:
+        return None, ("Graphviz could not lay it out: "
+                      + done.stderr.decode("utf-8", "replace").strip()[:200])
+    return done.stdout.decode("utf-8", "replace"), ""
