@@ -1,0 +1,504 @@
+"""--html FILE: one self-contained page that walks through a point's backprop in a browser.
+
+The page steps through the forward pass node by node and the backward pass edge by edge, exactly
+as ``--steps`` prints them (it embeds the very JSON of ``--format json --steps``, in
+``<script type="application/json" id="gradcalc-data">``), over the graph drawn by Graphviz (the
+SVG of ``--graph``, inline) or, where Graphviz is missing, too slow or the graph too big, by a
+layered layout of its own. Everything is inline: styles, script, data, picture; the page's
+Content-Security-Policy forbids it any network access, so it works from a USB stick.
+
+What the page computes beyond the report is computed here, by gradcalc, when the page is built:
+the "gradient check" (f at x ± h for a few h, on the same tape) and the "step" (one step of
+gradient descent for a few learning rates, and the new f). The page itself evaluates nothing.
+
+The script and the styles are files beside this module (``page/walk.js``, ``page/walk.css``,
+``page/walk.html``), read with ``Path(__file__).parent``. Every text that comes from the program
+(names, comments, literals, --expect answers, a file name) reaches the page escaped: as HTML text
+here, as XML text in the SVG, as ``\\u003c``-escaped JSON in the data blocks, and through
+``textContent`` in the script, never as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import html
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..domains import FLOAT
+from ..errors import GradcalcError, UsageError
+from ..numfmt import fmt
+from .dot import GRADIENT_COLOUR, SPLIT_INPUTS_ABOVE
+
+PAGE = Path(__file__).parent / "page"
+DOT_MAX_NODES = 600        # above this many nodes Graphviz takes seconds (6 s at 1,000): own layout
+DOT_TIMEOUT = 10.0         # seconds Graphviz may take before the page falls back to its own layout
+NUDGES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)   # the gradient check's h
+RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)             # the step's learning rates
+EVAL_BUDGET = 5_000_000    # node evaluations the precomputed checks may take (about 2 s)
+
+SVG_NS = "http://www.w3.org/2000/svg"
+_G = f"{{{SVG_NS}}}g"
+_TEXT = f"{{{SVG_NS}}}text"
+_TITLE = f"{{{SVG_NS}}}title"
+_TSPAN = f"{{{SVG_NS}}}tspan"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A built page: its text, and which layout drew the graph (with why, for the user)."""
+
+    text: str
+    layout: str          # "graphviz" or "own"
+    note: str            # why the own layout, when it is ("" for Graphviz)
+    nodes: int
+
+
+def write(report, path: str, digits: int = 6, picture_digits: int = 4,
+          rankdir: str = "auto") -> Page:
+    """Build the page for a point report (made with its walkthrough's formulas:
+    ``Request(steps=True)`` or ``walk=True, formulas=True``) and write it to ``path``."""
+    page = build(report, digits, picture_digits, rankdir)
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(page.text)
+    except OSError as exc:
+        raise UsageError(f"--html {path}: cannot write it: {exc.strerror or exc}",
+                         hint="choose a file in a directory you can write to") from None
+    return page
+
+
+def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto",
+          layout: str = "auto") -> Page:
+    """The page's text. ``layout``: "auto" (Graphviz when it is installed and the graph is at
+    most DOT_MAX_NODES nodes, within DOT_TIMEOUT seconds), "graphviz" (the same, never refused
+    for size) or "own"."""
+    w = report.walk
+    if report.kind != "point" or w is None:
+        raise ValueError("an HTML walkthrough needs a point report with its walkthrough")
+    if w.backward and not w.backward[0].local_formula:
+        raise ValueError("the walkthrough was made without its formulas (Request(steps=True))")
+    order = [i for i in w.tape.order if w.tape.graph.nodes[i].op != "const"]
+    index = {i: p for p, i in enumerate(order)}
+    assert [s.node for s in w.forward] == [w.labels[i] for i in order]
+    svg, engine, note, drawn = None, "own", "", None
+    if layout == "auto" and len(order) > DOT_MAX_NODES:
+        note = (f"{len(order):,} nodes: more than the {DOT_MAX_NODES} Graphviz lays out in a "
+                "few seconds")
+    elif layout in ("auto", "graphviz"):
+        from .dot import svg_text
+
+        raw, note = svg_text(w, picture_digits, rankdir, DOT_TIMEOUT)
+        if raw is not None:
+            svg, engine = _annotate(raw, w, index), "graphviz"
+    if svg is None:
+        drawn = own_layout(w, order, index, picture_digits, rankdir)
+        svg = OWN_SVG
+    data = json_text(report)
+    page = _page_data(report, order, index, digits, picture_digits, engine, note)
+    if drawn is not None:
+        page["layout"].update(drawn)
+    text = _assemble(report, svg, data, page)
+    return Page(text, engine, note, len(order))
+
+
+# --- the data ----------------------------------------------------------------------------------
+
+def json_text(report) -> str:
+    """What ``--format json --steps`` prints for this report, by the JSON renderer itself."""
+    from ..formats import Out, get
+
+    chunks: list[str] = []
+    get("json").render(dataclasses.replace(report, steps=True),
+                       Out(lambda text, nl=True: chunks.append(text), None))
+    return "".join(chunks)
+
+
+def script_json(text: str) -> str:
+    """JSON text safe inside a <script> element: no '<', '>' or '&' (they occur only in strings,
+    where their \\u escapes mean the same), so nothing in it can close the element."""
+    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _page_data(report, order, index, digits, picture_digits, engine, note) -> dict:
+    """What the page needs beside the JSON: the graph's structure, by forward step (node k is
+    forward step k + 1), each backward step's ends, the layout, the precomputed checks."""
+    w = report.walk
+    graph = w.tape.graph
+    nodes = []
+    for i in order:
+        node = graph.nodes[i]
+        kind = "output" if i == w.tape.out else ("input" if node.op == "input" else "op")
+        nodes.append({"label": w.labels[i], "kind": kind,
+                      "args": [index[j] for j in node.args if j in index],
+                      "consts": [w.labels[j] for j in node.args if j not in index],
+                      "grad": bool(w.tape.needs[i])})
+    return {
+        "version": __version__,
+        "title": report.title,
+        "digits": digits,
+        "picture_digits": picture_digits,
+        "nodes": nodes,
+        "edges": [[index[e.source], index[e.target]] for e in w.edges],
+        "layout": {"engine": engine, "note": note},
+        **precomputed(report, len(order)),
+    }
+
+
+def precomputed(report, size: int) -> dict:
+    """The "gradient check" (central differences at each h of NUDGES, beside backprop's value)
+    and the "step" (one step of gradient descent at each rate of RATES, and the new f), computed
+    by the same tape's forward pass. Within EVAL_BUDGET node evaluations: past it, the check
+    covers the first inputs only (and says so)."""
+    result = report.result
+    tape = report.walk.tape
+    point = dict(result.point)
+    names = [k for k in point if result.gradient.get(k) is not None]
+    per_input = 2 * len(NUDGES)
+    room = max(1, (EVAL_BUDGET // max(size, 1) - len(RATES)) // per_input)
+    checked = names[:room]
+
+    def value(at: dict) -> tuple[float | None, str | None]:
+        try:
+            return float(tape.forward(FLOAT, at)[tape.out]), None
+        except GradcalcError as exc:
+            return None, exc.message
+
+    rows: dict[str, list] = {}
+    for name in checked:
+        rows[name] = []
+        for h in NUDGES:
+            plus, why_plus = value({**point, name: point[name] + h})
+            minus, why_minus = value({**point, name: point[name] - h})
+            estimate = None if plus is None or minus is None else (plus - minus) / (2 * h)
+            rows[name].append({"h": h, "plus": plus, "minus": minus, "estimate": estimate,
+                               "error": why_plus or why_minus})
+    steps = []
+    norm2 = sum(result.gradient[k] ** 2 for k in names)
+    for lr in RATES:
+        at = {**point, **{k: point[k] - lr * result.gradient[k] for k in names}}
+        new, why = value(at)
+        steps.append({"lr": lr, "point": {k: at[k] for k in names}, "value": new,
+                      "predicted": result.value - lr * norm2, "error": why})
+    skipped = len(names) - len(checked)
+    return {"gradcheck": {"h": list(NUDGES), "rows": rows,
+                          "note": (f"precomputed for the first {len(checked)} of {len(names)} "
+                                   "inputs only (a big graph)") if skipped else ""},
+            "descent": {"rates": list(RATES), "moved": names, "rows": steps}}
+
+
+# --- the picture: Graphviz's SVG, annotated -----------------------------------------------------
+
+def _annotate(svg: str, w, index) -> str:
+    """Graphviz's SVG with what the page's script needs: each node's group ``data-n`` (its
+    forward step - 1), each edge's ``data-e`` (consumer-argument), and the value and gradient
+    of a node split off into spans the page shows once the walkthrough has reached them."""
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(svg)
+    for key in ("width", "height"):
+        root.attrib.pop(key, None)
+    root.set("id", "gc-svg")
+    root.set("role", "img")
+    root.set("aria-label", "the computational graph")
+    for g in root.iter(_G):
+        title = g.find(_TITLE)
+        cls = g.get("class")
+        if title is None or title.text is None or cls not in ("node", "edge"):
+            continue
+        if cls == "node":
+            _annotate_node(g, title, w, index)
+        else:
+            tail, _, head = title.text.partition("->")
+            j, i = _tape_index(tail), _tape_index(head)
+            if i in index and j in index:
+                g.set("data-e", f"{index[i]}-{index[j]}")
+                g.set("class", "edge gc-edge")
+                for text in g.iter(_TEXT):
+                    text.set("class", "gc-local")
+            title.text = f"{w.labels.get(j, '?')} → {w.labels.get(i, '?')}"
+    return ET.tostring(root, encoding="unicode")
+
+
+def _tape_index(name: str) -> int:
+    """n12 or n12_3 (a copy) -> 12."""
+    return int(name.strip().lstrip("n").split("_")[0])
+
+
+def _annotate_node(g, title, w, index) -> None:
+    i = _tape_index(title.text)
+    if i not in index:          # a constant
+        g.set("class", "node gc-const")
+        return
+    g.set("data-n", str(index[i]))
+    g.set("class", "node gc-node")
+    title.text = f"{w.labels[i]} = {w.definitions[i]}"
+    label = None
+    for text in list(g.iter(_TEXT)):
+        words = text.text or ""
+        if text.get("font-weight") == "bold" and label is None:
+            label = text
+        elif text.get("fill") == GRADIENT_COLOUR and " = " in words:
+            head, _, value = words.rpartition(" = ")
+            _split(text, head, value, "gc-g")
+        elif " = " in words and text.get("fill") is None and label is not None:
+            # one text with the label: the browser's font is not the one Graphviz measured, so
+            # the two pieces flow together rather than sit where Graphviz put the second
+            head, _, value = words.rpartition(" = ")
+            g.remove(text)
+            del label.attrib["font-weight"]
+            name = ET.Element(_TSPAN, {"class": "gc-lbl", "font-weight": "bold"})
+            name.text, label.text = label.text, None
+            _split(label, head, value, "gc-v", name)
+
+
+def _split(text, head: str, value: str, cls: str, first=None) -> None:
+    """'∂f/∂q = -4' becomes '∂f/∂q' and the spans ' = -4' (known), ' = ?' (not yet) and a
+    running sum (filled in by the script). ``first``: a span before the head (the label)."""
+    if first is None:
+        text.text = head
+    else:
+        text.append(first)
+        first.tail = head
+    text.set("class", f"{cls}line")
+    for suffix, shown in (("v", f" = {value}"), ("q", " = ?"), ("p", "")):
+        span = ET.SubElement(text, _TSPAN)
+        span.set("class", f"{cls}{suffix}")
+        span.text = shown
+
+
+# --- the picture: a layered layout of its own ---------------------------------------------------
+
+# The own layout's picture: the page's script fills it with what is on screen.
+OWN_SVG = (f'<svg id="gc-svg" class="gc-own" xmlns="{SVG_NS}" role="img" '
+           'aria-label="the computational graph" viewBox="0 0 100 100">'
+           '<defs><marker id="gc-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
+           'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">'
+           '<path d="M0,0L10,5L0,10z"/></marker></defs>'
+           '<g class="gc-edges"></g><g class="gc-nodes"></g></svg>')
+FONT = 14          # pixels
+LINE = 18          # pixels per text line
+PAD = 8            # pixels inside a box
+GAP = 18           # pixels between boxes of a rank
+RANK_GAP = 50      # pixels between ranks (more where edge labels need it)
+
+
+@dataclass
+class _Box:
+    node: int                  # page index (forward step - 1)
+    rank: int
+    lines: list[str]
+    width: float = 0.0
+    height: float = 0.0
+    x: float = 0.0
+    y: float = 0.0
+
+
+def _width(text: str) -> float:
+    return len(text) * FONT * 0.6 + 2 * PAD
+
+
+def _ranks(w, order, index) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """Each node's rank as dot would about place it (one past its deepest argument; an input
+    just before its nearest consumer), its arguments and its consumers (page indices)."""
+    graph = w.tape.graph
+    n = len(order)
+    args = [[index[j] for j in graph.nodes[i].args if j in index] for i in order]
+    consumers: list[list[int]] = [[] for _ in range(n)]
+    for p in range(n):
+        for q in args[p]:
+            consumers[q].append(p)
+    is_input = [graph.nodes[i].op == "input" for i in order]
+    rank = [0] * n
+    for p in range(n):
+        if not is_input[p]:
+            rank[p] = 1 + max((rank[q] for q in args[p] if not is_input[q]), default=-1)
+    for p in range(n):
+        if is_input[p]:
+            rank[p] = min((rank[c] for c in consumers[p]), default=1) - 1
+    low = min(rank, default=0)
+    return [r - low for r in rank], args, consumers
+
+
+def _box_lines(w, i, picture_digits) -> list[str]:
+    label, value = w.labels[i], fmt(w.values[i], picture_digits)
+    first = f"{label} = {value}" if w.tape.graph.nodes[i].op == "input" else \
+        f"{label} = {w.definitions[i]} = {value}"
+    lines = [first]
+    if w.tape.needs[i]:
+        lines.append(f"∂{w.output}/∂{label} = {fmt(w.grads.get(i, 0.0), picture_digits)}")
+    return lines
+
+
+def _order_ranks(boxes, edges, depth) -> list[list[int]]:
+    """Boxes by rank, ordered to cross fewer edges: two sweeps of barycentres (down by the
+    boxes each one reads, up by those reading it)."""
+    ranks: list[list[int]] = [[] for _ in range(depth)]
+    for b, box in enumerate(boxes):
+        ranks[box.rank].append(b)
+    preds: list[list[int]] = [[] for _ in boxes]
+    succs: list[list[int]] = [[] for _ in boxes]
+    for a, b, _key, _label in edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    pos = [0.0] * len(boxes)
+    for members in ranks:
+        for k, b in enumerate(members):
+            pos[b] = k
+    for sweep in (range(depth), range(depth - 1, -1, -1)):
+        down = sweep.step == 1
+        for r in sweep:
+            near = preds if down else succs
+
+            def centre(b, near=near):
+                return sum(pos[a] for a in near[b]) / len(near[b]) if near[b] else pos[b]
+
+            ranks[r].sort(key=centre)
+            for k, b in enumerate(ranks[r]):
+                pos[b] = k
+    return ranks
+
+
+def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> dict:
+    """The graph laid out here, as data the page's script draws (only what is on screen, so a
+    5,000-node page opens at once): ranks from the inputs to the output (left to right, or top
+    to bottom: whichever fits a 16:9 screen better, as --graph chooses), nodes of a rank in the
+    order that crosses fewer edges. Above SPLIT_INPUTS_ABOVE nodes an input used several times
+    is drawn once per use, as --graph does. Each edge keeps its local gradient's label."""
+    rank, args, consumers = _ranks(w, order, index)
+    graph = w.tape.graph
+    split = len(order) > SPLIT_INPUTS_ABOVE
+    texts = _edge_texts(w, index, picture_digits)
+    boxes: list[_Box] = []
+    home: dict[int, int] = {}       # node -> its (first) box
+    for p, i in enumerate(order):
+        if split and graph.nodes[i].op == "input" and len(consumers[p]) > 1:
+            continue                # drawn at each use, below
+        home[p] = len(boxes)
+        boxes.append(_Box(p, rank[p], _box_lines(w, i, picture_digits)))
+    edges = []                      # (from box, to box, key, label)
+    for p in range(len(order)):
+        for q in args[p]:
+            if q in home:
+                src = home[q]
+            else:                   # an input drawn once per use
+                src = len(boxes)
+                boxes.append(_Box(q, max(rank[p] - 1, 0), _box_lines(w, order[q], picture_digits)))
+            edges.append((src, home[p], f"{p}-{q}", texts.get((p, q), "")))
+    for box in boxes:
+        box.width = max(_width(t) for t in box.lines)
+        box.height = LINE * len(box.lines) + PAD
+    depth = max((b.rank for b in boxes), default=0) + 1
+    ranks = _order_ranks(boxes, edges, depth)
+    gaps: list[float] = [float(RANK_GAP)] * depth
+    for _a, b, _key, label in edges:
+        if label:
+            gaps[boxes[b].rank] = max(gaps[boxes[b].rank], len(label) * 12 * 0.6 + 24)
+    lr = _direction(boxes, ranks, gaps, rankdir) == "LR"
+    width, height = _place(boxes, ranks, gaps, lr)
+    return {"lr": lr, "size": [round(width, 1), round(height, 1)],
+            "boxes": [[b.node, round(b.x, 1), round(b.y, 1), round(b.width, 1),
+                       round(b.height, 1)] for b in boxes],
+            "edges": [[a, b, key] for a, b, key, _label in edges],
+            "labels": {key: label for _a, _b, key, label in edges if label}}
+
+
+def _edge_texts(w, index, picture_digits) -> dict[tuple[int, int], str]:
+    from .dot import _edge_labels
+
+    return {(index[i], index[j]): text
+            for (i, k), text in _edge_labels(w, picture_digits).items()
+            for j in [w.tape.graph.nodes[i].args[k]] if j in index}
+
+
+def _extent(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
+    along = [max((boxes[b].width if lr else boxes[b].height) for b in members) if members else 0
+             for members in ranks]
+    across = [sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members)
+              for members in ranks]
+    length = sum(along) + sum(gaps[1:]) if lr else sum(along) + RANK_GAP * (len(ranks) - 1)
+    return (length, max(across, default=0)) if lr else (max(across, default=0), length)
+
+
+def _direction(boxes, ranks, gaps, rankdir: str) -> str:
+    if rankdir in ("LR", "TB"):
+        return rankdir
+    fit = {}
+    for d in ("LR", "TB"):
+        width, height = _extent(boxes, ranks, gaps, d == "LR")
+        fit[d] = min(1600 / max(width, 1), 900 / max(height, 1))
+    return "LR" if fit["LR"] >= min(1.0, fit["TB"]) else "TB"
+
+
+def _place(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
+    """Coordinates for every box; the drawing's width and height."""
+    width, height = _extent(boxes, ranks, gaps, lr)
+    along = 0.0
+    for r, members in enumerate(ranks):
+        if r:
+            along += gaps[r] if lr else RANK_GAP
+        thick = max(((boxes[b].width if lr else boxes[b].height) for b in members), default=0)
+        total = sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members) - GAP
+        across = ((height if lr else width) - total) / 2
+        for b in members:
+            box = boxes[b]
+            if lr:
+                box.x, box.y = along + (thick - box.width) / 2, across
+                across += box.height + GAP
+            else:
+                box.x, box.y = across, along + (thick - box.height) / 2
+                across += box.width + GAP
+        along += thick
+    return width, height
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def _asset(name: str) -> str:
+    return (PAGE / name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() \
+        + "'"
+
+
+def _assemble(report, svg: str, data: str, page: dict) -> str:
+    script, style = _asset("walk.js"), _asset("walk.css")
+    for name, text in (("walk.js", script), ("walk.css", style)):
+        if "</" in text.lower().replace("<\\/", ""):   # pragma: no cover - a packaging mistake
+            raise ValueError(f"page/{name} must not contain '</'")
+    # No network, ever: nothing may be fetched, connected to or submitted; only this script and
+    # this stylesheet run (an injected <script> or <style> would not).
+    csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
+           "img-src data:; base-uri 'none'; form-action 'none'")
+    point = ", ".join(f"{k} = {fmt(v)}" for k, v in report.result.point.items())
+    fields = {
+        "CSP": html.escape(csp, quote=True),
+        "TITLE": html.escape(f"{_short(report.title)} — gradcalc walkthrough"),
+        "PROGRAM": html.escape(report.source),
+        "POINT": html.escape(point),
+        "STYLE": style,
+        "SCRIPT": script,
+        "SVG": svg,
+        "DATA": script_json(data),
+        "PAGE": script_json(json.dumps(page, ensure_ascii=False, allow_nan=False)),
+    }
+    text = _asset("walk.html")
+    pieces = text.split("{{")
+    out = [pieces[0]]
+    for piece in pieces[1:]:      # one pass: a field's text is never read as a placeholder
+        name, _, rest = piece.partition("}}")
+        out.append(fields[name] + rest)
+    return "".join(out)
+
+
+def _short(title: str, limit: int = 80) -> str:
+    line = " ".join(title.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
