@@ -21,6 +21,7 @@ Examples:
   gradcalc -f model.gc --at x=1 --output loss
   echo "sin(x)^2" | gradcalc - --at x=pi/4
   gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --steps --graph graph.svg
+  gradcalc "q = x + y; f = z*q" --at x=-2,y=5,z=-4 --html walk.html
   gradcalc "sin(x^2)" --expect "df/dx=2*x*cos(x^2)"
   gradcalc "x^2*y" --at x=1/3,y=3 --exact
   gradcalc "sum(W@x)" --at "W=@w.npy,x=randn(3)" --save-gradients out
@@ -119,6 +120,10 @@ class _Command(Command):
 @click.option("--graph", "graph_file", metavar="FILE",
               help="Draw the computational graph with values and gradients to FILE (.dot, or "
                    ".svg/.png/.pdf with Graphviz).")
+@click.option("--html", "html_file", metavar="FILE",
+              help="Write FILE.html: one self-contained page (no network) that steps through "
+                   "the forward and backward passes in a browser, with the graph, each node's "
+                   "chain rule, the gradient check and a descent step (one scalar point).")
 @click.option("--rankdir", type=click.Choice(["auto", "LR", "TB"], case_sensitive=False),
               default="auto", show_default=True,
               help="Which way --graph draws: LR (inputs left, output right), TB (top to "
@@ -198,6 +203,20 @@ def run(o: Options, settings: Settings) -> int:
         return 2
 
 
+def _html_applies(o: Options) -> None:
+    """--html walks through the gradient at one point; refuse it where there is none."""
+    if o.points_file is not None or len(o.at) > 1:
+        raise UsageError("--html walks through one point; it takes a single --at",
+                         hint="write one page per point")
+    other = o.given("implicit", "hessian", "order", "jacobian")
+    if o.output and "," in o.output:
+        other.append("-o with several outputs")
+    if other:
+        raise UsageError(f"--html walks through the gradient at one point; it does not combine "
+                         f"with {', '.join(other)}",
+                         hint="drop those options, or use --steps and --graph for them")
+
+
 def _dispatch(o: Options, settings: Settings) -> int:
     from . import higher, many, point
 
@@ -207,6 +226,8 @@ def _dispatch(o: Options, settings: Settings) -> int:
         raise UsageError("--save-gradients writes the gradient of an array program at one "
                          "point", hint='e.g. gradcalc "sum(W@x)" --at "W=@w.npy,x=[1,2]" '
                                        "--save-gradients grads")
+    if o.html_file is not None:
+        _html_applies(o)
     if o.implicit is not None:
         return higher.implicit(o, settings)
     if o.output and "," in o.output:

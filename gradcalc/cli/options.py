@@ -31,6 +31,7 @@ class Options:
     no_symbolic: bool
     steps: bool
     graph_file: str | None
+    html_file: str | None
     rankdir: str
     tree: bool
     hessian: bool

@@ -11,7 +11,7 @@ from ..report import Request, point_report, symbolic_report
 from .app import Settings, title, warn
 from .options import Options
 
-_EXTRAS = ("steps", "graph_file", "tree", "exact", "precision")
+_EXTRAS = ("steps", "graph_file", "html_file", "tree", "exact", "precision")
 
 
 def point(o: Options, settings: Settings) -> int:
@@ -63,13 +63,27 @@ def point(o: Options, settings: Settings) -> int:
         from ..render.dot import write_graph
 
         write_graph(report.walk, o.graph_file, o.digits or 4, o.rankdir)
+    page = _html(report, o)   # so is a page that cannot be written
     warn(settings, report.warnings, report.check, report.result)
     if o.tree and o.fmt != "table":
         settings.note("warning: --tree is drawn only with --format table")
     renderer.render(report, o.out(settings))
     if o.graph_file:
         settings.note(f"wrote the graph to {o.graph_file}")
+    if page is not None:
+        laid = "Graphviz" if page.layout == "graphviz" else f"its own layout: {page.note}"
+        settings.note(f"wrote the walkthrough page to {o.html_file} ({page.nodes} nodes; "
+                      f"the graph laid out by {laid})")
     return report.exit_code()
+
+
+def _html(report, o: Options):
+    """--html FILE: the walkthrough page (render/html.py), or None without it."""
+    if o.html_file is None:
+        return None
+    from ..render.html import write
+
+    return write(report, o.html_file, o.digits or 6, o.digits or 4, o.rankdir)
 
 
 def _tensor(fn, point, o: Options, settings: Settings) -> int:
@@ -77,6 +91,10 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     from .. import formats
     from ..report import tensor_report
 
+    if o.html_file is not None:
+        raise UsageError("--html walks through programs of numbers (scalars); this one uses "
+                         "arrays", hint="for arrays, --steps prints the walkthrough with shapes "
+                                        "and VJPs, and --graph FILE.svg draws it")
     unsupported = o.given("tree", "exact", "precision", "expect", "direction")
     if o.jacobian:
         unsupported += o.given("steps", "graph_file", "save_gradients")
@@ -127,7 +145,8 @@ def _request(o: Options, verdicts, point_text: str | None = None) -> Request:
         exact = parse_point(point_text, exact=True)
     direction = parse_point(o.direction, option="--direction") if o.direction else None
     return Request(o.wrt_names, o.output, o.timeout, steps=o.steps,
-                   walk=bool(o.graph_file or o.tree), formulas=bool(o.graph_file), exact=exact,
+                   walk=bool(o.graph_file or o.tree or o.html_file),
+                   formulas=bool(o.graph_file or o.html_file), exact=exact,
                    precision=o.precision, direction=direction, verdicts=verdicts)
 
 
