@@ -330,8 +330,12 @@
     g.appendChild(s_("title", {}, nodes[+ab[0]].label + " → " + nodes[+ab[1]].label));
     g.appendChild(s_("path", {d: d, "marker-end": "url(#gc-arrow)"}));
     if (detail && L.labels[e[2]]) {
-      g.appendChild(s_("text", {"class": "gc-local", x: (p[0] + p[2]) / 2, y: (p[1] + p[3]) / 2 - 4,
-        "text-anchor": "middle"}, L.labels[e[2]]));
+      // left to right: above the middle of the edge; top to bottom: beside it, on the side it
+      // leans to, so that the labels of edges fanning out of one node do not overlap
+      var side = L.lr ? 0 : (p[2] >= p[0] ? 1 : -1);
+      g.appendChild(s_("text", {"class": "gc-local", x: (p[0] + p[2]) / 2 + 6 * side,
+        y: (p[1] + p[3]) / 2 + (L.lr ? -4 : 4),
+        "text-anchor": side > 0 ? "start" : side < 0 ? "end" : "middle"}, L.labels[e[2]]));
     }
     g.setAttribute("data-detail", detail ? "1" : "0");
     return g;
@@ -909,7 +913,7 @@
   results();
   tools();
   performance.mark("view-start");
-  if (svg) { initView(); focusable(); }
+  if (svg) { initView(); if (own) { render(); } focusable(); }
   performance.mark("view-end");
   describe();
   document.documentElement.setAttribute("data-ready", String(performance.now()));
