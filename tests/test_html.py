@@ -499,6 +499,41 @@ def test_play_and_the_printable_list(tmp_path, opened, shots):
     o.check_clean()
 
 
+@pytest.mark.parametrize(("program", "at", "extra", "code", "shown"), [
+    ("relu(x)*y", "x=0,y=2", [], 0, ("#warnings", "⚠ warning: relu(x) is not differentiable")),
+    ("max(x, y)", "x=1,y=1", [], 0, ("#warnings", "even split")),
+    ("sqrt(x^2)", "x=0", [], 1, ("#gradient", "undetermined")),       # an infinite local
+    ("cbrt(x)^3", "x=0", [], 0, ("#gradient", "1 (limit)")),
+    ("q = x + y; f = z*q", "x=-2,y=5,z=-4", ["--direction", "x=1,y=0,z=0"], 0,
+     ("#extras", "∇f·v = -4")),
+    ("x^2*y", "x=1/3,y=3", ["--exact"], 0, ("#extras", "∂f/∂y = 1/9")),
+    ("q = x + y; f = z*q", "x=-2,y=5,z=-4", ["--wrt", "x,q"], 0, ("#gradient", "q\t3\t-4")),
+    ("x", "x=3", [], 0, ("#gradient", "x\t3\t1")),                   # no edge to walk
+    ("log(x)", "x=0.05", [], 0, ("#gradient", "20")),
+])
+def test_edge_cases_open_cleanly(tmp_path, opened, program, at, extra, code, shown):
+    o = opened(write_page(tmp_path, program, at, *extra, code=code))
+    o.page.locator("#graph").focus()
+    for key in ("End", "i", "l", "Home", "ArrowRight"):
+        o.page.keyboard.press(key)
+    for button in ("#gc-run", "#gd-run"):
+        if o.page.is_enabled(button):
+            o.page.click(button)
+    assert shown[1] in o.text(shown[0])
+    o.check_clean()
+
+
+def test_a_number_json_cannot_write_becomes_a_string():
+    r = report_of("sqrt(x^2)", "x=0", check=False)
+
+    def refuse(name):
+        raise ValueError(f"a bare {name}: not JSON")
+
+    data = json.loads(page_html.json_text(r), parse_constant=refuse)   # strict JSON
+    assert data["steps"]["backward"][0]["local"] == "Infinity"
+    assert data["gradient"] == {"x": None}
+
+
 def test_program_text_cannot_inject_anything(tmp_path, opened):
     source = tmp_path / "hostile.gc"
     source.write_text(HOSTILE, encoding="utf-8")

@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import html
 import json
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,13 +111,20 @@ def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto
 # --- the data ----------------------------------------------------------------------------------
 
 def json_text(report) -> str:
-    """What ``--format json --steps`` prints for this report, by the JSON renderer itself."""
+    """What ``--format json --steps`` prints for this report, by the JSON renderer itself, made
+    strict JSON: a number JSON cannot write (an infinite local derivative where 0·∞ was met,
+    which Python's json prints as a bare Infinity) becomes the string "Infinity", "-Infinity"
+    or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged."""
     from ..formats import Out, get
+    from ..formats.json import dumps
 
     chunks: list[str] = []
     get("json").render(dataclasses.replace(report, steps=True),
                        Out(lambda text, nl=True: chunks.append(text), None))
-    return "".join(chunks)
+    text = "".join(chunks)
+    odd: list[str] = []
+    obj = json.loads(text, parse_constant=lambda name: odd.append(name) or name)
+    return dumps(obj) if odd else text
 
 
 def script_json(text: str) -> str:
@@ -166,7 +174,7 @@ def precomputed(report, size: int) -> dict:
 
     def value(at: dict) -> tuple[float | None, str | None]:
         try:
-            return float(tape.forward(FLOAT, at)[tape.out]), None
+            return _finite(tape.forward(FLOAT, at)[tape.out]), None
         except GradcalcError as exc:
             return None, exc.message
 
@@ -176,7 +184,8 @@ def precomputed(report, size: int) -> dict:
         for h in NUDGES:
             plus, why_plus = value({**point, name: point[name] + h})
             minus, why_minus = value({**point, name: point[name] - h})
-            estimate = None if plus is None or minus is None else (plus - minus) / (2 * h)
+            estimate = None if plus is None or minus is None else \
+                _finite((plus - minus) / (2 * h))
             rows[name].append({"h": h, "plus": plus, "minus": minus, "estimate": estimate,
                                "error": why_plus or why_minus})
     steps = []
@@ -184,13 +193,19 @@ def precomputed(report, size: int) -> dict:
     for lr in RATES:
         at = {**point, **{k: point[k] - lr * result.gradient[k] for k in names}}
         new, why = value(at)
-        steps.append({"lr": lr, "point": {k: at[k] for k in names}, "value": new,
-                      "predicted": result.value - lr * norm2, "error": why})
+        steps.append({"lr": lr, "point": {k: _finite(at[k]) for k in names}, "value": new,
+                      "predicted": _finite(result.value - lr * norm2), "error": why})
     skipped = len(names) - len(checked)
     return {"gradcheck": {"h": list(NUDGES), "rows": rows,
                           "note": (f"precomputed for the first {len(checked)} of {len(names)} "
                                    "inputs only (a big graph)") if skipped else ""},
             "descent": {"rates": list(RATES), "moved": names, "rows": steps}}
+
+
+def _finite(x) -> float | None:
+    """A float for the page's data, None where it is not finite (JSON has no inf)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 # --- the picture: Graphviz's SVG, annotated -----------------------------------------------------

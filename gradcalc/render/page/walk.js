@@ -60,8 +60,10 @@
     }
     return d;
   }
+  var ODD = {Infinity: "inf", "-Infinity": "-inf", NaN: "nan"};   // strict JSON's stand-ins
   function fmt(x, digits) {
     if (x === null || x === undefined) { return "undetermined"; }
+    if (typeof x === "string") { return ODD[x] || x; }
     if (Number.isNaN(x)) { return "nan"; }
     if (x === Infinity) { return "inf"; }
     if (x === -Infinity) { return "-inf"; }
@@ -598,7 +600,8 @@
     Object.keys(data.gradient).forEach(function (name) {
       var k = byLabel.has(name) ? byLabel.get(name) : -1;
       var value = name in data.point ? data.point[name] : k >= 0 ? FW[k].value : null;
-      var method = data.methods && data.methods[name] !== "reverse mode" ? " (" + data.methods[name] + ")" : "";
+      var method = data.methods && data.methods[name] !== "reverse mode" &&
+        data.gradient[name] !== null ? " (" + data.methods[name] + ")" : "";
       var cells = [el("th", {scope: "row"}, [k >= 0 ? nodeButton(k) : name]), el("td", null, [num(value)]),
         el("td", null, [num(data.gradient[name]), method])];
       if (sym) {
