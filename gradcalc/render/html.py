@@ -123,7 +123,12 @@ def json_text(report) -> str:
                        Out(lambda text, nl=True: chunks.append(text), None))
     text = "".join(chunks)
     odd: list[str] = []
-    obj = json.loads(text, parse_constant=lambda name: odd.append(name) or name)
+
+    def constant(name: str) -> str:
+        odd.append(name)
+        return name
+
+    obj = json.loads(text, parse_constant=constant)
     return dumps(obj) if odd else text
 
 
