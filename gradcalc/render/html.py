@@ -96,7 +96,10 @@ def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto
 
         raw, note = svg_text(w, picture_digits, rankdir, DOT_TIMEOUT)
         if raw is not None:
-            svg, engine = _annotate(raw, w, index), "graphviz"
+            try:
+                svg, engine = _annotate(raw, w, index), "graphviz"
+            except (ET.ParseError, ValueError) as exc:   # pragma: no cover - a Graphviz oddity
+                note = f"Graphviz's SVG could not be read ({exc})"
     if svg is None:
         drawn = own_layout(w, order, index, picture_digits, rankdir)
         svg = OWN_SVG
