@@ -12,8 +12,9 @@ The result has the columns of the command line's CSV output: the program's varia
 columns, ``value``, ``d<out>/d<var>`` for each partial, and ``error`` (missing where the point was
 computed; else why not, the message a single-point run gives). Its partitions are the input's, row
 for row, with the input's index. Every number is the float a single-point run gives, bit for bit,
-when the workers' NumPy runs without its SIMD math (as gradcalc imports it; workers of a cluster
-that gradcalc starts do, and ``check_workers`` says whether a cluster's do).
+when the workers' NumPy runs without its SIMD math, as gradcalc imports it: the workers of
+``local_cluster()`` (and of ``--scheduler local``) do; start others with ``environment()`` set;
+``simd_workers(client)`` names those that do not.
 
 Dask is an optional extra (``pip install 'gradcalc[distributed]'``), imported here only. The
 program travels to the workers as text and is parsed there by gradcalc's own parser; the data
@@ -237,9 +238,9 @@ def run_files(files, job: Job, directory: str, scheduler: str, workers: int | No
     notes = computed.map_partitions(_write_part, job, directory, _notes_meta(),
                                     meta=_notes_meta(), align_dataframes=False)
     with _client(scheduler, workers) as client:
-        simd = _simd_workers(client)
+        simd = simd_workers(client)
         try:
-            table = notes.compute()
+            table = client.compute(notes).result()
         except Exception as exc:   # noqa: BLE001 (the cluster's failures, said as ours)
             raise _cluster_error(exc) from None
     _tidy(directory)
@@ -402,13 +403,36 @@ def simd_math() -> bool:
     return any(features.get(t, False) for t in getattr(umath, "__cpu_dispatch__", ()))
 
 
-def _simd_workers(client) -> list[str]:
-    """The workers whose NumPy has its SIMD math on."""
+def environment() -> dict[str, str]:
+    """The environment a worker's process needs from its start for gradcalc's numbers (NumPy
+    without its SIMD math): ``NPY_DISABLE_CPU_FEATURES=... dask worker tcp://...``."""
+    from .lazy import _SIMD_TARGETS
+
+    return {"NPY_DISABLE_CPU_FEATURES": _SIMD_TARGETS}
+
+
+def simd_workers(client) -> list[str]:
+    """The workers of ``client``'s cluster whose NumPy has its SIMD math on (their numbers may
+    differ from single-point runs in the last bit)."""
     try:
         found = client.run(simd_math)
     except Exception as exc:   # noqa: BLE001
         raise _cluster_error(exc) from None
     return sorted(w for w, on in found.items() if on)
+
+
+def local_cluster(n_workers: int | None = None, **options):
+    """A dask.distributed LocalCluster of worker processes (one thread each by default) whose
+    NumPy is gradcalc's: every number bit for bit a single-point run's. Close it when done."""
+    import dask as _dask
+    from distributed import LocalCluster
+
+    dask("a local cluster")
+    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environment().items()}
+    options = {"threads_per_worker": 1, "processes": True, "dashboard_address": None,
+               "silence_logs": _log_level(), **options}
+    with _dask.config.set(settings):
+        return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, **options)
 
 
 def _log_level() -> int:
@@ -420,16 +444,13 @@ def _log_level() -> int:
 
 @contextmanager
 def _client(scheduler: str, workers: int | None = None):
-    """A client of the cluster at ``scheduler``, or of a LocalCluster of worker processes (one
-    thread each) started now and closed after, whose NumPy is gradcalc's (no SIMD math)."""
-    import dask as _dask
-    from distributed import Client, LocalCluster
-
-    from .lazy import _SIMD_TARGETS
+    """A client of the cluster at ``scheduler``, or of a local_cluster started now and closed
+    after."""
+    from distributed import Client
 
     if scheduler != "local":
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
                              hint="give its address as tcp://HOST:PORT, or --scheduler local"
@@ -437,13 +458,9 @@ def _client(scheduler: str, workers: int | None = None):
         with client:
             yield client
         return
-    environ = {"distributed.nanny.pre-spawn-environ.NPY_DISABLE_CPU_FEATURES": _SIMD_TARGETS}
-    with _dask.config.set(environ):
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None,
-                               silence_logs=_log_level())
+    cluster = local_cluster(workers)
     try:
-        with Client(cluster) as client:
+        with Client(cluster, set_as_default=False) as client:
             yield client
     finally:
         cluster.close()
