@@ -429,7 +429,7 @@ def local_cluster(n_workers: int | None = None, **options):
 
     dask("a local cluster")
     settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environment().items()}
-    options = {"threads_per_worker": 1, "processes": True, "dashboard_address": None,
+    options = {"threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
                "silence_logs": _log_level(), **options}
     with _dask.config.set(settings):
         return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, **options)
