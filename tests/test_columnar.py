@@ -291,10 +291,25 @@ def test_without_pyarrow_the_message_says_how_to_install_it(tmp_path):
     assert "hint: pip install 'gradcalc[data]'" in p.stderr
 
 
+def test_without_dask_the_scheduler_says_how_to_install_it(tmp_path):
+    pq.write_table(pa.table({"x": [1.0]}), tmp_path / "a.parquet")
+    code = ("import sys; sys.modules['dask'] = None; from gradcalc.cli import entry; "
+            f"sys.argv = ['gradcalc', 'x^2', '--points', {str(tmp_path / 'a.parquet')!r}, "
+            f"'--scheduler', 'local', '--save-points', {str(tmp_path / 'out')!r}]; entry()")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "--scheduler needs Dask (dask[distributed,dataframe]), which is not installed" in \
+        p.stderr
+    assert "hint: pip install 'gradcalc[distributed]'" in p.stderr
+
+
 @pytest.mark.parametrize("args", [["x*y", "--at", "x=1,y=2"],
                                   ["x*y", "--at", "x=1,y=2", "--at", "x=2,y=3", "--format",
-                                   "csv", "--no-check"]])
-def test_plain_runs_import_neither_pyarrow_nor_dask(args):
+                                   "csv", "--no-check"], ["CSV"]])
+def test_plain_runs_import_neither_pyarrow_nor_dask(args, tmp_path):
+    if args == ["CSV"]:
+        (tmp_path / "p.csv").write_text("x,y\n1,2\n3,4\n")
+        args = ["x*y", "--points", str(tmp_path / "p.csv"), "--format", "csv"]
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "gradcalc", *args],
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "GRADCALC_NO_CHECK": "1"})
