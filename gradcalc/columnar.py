@@ -153,7 +153,11 @@ class Source:
         """Refuse the file if a column gradcalc would read is not numeric (by name, before any
         value is read)."""
         for name in columns:
-            why = _refusal(self.schema.field(name).type, self._pa)
+            field = self.schema.field(name)
+            tag = (field.metadata or {}).get(b"ARROW:extension:name")
+            # an extension type pyarrow does not know arrives as its storage, tagged: refused too
+            why = (f"values of the extension type {tag.decode('utf-8', 'replace')[:100]}"
+                   if tag is not None else _refusal(field.type, self._pa))
             if why is not None:
                 raise UsageError(f"{self.path}: the column {name} holds {why}; gradcalc reads "
                                  "only numeric columns (integers, floats, booleans)",
