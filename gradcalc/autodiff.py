@@ -457,9 +457,11 @@ class Tape:
                 continue   # constant near here: relu(x) < 0 inside abs(asin(relu(x)))
             op = REGISTRY[node.op]
             assert op.kink is not None   # kink came from it
-            found.append((i, f"{self.graph.snippet(i)} is not differentiable at "
-                              f"({self._at(v, args)}): gradcalc uses {op.kink[1]}, as "
-                              "PyTorch does"))
+            text = self.graph.snippet(i)
+            where = "where its two sides are equal" if node.op == "step" and not \
+                text.startswith("step") else f"at ({self._at(v, args)})"   # a comparison
+            found.append((i, f"{text} is not differentiable {where}: gradcalc uses "
+                              f"{op.kink[1]}, as PyTorch does"))
         return found
 
     def unresolved(self, v, g) -> dict[int, str]:

@@ -243,13 +243,7 @@ def _backward_step(step: tuple, op, shape: list, needs: list):
                 d, fresh = upstream * local, True
             if to is not None:
                 d, fresh = D.sum_to(d, to), True
-            if g[j] is None:
-                g[j], owned[j] = d, fresh
-            elif owned[j]:
-                g[j] += d
-            else:
-                g[j] = g[j] + d
-                owned[j] = True
+            _add(g, owned, j, d, fresh)
     return elementwise_step
 
 

@@ -380,13 +380,11 @@ def test_a_short_digits_run_reads_96_percent_of_the_test_digits(tmp_path):
 
 
 def test_plot_needs_matplotlib(monkeypatch, tmp_path):
-    import importlib.util
+    import sys
 
     from gradcalc.render.training import plot_check
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib: ImportError
     with pytest.raises(UsageError, match="--plot needs matplotlib, which is not installed") as e:
         plot_check(str(tmp_path / "loss.png"))
     assert e.value.hint == "pip install 'gradcalc[plot]' (or pip install matplotlib)"

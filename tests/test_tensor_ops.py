@@ -363,3 +363,10 @@ def test_sympy_recursing_on_a_comparison_is_an_error_not_a_recursion_error():
     # fuzz/findings F5
     with pytest.raises(GradcalcError, match="the symbolic gradient is too deep for SymPy"):
         Function("u+ 0^ -u ^c>= + 0^ + st").symbolic()
+
+
+def test_a_comparison_at_a_tie_is_warned_in_its_own_words():
+    r = Function("x < 1").gradient(x=1.0)
+    assert (r.value, r.gradient) == (0.0, {"x": 0.0})
+    assert r.warnings == ("x < 1 is not differentiable where its two sides are equal: gradcalc "
+                          "uses step'(0) = 0, as PyTorch does",)

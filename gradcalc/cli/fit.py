@@ -174,6 +174,11 @@ def _fit(o, opt, settings: Settings) -> int:
         from ..render.training import plot_curves
 
         plot_curves(o.plot, {"training": outcome.history}, {}, o.output or fn.output)
+    return _finish(outcome, o, settings)
+
+
+def _finish(outcome, o, settings: Settings) -> int:
+    """What a fit says last, on stderr, and its exit code: 1 when it diverged."""
     if outcome.diverged:
         click.echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
                    err=True)
@@ -303,14 +308,7 @@ def _fit_arrays(fn, o, opt, settings: Settings) -> int:
                            if validation is not None else {})}
                  for name in model.report[1:]}
         plot_curves(o.plot, series, extra, model.output)
-    if outcome.diverged:
-        click.echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
-                   err=True)
-    elif o.save:
-        settings.note(f"wrote the parameters to {o.save}")
-    if o.plot:
-        settings.note(f"wrote the plot to {o.plot}")
-    return 1 if outcome.diverged else 0
+    return _finish(outcome, o, settings)
 
 
 def _check_save(path: str) -> None:

@@ -82,13 +82,23 @@ class _Command(Command):
 @click.option("--points", "points_file", metavar="FILE",
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Read points from a CSV or TSV file whose header names the variables "
-                   "('-': standard input), one point per row. With --at, the values it gives "
-                   "hold for every row.")
+                   "('-': standard input), one point per row, or from Parquet or Arrow files "
+                   "(a name or a quoted glob: 'data/*.parquet'). With --at, the "
+                   "values it gives hold for every row.")
 @click.option("--keep-columns", is_flag=True,
               help="Copy the points file's other columns to the output (default: drop them).")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=None, metavar="ROWS",
               help="Rows of a points file computed at a time (default 25000): memory stays "
                    "bounded by this, not by the file.")
+@click.option("--save-points", metavar="FILE|DIR/",
+              help="Write the rows to FILE instead of standard output, in the format its name "
+                   "says: .parquet, .arrow/.feather (pip install 'gradcalc[data]'), .csv, .tsv. "
+                   "With --scheduler, a new directory DIR/: one Parquet file per partition.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Compute the points (Parquet or Arrow files: --points 'data/*.parquet') on a "
+                   "Dask cluster: tcp://HOST:PORT, or 'local' for a cluster of this machine's "
+                   "cores started and stopped by gradcalc (pip install "
+                   "'gradcalc[distributed]'). Needs --save-points DIR/.")
 @click.option("--wrt", metavar="NAMES",
               help="Differentiate with respect to these (inputs or named statements); "
                    "default: every input.")

@@ -21,6 +21,8 @@ class Options:
     points_file: str | None
     keep_columns: bool
     chunk_size: int | None
+    save_points: str | None        # --save-points FILE or DIR/ (columnar.py, distributed.py)
+    scheduler: str | None          # --scheduler local|tcp://HOST:PORT (distributed.py)
     wrt: str | None
     output: str | None
     jacobian: bool

@@ -233,7 +233,6 @@ PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 def plot_check(path: str) -> None:
     """Before any training: --plot's file type, and matplotlib there to draw it."""
-    import importlib.util
     import os
 
     from ..errors import UsageError
@@ -244,9 +243,11 @@ def plot_check(path: str) -> None:
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write {path}: no folder {folder}")
-    if importlib.util.find_spec("matplotlib") is None:
+    try:   # (imported here, before training, only when --plot asks for it)
+        import matplotlib  # noqa: F401
+    except ImportError:
         raise UsageError("--plot needs matplotlib, which is not installed",
-                         hint="pip install 'gradcalc[plot]' (or pip install matplotlib)")
+                         hint="pip install 'gradcalc[plot]' (or pip install matplotlib)") from None
 
 
 def plot_curves(path: str, losses: dict[str, list[float]],
