@@ -414,7 +414,12 @@ def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> d
                 src = len(boxes)
                 boxes.append(_Box(q, max(rank[p] - 1, 0), _box_lines(w, order[q], picture_digits)))
             edges.append((src, home[p], f"{p}-{q}", texts.get((p, q), "")))
+    paths: dict[int, int] = {}
+    for e in w.edges:
+        paths[e.target] = paths.get(e.target, 0) + 1
     for box in boxes:
+        if paths.get(order[box.node], 0) > 1:   # room for a running sum: '= -0.4161 + …'
+            box.lines = [box.lines[0], box.lines[-1] + " + …"]
         box.width = max(_width(t) for t in box.lines)
         box.height = LINE * len(box.lines) + PAD
     depth = max((b.rank for b in boxes), default=0) + 1
