@@ -10,7 +10,13 @@ KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", 
 
 
 def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
+    """Strict JSON: a number JSON cannot write (an infinite local derivative where 0·∞ was met,
+    in --steps) is the string "Infinity", "-Infinity" or "NaN", never a bare Infinity that
+    JSON.parse and jq refuse."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    if "Infinity" not in text and "NaN" not in text:
+        return text
+    return json.dumps(json.loads(text, parse_constant=str), ensure_ascii=False, indent=2)
 
 
 def render(report, out) -> None:

@@ -119,20 +119,11 @@ def json_text(report) -> str:
     which Python's json prints as a bare Infinity) becomes the string "Infinity", "-Infinity"
     or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged."""
     from ..formats import Out, get
-    from ..formats.json import dumps
 
     chunks: list[str] = []
     get("json").render(dataclasses.replace(report, steps=True),
                        Out(lambda text, nl=True: chunks.append(text), None))
-    text = "".join(chunks)
-    odd: list[str] = []
-
-    def constant(name: str) -> str:
-        odd.append(name)
-        return name
-
-    obj = json.loads(text, parse_constant=constant)
-    return dumps(obj) if odd else text
+    return "".join(chunks)   # (strict JSON: formats.json.dumps)
 
 
 def script_json(text: str) -> str:

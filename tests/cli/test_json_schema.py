@@ -83,3 +83,18 @@ def test_a_kink_in_a_row_is_that_rows_warning():
 def test_an_error_is_an_object_on_stdout(args, message):
     obj = validated(args, code=2)
     assert message in obj["error"] and obj["exit_code"] == 2 and obj["output"] is None
+
+
+def test_an_infinite_local_derivative_is_strict_json():
+    """sqrt(x^2) at 0 meets 0·∞ on the way: its --steps rows say "Infinity" as a string, which
+    JSON.parse and jq read (a bare Infinity they refuse)."""
+    r = CliRunner().invoke(main, ["sqrt(x^2)", "--at", "x=0", "--format", "json", "--steps"])
+    def refuse(name):
+        raise AssertionError(f"bare {name} in the JSON")
+    obj = json.loads(r.stdout, parse_constant=refuse)
+    assert "Infinity" in json.dumps(obj)
+
+
+def test_save_points_and_scheduler_need_a_points_file():
+    r = CliRunner().invoke(main, ["x*y", "--at", "x=1,y=2", "--save-points", "o.csv"])
+    assert r.exit_code == 2 and "--save-points works with many points from a file" in r.stderr
