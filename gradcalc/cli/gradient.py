@@ -238,9 +238,10 @@ def _dispatch(o: Options, settings: Settings) -> int:
                                        "--save-gradients grads")
     if o.html_file is not None:
         _html_applies(o)
-    if o.points_file is None and (o.save_points is not None or o.scheduler is not None):
+    if o.points_file is None and len(o.at) < 2 and (o.save_points is not None
+                                                     or o.scheduler is not None):
         raise UsageError(f"{o.given('save_points', 'scheduler')[0]} works with many points "
-                         "from a file (--points)",
+                         "(--points FILE, or --at given more than once)",
                          hint="e.g. gradcalc \"z*(x+y)\" --points points.parquet "
                               "--save-points out.parquet")
     if o.implicit is not None:

@@ -97,4 +97,4 @@ def test_an_infinite_local_derivative_is_strict_json():
 
 def test_save_points_and_scheduler_need_a_points_file():
     r = CliRunner().invoke(main, ["x*y", "--at", "x=1,y=2", "--save-points", "o.csv"])
-    assert r.exit_code == 2 and "--save-points works with many points from a file" in r.stderr
+    assert r.exit_code == 2 and "--save-points works with many points" in r.stderr
