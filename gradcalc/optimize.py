@@ -335,6 +335,11 @@ def load_params(path: str, variables) -> dict[str, float]:
             raise UsageError(f"in {path}, {describe(name)} is {json.dumps(value)}, not a finite "
                              "number")
         params[name] = number
+    return known_only(path, params, variables)
+
+
+def known_only(path: str, params: dict, variables) -> dict:
+    """The parameters a saved file gives, refused if it names one the program does not have."""
     unknown = [name for name in params if name not in variables]
     if unknown:
         raise UsageError(f"{path} gives {', '.join(map(describe, unknown))}, which the program "

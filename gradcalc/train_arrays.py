@@ -38,7 +38,7 @@ from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, GradcalcError, UsageError, describe
-from .optimize import BLOWUP, Batch, Optimizer, Schedule, growth_warning
+from .optimize import BLOWUP, Batch, Optimizer, Schedule, growth_warning, known_only
 from .tensor import _plan as plan_of
 from .tensor import label_inputs, shape_text, shapes
 
@@ -338,12 +338,7 @@ def load_init(path: str, variables) -> dict[str, Any]:
 
     params = {name: _loaded(array_input, name, f"@{path}:{name}", finite=True)
               for name in _members(path)}
-    unknown = [n for n in params if n not in variables]
-    if unknown:
-        raise UsageError(f"{path} gives {', '.join(map(describe, unknown))}, which the program "
-                         "does not have",
-                         hint=f"its variables: {', '.join(map(describe, variables))}")
-    return params
+    return known_only(path, params, variables)
 
 
 def save_params(path: str, params: dict[str, Any]) -> None:
