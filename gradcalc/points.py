@@ -12,13 +12,18 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .errors import GradcalcError, UsageError
 
 CHUNK = 25_000   # rows per chunk: about 75 MB of memory at most, whatever the size of the file
+BULK = 4_096     # a chunk of this many lines or more is read in bulk by pyarrow, when installed
+# The characters of a chunk read in bulk, by delimiter: plain numbers only (no quotes, spaces,
+# inf/nan or underscores), where pyarrow's parser and Python's float() accept the same cells and
+# give the same float (both round correctly); any other chunk is read cell by cell.
+PLAIN = {",": b"0123456789.eE+-,\n", "\t": b"0123456789.eE+-\t\n"}
 
 
 @dataclass
@@ -28,9 +33,32 @@ class Chunk:
     start: int                                  # index of the first row (0-based, data rows)
     size: int
     columns: dict[str, list[float]]
-    extras: dict[str, list[str]]
+    extras: Mapping[str, Sequence[str]]        # (points.TextColumn when read in bulk)
     invalid: dict[int, str] = field(default_factory=dict)   # row within the chunk -> reason
-    texts: dict[str, list[str]] | None = None   # the variables' cells as written
+    texts: Mapping[str, Sequence[str]] | None = None   # the variables' cells as written
+
+
+class TextColumn(Sequence[str]):
+    """A column of cells as written, held by pyarrow (a chunk read in bulk): the CSV writer joins
+    the Arrow array as it is; a list of str is made only if something asks for the cells."""
+
+    def __init__(self, array):
+        self.arrow = array
+        self._cells: list[str] | None = None
+
+    def cells(self) -> list[str]:
+        if self._cells is None:
+            self._cells = self.arrow.to_pylist()
+        return self._cells
+
+    def __len__(self) -> int:
+        return len(self.arrow)
+
+    def __getitem__(self, k):
+        return self.cells()[k]
+
+    def __iter__(self):
+        return iter(self.cells())
 
 
 class PointsFile:
@@ -99,6 +127,11 @@ class PointsFile:
                 return
             invalid: dict[int, str] = {}   # row within the chunk -> reason
             long_line = max(map(len, lines)) > csv.field_size_limit()
+            bulk = None if long_line or len(lines) < BULK else self._bulk(lines, start)
+            if bulk is not None:
+                yield bulk
+                start += bulk.size
+                continue
             cells = None if long_line else _split(lines, width, self.delimiter)
             if cells is None:   # quotes, blank lines or ragged rows: the csv module decides
                 rows = _parse(lines, width, self.delimiter, self.where, invalid)
@@ -112,6 +145,78 @@ class PointsFile:
             texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
             yield Chunk(start, size, columns, extras, dict(sorted(invalid.items())), texts)
             start += size
+
+
+    def _bulk(self, lines: list[str], start: int) -> Chunk | None:
+        """The chunk read by pyarrow's CSV parser when every cell is a plain number and every
+        row is full (the common big file), else None: the chunk is then read as before, cell by
+        cell, and a bad cell or row is reported as ever. Row numbers stay those of the lines."""
+        modules = arrow()
+        if modules is None:
+            return None
+        from .lazy import numpy
+
+        pa, pc, pcsv = modules
+        text = "".join(lines)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        try:
+            data = text.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        if data.translate(None, PLAIN[self.delimiter]):   # a character that is no number's
+            return None
+        try:
+            table = pcsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pcsv.ReadOptions(column_names=self.names, use_threads=False,
+                                              block_size=len(data) + 1),
+                parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char=False,
+                                                ignore_empty_lines=False),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=dict.fromkeys(self.names, pa.string()), null_values=[],
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
+            if table.num_rows != len(lines):
+                return None
+            texts = {n: table.column(n).combine_chunks() for n in self.names}
+            numbers = {v: pc.cast(texts[v], pa.float64()).to_numpy() for v in self.variables}
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):   # a row short or long, a cell
+            return None                                              # no number: cell by cell
+        invalid: dict[int, str] = {}
+        columns = {}
+        for v, x in numbers.items():
+            columns[v] = values = x.tolist()
+            if not numpy().isfinite(x).all():   # inf (1e400): its row is malformed
+                for k in (k for k, y in enumerate(values) if not math.isfinite(y)):
+                    invalid.setdefault(k, f"the value of {v} must be finite, not {values[k]}")
+        return Chunk(start, len(lines), columns, {e: TextColumn(texts[e]) for e in self.extras},
+                     dict(sorted(invalid.items())),
+                     {v: TextColumn(texts[v]) for v in self.variables})
+
+
+def arrow():
+    """(pyarrow, pyarrow.compute, pyarrow.csv) for reading and writing big CSV/TSV files in bulk,
+    or None when pyarrow (the optional 'data' extra) is not installed or older than 14: the files
+    are then read and written cell by cell, to the same effect. Imported after gradcalc's own
+    NumPy (lazy.py), whose math gives the very floats of single-point runs."""
+    if not _ARROW:
+        from .lazy import numpy
+
+        numpy()
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.csv as pcsv
+        except ImportError:
+            _ARROW.append(None)
+        else:
+            _ARROW.append((pa, pc, pcsv) if int(pa.__version__.split(".")[0]) >= 14 else None)
+    return _ARROW[0]
+
+
+_ARROW: list = []
 
 
 def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:

@@ -21,9 +21,9 @@ import csv
 import json
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..numfmt import fmt
 
@@ -40,9 +40,9 @@ class Rows:
     value: list[float]
     gradient: dict[str, list[float]]
     errors: dict[int, str] = field(default_factory=dict)
-    extras: dict[str, list[str]] = field(default_factory=dict)
+    extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     checks: dict[int, object] = field(default_factory=dict)   # sampled points -> Check
-    texts: dict[str, list[str]] | None = None   # the points as written in a file, for csv
+    texts: Mapping[str, Sequence[str]] | None = None   # the points as written, for csv
     warnings: dict[int, list[str]] = field(default_factory=dict)   # row -> its own warnings
 
     def __len__(self) -> int:
@@ -105,6 +105,8 @@ class RowWriter:
     def _csv(self, rows: Rows) -> None:
         # Column by column: numbers never need quoting, so most lines are a plain join; a row
         # with an error or a text cell that needs quotes goes through the csv module.
+        if len(rows) >= BULK and self._bulk(rows):
+            return
         sep = self._line.delimiter
         texts = rows.texts or {}
         columns = [texts[v] if v in texts else list(map(repr, rows.points[v]))
@@ -120,17 +122,63 @@ class RowWriter:
             if _needs_quotes("".join(cells), sep):
                 redo.update(k for k, cell in enumerate(cells) if _needs_quotes(cell, sep))
         for k in redo:
-            cells = [texts[v][k] if v in texts else _cell(rows.points[v][k])
-                     for v in self.variables]
-            cells += [rows.extras[e][k] for e in self.extras]
-            error = rows.errors.get(k)
-            if error is None:
-                cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt),
-                          ""]
-            else:
-                cells += [""] * (1 + len(self.wrt)) + [error]
-            lines[k] = self._line(cells)
+            lines[k] = self._row(rows, k)
         self.echo("\n".join(lines))
+
+    def _row(self, rows: Rows, k: int) -> str:
+        """Row ``k`` through the csv module: quoted where a cell needs it, a failed point's
+        reason in place of its numbers."""
+        texts = rows.texts or {}
+        cells = [texts[v][k] if v in texts else _cell(rows.points[v][k]) for v in self.variables]
+        cells += [rows.extras[e][k] for e in self.extras]
+        error = rows.errors.get(k)
+        if error is None:
+            cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt), ""]
+        else:
+            cells += [""] * (1 + len(self.wrt)) + [error]
+        return self._line(cells)
+
+    def _bulk(self, rows: Rows) -> bool:
+        """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
+        numbers in the text ``repr`` gives (``shortest``); False, having written nothing, when
+        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
+        from ..lazy import numpy
+        from ..points import arrow
+
+        modules = arrow()
+        texts = rows.texts or {}
+        cells: list[Any] = [*(texts.get(v) for v in self.variables),
+                            *(rows.extras[e] for e in self.extras)]
+        if modules is None or not all(hasattr(c, "arrow") for c in cells if c is not None):
+            return False
+        pa, pc, _csv = modules
+        np = numpy()
+        columns: list = []
+        for v, c in zip(self.variables, cells, strict=False):
+            if c is not None:
+                columns.append(c.arrow)
+                continue
+            x = rows.points[v]   # a value given by --at, the same in every row
+            if x.count(x[0]) != len(x):
+                return False
+            columns.append(repr(x[0]))
+        columns += [c.arrow for c in cells[len(self.variables):]]
+        try:
+            columns += [shortest(pa, pc, np, rows.value),
+                        *(shortest(pa, pc, np, rows.gradient[w]) for w in self.wrt)]
+            lines = pc.binary_join_element_wise(*columns, "\n", self._line.delimiter)
+            if rows.errors:
+                redo = np.zeros(len(rows), dtype=bool)
+                redo[list(rows.errors)] = True
+                lines = pc.replace_with_mask(lines, pa.array(redo), pa.array(
+                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)], pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
+            return False
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+        text = memoryview(lines.buffers()[2])[offsets[lines.offset]:
+                                              offsets[lines.offset + len(lines)]]
+        self.echo(str(text, "utf-8"), nl=False)
+        return True
 
     _tsv = _csv
 
@@ -234,6 +282,7 @@ class RowWriter:
                            style="dim"))
 
 
+BULK = 4_096        # at least this many rows of a chunk read in bulk are written in bulk
 HEAD = 10           # rows shown before "⋮ N rows not shown"
 TAIL = 10           # and after it
 SCREEN = 40         # at most this many rows are all shown (off a terminal)
@@ -267,7 +316,7 @@ class _Screenful:
         self.errors = 0
         self.first_errors: list[tuple[int, str]] = []
 
-    def add(self, rows: Rows, numbers: list[list[float]], extras: list[list[str]]) -> None:
+    def add(self, rows: Rows, numbers: list[list[float]], extras: list[Sequence[str]]) -> None:
         size = len(rows)
 
         def row(k):
@@ -422,6 +471,28 @@ class _Buffer:
     def take(self) -> str:
         text, self.text = self.text, ""
         return text
+
+
+def shortest(pa, pc, np, values: list[float]):
+    """``repr`` of each float, as a pyarrow string array, at a fraction of its cost: pyarrow's
+    shortest round-trip digits are Python's (both give the shortest digits that read back to the
+    same float, the nearest when several do: the digits are unique, as no double lies exactly
+    halfway between two such candidates), and where the two write them alike, pyarrow's text is
+    taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16 (both 1.5e+16) and
+    0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers (pyarrow writes 3
+    for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| < 1e-4 (1.5e-7 for
+    1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
+    array = pa.array(values, pa.float64())
+    x = array.to_numpy()
+    a = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        same = (((a >= 1e-4) & (a < 1e10) & (np.floor(x) != x))
+                | ((a >= 1e16) & (a < np.inf)) | ((a < 1e-9) & (a > 0)))
+    text = pc.cast(array, pa.string())
+    if same.all():
+        return text
+    own = [repr(values[k]) for k in np.flatnonzero(~same).tolist()]
+    return pc.replace_with_mask(text, pa.array(~same), pa.array(own, pa.string()))
 
 
 def _needs_quotes(cell: str, sep: str) -> bool:
