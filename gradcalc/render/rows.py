@@ -70,9 +70,10 @@ class RowWriter:
     """Writes chunks of rows in one format through ``echo`` (click.echo's signature)."""
 
     def __init__(self, fmt_name: str, echo, columns: Columns, digits: int | None = None,
-                 console=None, title: str = "", screen: int | None = None):
+                 console=None, title: str = "", screen: int | None = None, raw: bool = False):
         self.format = fmt_name
         self.echo = echo
+        self.raw = raw   # echo takes bytes too (click.echo): rows written in bulk go as bytes
         self.output = columns.output
         self.variables = list(columns.variables)
         self.extras = list(columns.extras)
@@ -142,42 +143,55 @@ class RowWriter:
         """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
         numbers in the text ``repr`` gives (``shortest``); False, having written nothing, when
         the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
-        from ..lazy import numpy
         from ..points import arrow
 
-        modules = arrow()
+        a = arrow()
         texts = rows.texts or {}
         cells: list[Any] = [*(texts.get(v) for v in self.variables),
                             *(rows.extras[e] for e in self.extras)]
-        if modules is None or not all(hasattr(c, "arrow") for c in cells if c is not None):
+        if a is None or not all(hasattr(c, "block") for c in cells if c is not None):
             return False
-        pa, pc, _csv = modules
-        np = numpy()
+        pa, pc, np = a.pa, a.pc, a.np
+        sep = self._line.delimiter
+        block: Any = getattr(cells[0], "block", None)
+        whole = (block is not None and len(cells) == block.width
+                 and all(getattr(c, "block", None) is block and c.position == j
+                         for j, c in enumerate(cells)))
         columns: list = []
+        if whole:   # every column of the file, in order: each row starts as it was written
+            columns.append(block.lines())
         for v, c in zip(self.variables, cells, strict=False):
+            if whole:
+                break
             if c is not None:
                 columns.append(c.arrow)
                 continue
             x = rows.points[v]   # a value given by --at, the same in every row
             if x.count(x[0]) != len(x):
                 return False
-            columns.append(repr(x[0]))
-        columns += [c.arrow for c in cells[len(self.variables):]]
+            columns.append(a.text(repr(x[0])))
+        if not whole:
+            columns += [c.arrow for c in cells[len(self.variables):]]
         try:
-            columns += [shortest(pa, pc, np, rows.value),
-                        *(shortest(pa, pc, np, rows.gradient[w]) for w in self.wrt)]
-            lines = pc.binary_join_element_wise(*columns, "\n", self._line.delimiter)
+            numbers = [shortest(a, rows.value), *(shortest(a, rows.gradient[w]) for w in self.wrt)]
+            if whole:   # (the row's start ends with the delimiter)
+                between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
+                lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
+                                                    a.text(""))
+            else:
+                lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
+                                                    a.text(sep))
             if rows.errors:
                 redo = np.zeros(len(rows), dtype=bool)
                 redo[list(rows.errors)] = True
-                lines = pc.replace_with_mask(lines, pa.array(redo), pa.array(
-                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)], pa.string()))
+                lines = pc.replace_with_mask(lines, a.mask(redo), a.strings(
+                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)]))
         except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
             return False
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
         text = memoryview(lines.buffers()[2])[offsets[lines.offset]:
                                               offsets[lines.offset + len(lines)]]
-        self.echo(str(text, "utf-8"), nl=False)
+        self.echo(bytes(text) if self.raw else str(text, "utf-8"), nl=False)
         return True
 
     _tsv = _csv
@@ -473,26 +487,26 @@ class _Buffer:
         return text
 
 
-def shortest(pa, pc, np, values: list[float]):
-    """``repr`` of each float, as a pyarrow string array, at a fraction of its cost: pyarrow's
-    shortest round-trip digits are Python's (both give the shortest digits that read back to the
-    same float, the nearest when several do: the digits are unique, as no double lies exactly
-    halfway between two such candidates), and where the two write them alike, pyarrow's text is
-    taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16 (both 1.5e+16) and
-    0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers (pyarrow writes 3
-    for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| < 1e-4 (1.5e-7 for
-    1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
-    array = pa.array(values, pa.float64())
-    x = array.to_numpy()
-    a = np.abs(x)
+def shortest(a, values: list[float]):
+    """``repr`` of each float, as a pyarrow string array (``a`` is points.Arrow), at a fraction
+    of its cost: pyarrow's shortest round-trip digits are Python's (both give the shortest digits
+    that read back to the same float, the nearest when several do: the digits are unique, as no
+    double lies exactly halfway between two such candidates), and where the two write them alike,
+    pyarrow's text is taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16
+    (both 1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers
+    (pyarrow writes 3 for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| <
+    1e-4 (1.5e-7 for 1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
+    np = a.np
+    x = np.asarray(values, dtype=np.float64)
+    m = np.abs(x)
     with np.errstate(invalid="ignore"):
-        same = (((a >= 1e-4) & (a < 1e10) & (np.floor(x) != x))
-                | ((a >= 1e16) & (a < np.inf)) | ((a < 1e-9) & (a > 0)))
-    text = pc.cast(array, pa.string())
+        same = (((m >= 1e-4) & (m < 1e10) & (np.floor(x) != x))
+                | ((m >= 1e16) & (m < np.inf)) | ((m < 1e-9) & (m > 0)))
+    text = a.pc.cast(a.floats(x), a.pa.string())
     if same.all():
         return text
     own = [repr(values[k]) for k in np.flatnonzero(~same).tolist()]
-    return pc.replace_with_mask(text, pa.array(~same), pa.array(own, pa.string()))
+    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
 
 
 def _needs_quotes(cell: str, sep: str) -> bool:
