@@ -154,7 +154,7 @@ class RowWriter:
         pa, pc, np = a.pa, a.pc, a.np
         sep = self._line.delimiter
         block: Any = getattr(cells[0], "block", None)
-        whole = (block is not None and len(cells) == block.width
+        whole = (block is not None and len(cells) == block.width and block.delimiter == sep
                  and all(getattr(c, "block", None) is block and c.position == j
                          for j, c in enumerate(cells)))
         columns: list = []
