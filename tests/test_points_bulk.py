@@ -379,6 +379,21 @@ def test_malformed_rows_are_numbered_as_before(tmp_path):
     assert "1 row of the points file is malformed (row 121)" in err.decode()
 
 
+@pytest.mark.parametrize("where", [0, 150, 450])
+def test_an_error_while_reading_ahead_comes_where_it_came(tmp_path, where):
+    """Chunks are read one ahead by a thread of their own: a field over the csv module's limit
+    (or any reading error) still stops the output after the rows before its chunk."""
+    rows = [",".join(r) for r in _numbers(random.Random(12), 600, 3)]
+    rows[where] = '1,"' + "9" * 200_000 + '",3'
+    data = ("x,y,z\n" + "\n".join(rows) + "\n").encode()
+    fast, slow = both(lambda: _cli(tmp_path, data, "--format", "csv", "--no-check",
+                                   "--chunk-size", "100"))
+    assert fast == slow
+    code, out, err = fast
+    assert code == 2 and out.count(b"\n") == 1 + where // 100 * 100
+    assert b"field larger than field limit" in err
+
+
 def test_rows_written_through_an_echo_of_text(tmp_path):
     """--save-points FILE.csv writes text (no click.echo): the same file either way."""
     data = _file("x,y,z", _numbers(random.Random(11), 300, 3))

@@ -16,9 +16,12 @@ def write(name: str, report, out) -> None:
     console = out.console() if name == "table" else None
     writer = RowWriter(name, out.echo, Columns(b.output, b.names, b.wrt, b.extras), out.digits,
                        console, title=f"{b.output} = {' '.join(report.source.split())[:60]}",
-                       raw=out.echo is click.echo and _binary(sys.stdout))
-    for rows in b:
-        writer.write(rows)
+                       stdout=out.echo is click.echo and _binary(sys.stdout))
+    try:
+        for rows in b:
+            writer.write(rows)
+    finally:   # the rows computed are all written, whatever stopped the others
+        writer.drain()
     b.finish()   # the progress bar goes before the table (printed on close) comes
     writer.close()
 

@@ -70,10 +70,16 @@ class RowWriter:
     """Writes chunks of rows in one format through ``echo`` (click.echo's signature)."""
 
     def __init__(self, fmt_name: str, echo, columns: Columns, digits: int | None = None,
-                 console=None, title: str = "", screen: int | None = None, raw: bool = False):
+                 console=None, title: str = "", screen: int | None = None,
+                 stdout: bool = False):
         self.format = fmt_name
         self.echo = echo
-        self.raw = raw   # echo takes bytes too (click.echo): rows written in bulk go as bytes
+        # ``stdout``: echo is click.echo to standard output, which takes bytes too (the rows of a
+        # chunk read in bulk go as bytes), and big CSV/TSV chunks are written by a thread of
+        # their own (formats/_rows.py drains it before anything else is said)
+        self.raw = self.background = stdout
+        self._pool: Any = None
+        self._writing: deque = deque()
         self.output = columns.output
         self.variables = list(columns.variables)
         self.extras = list(columns.extras)
@@ -93,10 +99,29 @@ class RowWriter:
                                      len(self.variables) + 1 + len(self.wrt))
 
     def write(self, rows: Rows) -> None:
-        getattr(self, f"_{self.format}")(rows)
+        if self._pool is None and self.background and len(rows) >= BULK \
+                and self.format in ("csv", "tsv"):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradcalc-rows")
+        if self._pool is None:
+            getattr(self, f"_{self.format}")(rows)
+        else:   # one chunk written while the next is read and computed, in order
+            self.drain(keep=1)
+            self._writing.append(self._pool.submit(getattr(self, f"_{self.format}"), rows))
         self.count += len(rows)
 
+    def drain(self, keep: int = 0) -> None:
+        """Wait until at most ``keep`` chunks are still being written (a writing error, such as
+        a closed pipe, raised here)."""
+        while len(self._writing) > keep:
+            self._writing.popleft().result()
+        if not keep and self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     def close(self) -> None:
+        self.drain()
         if self.format == "json":
             self.echo("\n]")
         elif self.format == "table":
