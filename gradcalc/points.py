@@ -330,6 +330,12 @@ class _Checked:
     def closed(self) -> bool:
         return self._stream.closed
 
+    def close(self) -> None:
+        self._stream.close()
+
+    def flush(self) -> None:
+        pass
+
     def read1(self, size: int = -1) -> bytes:
         data = self._read(size)
         if self.offset == 0:
