@@ -33,6 +33,7 @@ def bulk(on: bool):
     mp = pytest.MonkeyPatch()
     if on:
         mp.setattr(points, "BULK", SMALL)
+        mp.setattr(points, "WORTH", SMALL)
         mp.setattr(rows_module, "BULK", SMALL)
     else:
         mp.setattr(points, "_ARROW", [None])
@@ -428,10 +429,12 @@ def test_fit_reads_the_same_data(tmp_path):
     assert fast == slow and fast[0] == 0
 
 
-def test_the_bulk_path_imports_no_pandas(tmp_path):
-    """pa.array and pa.scalar import pandas when it is installed (half a second): unused."""
+@pytest.mark.parametrize("rows, imported", [(300, "False"), (19_999, "False"), (25_000, "True")])
+def test_pyarrow_only_for_a_big_file_and_never_pandas(tmp_path, rows, imported):
+    """pyarrow (0.2 s to import) from 20,000 rows; pa.array and pa.scalar, which import pandas
+    when it is installed (half a second), are never used."""
     path = tmp_path / "p.csv"
-    path.write_bytes(_plain(5000))
+    path.write_bytes(_plain(rows))
     code = ("import sys, contextlib, io\n"
             "from gradcalc import points\n"
             "from gradcalc.cli import main\n"
@@ -445,5 +448,5 @@ def test_the_bulk_path_imports_no_pandas(tmp_path):
             "print('pyarrow' in sys.modules, 'pandas' in sys.modules, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert done.stderr.split() == ["True", "False"]
-    assert done.stdout.count("\n") == 5001
+    assert done.stderr.split() == [imported, "False"]
+    assert done.stdout.count("\n") == rows + 1

@@ -100,7 +100,7 @@ class RowWriter:
 
     def write(self, rows: Rows) -> None:
         if self._pool is None and self.background and len(rows) >= BULK \
-                and self.format in ("csv", "tsv"):
+                and self.format in ("csv", "tsv") and _read_in_bulk(rows):
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradcalc-rows")
@@ -170,11 +170,14 @@ class RowWriter:
         the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
         from ..points import arrow
 
-        a = arrow()
         texts = rows.texts or {}
         cells: list[Any] = [*(texts.get(v) for v in self.variables),
                             *(rows.extras[e] for e in self.extras)]
-        if a is None or not all(hasattr(c, "block") for c in cells if c is not None):
+        if not _read_in_bulk(rows) or not all(hasattr(c, "block") for c in cells
+                                             if c is not None):
+            return False
+        a = arrow()
+        if a is None:
             return False
         pa, pc, np = a.pa, a.pc, a.np
         sep = self._line.delimiter
@@ -512,6 +515,12 @@ class _Buffer:
         return text
 
 
+def _read_in_bulk(rows: Rows) -> bool:
+    """Whether the rows come from a chunk read in bulk (their cells are points.TextColumn)."""
+    return any(hasattr(c, "block") for c in (*(rows.texts or {}).values(),
+                                             *rows.extras.values()))
+
+
 def shortest(a, values: list[float]):
     """``repr`` of each float, as a pyarrow string array (``a`` is points.Arrow), at a fraction
     of its cost: pyarrow's shortest round-trip digits are Python's (both give the shortest digits
@@ -522,7 +531,7 @@ def shortest(a, values: list[float]):
     (pyarrow writes 3 for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| <
     1e-4 (1.5e-7 for 1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
     np = a.np
-    x = np.asarray(values, dtype=np.float64)
+    x = np.fromiter(values, np.float64, len(values))
     m = np.abs(x)
     with np.errstate(invalid="ignore"):
         same = (((m >= 1e-4) & (m < 1e10) & (np.floor(x) != x))
