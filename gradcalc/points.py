@@ -249,14 +249,14 @@ class _Block:
         pa, np = a.pa, a.np
         width = len(names)
         buf = np.frombuffer(data, np.uint8)
-        ends = (buf == ord(delimiter)) | (buf == 10)
-        where = np.flatnonzero(ends)
+        where = np.flatnonzero(np.frombuffer(data.translate(_ENDS[delimiter]), np.uint8))
         tail = not data.endswith(b"\n")   # the file's last line, with no \n
         count = len(where) + tail
         if count % width:
             return None
-        newlines = where[width - 1::width]
-        if len(newlines) != count // width - tail or not (buf[newlines] == 10).all():
+        newlines = where[width - 1::width]   # every row's last cell ends at a \n, and no other
+        if len(newlines) != count // width - tail or data.count(b"\n") != len(newlines) \
+                or not (buf[newlines] == 10).all():
             return None
         edges = np.empty(len(newlines) + 2, np.int64)
         edges[0], edges[-1] = -1, len(data)
@@ -268,8 +268,8 @@ class _Block:
         if tail:
             starts[count] = len(data) + 1
         offsets = (starts - np.arange(count + 1)).astype(np.int32)
-        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets),
-                                            pa.py_buffer(buf[~ends]))
+        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(
+            data.translate(None, delimiter.encode() + b"\n")))
         return cls(a, cells, data, newlines, names, delimiter)
 
     def numbers(self, columns: list[int]):
@@ -359,6 +359,10 @@ class _Checked:
 def _encoded(text: str) -> int:
     """How many bytes ``text`` was in the file (a byte not UTF-8 was one surrogate)."""
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
+_ENDS = {sep: bytes(int(c in (ord(sep), 10)) for c in range(256)) for sep in PLAIN}
+# (byte -> 1 where a cell ends: at the delimiter or \n, else 0)
 
 
 class _Text:
