@@ -252,8 +252,8 @@ class _Block:
         where = np.flatnonzero(np.frombuffer(data.translate(_ENDS[delimiter]), np.uint8))
         tail = not data.endswith(b"\n")   # the file's last line, with no \n
         count = len(where) + tail
-        if count % width:
-            return None
+        if count % width or (width == 1 and (data[:1] == b"\n" or b"\n\n" in data)):
+            return None   # (the csv module reads a one-column file: it skips blank lines)
         newlines = where[width - 1::width]   # every row's last cell ends at a \n, and no other
         if len(newlines) != count // width - tail or data.count(b"\n") != len(newlines) \
                 or not (buf[newlines] == 10).all():

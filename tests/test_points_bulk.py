@@ -240,6 +240,15 @@ def test_short_rows_are_never_joined_into_one(bad):
     assert sum(c[1] for c in fast) == 299 + bad.strip().count("\n") + bool(bad.strip())
 
 
+@pytest.mark.parametrize("header, variables", [("label", ()), ("x", ("x",))])
+def test_blank_lines_of_a_one_column_file_are_skipped(header, variables):
+    rows = [r[0] for r in _numbers(random.Random(15), 300, 1)]
+    rows[120] = rows[130] = ""
+    data = (header + "\n" + "\n".join(rows) + "\n").encode()
+    fast, slow = both(lambda: _chunks(data, variables, 100))
+    assert fast == slow and sum(c[1] for c in fast) == 298
+
+
 def test_lone_carriage_returns_and_a_byte_order_mark():
     rows = _numbers(random.Random(8), 200, 2)
     data = b"\xef\xbb\xbf" + ("x,y\r" + "\r".join(",".join(r) for r in rows) + "\r").encode()
