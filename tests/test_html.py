@@ -10,6 +10,7 @@ the gradient check and the descent step, no console messages, no network, screen
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -162,7 +163,7 @@ def test_an_unwritable_path_is_exit_2(tmp_path, path):
     (["x*y", "--points", "p.csv"], "one point"),
     (["x*y"], "--html needs a point"),
     (["sum(W@x)", "--at", "W=[[1,2],[3,4]],x=[1,2]"], "uses arrays"),
-    (["x^2*y", "--at", "x=1,y=2", "--hessian"], "--hessian"),
+    (["x^2*y", "--at", "x=1,y=2", "--order", "2"], "--order"),
     (["u = x*y; v = x + y", "--at", "x=1,y=2", "-o", "u,v"], "several outputs"),
     (["x^2 + y^2 = 1", "--at", "x=0.6,y=0.8", "--implicit", "y"], "--implicit"),
 ])
@@ -176,6 +177,43 @@ def test_html_is_refused_where_it_does_not_apply(tmp_path, args, words):
         os.chdir(old)
     assert words in r.stderr
     assert not (tmp_path / "walk.html").exists()
+
+
+HESSIAN = ("x^2*y + sin(z)*x", "x=1,y=2,z=0.5")
+
+
+def test_the_hessian_section_is_what_format_json_hessian_prints(tmp_path):
+    path = tmp_path / "h.html"
+    r = run(HESSIAN[0], "--at", HESSIAN[1], "--hessian", "--html", str(path))
+    assert "with the Hessian" in r.stderr and "Hessian" in r.stdout
+    text = path.read_text(encoding="utf-8")
+    section = block(text, "gradcalc-page")["hessian"]
+    words = section.pop("words")
+    printed = json.loads(run(*HESSIAN[:1], "--at", HESSIAN[1], "--hessian", "--format",
+                             "json").stdout)
+    for timed in (section, printed):   # the check's seconds differ from run to run
+        timed["higher_check"].pop("seconds")
+    assert section == printed
+    # by hand: f = x²y + x sin z; f_xx = 2y = 4, f_xy = 2x = 2, f_xz = cos z, f_zz = -x sin z
+    h = section["hessian"]
+    assert (h["x"]["x"], h["x"]["y"], h["y"]["y"]) == (4.0, 2.0, 0.0)
+    assert abs(h["z"]["z"] + math.sin(0.5)) < 1e-15 and abs(h["x"]["z"] - math.cos(0.5)) < 1e-15
+    assert words == {"verdict": "not a critical point: the gradient is not 0 here", "notes": []}
+    # the walkthrough is the gradient's, as without --hessian
+    assert block(text, "gradcalc-data")["steps"] == json.loads(run(
+        *HESSIAN[:1], "--at", HESSIAN[1], "--steps", "--no-check", "--format", "json").stdout
+    )["steps"]
+
+
+def test_the_hessian_at_a_minimum_says_so(tmp_path):
+    path = tmp_path / "m.html"
+    run("(x-1)^2 + 2*(y+1)^2 + x*y/2", "--at", "x=1.2,y=-1.15", "--hessian", "--no-check",
+        "--html", str(path))
+    section = block(path.read_text(encoding="utf-8"), "gradcalc-page")["hessian"]
+    # ∇f = (2(x-1) + y/2, 4(y+1) + x/2) = (0.4 - 0.575, -0.6 + 0.6): not 0, so no verdict of a
+    # minimum; the Hessian [[2, 1/2], [1/2, 4]] is positive definite all the same
+    assert section["hessian"] == {"x": {"x": 2.0, "y": 0.5}, "y": {"x": 0.5, "y": 4.0}}
+    assert section["definiteness"] == "positive definite"
 
 
 def test_the_command_line_says_where_it_wrote_and_how(tmp_path):
@@ -472,6 +510,21 @@ def test_results_checks_answers_and_the_try_it_buttons(tmp_path, opened, shots):
     a = 2 - 0.1 * o.data["gradient"]["a"]
     assert new == Function(SHARED[0])(a=a)
     o.page.screenshot(path=str(shots / "shared-results.png"), full_page=True)
+    o.check_clean()
+
+
+def test_the_hessian_section_in_the_browser(tmp_path, opened, shots):
+    o = opened(write_page(tmp_path, *HESSIAN, "--hessian"))
+    section = o.page.evaluate(
+        "JSON.parse(document.getElementById('gradcalc-page').textContent).hessian")
+    for r, row in section["hessian"].items():
+        cells = o.text(f'#hessian-table tr[data-name="{r}"]').split("\t")
+        assert cells == [r, *(f"{f6(v)} ✓" for v in row.values())]
+    assert o.text("#hessian-eigen") == "eigenvalues " + ", ".join(
+        f6(e) for e in section["eigenvalues"]) + " indefinite"
+    assert o.text("#hessian-test") == "not a critical point: the gradient is not 0 here"
+    assert o.text("#hessian-verdict").startswith("✓ SymPy (sympy.diff twice) agrees")
+    o.page.screenshot(path=str(shots / "hessian.png"), full_page=True)
     o.check_clean()
 
 

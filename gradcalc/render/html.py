@@ -61,10 +61,11 @@ class Page:
 
 
 def write(report, path: str, digits: int = 6, picture_digits: int = 4,
-          rankdir: str = "auto") -> Page:
+          rankdir: str = "auto", hessian=None) -> Page:
     """Build the page for a point report (made with its walkthrough's formulas:
-    ``Request(steps=True)`` or ``walk=True, formulas=True``) and write it to ``path``."""
-    page = build(report, digits, picture_digits, rankdir)
+    ``Request(steps=True)`` or ``walk=True, formulas=True``) and write it to ``path``.
+    ``hessian``: the report of ``--hessian`` at the same point, shown in its own section."""
+    page = build(report, digits, picture_digits, rankdir, hessian=hessian)
     try:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(page.text)
@@ -75,7 +76,7 @@ def write(report, path: str, digits: int = 6, picture_digits: int = 4,
 
 
 def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto",
-          layout: str = "auto") -> Page:
+          layout: str = "auto", hessian=None) -> Page:
     """The page's text. ``layout``: "auto" (Graphviz when it is installed and the graph is at
     most DOT_MAX_NODES nodes, within DOT_TIMEOUT seconds), "graphviz" (the same, never refused
     for size) or "own"."""
@@ -107,6 +108,8 @@ def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto
     page = _page_data(report, order, index, digits, picture_digits, engine, note)
     if drawn is not None:
         page["layout"].update(drawn)
+    if hessian is not None:
+        page["hessian"] = hessian_data(hessian)
     text = _assemble(report, svg, data, page)
     return Page(text, engine, note, len(order))
 
@@ -156,6 +159,19 @@ def _page_data(report, order, index, digits, picture_digits, engine, note) -> di
         "layout": {"engine": engine, "note": note},
         **precomputed(report, len(order)),
     }
+
+
+def hessian_data(report) -> dict:
+    """The Hessian's section: what ``--format json --hessian`` prints, as it prints it, with the
+    second-derivative test in the table's words and the notes the table shows."""
+    from .higher import VERDICTS
+
+    obj = json.loads(json_text(report))
+    h = report.hessian
+    verdict = VERDICTS.get(h.critical_point or "", "") if h.critical_point is not None else \
+        ("not a critical point: the gradient is not 0 here" if h.eigenvalues is not None else "")
+    obj["words"] = {"verdict": verdict, "notes": list(h.notes)}
+    return obj
 
 
 def precomputed(report, size: int) -> dict:

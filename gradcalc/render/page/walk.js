@@ -653,10 +653,46 @@
         return k + " = " + fmt(data.direction[k], DIGITS); }).join(", ") + "): ", num(data.directional),
         " " + (MARKS[dc.status] || "") + " ∇" + out + "·v = " + fmt(dc.value, DIGITS)]));
     }
+    if (page.hessian) { hessian(page.hessian); }
     $("version").textContent = page.version;
     var note = page.layout.engine === "graphviz" ? "layout: Graphviz" :
       "layout: gradcalc's own (" + (page.layout.note || "Graphviz not used") + ")";
     $("layout-note").textContent = note;
+  }
+
+  // --- second derivatives (--hessian): the table, eigenvalues, the test, the check -------------
+  function hessian(h) {
+    var box = $("hessian"), names = Object.keys(h.hessian), hc = h.higher_check || {};
+    var checked = hc.partials || {};
+    box.appendChild(el("h3", {text: "Second derivatives (--hessian)"}));
+    var table = el("table", {id: "hessian-table"}, [el("caption", {text: "Hessian: the row's variable, then the column's"}),
+      el("thead", null, [el("tr", null, [el("th", {scope: "col", text: "∂²" + out + "/∂·∂·"})].concat(
+        names.map(function (c) { return el("th", {scope: "col", text: c}); })))])]);
+    var tbody = el("tbody");
+    names.forEach(function (r) {
+      tbody.appendChild(el("tr", {"data-name": r}, [el("th", {scope: "row", text: r})].concat(names.map(function (c) {
+        var p = checked[r + "," + c], v = num(h.hessian[r][c]);
+        v.setAttribute("data-entry", r + "," + c);
+        return el("td", {cls: p ? "verdict-" + p.status : "", title: p && p.symbolic ? "SymPy: " + p.symbolic : ""},
+          [v, p ? " " + (MARKS[p.status] || "") : ""]);
+      }))));
+    });
+    table.appendChild(tbody);
+    box.appendChild(table);
+    if (h.eigenvalues) {
+      box.appendChild(el("p", {id: "hessian-eigen"}, ["eigenvalues " + h.eigenvalues.map(function (e) { return fmt(e, DIGITS); }).join(", ") + " ",
+        el("strong", {text: h.definiteness || ""})]));
+    }
+    if (h.words.verdict) { box.appendChild(el("p", {id: "hessian-test", text: h.words.verdict})); }
+    h.words.notes.forEach(function (n) { box.appendChild(el("p", {cls: "warn", text: n})); });
+    if (hc.method && hc.method !== "none") {
+      var s = summaryWords(hc);
+      box.appendChild(el("p", {id: "hessian-verdict", cls: "verdict-" + s[2], text: s[0] + " " +
+        (hc.method === "sympy" ? "SymPy (sympy.diff twice) " : hc.method + " ") + s[1] +
+        " (" + (hc.seconds || 0).toFixed(2) + " s)"}));
+    } else {
+      box.appendChild(el("p", {id: "hessian-verdict", text: "not cross-checked (--no-check)"}));
+    }
   }
 
   // --- try it: precomputed gradient check and descent step ------------------------------------
