@@ -3,6 +3,11 @@
 The header row names the columns; a column named after a variable gives its values, any other
 column is carried along (to be copied to the output or dropped). A malformed cell spoils only its
 own row: the row is reported, the others are computed.
+
+A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
+. e E + - and the delimiter only, every row full) is split by NumPy and converted by pyarrow when
+it is installed: the same floats, cells and rows as cell by cell (tests/test_points_bulk.py). Any
+other chunk, or every chunk without pyarrow, is read cell by cell by the csv module's rules.
 """
 
 from __future__ import annotations

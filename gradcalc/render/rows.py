@@ -4,7 +4,8 @@ Machine formats carry every float at full precision (the shortest repr that read
 float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
-  ``error``), then one row per point;
+  ``error``), then one row per point (the rows of a chunk read in bulk, points.py, joined by
+  pyarrow with the numbers in repr's own text: ``shortest``);
 - jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
   "warnings"}`` (and
   ``"columns"`` for kept columns);
