@@ -210,8 +210,8 @@ class PointsFile:
             data = text.encode("ascii")
         except UnicodeEncodeError:
             return None
-        if data.translate(None, PLAIN[self.delimiter]):   # a character that is no number's
-            return None
+        if data.translate(None, PLAIN[self.delimiter]) or len(data) >= 2 ** 31 - 2:
+            return None   # a character that is no number's, or past pyarrow's 2 GiB of text
         block = _Block.split(a, data, self.names, self.delimiter, csv.field_size_limit())
         if block is None:
             return None

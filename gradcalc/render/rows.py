@@ -178,8 +178,9 @@ class RowWriter:
                                              if c is not None):
             return False
         a = arrow()
-        if a is None:
-            return False
+        numbers = [rows.value, *(rows.gradient[w] for w in self.wrt)]
+        if a is None or any(type(x[0]) is not float for x in numbers):
+            return False   # (a chunk this big is computed by NumPy: lists of float, tolist's)
         pa, pc, np = a.pa, a.pc, a.np
         sep = self._line.delimiter
         block: Any = getattr(cells[0], "block", None)
@@ -202,7 +203,7 @@ class RowWriter:
         if not whole:
             columns += [c.arrow for c in cells[len(self.variables):]]
         try:
-            numbers = [shortest(a, rows.value), *(shortest(a, rows.gradient[w]) for w in self.wrt)]
+            numbers = [shortest(a, x) for x in numbers]
             if whole:   # (the row's start ends with the delimiter)
                 between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
                 lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
