@@ -397,10 +397,10 @@ class _Text:
         if self._count < n:
             text, self._pending, self._count = pending, "", 0
             return text, _count_lines(text) + (bool(text) and text[-1] not in "\r\n")
-        if "\r" in pending:
+        if "\r" in pending and pending.count("\r") != pending.count("\r\n"):   # a lone \r
             lines = _lines(pending)
             text, self._pending = "".join(lines[:n]), "".join(lines[n:])
-        elif pending.isascii():   # where the n-th line ends, found by NumPy
+        elif pending.isascii():   # where the n-th line ends (at a \n), found by NumPy
             np = _numpy()
             ends = np.flatnonzero(np.frombuffer(pending.encode("ascii"), np.uint8) == 10)
             text, self._pending = pending[:ends[n - 1] + 1], pending[ends[n - 1] + 1:]
