@@ -124,12 +124,7 @@ class Tape:
         """A value list with inputs (from the point, or a constant's default) and literals set.
         For floats, a template made once is copied and the inputs filled in."""
         if D is FLOAT:
-            if self._float_leaves is None:
-                slots = [(i, self.graph.nodes[i].text) for i in self.order
-                         if self.graph.nodes[i].op == "input"]
-                template = self._leaves(FLOAT, {})
-                self._float_leaves = (template, slots)
-            template, slots = self._float_leaves
+            template, slots = self.float_template()
             v = template.copy()
             for i, name in slots:
                 x = point.get(name, v)
@@ -139,6 +134,15 @@ class Tape:
                     raise KeyError(name)
             return v
         return self._leaves(D, point)
+
+    def float_template(self) -> tuple[list, list[tuple[int, str]]]:
+        """(template, slots): the float value list with literals and constants set, made once,
+        and (node, name) of each input to fill in."""
+        if self._float_leaves is None:
+            slots = [(i, self.graph.nodes[i].text) for i in self.order
+                     if self.graph.nodes[i].op == "input"]
+            self._float_leaves = (self._leaves(FLOAT, {}), slots)
+        return self._float_leaves
 
     def _leaves(self, D, point: dict) -> list:
         v = [None] * (self.out + 1)
