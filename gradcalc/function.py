@@ -464,11 +464,14 @@ class _Plan:
         if values is None:
             return None
         clean, given = values
-        v = self._forward(clean)
-        if v is None:
-            return None
         tape = self.tape
+        v = self.template.copy()   # (as _forward, inline: this is the hot path)
+        for i, k in self.fill:
+            v[i] = clean[k]
         try:
+            tape._run(FLOAT, v, tape.forward_steps)
+            if not math.isfinite(sum(map(v.__getitem__, tape.step_nodes))):
+                return None   # Tape.forward would explain
             g = tape._backprop(FLOAT, v)
         except Exception:   # noqa: BLE001
             return None
@@ -487,9 +490,9 @@ class _Plan:
         r = _new(Result)
         r.__dict__.update(output=self.output, value=v[tape.out],
                           gradient=dict(zip(self.wrt, self.adjoints(g), strict=True)),
-                          point=given,
-                          warnings=self.notes, intermediates={w: v[i] for w, i in self.named},
-                          kinks=(), determined={})   # as Result(...) makes it, but faster
+                          point=given, warnings=self.notes,
+                          intermediates={w: v[i] for w, i in self.named}, kinks=(),
+                          determined={})   # as Result(...) makes it, but faster
         return r
 
 
