@@ -61,10 +61,12 @@ class Page:
 
 
 def write(report, path: str, digits: int = 6, picture_digits: int = 4,
-          rankdir: str = "auto") -> Page:
+          rankdir: str = "auto", hessian=None, walk=None) -> Page:
     """Build the page for a point report (made with its walkthrough's formulas:
-    ``Request(steps=True)`` or ``walk=True, formulas=True``) and write it to ``path``."""
-    page = build(report, digits, picture_digits, rankdir)
+    ``Request(steps=True)`` or ``walk=True, formulas=True``), or for an array program's report
+    with its walkthrough ``walk`` (``tensor_steps.walkthrough``), and write it to ``path``.
+    ``hessian``: the report of ``--hessian`` at the same point, shown in its own section."""
+    page = build(report, digits, picture_digits, rankdir, hessian=hessian, walk=walk)
     try:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(page.text)
@@ -75,15 +77,18 @@ def write(report, path: str, digits: int = 6, picture_digits: int = 4,
 
 
 def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto",
-          layout: str = "auto") -> Page:
+          layout: str = "auto", hessian=None, walk=None) -> Page:
     """The page's text. ``layout``: "auto" (Graphviz when it is installed and the graph is at
     most DOT_MAX_NODES nodes, within DOT_TIMEOUT seconds), "graphviz" (the same, never refused
     for size) or "own"."""
-    w = report.walk
-    if report.kind != "point" or w is None:
+    tensor = report.kind == "tensor"
+    w = walk if tensor else report.walk
+    if report.kind not in ("point", "tensor") or w is None:
         raise ValueError("an HTML walkthrough needs a point report with its walkthrough")
-    if w.backward and not w.backward[0].local_formula:
+    if not tensor and w.backward and not w.backward[0].local_formula:
         raise ValueError("the walkthrough was made without its formulas (Request(steps=True))")
+    if tensor:
+        _fits(w)
     order = [i for i in w.tape.order if w.tape.graph.nodes[i].op != "const"]
     index = {i: p for p, i in enumerate(order)}
     assert [s.node for s in w.forward] == [w.labels[i] for i in order]
@@ -103,22 +108,31 @@ def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto
     if svg is None:
         drawn = own_layout(w, order, index, picture_digits, rankdir)
         svg = OWN_SVG
-    data = json_text(report)
-    page = _page_data(report, order, index, digits, picture_digits, engine, note)
+    data = json_text(report, w if tensor else None)
+    page = _page_data(report, w, order, index, digits, picture_digits, engine, note)
     if drawn is not None:
         page["layout"].update(drawn)
+    if hessian is not None:
+        page["hessian"] = hessian_data(hessian)
     text = _assemble(report, svg, data, page)
     return Page(text, engine, note, len(order))
 
 
 # --- the data ----------------------------------------------------------------------------------
 
-def json_text(report) -> str:
+def json_text(report, walk=None) -> str:
     """What ``--format json --steps`` prints for this report, by the JSON renderer itself, made
     strict JSON: a number JSON cannot write (an infinite local derivative where 0·∞ was met,
     which Python's json prints as a bare Infinity) becomes the string "Infinity", "-Infinity"
-    or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged."""
+    or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged. An
+    array program's report comes with its walkthrough ``walk``."""
     from ..formats import Out, get
+
+    if report.kind == "tensor":
+        from ..formats.json import dumps
+        from .tensor_steps import json_object
+
+        return dumps(json_object(report, walk))
 
     chunks: list[str] = []
     get("json").render(dataclasses.replace(report, steps=True),
@@ -133,10 +147,9 @@ def script_json(text: str) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _page_data(report, order, index, digits, picture_digits, engine, note) -> dict:
+def _page_data(report, w, order, index, digits, picture_digits, engine, note) -> dict:
     """What the page needs beside the JSON: the graph's structure, by forward step (node k is
     forward step k + 1), each backward step's ends, the layout, the precomputed checks."""
-    w = report.walk
     graph = w.tape.graph
     nodes = []
     for i in order:
@@ -146,16 +159,71 @@ def _page_data(report, order, index, digits, picture_digits, engine, note) -> di
                       "args": [index[j] for j in node.args if j in index],
                       "consts": [w.labels[j] for j in node.args if j not in index],
                       "grad": bool(w.tape.needs[i])})
-    return {
+    tensor = report.kind == "tensor"
+    data = {
         "version": __version__,
         "title": report.title,
         "digits": digits,
         "picture_digits": picture_digits,
+        "tensor": tensor,
         "nodes": nodes,
-        "edges": [[index[e.source], index[e.target]] for e in w.edges],
+        "edges": [[index[a], index[b]] for a, b in _edge_ends(w)],
         "layout": {"engine": engine, "note": note},
-        **precomputed(report, len(order)),
     }
+    if tensor:
+        from .arrays import verdict
+
+        data["verdict"] = verdict(report.tensor_check)
+        data["shapes"] = [_shape(w.shapes[i]) for i in order]
+        data.update(precomputed_arrays(report, w))
+    else:
+        data.update(precomputed(report, len(order)))
+    return data
+
+
+def _edge_ends(w) -> list[tuple[int, int]]:
+    """(consumer, argument) tape indices of each backward step, for either walkthrough."""
+    if hasattr(w, "shapes"):          # an array program's: (source, argument k, target)
+        return [(i, j) for i, _k, j in w.edges]
+    return [(e.source, e.target) for e in w.edges]
+
+
+def _shape(shape) -> str:
+    from .arrays import shape_text
+
+    return shape_text(tuple(shape))
+
+
+# An array walkthrough's numbers all go into the page (each node's value, each edge's gradient
+# sent and running sum): past this many, the page would be tens of megabytes.
+MAX_ARRAY_ENTRIES = 250_000
+
+
+def _fits(w) -> None:
+    """Refuse (exit 2) an array walkthrough whose numbers would make the page too big."""
+    from ..lazy import numpy
+
+    np = numpy()
+    count = sum(int(np.size(s.value)) for s in w.forward) + sum(
+        int(np.size(s.downstream)) + int(np.size(s.total)) for s in w.backward)
+    if count > MAX_ARRAY_ENTRIES:
+        raise UsageError(f"--html: this walkthrough holds {count:,} numbers (every node's value "
+                         "and every gradient sent); a page takes at most "
+                         f"{MAX_ARRAY_ENTRIES:,}", hint="try smaller arrays (a few rows of the "
+                         "batch), or --steps --format json for every number")
+
+
+def hessian_data(report) -> dict:
+    """The Hessian's section: what ``--format json --hessian`` prints, as it prints it, with the
+    second-derivative test in the table's words and the notes the table shows."""
+    from .higher import VERDICTS
+
+    obj = json.loads(json_text(report))
+    h = report.hessian
+    verdict = VERDICTS.get(h.critical_point or "", "") if h.critical_point is not None else \
+        ("not a critical point: the gradient is not 0 here" if h.eigenvalues is not None else "")
+    obj["words"] = {"verdict": verdict, "notes": list(h.notes)}
+    return obj
 
 
 def precomputed(report, size: int) -> dict:
@@ -199,6 +267,74 @@ def precomputed(report, size: int) -> dict:
                           "note": (f"precomputed for the first {len(checked)} of {len(names)} "
                                    "inputs only (a big graph)") if skipped else ""},
             "descent": {"rates": list(RATES), "moved": names, "rows": steps}}
+
+
+CHECKED_ENTRIES = 3   # entries of each array input the gradient check is precomputed for
+SHOWN_ENTRIES = 36    # a moved input's new value is in the page up to this many entries
+
+
+def precomputed_arrays(report, w) -> dict:
+    """The "gradient check" and the "step" of an array program, as ``precomputed``: f at x ± h
+    for the CHECKED_ENTRIES entries of each input with the largest partials (ties: the first),
+    and f after one step of gradient descent on every input at each rate; by the same tape's
+    forward pass (tensor.forward), within EVAL_BUDGET entry evaluations."""
+    from .. import tensor
+    from ..lazy import numpy
+    from .tensor_steps import compact
+
+    np = numpy()
+    result, tape = report.result, w.tape
+    point = {k: np.asarray(v, dtype=np.float64) for k, v in result.point.items()}
+    grads = {k: np.asarray(g, dtype=np.float64) for k, g in result.gradient.items()
+             if g is not None}
+    size = max(1, sum(int(np.size(v)) for v in w.values.values()))
+
+    def value(at: dict) -> tuple[float | None, str | None]:
+        try:
+            with np.errstate(all="ignore"):
+                out = tensor.forward(tape, at)[tape.out]
+            return _finite(out), None if math.isfinite(float(out)) else "the value is not finite"
+        except GradcalcError as exc:
+            return None, exc.message
+
+    picks = []
+    for name, g in grads.items():
+        flat = np.abs(g).ravel()
+        for k in np.argsort(-flat, kind="stable")[:CHECKED_ENTRIES]:
+            picks.append((name, tuple(int(i) for i in np.unravel_index(int(k), g.shape))))
+    room = max(1, (EVAL_BUDGET // size - len(RATES)) // (2 * len(NUDGES)))
+    rows: dict[str, list] = {}
+    for name, idx in picks[:room]:
+        label = f"{name}[{', '.join(map(str, idx))}]" if idx else name
+        back = float(grads[name][idx])
+        rows[label] = []
+        for h in NUDGES:
+            ends = []
+            for sign in (1, -1):
+                moved = point[name].copy()
+                moved[idx] += sign * h
+                ends.append(value({**point, name: moved}))
+            (plus, why_plus), (minus, why_minus) = ends
+            estimate = None if plus is None or minus is None else \
+                _finite((plus - minus) / (2 * h))
+            rows[label].append({"h": h, "plus": plus, "minus": minus, "estimate": estimate,
+                                "error": why_plus or why_minus, "backprop": back})
+    norm2 = float(sum(float(np.sum(g * g)) for g in grads.values()))
+    steps = []
+    for lr in RATES:
+        at = {**point, **{k: point[k] - lr * g for k, g in grads.items()}}
+        new, why = value(at)
+        predicted = _finite(float(result.value) - lr * norm2)
+        steps.append({"lr": lr, "value": new, "predicted": predicted, "error": why,
+                      "point": {k: (at[k].tolist() if at[k].size <= SHOWN_ENTRIES
+                                    and np.isfinite(at[k]).all()
+                                    else f"{_shape(at[k].shape)}: {compact(at[k], 6)}")
+                                for k in grads}})
+    skipped = len(picks) - min(len(picks), room)
+    return {"gradcheck": {"h": list(NUDGES), "rows": rows,
+                          "note": (f"precomputed for the first {room} of {len(picks)} entries "
+                                   "only (big arrays)") if skipped else ""},
+            "descent": {"rates": list(RATES), "moved": list(grads), "rows": steps}}
 
 
 def _finite(x) -> float | None:
@@ -254,6 +390,7 @@ def _annotate_node(g, title, w, index) -> None:
     g.set("class", "node gc-node")
     title.text = f"{w.labels[i]} = {w.definitions[i]}"
     label = None
+    shape = f"{_shape(w.shapes[i])}: " if hasattr(w, "shapes") else None
     for text in list(g.iter(_TEXT)):
         words = text.text or ""
         if text.get("font-weight") == "bold" and label is None:
@@ -261,6 +398,9 @@ def _annotate_node(g, title, w, index) -> None:
         elif text.get("fill") == GRADIENT_COLOUR and " = " in words:
             head, _, value = words.rpartition(" = ")
             _split(text, head, value, "gc-g")
+        elif shape is not None:     # an array's line 'shape: value' ('2×2: [[1, 2], [3, 4]]')
+            if words.startswith(shape):
+                _split(text, shape.rstrip(), words[len(shape):], "gc-v", sep=" ")
         elif " = " in words and text.get("fill") is None and label is not None:
             # one text with the label: the browser's font is not the one Graphviz measured, so
             # the two pieces flow together rather than sit where Graphviz put the second
@@ -272,16 +412,17 @@ def _annotate_node(g, title, w, index) -> None:
             _split(label, head, value, "gc-v", name)
 
 
-def _split(text, head: str, value: str, cls: str, first=None) -> None:
+def _split(text, head: str, value: str, cls: str, first=None, sep: str = " = ") -> None:
     """'∂f/∂q = -4' becomes '∂f/∂q' and the spans ' = -4' (known), ' = ?' (not yet) and a
-    running sum (filled in by the script). ``first``: a span before the head (the label)."""
+    running sum (filled in by the script). ``first``: a span before the head (the label);
+    ``sep``: what joins the head to the value."""
     if first is None:
         text.text = head
     else:
         text.append(first)
         first.tail = head
     text.set("class", f"{cls}line")
-    for suffix, shown in (("v", f" = {value}"), ("q", " = ?"), ("p", "")):
+    for suffix, shown in (("v", f"{sep}{value}"), ("q", f"{sep}?"), ("p", "")):
         span = ET.SubElement(text, _TSPAN)
         span.set("class", f"{cls}{suffix}")
         span.text = shown
@@ -341,13 +482,25 @@ def _ranks(w, order, index) -> tuple[list[int], list[list[int]], list[list[int]]
 
 
 def _box_lines(w, i, picture_digits) -> list[str]:
-    label, value = w.labels[i], fmt(w.values[i], picture_digits)
-    first = f"{label} = {value}" if w.tape.graph.nodes[i].op == "input" else \
-        f"{label} = {w.definitions[i]} = {value}"
-    lines = [first]
+    """A box's lines as the page's script writes them (boxLines in walk.js): their lengths
+    size the box."""
+    label, value = w.labels[i], _shown(w, w.values[i], picture_digits)
+    definition = "" if w.tape.graph.nodes[i].op == "input" else f" = {w.definitions[i]}"
+    if hasattr(w, "shapes"):        # an array: its shape too
+        definition += f" ({_shape(w.shapes[i])})"
+    lines = [f"{label}{definition} = {value}"]
     if w.tape.needs[i]:
-        lines.append(f"∂{w.output}/∂{label} = {fmt(w.grads.get(i, 0.0), picture_digits)}")
+        lines.append(f"∂{w.output}/∂{label} = {_shown(w, w.grads.get(i, 0.0), picture_digits)}")
     return lines
+
+
+def _shown(w, x, digits: int) -> str:
+    """A value on one line: a number, or an array as tensor_steps.compact writes it."""
+    if not hasattr(w, "shapes"):
+        return fmt(x, digits)
+    from .tensor_steps import compact
+
+    return compact(x, digits)
 
 
 def _order_ranks(boxes, edges, depth) -> list[list[int]]:
@@ -406,8 +559,8 @@ def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> d
                 boxes.append(_Box(q, max(rank[p] - 1, 0), _box_lines(w, order[q], picture_digits)))
             edges.append((src, home[p], f"{p}-{q}", texts.get((p, q), "")))
     paths: dict[int, int] = {}
-    for e in w.edges:
-        paths[e.target] = paths.get(e.target, 0) + 1
+    for _i, j in _edge_ends(w):
+        paths[j] = paths.get(j, 0) + 1
     for box in boxes:
         if paths.get(order[box.node], 0) > 1:   # room for a running sum: '= -0.4161 + …'
             box.lines = [box.lines[0], box.lines[-1] + " + …"]
@@ -497,7 +650,7 @@ def _assemble(report, svg: str, data: str, page: dict) -> str:
     # this stylesheet run (an injected <script> or <style> would not).
     csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
            "img-src data:; base-uri 'none'; form-action 'none'")
-    point = ", ".join(f"{k} = {fmt(v)}" for k, v in report.result.point.items())
+    point = ", ".join(f"{k} = {_point_value(v)}" for k, v in report.result.point.items())
     fields = {
         "CSP": html.escape(csp, quote=True),
         "TITLE": html.escape(f"{_short(report.title)} — gradcalc walkthrough"),
@@ -516,6 +669,17 @@ def _assemble(report, svg: str, data: str, page: dict) -> str:
         name, _, rest = piece.partition("}}")
         out.append(fields[name] + rest)
     return "".join(out)
+
+
+def _point_value(x) -> str:
+    """An input's value in the page's header: a number, or an array by its shape and, when it
+    is small, its entries."""
+    shape = getattr(x, "shape", ())
+    if not shape:
+        return fmt(float(x))
+    from .tensor_steps import compact
+
+    return f"{_shape(shape)} {compact(x, 6)}"
 
 
 def _short(title: str, limit: int = 80) -> str:
