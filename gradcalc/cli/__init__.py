@@ -12,13 +12,20 @@ command goes behind '--': ``gradcalc -- check --at check=1``.
 
 from __future__ import annotations
 
+import gc as _gc
 import os
 import sys
 
-import click
+_collecting = _gc.isenabled()
+_gc.disable()   # while importing (as gradcalc/__init__.py does): start-up time
+try:
+    import click
 
-from .app import _Guarded
-from .gradient import gradient_command
+    from .app import _Guarded
+    from .gradient import gradient_command
+finally:
+    if _collecting:
+        _gc.enable()
 
 __all__ = ["main", "entry"]
 
