@@ -221,13 +221,18 @@ class Function:
         ``result.determined`` says how; a partial nothing determines is None.
         """
         given = point if not values else values if point is None else None
-        key = _plan_key(given, output, wrt) if variables is None else None
-        if key is not None:   # a plain point: the plan made for its names, if there is one
-            plan = self._tapes.get(key)
+        if type(given) is dict and variables is None and (wrt is None or type(wrt) is list
+                                                          or type(wrt) is tuple):
+            try:   # a plain point: the plan made for its names (see _plan_key), if there is one
+                plan = self._tapes.get((_PLAN, tuple(given), output,
+                                        None if wrt is None else tuple(wrt)))
+            except TypeError:   # an output or wrt of lists: the full path explains
+                plan = None
             if plan is not None:
                 result = plan.gradient(given)
                 if result is not None:
                     return result   # else something needs the full path below: it says what
+        key = _plan_key(given, output, wrt) if variables is None else None
         if self.graph.tensor:
             return self.tensor_gradient(point, wrt=wrt, output=output, **values)
         if variables is not None or _many(point, values):
@@ -413,7 +418,9 @@ class _Plan:
             operator.itemgetter(*adjoints)
         self.named = [(w, index_of(w)) for w in wrt
                       if w not in position and tape.keeps(index_of(w))]
-        self.kinks = tape.kinks
+        # (i, the argument of a one-argument op or None, args, kink test, singular test)
+        self.kinks = [(i, args[0] if len(args) == 1 else None, args, kink, singular)
+                      for i, args, kink, singular in tape.kinks]
 
     def _values(self, point: dict) -> tuple[list, dict] | None:
         """The point's values as ``_clean_values`` makes them, as a list and as the point
@@ -480,11 +487,10 @@ class _Plan:
             return None   # Tape.backward would take its careful path
         if tape.edges and any(test(*[v[j] for j in args]) for _i, args, test in tape.edges):
             return None   # limits.isolated would look at it
-        for i, args, kink, singular in self.kinks:   # where kinks_hit or unresolved would look
-            if g[i] != 0:
-                if kink is not None and kink(*[v[j] for j in args]):
-                    return None
-            elif singular is not None and singular(*[v[j] for j in args]):
+        for i, a, args, kink, singular in self.kinks:   # where kinks_hit or unresolved look
+            test = kink if g[i] != 0 else singular
+            if test is not None and (test(v[a]) if a is not None else
+                                     test(*[v[j] for j in args])):
                 return None
         g.append(0.0)
         r = _new(Result)
