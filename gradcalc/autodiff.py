@@ -28,6 +28,7 @@ from .numfmt import fmt
 from .ops import REGISTRY, VARIADIC
 
 _UNARY, _VARIADIC, _VJP = -1, -2, -3   # the `b` slot of a step: one, many arguments, a VJP
+_LINEAR, _MUL = 1, 2   # float_backprop's steps of + and - (partials ±1), and of * (y and x)
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
@@ -62,6 +63,7 @@ class Tape:
     seeds: frozenset = frozenset()   # the nodes partials are taken with respect to
     edges: list = field(default_factory=list)   # (i, args, test): ops at their domain's edge
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
+    _float_steps: list | None = field(default=None, repr=False)     # see float_backprop
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=(), tensor: bool = False) -> Tape:
@@ -240,7 +242,8 @@ class Tape:
         argument) to leave out, the structural zeros found by ``masked`` (exact and mpmath
         values, which have no infinities to carry)."""
         try:
-            g = self._backprop(D, v, None if skip is None else self._masked_steps(skip))
+            g = self.float_backprop(v) if D is FLOAT and skip is None else \
+                self._backprop(D, v, None if skip is None else self._masked_steps(skip))
         except (*_FAILURES, TypeError) as exc:
             if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
                 raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
@@ -251,15 +254,17 @@ class Tape:
             return self._careful(v)
         return g
 
-    def _backprop(self, D, v, steps=None, seed=None):
+    def _backprop(self, D, v, steps=None, seed=None, g=None):
         """The one backward loop, for every domain: floats, NumPy arrays (many points: no node
         is skipped, since an array's upstream is zero only at some points; += then adds in
         place into the array a node's first contribution made), SymPy, mpmath and the graph
         domain. Scalar steps apply the local partials directly (the VJP's scalar case, without
         building a tuple); an op with only a VJP goes through it. ``seed``: the output's
-        adjoint (an array output's one-hot entry, for a row of its Jacobian), else 1."""
-        g = [D.zero] * (self.out + 1)
-        g[self.out] = D.one if seed is None else seed
+        adjoint (an array output's one-hot entry, for a row of its Jacobian), else 1. ``g``:
+        adjoints to go on from (float_backprop's, for one step)."""
+        if g is None:
+            g = [D.zero] * (self.out + 1)
+            g[self.out] = D.one if seed is None else seed
         needs = self.needs
         skip_zero = D.name not in ("numpy", "tensor")   # (an array is never tested for 0)
         for i, a, b, ra, rb in self.backward_steps if steps is None else steps:
@@ -286,6 +291,55 @@ class Tape:
                     if d is not None and needs[j]:
                         g[j] += d
         return g
+
+    def float_backprop(self, v: list) -> list:
+        """``_backprop(FLOAT, v)``, number for number, faster: a step of + or - multiplies by
+        its constant partials (1, -1) without calling its rules, and one of * by the other
+        argument, which is what its rules return; every other step is the one loop's."""
+        g = [0.0] * (self.out + 1)
+        g[self.out] = 1.0
+        D = FLOAT
+        for i, a, b, ra, rb, kind in self._float_steps or self._float_backward_steps():
+            gi = g[i]
+            if gi == 0:
+                continue   # nothing flows through this node (and its rules may be undefined here)
+            if kind == _MUL:
+                if ra is not None:
+                    g[a] += gi * v[b]
+                if rb is not None:
+                    g[b] += gi * v[a]
+            elif kind == _LINEAR:   # ra, rb: the partials themselves, 1.0 or -1.0
+                if ra is not None:
+                    g[a] += gi * ra
+                if rb is not None:
+                    g[b] += gi * rb
+            elif b >= 0:
+                out = v[i]
+                x, y = v[a], v[b]
+                if ra is not None:
+                    g[a] += gi * ra(D, x, y, out)
+                if rb is not None:
+                    g[b] += gi * rb(D, x, y, out)
+            elif b == _UNARY:
+                g[a] += gi * ra(D, v[a], v[i])
+            else:   # several arguments, or a VJP: as _backprop does them
+                self._backprop(D, v, [(i, a, b, ra, rb)], g=g)
+        return g
+
+    def _float_backward_steps(self) -> list:
+        """The backward steps as float_backprop takes them (made once): a kind each, and for +
+        and - the constant partials in place of their rules."""
+        nodes = self.graph.nodes
+        steps = []
+        for i, a, b, ra, rb in self.backward_steps:
+            op = nodes[i].op if b >= 0 else None
+            if op in ("add", "sub"):   # partials 1 and ±1 at any point
+                steps.append((i, a, b, None if ra is None else ra(FLOAT, 1.0, 1.0, 2.0),
+                              None if rb is None else rb(FLOAT, 1.0, 1.0, 2.0), _LINEAR))
+            else:
+                steps.append((i, a, b, ra, rb, _MUL if op == "mul" else 0))
+        self._float_steps = steps
+        return steps
 
     def _masked_steps(self, skip) -> list:
         """The backward steps without the edges in ``skip`` (structural zeros at a point)."""

@@ -479,7 +479,7 @@ class _Plan:
             tape._run(FLOAT, v, tape.forward_steps)
             if not math.isfinite(sum(map(v.__getitem__, tape.step_nodes))):
                 return None   # Tape.forward would explain
-            g = tape._backprop(FLOAT, v)
+            g = tape.float_backprop(v)
         except Exception:   # noqa: BLE001
             return None
         # the sum Tape.backward tests, over the same entries in the same order, plus zeros
