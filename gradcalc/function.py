@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -411,11 +410,7 @@ class _Plan:
         # resolve made sure every other input is a constant (pi, e), set in the template
         index_of = tape.graph.index_of
         beyond = tape.out + 1   # a node after the output gets 0: an entry appended there
-        adjoints = [min(index_of(w), beyond) for w in wrt]
-        # the adjoints of wrt, as a tuple, from the adjoint list with that 0 appended
-        self.adjoints = (lambda g: ()) if not adjoints else \
-            (lambda g, k=adjoints[0]: (g[k],)) if len(adjoints) == 1 else \
-            operator.itemgetter(*adjoints)
+        self.adjoints = [(w, min(index_of(w), beyond)) for w in wrt]   # (name, its entry)
         self.named = [(w, index_of(w)) for w in wrt
                       if w not in position and tape.keeps(index_of(w))]
         # (i, the argument of a one-argument op or None, args, kink test, singular test)
@@ -495,10 +490,10 @@ class _Plan:
         g.append(0.0)
         r = _new(Result)
         r.__dict__.update(output=self.output, value=v[tape.out],
-                          gradient=dict(zip(self.wrt, self.adjoints(g), strict=True)),
-                          point=given, warnings=self.notes,
-                          intermediates={w: v[i] for w, i in self.named}, kinks=(),
-                          determined={})   # as Result(...) makes it, but faster
+                          gradient={w: g[i] for w, i in self.adjoints}, point=given,
+                          warnings=self.notes,
+                          intermediates={w: v[i] for w, i in self.named} if self.named else {},
+                          kinks=(), determined={})   # as Result(...) makes it, but faster
         return r
 
 
