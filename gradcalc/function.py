@@ -399,7 +399,7 @@ class _Plan:
     so every result, warning and error is the full path's own."""
 
     __slots__ = ("tape", "output", "names", "wrt", "notes", "template", "fill", "kinks",
-                 "adjoints", "named")
+                 "edges", "adjoints", "named")
 
     def __init__(self, tape: Tape, output: str, names: tuple, wrt: tuple, notes: tuple):
         self.tape, self.output, self.names, self.wrt, self.notes = tape, output, names, wrt, notes
@@ -416,6 +416,9 @@ class _Plan:
         # (i, the argument of a one-argument op or None, args, kink test, singular test)
         self.kinks = [(i, args[0] if len(args) == 1 else None, args, kink, singular)
                       for i, args, kink, singular in tape.kinks]
+        # (the arguments of a two-argument op or None, args, edge test)
+        self.edges = [(args if len(args) == 2 else None, args, test)
+                      for _i, args, test in tape.edges]
 
     def _values(self, point: dict) -> tuple[list, dict] | None:
         """The point's values as ``_clean_values`` makes them, as a list and as the point
@@ -480,8 +483,9 @@ class _Plan:
         # the sum Tape.backward tests, over the same entries in the same order, plus zeros
         if not math.isfinite(sum(g)):
             return None   # Tape.backward would take its careful path
-        if tape.edges and any(test(*[v[j] for j in args]) for _i, args, test in tape.edges):
-            return None   # limits.isolated would look at it
+        for two, args, test in self.edges:   # an op at the edge of its domain (sqrt at 0)
+            if test(v[two[0]], v[two[1]]) if two is not None else test(*[v[j] for j in args]):
+                return None   # limits.isolated would look at it
         for i, a, args, kink, singular in self.kinks:   # where kinks_hit or unresolved look
             test = kink if g[i] != 0 else singular
             if test is not None and (test(v[a]) if a is not None else
