@@ -252,6 +252,43 @@ def test_own_layout_places_every_node_without_overlap():
     assert {f"{a}-{b}" for a, b in data["edges"]} <= keys
 
 
+def label_rects(layout):
+    """Each edge label's rectangle as the page draws it: 12 px text from its baseline."""
+    rects = {}
+    for key, (text, x, y, anchor) in layout["labels"].items():
+        w = len(text) * 12 * 0.6
+        left = {"start": x, "end": x - w, "middle": x - w / 2}[anchor]
+        rects[key] = (left, y - 12, left + w, y + 3)
+    return rects
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+@pytest.mark.parametrize(("program", "at", "rankdir"), [
+    ("a = x*y + z; b = sin(a)*x; c = a*b - y*z; d = exp(-c^2) + b*a; f = d*c + x*y*z",
+     "x=0.5,y=-1.2,z=0.7", "auto"),
+    ("a = x*y + z; b = sin(a)*x; c = a*b - y*z; d = exp(-c^2) + b*a; f = d*c + x*y*z",
+     "x=0.5,y=-1.2,z=0.7", "LR"),
+    ("h = relu(w1*x + b1); s = w2*h + b2; L = (s - y)^2", "w1=0.5,x=2,b1=-0.3,w2=1.5,b2=0.1,y=1",
+     "TB"),
+    ("u = x*y*z*w; f = u + x*u + y*u + z*u + w*u", "x=1,y=2,z=3,w=4", "auto"),
+])
+def test_own_layout_edge_labels_overlap_no_box_and_no_other_label(program, at, rankdir):
+    r = report_of(program, at, check=False)
+    data = block(page_html.build(r, layout="own", rankdir=rankdir).text, "gradcalc-page")
+    layout = data["layout"]
+    assert layout["lr"] == (rankdir == "LR") or rankdir == "auto"
+    rects = label_rects(layout)
+    assert len(rects) == len(data["edges"])            # every walked edge keeps its label
+    boxes = [(b[1], b[2], b[1] + b[3], b[2] + b[4]) for b in layout["boxes"]]
+    keys = list(rects)
+    for i, k in enumerate(keys):
+        assert not any(overlap(rects[k], box) for box in boxes), k
+        assert not any(overlap(rects[k], rects[j]) for j in keys[i + 1:]), k
+
+
 def test_a_big_graph_draws_repeated_inputs_once_per_use():
     program = "\n".join(f"v{k} = sin(v{k - 1} + x*{k})" if k else "v0 = sin(x)"
                         for k in range(60))
@@ -695,7 +732,7 @@ def test_an_array_page_in_its_own_layout(tmp_path, monkeypatch):
     first = {b[0] for b in page["layout"]["boxes"]}
     assert first == set(range(len(page["nodes"])))
     # each edge keeps its VJP and dimension check as its label
-    assert any("∂f/∂W = Xᵀ · ∂f/∂t1" in label for label in page["layout"]["labels"].values())
+    assert any("∂f/∂W = Xᵀ · ∂f/∂t1" in label[0] for label in page["layout"]["labels"].values())
 
 
 def nums(o: Opened, selector: str) -> list[float]:

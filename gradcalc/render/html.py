@@ -21,6 +21,7 @@ here, as XML text in the SVG, as ``\\u003c``-escaped JSON in the data blocks, an
 from __future__ import annotations
 
 import base64
+import bisect
 import dataclasses
 import hashlib
 import html
@@ -573,12 +574,130 @@ def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> d
         if label:
             gaps[boxes[b].rank] = max(gaps[boxes[b].rank], len(label) * 12 * 0.6 + 24)
     lr = _direction(boxes, ranks, gaps, rankdir) == "LR"
-    width, height = _place(boxes, ranks, gaps, lr)
+    if not lr:
+        gaps = [float(RANK_GAP)] * depth
+    width, height, places = _place_with_labels(boxes, ranks, edges, gaps, lr)
     return {"lr": lr, "size": [round(width, 1), round(height, 1)],
             "boxes": [[b.node, round(b.x, 1), round(b.y, 1), round(b.width, 1),
                        round(b.height, 1)] for b in boxes],
             "edges": [[a, b, key] for a, b, key, _label in edges],
-            "labels": {key: label for _a, _b, key, label in edges if label}}
+            "labels": {key: [label, *places[key]] for _a, _b, key, label in edges if label}}
+
+
+def _place_with_labels(boxes, ranks, edges, gaps, lr: bool):
+    """Place the boxes and the edge labels; widen the gaps where labels found no free place,
+    while that helps: up to a few rounds past the last improvement (for a big graph, where a
+    round takes about 0.05 s per thousand boxes, three rounds in all); then the best round's
+    gaps. Returns the drawing's width and height, and the labels' places."""
+    big = len(boxes) > 1000
+    patience, rounds = (1, 3) if big else (3, LABEL_ROUNDS)
+    best: tuple[float, list[float]] = (math.inf, gaps)
+    stale = 0
+    for _round in range(rounds):
+        width, height = _place(boxes, ranks, gaps, lr)
+        places, crowded = _label_places(boxes, edges, lr, _starts(boxes, ranks, lr))
+        failed = sum(crowded.values())
+        if failed < best[0]:
+            best, stale = (failed, list(gaps)), 0
+        else:
+            stale += 1
+        if not crowded or stale >= patience:
+            break
+        for r, count in crowded.items():   # a line (or a column) per label without a place
+            gaps[r] += count * (LABEL_H + 4) if not lr else min(count, 4) * 120
+    if failed > best[0]:                   # (labels crossing the boxes of long edges, say)
+        gaps = best[1]
+        width, height = _place(boxes, ranks, gaps, lr)
+        places, _crowded = _label_places(boxes, edges, lr, _starts(boxes, ranks, lr))
+    return width, height, places
+
+
+LABEL_H = 15            # pixels: an edge label's line (12 px text)
+LABEL_ROUNDS = 10       # times the gaps may widen for labels that found no free place
+# where on its edge a label may sit, best first
+_ALONG = (0.5, 0.35, 0.65, 0.2, 0.8, 0.42, 0.58, 0.27, 0.73, 0.1, 0.9, 0.15, 0.85)
+_CELL = 120.0           # pixels: the grid that finds what a label could overlap
+
+
+def _curve(a: _Box, b: _Box, lr: bool, t: float) -> tuple[float, float, float, float]:
+    """The edge from box a to box b as the page draws it (walk.js: ends, drawEdge: a cubic
+    Bézier leaving and entering along the ranks' direction): its point at t, and x1 - x0."""
+    if lr:
+        x0, y0, x1, y1 = a.x + a.width, a.y + a.height / 2, b.x, b.y + b.height / 2
+        c = max((x1 - x0) / 2, 20)
+        p1, p2 = (x0 + c, y0), (x1 - c, y1)
+    else:
+        x0, y0, x1, y1 = a.x + a.width / 2, a.y + a.height, b.x + b.width / 2, b.y
+        c = max((y1 - y0) / 2, 20)
+        p1, p2 = (x0, y0 + c), (x1, y1 - c)
+    u = 1 - t
+    x = u ** 3 * x0 + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t ** 3 * x1
+    y = u ** 3 * y0 + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t ** 3 * y1
+    return x, y, x1 - x0, y1 - y0
+
+
+def _candidates(a: _Box, b: _Box, lr: bool, w: float):
+    """The places a label of width w may take on the edge a → b, best first: middle first,
+    then further along; left to right above the curve, then below it; top to bottom beside
+    it on the side it leans to, then on the other. Each: ([x, y, anchor], its rectangle)."""
+    for t in _ALONG:
+        x, y, dx, _dy = _curve(a, b, lr, t)
+        if lr:
+            yield [x, y - 4, "middle"], (x - w / 2, y - 16, x + w / 2, y - 1)
+            yield [x, y + 15, "middle"], (x - w / 2, y + 3, x + w / 2, y + 18)
+            continue
+        sides = (1, -1) if dx >= 0 else (-1, 1)
+        for side in sides:
+            if side > 0:
+                yield [x + 6, y + 4, "start"], (x + 6, y - 8, x + 6 + w, y + 7)
+            else:
+                yield [x - 6, y + 4, "end"], (x - 6 - w, y - 8, x - 6, y + 7)
+
+
+def _gap_at(starts: list[float], along: float) -> int:
+    """The rank whose gap in front holds (or is nearest) a point this far along the ranks."""
+    return max(1, min(bisect.bisect_left(starts, along), len(starts) - 1))
+
+
+def _label_places(boxes, edges, lr: bool, starts: list[float]) -> tuple[dict[str, list],
+                                                                         dict[int, int]]:
+    """Where each edge label goes, as [x, y, anchor] for the page's script: the first place
+    along its edge (middle first) that overlaps no box and no label placed before it; and the
+    ranks whose gap in front had labels with no free place, with how many (each goes to the
+    middle of its edge anyway)."""
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def cells(r):
+        for gx in range(int(r[0] // _CELL), int(r[2] // _CELL) + 1):
+            for gy in range(int(r[1] // _CELL), int(r[3] // _CELL) + 1):
+                yield gx, gy
+
+    def free(r) -> bool:
+        return not any(r[0] < o[2] and o[0] < r[2] and r[1] < o[3] and o[1] < r[3]
+                       for c in cells(r) for o in grid.get(c, ()))
+
+    def take(r) -> None:
+        for c in cells(r):
+            grid.setdefault(c, []).append(r)
+
+    for box in boxes:
+        take((box.x, box.y, box.x + box.width, box.y + box.height))
+    places: dict[str, list] = {}
+    crowded: dict[int, int] = {}
+    for a, b, key, label in sorted(edges, key=lambda e: (boxes[e[1]].rank, e[2])):
+        if not label:
+            continue
+        w = len(label) * 12 * 0.6
+        found = next((o for o in _candidates(boxes[a], boxes[b], lr, w) if free(o[1])), None)
+        if found is None:   # no free place: the middle of its edge all the same
+            found = next(_candidates(boxes[a], boxes[b], lr, w))
+            r = found[1]
+            gap = _gap_at(starts, (r[0] + r[2]) / 2 if lr else (r[1] + r[3]) / 2)
+            crowded[gap] = crowded.get(gap, 0) + 1
+        place, r = found
+        take(r)
+        places[key] = [round(place[0], 1), round(place[1], 1), place[2]]
+    return places, crowded
 
 
 def _edge_texts(w, index, picture_digits) -> dict[tuple[int, int], str]:
@@ -589,12 +708,18 @@ def _edge_texts(w, index, picture_digits) -> dict[tuple[int, int], str]:
             for j in [w.tape.graph.nodes[i].args[k]] if j in index}
 
 
+def _starts(boxes, ranks, lr: bool) -> list[float]:
+    """Where each rank begins along the ranks' direction (as placed)."""
+    return [min(((boxes[b].x if lr else boxes[b].y) for b in members), default=0.0)
+            for members in ranks]
+
+
 def _extent(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
     along = [max((boxes[b].width if lr else boxes[b].height) for b in members) if members else 0
              for members in ranks]
     across = [sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members)
               for members in ranks]
-    length = sum(along) + sum(gaps[1:]) if lr else sum(along) + RANK_GAP * (len(ranks) - 1)
+    length = sum(along) + sum(gaps[1:len(ranks)])
     return (length, max(across, default=0)) if lr else (max(across, default=0), length)
 
 
@@ -602,8 +727,9 @@ def _direction(boxes, ranks, gaps, rankdir: str) -> str:
     if rankdir in ("LR", "TB"):
         return rankdir
     fit = {}
-    for d in ("LR", "TB"):
-        width, height = _extent(boxes, ranks, gaps, d == "LR")
+    for d in ("LR", "TB"):   # the label-wide gaps left to right; top to bottom, RANK_GAP
+        width, height = _extent(boxes, ranks, gaps if d == "LR" else
+                                [float(RANK_GAP)] * len(ranks), d == "LR")
         fit[d] = min(1600 / max(width, 1), 900 / max(height, 1))
     return "LR" if fit["LR"] >= min(1.0, fit["TB"]) else "TB"
 
@@ -614,7 +740,7 @@ def _place(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
     along = 0.0
     for r, members in enumerate(ranks):
         if r:
-            along += gaps[r] if lr else RANK_GAP
+            along += gaps[r]
         thick = max(((boxes[b].width if lr else boxes[b].height) for b in members), default=0)
         total = sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members) - GAP
         across = ((height if lr else width) - total) / 2

@@ -375,13 +375,9 @@
     var ab = e[2].split("-");
     g.appendChild(s_("title", {}, nodes[+ab[0]].label + " → " + nodes[+ab[1]].label));
     g.appendChild(s_("path", {d: d, "marker-end": "url(#gc-arrow)"}));
-    if (detail && L.labels[e[2]]) {
-      // left to right: above the middle of the edge; top to bottom: beside it, on the side it
-      // leans to, so that the labels of edges fanning out of one node do not overlap
-      var side = L.lr ? 0 : (p[2] >= p[0] ? 1 : -1);
-      g.appendChild(s_("text", {"class": "gc-local", x: (p[0] + p[2]) / 2 + 6 * side,
-        y: (p[1] + p[3]) / 2 + (L.lr ? -4 : 4),
-        "text-anchor": side > 0 ? "start" : side < 0 ? "end" : "middle"}, L.labels[e[2]]));
+    var label = L.labels[e[2]];   // [text, x, y, anchor]: placed by gradcalc clear of the others
+    if (detail && label) {
+      g.appendChild(s_("text", {"class": "gc-local", x: label[1], y: label[2], "text-anchor": label[3]}, label[0]));
     }
     g.setAttribute("data-detail", detail ? "1" : "0");
     return g;
