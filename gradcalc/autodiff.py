@@ -29,6 +29,10 @@ from .ops import REGISTRY, VARIADIC
 
 _UNARY, _VARIADIC, _VJP = -1, -2, -3   # the `b` slot of a step: one, many arguments, a VJP
 _LINEAR, _MUL = 1, 2   # float_backprop's steps of + and - (partials ±1), and of * (y and x)
+# The registry's own rules that float_backprop applies without calling them: a step whose rules
+# are others (a test may put a wrong rule in the registry) goes through the one loop.
+_LINEAR_RULES = frozenset(r for name in ("add", "sub") for r in REGISTRY[name].partials)
+_MUL_RULES = REGISTRY["mul"].partials
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
@@ -329,15 +333,15 @@ class Tape:
     def _float_backward_steps(self) -> list:
         """The backward steps as float_backprop takes them (made once): a kind each, and for +
         and - the constant partials in place of their rules."""
-        nodes = self.graph.nodes
         steps = []
         for i, a, b, ra, rb in self.backward_steps:
-            op = nodes[i].op if b >= 0 else None
-            if op in ("add", "sub"):   # partials 1 and ±1 at any point
+            rules = {ra, rb} - {None}
+            if b >= 0 and rules <= _LINEAR_RULES:   # + and -: partials 1 and ±1 at any point
                 steps.append((i, a, b, None if ra is None else ra(FLOAT, 1.0, 1.0, 2.0),
                               None if rb is None else rb(FLOAT, 1.0, 1.0, 2.0), _LINEAR))
             else:
-                steps.append((i, a, b, ra, rb, _MUL if op == "mul" else 0))
+                mul = b >= 0 and ra in (None, _MUL_RULES[0]) and rb in (None, _MUL_RULES[1])
+                steps.append((i, a, b, ra, rb, _MUL if mul else 0))
         self._float_steps = steps
         return steps
 
