@@ -8,19 +8,9 @@
 
 from __future__ import annotations
 
-import gc as _gc
-
-# Importing makes many objects and no garbage; the collector would walk them a few dozen times
-# for nothing (~10% of the import time). Paused while the package loads, as it was after.
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
-    from .errors import EvaluationError, GradcalcError, ParseError, UsageError
-    from .function import Function, Result, SymbolicResult
-    from .syntax import DEFAULT_LIMITS, NO_LIMITS, Limits
-finally:
-    if _collecting:
-        _gc.enable()
+from .errors import EvaluationError, GradcalcError, ParseError, UsageError
+from .function import Function, Result, SymbolicResult
+from .syntax import DEFAULT_LIMITS, NO_LIMITS, Limits
 
 __version__ = "0.1.0"
 __all__ = ["parse", "gradient", "Function", "Result", "SymbolicResult", "GradcalcError",

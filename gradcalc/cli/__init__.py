@@ -12,20 +12,13 @@ command goes behind '--': ``gradcalc -- check --at check=1``.
 
 from __future__ import annotations
 
-import gc as _gc
 import os
 import sys
 
-_collecting = _gc.isenabled()
-_gc.disable()   # while importing (as gradcalc/__init__.py does): start-up time
-try:
-    import click
+import click
 
-    from .app import _Guarded
-    from .gradient import gradient_command
-finally:
-    if _collecting:
-        _gc.enable()
+from .app import _Guarded
+from .gradient import gradient_command
 
 __all__ = ["main", "entry"]
 
