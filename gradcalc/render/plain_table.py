@@ -14,8 +14,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ..errors import printable
 from ..numfmt import fmt
@@ -31,8 +30,7 @@ _MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
 _ONE_COLUMN = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("∂✓✗—…≈·∞π─")
 
 
-@dataclass(frozen=True)
-class Col:
+class Col(NamedTuple):
     """A column: ``text`` is a formula (folds anywhere, cut past CUT characters); any other cell
     (a number, a check mark with its note) wraps only at spaces, so no number splits; a
     ``whole`` one (a name, an edge "f → q") never wraps; ``prose`` (a note) wraps as early as a
