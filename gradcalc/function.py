@@ -324,10 +324,13 @@ class Function:
         return tape.forward(FLOAT, at)[tape.out]
 
     def _remember(self, key: tuple, tape: Tape, out_name: str, wrt: tuple, notes: list) -> None:
-        """Keep the plan for a point's names (``key``), so that the next point with the same
-        names takes the fast path. A few hundred at most: names in new orders make new keys."""
-        if len(self._tapes) < _MOST_PLANS:
+        """Make the plan for a point's names (``key``) the second time they come, so that the
+        next point with those names takes the fast path (a single call, as the command line's,
+        does not pay for a plan). A few hundred at most: names in new orders make new keys."""
+        if key in self._tapes:   # seen once (None): now make it
             self._tapes[key] = _Plan(tape, out_name, key[1], wrt, tuple(notes))
+        elif len(self._tapes) < _MOST_PLANS:
+            self._tapes[key] = None
 
     def symbolic(self, point=None, /, *, wrt=None, output: str | None = None) -> SymbolicResult:
         """The gradient as SymPy expressions: our reverse pass run in the SymPy domain. With a
@@ -368,7 +371,7 @@ class Function:
 
 _PLAN = "plan"         # first item of a plan's key among a Function's tapes
 _VALUE = object()      # the output slot of the key of a plan for __call__ (the value alone)
-_MOST_PLANS = 256      # tapes and plans kept by one Function, at most
+_MOST_PLANS = 256      # tapes, plans and names seen once kept by one Function, at most
 
 
 def _plan_key(point, output, wrt) -> tuple | None:
