@@ -67,7 +67,7 @@ class Tape:
     seeds: frozenset = frozenset()   # the nodes partials are taken with respect to
     edges: list = field(default_factory=list)   # (i, args, test): ops at their domain's edge
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
-    _float_steps: list | None = field(default=None, repr=False)     # see float_backprop
+    _float_steps: list | bool = field(default=False, repr=False)    # see float_backprop
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=(), tensor: bool = False) -> Tape:
@@ -299,11 +299,19 @@ class Tape:
     def float_backprop(self, v: list) -> list:
         """``_backprop(FLOAT, v)``, number for number, faster: a step of + or - multiplies by
         its constant partials (1, -1) without calling its rules, and one of * by the other
-        argument, which is what its rules return; every other step is the one loop's."""
+        argument, which is what its rules return; every other step is the one loop's. (The
+        first pass of a tape is the one loop's: making these steps costs more than it saves
+        once.)"""
+        steps = self._float_steps
+        if steps is False:
+            self._float_steps = True
+            return self._backprop(FLOAT, v)
+        if steps is True:
+            steps = self._float_steps = self._float_backward_steps()
         g = [0.0] * (self.out + 1)
         g[self.out] = 1.0
         D = FLOAT
-        for i, a, b, ra, rb, kind in self._float_steps or self._float_backward_steps():
+        for i, a, b, ra, rb, kind in steps:
             gi = g[i]
             if gi == 0:
                 continue   # nothing flows through this node (and its rules may be undefined here)
@@ -331,18 +339,17 @@ class Tape:
         return g
 
     def _float_backward_steps(self) -> list:
-        """The backward steps as float_backprop takes them (made once): a kind each, and for +
-        and - the constant partials in place of their rules."""
+        """The backward steps as float_backprop takes them: a kind each, and for + and - the
+        constant partials in place of their rules."""
         steps = []
         for i, a, b, ra, rb in self.backward_steps:
-            rules = {ra, rb} - {None}
-            if b >= 0 and rules <= _LINEAR_RULES:   # + and -: partials 1 and ±1 at any point
+            if b >= 0 and (ra is None or ra in _LINEAR_RULES) and (
+                    rb is None or rb in _LINEAR_RULES):   # + and -: partials 1 and ±1 anywhere
                 steps.append((i, a, b, None if ra is None else ra(FLOAT, 1.0, 1.0, 2.0),
                               None if rb is None else rb(FLOAT, 1.0, 1.0, 2.0), _LINEAR))
             else:
                 mul = b >= 0 and ra in (None, _MUL_RULES[0]) and rb in (None, _MUL_RULES[1])
                 steps.append((i, a, b, ra, rb, _MUL if mul else 0))
-        self._float_steps = steps
         return steps
 
     def _masked_steps(self, skip) -> list:

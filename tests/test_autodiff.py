@@ -134,6 +134,11 @@ def test_the_float_backward_loop_is_the_one_loop_number_for_number(seed):
             v = tape.forward(FLOAT, point)
         except EvaluationError:
             continue
+        try:
+            tape.float_backprop(v)   # its first pass is the one loop's; the next ones its own
+        except Exception:  # noqa: BLE001
+            pass
+        assert tape._float_steps is True
         outcome = []
         for run in (tape.float_backprop, lambda v, t=tape: t._backprop(FLOAT, v)):
             try:
@@ -149,6 +154,8 @@ def test_the_float_backward_loop_by_hand():
     _g, tape = compile_("a = x - y; b = -a; c = a*b + x*x; f = c - (y + 2)*x", ("x", "y"))
     x, y = 3.0, 5.0
     v = tape.forward(FLOAT, {"x": x, "y": y})
+    assert tape.float_backprop(v) == tape.float_backprop(v)   # the one loop's pass, then its own
+    assert isinstance(tape._float_steps, list)
     g = tape.float_backprop(v)
     # f = -(x-y)^2 + x^2 - (y+2)x: df/dx = -2(x-y) + 2x - (y+2), df/dy = 2(x-y) - x
     assert [g[i] for i in (0, 1)] == [-2 * (x - y) + 2 * x - (y + 2), 2 * (x - y) - x]
