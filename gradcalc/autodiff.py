@@ -28,6 +28,11 @@ from .numfmt import fmt
 from .ops import REGISTRY, VARIADIC
 
 _UNARY, _VARIADIC, _VJP = -1, -2, -3   # the `b` slot of a step: one, many arguments, a VJP
+_LINEAR, _MUL = 1, 2   # float_backprop's steps of + and - (partials ±1), and of * (y and x)
+# The registry's own rules that float_backprop applies without calling them: a step whose rules
+# are others (a test may put a wrong rule in the registry) goes through the one loop.
+_LINEAR_RULES = frozenset(r for name in ("add", "sub") for r in REGISTRY[name].partials)
+_MUL_RULES = REGISTRY["mul"].partials
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
@@ -62,6 +67,7 @@ class Tape:
     seeds: frozenset = frozenset()   # the nodes partials are taken with respect to
     edges: list = field(default_factory=list)   # (i, args, test): ops at their domain's edge
     _float_leaves: tuple | None = field(default=None, repr=False)   # (template, input slots)
+    _float_steps: list | bool = field(default=False, repr=False)    # see float_backprop
 
     @classmethod
     def compile(cls, graph: Graph, out: int, variables, extra=(), tensor: bool = False) -> Tape:
@@ -124,12 +130,7 @@ class Tape:
         """A value list with inputs (from the point, or a constant's default) and literals set.
         For floats, a template made once is copied and the inputs filled in."""
         if D is FLOAT:
-            if self._float_leaves is None:
-                slots = [(i, self.graph.nodes[i].text) for i in self.order
-                         if self.graph.nodes[i].op == "input"]
-                template = self._leaves(FLOAT, {})
-                self._float_leaves = (template, slots)
-            template, slots = self._float_leaves
+            template, slots = self.float_template()
             v = template.copy()
             for i, name in slots:
                 x = point.get(name, v)
@@ -139,6 +140,15 @@ class Tape:
                     raise KeyError(name)
             return v
         return self._leaves(D, point)
+
+    def float_template(self) -> tuple[list, list[tuple[int, str]]]:
+        """(template, slots): the float value list with literals and constants set, made once,
+        and (node, name) of each input to fill in."""
+        if self._float_leaves is None:
+            slots = [(i, self.graph.nodes[i].text) for i in self.order
+                     if self.graph.nodes[i].op == "input"]
+            self._float_leaves = (self._leaves(FLOAT, {}), slots)
+        return self._float_leaves
 
     def _leaves(self, D, point: dict) -> list:
         v = [None] * (self.out + 1)
@@ -236,7 +246,8 @@ class Tape:
         argument) to leave out, the structural zeros found by ``masked`` (exact and mpmath
         values, which have no infinities to carry)."""
         try:
-            g = self._backprop(D, v, None if skip is None else self._masked_steps(skip))
+            g = self.float_backprop(v) if D is FLOAT and skip is None else \
+                self._backprop(D, v, None if skip is None else self._masked_steps(skip))
         except (*_FAILURES, TypeError) as exc:
             if D is not FLOAT:   # SymPy refusing, e.g. comparing a non-real number
                 raise EvaluationError(f"SymPy cannot differentiate this program: it is not real "
@@ -247,15 +258,17 @@ class Tape:
             return self._careful(v)
         return g
 
-    def _backprop(self, D, v, steps=None, seed=None):
+    def _backprop(self, D, v, steps=None, seed=None, g=None):
         """The one backward loop, for every domain: floats, NumPy arrays (many points: no node
         is skipped, since an array's upstream is zero only at some points; += then adds in
         place into the array a node's first contribution made), SymPy, mpmath and the graph
         domain. Scalar steps apply the local partials directly (the VJP's scalar case, without
         building a tuple); an op with only a VJP goes through it. ``seed``: the output's
-        adjoint (an array output's one-hot entry, for a row of its Jacobian), else 1."""
-        g = [D.zero] * (self.out + 1)
-        g[self.out] = D.one if seed is None else seed
+        adjoint (an array output's one-hot entry, for a row of its Jacobian), else 1. ``g``:
+        adjoints to go on from (float_backprop's, for one step)."""
+        if g is None:
+            g = [D.zero] * (self.out + 1)
+            g[self.out] = D.one if seed is None else seed
         needs = self.needs
         skip_zero = D.name not in ("numpy", "tensor")   # (an array is never tested for 0)
         for i, a, b, ra, rb in self.backward_steps if steps is None else steps:
@@ -282,6 +295,62 @@ class Tape:
                     if d is not None and needs[j]:
                         g[j] += d
         return g
+
+    def float_backprop(self, v: list) -> list:
+        """``_backprop(FLOAT, v)``, number for number, faster: a step of + or - multiplies by
+        its constant partials (1, -1) without calling its rules, and one of * by the other
+        argument, which is what its rules return; every other step is the one loop's. (The
+        first pass of a tape is the one loop's: making these steps costs more than it saves
+        once.)"""
+        steps = self._float_steps
+        if steps is False:
+            self._float_steps = True
+            return self._backprop(FLOAT, v)
+        if steps is True:
+            steps = self._float_steps = self._float_backward_steps()
+        g = [0.0] * (self.out + 1)
+        g[self.out] = 1.0
+        D = FLOAT
+        for i, a, b, ra, rb, kind in steps:
+            gi = g[i]
+            if gi == 0:
+                continue   # nothing flows through this node (and its rules may be undefined here)
+            if kind == _MUL:
+                if ra is not None:
+                    g[a] += gi * v[b]
+                if rb is not None:
+                    g[b] += gi * v[a]
+            elif kind == _LINEAR:   # ra, rb: the partials themselves, 1.0 or -1.0
+                if ra is not None:
+                    g[a] += gi * ra
+                if rb is not None:
+                    g[b] += gi * rb
+            elif b >= 0:
+                out = v[i]
+                x, y = v[a], v[b]
+                if ra is not None:
+                    g[a] += gi * ra(D, x, y, out)
+                if rb is not None:
+                    g[b] += gi * rb(D, x, y, out)
+            elif b == _UNARY:
+                g[a] += gi * ra(D, v[a], v[i])
+            else:   # several arguments, or a VJP: as _backprop does them
+                self._backprop(D, v, [(i, a, b, ra, rb)], g=g)
+        return g
+
+    def _float_backward_steps(self) -> list:
+        """The backward steps as float_backprop takes them: a kind each, and for + and - the
+        constant partials in place of their rules."""
+        steps = []
+        for i, a, b, ra, rb in self.backward_steps:
+            if b >= 0 and (ra is None or ra in _LINEAR_RULES) and (
+                    rb is None or rb in _LINEAR_RULES):   # + and -: partials 1 and ±1 anywhere
+                steps.append((i, a, b, None if ra is None else ra(FLOAT, 1.0, 1.0, 2.0),
+                              None if rb is None else rb(FLOAT, 1.0, 1.0, 2.0), _LINEAR))
+            else:
+                mul = b >= 0 and ra in (None, _MUL_RULES[0]) and rb in (None, _MUL_RULES[1])
+                steps.append((i, a, b, ra, rb, _MUL if mul else 0))
+        return steps
 
     def _masked_steps(self, skip) -> list:
         """The backward steps without the edges in ``skip`` (structural zeros at a point)."""

@@ -219,12 +219,27 @@ class Function:
         quotients and, within ``limits`` seconds (0: never), SymPy's limit of the derivative:
         ``result.determined`` says how; a partial nothing determines is None.
         """
+        given = point if not values else values if point is None else None
+        if type(given) is dict and variables is None and (wrt is None or type(wrt) is list
+                                                          or type(wrt) is tuple):
+            try:   # a plain point: the plan made for its names (see _plan_key), if there is one
+                plan = self._tapes.get((_PLAN, tuple(given), output,
+                                        None if wrt is None else tuple(wrt)))
+            except TypeError:   # an output or wrt of lists: the full path explains
+                plan = None
+            if plan is not None:
+                result = plan.gradient(given)
+                if result is not None:
+                    return result   # else something needs the full path below: it says what
+        key = _plan_key(given, output, wrt) if variables is None else None
         if self.graph.tensor:
             return self.tensor_gradient(point, wrt=wrt, output=output, **values)
         if variables is not None or _many(point, values):
             return self._gradient_many(point, values, wrt, output, variables, errors)
         tape, out_name, point, wrt, notes = self.resolve({**(point or {}), **values}, output,
                                                          wrt)
+        if key is not None:
+            self._remember(key, tape, out_name, wrt, notes)
         v = tape.forward(FLOAT, point)
         g = tape.backward(FLOAT, v)
         index_of = self.graph.index_of
@@ -291,12 +306,31 @@ class Function:
 
     def __call__(self, point: Mapping[str, float] | None = None, /, **values: float) -> float:
         """The output's value at a point (forward pass only)."""
+        given = point if not values else values if point is None else None
+        key = _plan_key(given, _VALUE, ())
+        if key is not None:
+            plan = self._tapes.get(key)
+            if plan is not None:
+                value = plan.value(given)
+                if value is not None:
+                    return value
         if self.graph.tensor:
             from .tensor import evaluate
 
             return evaluate(self, {**(point or {}), **values})
-        tape, _name, at, _wrt, _notes = self.resolve({**(point or {}), **values}, wrt=())
+        tape, out_name, at, wrt, notes = self.resolve({**(point or {}), **values}, wrt=())
+        if key is not None:
+            self._remember(key, tape, out_name, wrt, notes)
         return tape.forward(FLOAT, at)[tape.out]
+
+    def _remember(self, key: tuple, tape: Tape, out_name: str, wrt: tuple, notes: list) -> None:
+        """Make the plan for a point's names (``key``) the second time they come, so that the
+        next point with those names takes the fast path (a single call, as the command line's,
+        does not pay for a plan). A few hundred at most: names in new orders make new keys."""
+        if key in self._tapes:   # seen once (None): now make it
+            self._tapes[key] = _Plan(tape, out_name, key[1], wrt, tuple(notes))
+        elif len(self._tapes) < _MOST_PLANS:
+            self._tapes[key] = None
 
     def symbolic(self, point=None, /, *, wrt=None, output: str | None = None) -> SymbolicResult:
         """The gradient as SymPy expressions: our reverse pass run in the SymPy domain. With a
@@ -333,6 +367,144 @@ class Function:
                                   self.graph.nodes[tape.out].span,
                                   hint="give a point with --at to get numbers") from None
         return SymbolicResult(out_name, v[tape.out], grad, tuple(notes), point)
+
+
+_PLAN = "plan"         # first item of a plan's key among a Function's tapes
+_VALUE = object()      # the output slot of the key of a plan for __call__ (the value alone)
+_MOST_PLANS = 256      # tapes, plans and names seen once kept by one Function, at most
+
+
+def _plan_key(point, output, wrt) -> tuple | None:
+    """The key of the plan for a point given as a plain dict (its names in their order, the
+    output, wrt as a tuple), or None when the call is not one a plan serves."""
+    if type(point) is not dict:
+        return None
+    if wrt is not None:
+        if type(wrt) is not list and type(wrt) is not tuple:
+            return None
+        wrt = tuple(wrt)
+    key = (_PLAN, tuple(point), output, wrt)
+    try:
+        hash(key)
+    except TypeError:   # an output or wrt of lists: the full path explains
+        return None
+    return key
+
+
+class _Plan:
+    """The fast path of ``Function.gradient`` (and ``__call__``) for one set of names: what
+    ``resolve`` checked and everything derived from the tape, made once, so that a later point
+    with the same names (in the same order) pays for little more than the tape's two passes.
+
+    It serves only the common case and gives up (returns None) on anything else: a value that
+    is not a finite plain number, a failure or a non-finite number in either pass, an op at the
+    edge of its domain or at a kink or singular point. The full path then runs from the start,
+    so every result, warning and error is the full path's own."""
+
+    __slots__ = ("tape", "output", "names", "wrt", "notes", "template", "fill", "kinks",
+                 "edges", "adjoints", "named")
+
+    def __init__(self, tape: Tape, output: str, names: tuple, wrt: tuple, notes: tuple):
+        self.tape, self.output, self.names, self.wrt, self.notes = tape, output, names, wrt, notes
+        template, slots = tape.float_template()
+        position = {name: k for k, name in enumerate(names)}
+        self.template = template
+        self.fill = [(i, position[name]) for i, name in slots if name in position]
+        # resolve made sure every other input is a constant (pi, e), set in the template
+        index_of = tape.graph.index_of
+        beyond = tape.out + 1   # a node after the output gets 0: an entry appended there
+        self.adjoints = [(w, min(index_of(w), beyond)) for w in wrt]   # (name, its entry)
+        self.named = [(w, index_of(w)) for w in wrt
+                      if w not in position and tape.keeps(index_of(w))]
+        # (i, the argument of a one-argument op or None, args, kink test, singular test)
+        self.kinks = [(i, args[0] if len(args) == 1 else None, args, kink, singular)
+                      for i, args, kink, singular in tape.kinks]
+        # (the arguments of a two-argument op or None, args, edge test)
+        self.edges = [(args if len(args) == 2 else None, args, test)
+                      for _i, args, test in tape.edges]
+
+    def _values(self, point: dict) -> tuple[list, dict] | None:
+        """The point's values as ``_clean_values`` makes them, as a list and as the point
+        (None: leave it to the full path)."""
+        clean = list(point.values())
+        for x in clean:
+            if type(x) is not float or x - x != 0.0:   # not a float, or inf or nan
+                break
+        else:
+            if 0.0 not in clean:   # (-0.0 == 0.0) the values are the point's own
+                return clean, point.copy()
+        clean = []
+        for x in point.values():
+            if type(x) is not float:
+                if _is_array(x):
+                    return None
+                try:
+                    x = float(x)
+                except Exception:   # noqa: BLE001 (the full path raises what it should)
+                    return None
+            if x - x != 0.0:
+                return None
+            clean.append(x + 0.0)   # -0.0 becomes 0.0
+        return clean, dict(zip(self.names, clean, strict=True))
+
+    def _forward(self, clean: list) -> list | None:
+        """The forward pass as ``Tape.forward`` makes it, or None where that one would fail or
+        look further (a value that is not finite)."""
+        tape = self.tape
+        v = self.template.copy()
+        for i, k in self.fill:
+            v[i] = clean[k]
+        try:
+            tape._run(FLOAT, v, tape.forward_steps)
+        except Exception:   # noqa: BLE001
+            return None
+        return v if math.isfinite(sum(map(v.__getitem__, tape.step_nodes))) else None
+
+    def value(self, point: dict) -> float | None:
+        """The output's value, as ``Function.__call__`` gives it, or None."""
+        values = self._values(point)
+        v = None if values is None else self._forward(values[0])
+        return None if v is None else v[self.tape.out]
+
+    def gradient(self, point: dict) -> Result | None:
+        """The Result ``Function.gradient`` gives, or None."""
+        values = self._values(point)
+        if values is None:
+            return None
+        clean, given = values
+        tape = self.tape
+        v = self.template.copy()   # (as _forward, inline: this is the hot path)
+        for i, k in self.fill:
+            v[i] = clean[k]
+        try:
+            tape._run(FLOAT, v, tape.forward_steps)
+            if not math.isfinite(sum(map(v.__getitem__, tape.step_nodes))):
+                return None   # Tape.forward would explain
+            g = tape.float_backprop(v)
+        except Exception:   # noqa: BLE001
+            return None
+        # the sum Tape.backward tests, over the same entries in the same order, plus zeros
+        if not math.isfinite(sum(g)):
+            return None   # Tape.backward would take its careful path
+        for two, args, test in self.edges:   # an op at the edge of its domain (sqrt at 0)
+            if test(v[two[0]], v[two[1]]) if two is not None else test(*[v[j] for j in args]):
+                return None   # limits.isolated would look at it
+        for i, a, args, kink, singular in self.kinks:   # where kinks_hit or unresolved look
+            test = kink if g[i] != 0 else singular
+            if test is not None and (test(v[a]) if a is not None else
+                                     test(*[v[j] for j in args])):
+                return None
+        g.append(0.0)
+        r = _new(Result)
+        r.__dict__.update(output=self.output, value=v[tape.out],
+                          gradient={w: g[i] for w, i in self.adjoints}, point=given,
+                          warnings=self.notes,
+                          intermediates={w: v[i] for w, i in self.named} if self.named else {},
+                          kinks=(), determined={})   # as Result(...) makes it, but faster
+        return r
+
+
+_new = object.__new__
 
 
 def _clean_values(point: dict, numeric: bool, tensor: bool, notes: list) -> dict[str, Any]:

@@ -470,11 +470,16 @@ def batch_loss(fn, columns: dict, idx, params: dict, output=None, names=None):
 
     np = numpy()
     n = len(idx)
-    batch = {k: c[idx] for k, c in columns.items()}
-    batch.update({k: np.full(n, v) for k, v in params.items()})
     wrt = list(params) if names is None else list(names)
-    compute = gradient_few if n <= 64 else gradient_many
-    result = compute(fn, batch, wrt, output)
+    if n <= 64:   # a float pass per row: given Python floats (the same numbers as the arrays'
+        #           elements), each row takes Function.gradient's fast path (issue 18)
+        batch = {k: c[idx].tolist() for k, c in columns.items()}
+        batch.update({k: [float(v)] * n for k, v in params.items()})
+        result = gradient_few(fn, batch, wrt, output)
+    else:
+        batch = {k: c[idx] for k, c in columns.items()}
+        batch.update({k: np.full(n, v) for k, v in params.items()})
+        result = gradient_many(fn, batch, wrt, output)
     if result.errors:
         k, why = next(iter(result.errors.items()))
         raise EvaluationError(f"the loss is undefined at data row {int(idx[k]) + 1}: {why}")

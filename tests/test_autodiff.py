@@ -109,3 +109,54 @@ def test_float_domain_stability():
     assert FLOAT.sigmoid(-800.0) == pytest.approx(math.exp(-800.0))
     assert FLOAT.softplus(800.0) == 800.0
     assert FLOAT.cbrt(-8.0) == -2.0
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_float_backward_loop_is_the_one_loop_number_for_number(seed):
+    """Tape.float_backprop (issue 18: + - * without calling their rules) against _backprop in
+    floats, on random programs and points: the same adjoints bit for bit (NaN and infinities
+    included), or the same exception."""
+    import random
+
+    from tests.test_fast_path import _program, _value
+
+    rng = random.Random(seed)
+    compared = 0
+    for _ in range(30):
+        source, names = _program(rng)
+        graph = parse_graph(source)
+        names = [n for n in names if n in graph.inputs]
+        tape = Tape.compile(graph, graph.names[graph.output], names)
+        point = {n: rng.choice([rng.uniform(-3, 3), _value(rng)]) for n in names}
+        if not all(type(x) is float for x in point.values()):
+            continue
+        try:
+            v = tape.forward(FLOAT, point)
+        except EvaluationError:
+            continue
+        try:
+            tape.float_backprop(v)   # its first pass is the one loop's; the next ones its own
+        except Exception:  # noqa: BLE001
+            pass
+        assert tape._float_steps is True
+        outcome = []
+        for run in (tape.float_backprop, lambda v, t=tape: t._backprop(FLOAT, v)):
+            try:
+                outcome.append(repr(run(v)))
+            except Exception as exc:  # noqa: BLE001
+                outcome.append(type(exc).__name__)
+        assert outcome[0] == outcome[1], (source, point)
+        compared += 1
+    assert compared >= 10
+
+
+def test_the_float_backward_loop_by_hand():
+    _g, tape = compile_("a = x - y; b = -a; c = a*b + x*x; f = c - (y + 2)*x", ("x", "y"))
+    x, y = 3.0, 5.0
+    v = tape.forward(FLOAT, {"x": x, "y": y})
+    assert tape.float_backprop(v) == tape.float_backprop(v)   # the one loop's pass, then its own
+    assert isinstance(tape._float_steps, list)
+    g = tape.float_backprop(v)
+    # f = -(x-y)^2 + x^2 - (y+2)x: df/dx = -2(x-y) + 2x - (y+2), df/dy = 2(x-y) - x
+    assert [g[i] for i in (0, 1)] == [-2 * (x - y) + 2 * x - (y + 2), 2 * (x - y) - x]
+    assert g == tape._backprop(FLOAT, v)

@@ -94,3 +94,55 @@ def test_the_moved_helpers_live_below_their_users():
     assert "gradcalc.vector" not in _imports("gradcalc.domains", mods["gradcalc.domains"], mods)
     for name in ("gradcalc.render.table", "gradcalc.render.higher", "gradcalc.steps"):
         assert "gradcalc.check" not in _imports(name, mods[name], mods)
+
+
+# What a --no-check run at one point, printing its table to a file, never imports (issue 18:
+# start-up time). A test of imports, not of time: each of these costs milliseconds to import.
+NOT_IMPORTED_BY_A_PLAIN_RUN = [
+    "sympy", "numpy", "rich", "json",                  # heavy, or not needed for a table
+    "gradcalc.check", "gradcalc.render.table",          # the checker; the table drawn by rich
+    "gradcalc.cli.check", "gradcalc.cli.descend", "gradcalc.cli.fit",   # other commands
+    "gradcalc.cli.many", "gradcalc.cli.higher", "gradcalc.cli.training",
+    "gradcalc.optimize", "gradcalc.vector", "gradcalc.derivatives", "gradcalc.limits",
+    "gradcalc.steps", "gradcalc.tensor", "gradcalc.printing", "gradcalc.deadline",
+]
+
+
+def _imported_by(args, env=None) -> tuple[str, set[str]]:
+    """(standard output, modules imported) of the gradient command run with ``args`` in a fresh
+    process, its standard output a pipe (not a terminal)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom gradcalc.cli import main\n"
+            "try:\n    main.main(sys.argv[1:], prog_name='gradcalc')\n"
+            "except SystemExit:\n    pass\n"
+            "sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules))\n")
+    clean = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env={**clean, **(env or {})}, check=False)
+    return r.stdout, set(r.stderr.rsplit("MODULES ", 1)[1].split())
+
+
+def _top(modules: set[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_a_no_check_run_imports_only_what_it_needs():
+    out, modules = _imported_by(["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--no-check"])
+    assert out.splitlines()[-2:] == ["z             -4         3",
+                                     "not cross-checked (--no-check)"]
+    assert [m for m in NOT_IMPORTED_BY_A_PLAIN_RUN if _top(modules, m)] == []
+    assert "gradcalc.render.plain_table" in modules and "click" in modules
+
+
+def test_rich_is_imported_when_the_table_needs_it():
+    # too narrow for the table: rich folds it (and so is imported); other formats never need it
+    out, modules = _imported_by(["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--no-check"],
+                                {"COLUMNS": "20"})
+    assert _top(modules, "rich") and "not cross-checked" in out
+    out, modules = _imported_by(["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--no-check",
+                                 "--format", "plain"])
+    assert out == "f = -12\ndf/dx = -4\ndf/dy = -4\ndf/dz = 3\n"
+    assert not _top(modules, "rich") and not _top(modules, "gradcalc.check")

@@ -420,3 +420,23 @@ def test_live_progress_goes_to_a_terminal_only(args, seen):
     code, out, shown = run_with_terminal_stderr([sys.executable, "-m", "gradcalc", *args])
     assert code == 0
     assert seen in shown and seen not in out     # the bar's "step/total" counter
+
+
+def test_a_small_batch_gives_the_numbers_of_its_arrays():
+    # batch_loss hands a small batch (≤ 64 rows) to gradient_few as Python floats, so that each
+    # row takes Function.gradient's fast path (issue 18): the same numbers as the arrays give
+    import numpy as np
+
+    from gradcalc.vector import gradient_few
+
+    fn = Function("loss = (sigmoid(w*x + b) - y)^2 + log(1 + exp(-w*x))")
+    rng = np.random.default_rng(3)
+    data = {"x": rng.normal(size=50), "y": rng.uniform(size=50)}
+    params = {"w": 0.75, "b": -0.125}
+    for idx in (np.arange(50), rng.permutation(50)[:7], np.array([3])):
+        loss, grads = batch_loss(fn, data, idx, params)
+        arrays = {k: c[idx] for k, c in data.items()}
+        arrays.update({k: np.full(len(idx), v) for k, v in params.items()})
+        expected = gradient_few(fn, arrays, ["w", "b"])
+        assert loss == float(np.mean(expected.value))
+        assert grads == {w: float(np.mean(expected.gradient[w])) for w in ("w", "b")}

@@ -228,8 +228,6 @@ def _html_applies(o: Options) -> None:
 
 
 def _dispatch(o: Options, settings: Settings) -> int:
-    from . import higher, many, point
-
     if o.save_gradients is not None and (
             o.implicit is not None or o.jacobian or (o.output and "," in o.output) or o.hessian
             or o.order is not None or o.points_file is not None or len(o.at) > 1):
@@ -244,12 +242,20 @@ def _dispatch(o: Options, settings: Settings) -> int:
                          "(--points FILE, or --at given more than once)",
                          hint="e.g. gradcalc \"z*(x+y)\" --points points.parquet "
                               "--save-points out.parquet")
-    if o.implicit is not None:
-        return higher.implicit(o, settings)
-    if o.output and "," in o.output:
-        return higher.outputs(o, settings)
-    if o.hessian or o.order is not None:
+    # each kind of run imports its own module (start-up time: issue 18)
+    if o.implicit is not None or (o.output and "," in o.output) or o.hessian or \
+            o.order is not None:
+        from . import higher
+
+        if o.implicit is not None:
+            return higher.implicit(o, settings)
+        if o.output and "," in o.output:
+            return higher.outputs(o, settings)
         return higher.higher(o, settings)
     if o.points_file is not None or len(o.at) > 1:
+        from . import many
+
         return many.many(o, settings)
+    from . import point
+
     return point.point(o, settings)

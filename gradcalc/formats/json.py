@@ -3,8 +3,6 @@ precision, keys stable (docs/schema.json describes them; the tests hold the outp
 
 from __future__ import annotations
 
-import json
-
 KINDS = {"point", "symbolic", "points", "higher", "symbolic_higher", "outputs", "implicit",
          "tensor"}
 
@@ -13,6 +11,8 @@ def dumps(obj) -> str:
     """Strict JSON: a number JSON cannot write (an infinite local derivative where 0·∞ was met,
     in --steps) is the string "Infinity", "-Infinity" or "NaN", never a bare Infinity that
     JSON.parse and jq refuse."""
+    import json  # here, not at the top: a run in another format need not import it
+
     text = json.dumps(obj, ensure_ascii=False, indent=2)
     if "Infinity" not in text and "NaN" not in text:
         return text
@@ -34,6 +34,8 @@ def error(message: str, code: int) -> str:
 
 
 def _point(report) -> str:
+    import json
+
     from ..render.formats import point_json
     from ..render.steps import steps_json
 
@@ -48,6 +50,8 @@ def _point(report) -> str:
 
 
 def _symbolic(report) -> str:
+    import json
+
     from ..render.formats import symbolic_json
 
     obj = json.loads(symbolic_json(report.symbolic, report.check, report.verdicts))
@@ -56,6 +60,8 @@ def _symbolic(report) -> str:
 
 
 def _higher(report) -> str:
+    import json
+
     from ..render.higher import higher_json
 
     obj = json.loads(higher_json(report.result, report.hessian, report.partials,

@@ -11,6 +11,14 @@ def render(report, out) -> None:
 
 
 def _point(report, out) -> None:
+    if (report.forward is None and not report.steps and not out.tree and not report.verdicts
+            and report.exact is None):
+        from ..render.plain_table import write_point
+
+        # the plain table, without importing rich, when rich would print just that
+        if write_point(report.title, report.result, report.check, out.digits or 6,
+                       out.symbolic):
+            return
     from ..render.table import answers_table, point_table
 
     digits = out.digits or 6

@@ -8,39 +8,33 @@ cannot fit side by side, each row becomes a block of "name: value" lines)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, JustifyMethod
+from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import printable
 from ..numfmt import fmt
+from .plain_table import (  # noqa: F401 (_MARKS, summary, _shown: render.higher's too)
+    _MARKS,
+    CUT,
+    Col,
+    mark_pieces,
+    method_pieces,
+    point_head,
+    point_rows,
+    program_lines,
+    summary,
+)
+from .plain_table import shown as _shown  # noqa: F401
 
 GAPS = (3, 2)    # between two columns: a blank of padding each side of the (blank) rule, or
                  # on one side only when that makes the table fit
 TEXT_MIN = 10    # a formula folded narrower than this (or than its longest word, up to
 TEXT_WORD = 20   # TEXT_WORD) is harder to read than the same formula in a block of lines
-CUT = 160        # characters of a formula shown in a cell; --format json has every one
 INDENT = 2       # of the "name: value" lines under a row's name in the vertical layout
-
-
-@dataclass(frozen=True)
-class Col:
-    """A column: ``text`` is a formula (folds anywhere, cut past CUT characters); any other cell
-    (a number, a check mark with its note) wraps only at spaces, so no number splits; a
-    ``whole`` one (a name, an edge "f → q") never wraps; ``prose`` (a note) wraps as early as a
-    formula folds."""
-
-    header: str
-    justify: JustifyMethod = "left"
-    style: str | None = None
-    text: bool = False
-    whole: bool = False
-    prose: bool = False
 
 
 def new_table(gap: int = 3) -> Table:
@@ -184,43 +178,8 @@ def _vertical(console: Console, cols, rows, head: int, name=None) -> None:
                     say(console, value, 2 * INDENT if _longest(value, False) <= room else 0)
 
 
-_MARKS = {"agree": ("✓", "green"), "disagree": ("✗", "bold red"),
-          "kink": ("~", "yellow"), "ill-conditioned": ("≈", "yellow"),
-          "undetermined": ("!", "bold red"), "skipped": ("?", "yellow")}
-
-
 def _mark(p, digits) -> Text:
-    mark, style = _MARKS[p.status]
-    text = Text(mark, style=style)
-    if p.status in ("disagree", "kink", "ill-conditioned") and p.reference is not None:
-        text.append(f" (checker: {fmt(p.reference, digits)})", style=style)
-    if p.status == "kink":
-        text.append(" not differentiable here", style="dim")
-    if p.status == "ill-conditioned":
-        text.append(" ill-conditioned: float64 can do no better here", style="dim")
-    if p.status == "undetermined":
-        text.append(" undetermined:", style=style)
-    if p.note and p.status in ("skipped", "undetermined", "agree"):
-        text.append(f" {p.note}", style="dim")
-    return text
-
-
-def summary(check) -> tuple[str, str, str]:
-    """(mark, style, words) for a check: 'agrees' only when every partial agrees, else each
-    status counted: '1 agree, 1 ill-conditioned'."""
-    counts = check.counts()
-    if check.value_status not in ("agree", "skipped"):
-        counts = {**counts, f"value {check.value_status}": 1}
-    worst = next((s for s in ("disagree", "undetermined", "skipped", "kink", "ill-conditioned")
-                  if any(k.endswith(s) for k in counts)), "agree")
-    if check.status == "disagree":
-        worst = "disagree"
-    mark, style = _MARKS[worst]
-    if worst == "agree":
-        return mark, style, "agrees"
-    if set(counts) == {"skipped"}:
-        return mark, style, "could not check"
-    return mark, style, ", ".join(f"{n} {s}" for s, n in counts.items())
+    return Text.assemble(*mark_pieces(p, digits))
 
 
 def _exact_text(expr, value: float, digits: int, precision: int | None = None) -> str:
@@ -238,44 +197,14 @@ def _exact_text(expr, value: float, digits: int, precision: int | None = None) -
 
 
 def _method_line(check) -> Text:
-    if check.method == "none":
-        return Text("not cross-checked (--no-check)", style="dim")
-    mark, style, words = summary(check)
-    who = "SymPy" if check.method == "sympy" else "central differences"
-    if words == "agrees" and who != "SymPy":
-        words = "agree"
-    if check.status == "disagree":
-        words = ("DISAGREES" if who == "SymPy" else "DISAGREE") + (
-            f" ({words})" if words not in ("agrees", "could not check") else "")
-    elif words not in ("agrees", "agree", "could not check"):
-        words = f"check: {words}"
-    line = Text(f"{mark} {who} {words}", style=style)
-    how = ("sympy.diff of the expression built from the graph" if check.method == "sympy"
-           else f"fallback: {check.reason}")
-    if check.method == "sympy" and check.reason:
-        how += f"; {check.reason}"
-    line.append(f"  ({how}; {check.seconds:.2f} s)", style="dim")
-    return line
-
-
-def _shown(source: str, limit: int = 400) -> str:
-    """The program on one line, cut to ``limit`` characters (a big one would fill the screen)."""
-    text = printable(" ".join(source[:limit * 4].split()))
-    if len(text) <= limit and len(source) <= limit * 4:
-        return text
-    return f"{text[:limit - 1]}… ({len(source):,} characters)"
+    return Text.assemble(*method_pieces(check))
 
 
 def _top(console: Console, source: str, lines) -> None:
     """The program, then ``(label, value)`` lines whose values (numbers) are never split. A
     short program of several lines (a file: its name, then its statements) keeps its lines."""
-    rows = [printable(line.rstrip()) for line in source.splitlines() if line.strip()]
-    if 1 < len(rows) <= 9 and all(len(row) <= 100 for row in rows):
-        console.print(Text.assemble(("program ", "dim"), (rows[0].strip(), "bold")))
-        for row in rows[1:]:
-            console.print(Text.assemble("        ", (row, "bold")))
-    else:
-        console.print(Text.assemble(("program ", "dim"), (_shown(source), "bold")))
+    for pieces in program_lines(source):
+        console.print(Text.assemble(*pieces))
     for label, value in lines:
         say(console, Text.assemble(label, value))
 
@@ -283,51 +212,20 @@ def _top(console: Console, source: str, lines) -> None:
 def point_table(console: Console, source: str, result, check, digits: int,
                 exact=None, symbolic: bool = True) -> None:
     """The value and gradient at a point, each partial beside its check; ``symbolic=False``
-    leaves out SymPy's formulas (the check marks stay)."""
-    out = result.output
-    where = ", ".join(f"{k} = {fmt(v)}" for k, v in result.point.items())   # exactly as used
-    if exact is not None:
-        where = ", ".join(f"{k} = {_exact_text(exact.point[k], v, digits, exact.digits)}"
-                          for k, v in result.point.items())
-    value = fmt(result.value, digits)
-    if exact is not None:
-        value = _exact_text(exact.expression, result.value, digits, exact.digits)
-    _top(console, source, ([(("at      ", "dim"), where)] if where else [])
-         + [((f"{out} = ", "bold"), (value, "bold cyan"))])
+    leaves out SymPy's formulas (the check marks stay). (What it holds is plain_table's.)"""
+
+    def exact_text(expr, value):
+        return _exact_text(expr, value, digits, exact.digits)
+
+    _top(console, source, point_head(result, digits, exact, exact_text))
     if not result.gradient:
         console.print(Text("(no variables: nothing to differentiate)", style="dim"))
         console.print(_method_line(check))
         return
-    sympy_ran = check.method == "sympy"
-    cols = [Col("variable", whole=True), Col("value", "right"),
-            Col(f"∂{out}/∂var", "right", "cyan")]
-    formulas = check.method != "none" and (symbolic or not sympy_ran)
-    if formulas:
-        cols.append(Col(f"SymPy ∂{out}/∂var", text=True) if sympy_ran
-                    else Col("central difference", "right"))
-    if check.method != "none":
-        cols.append(Col("check", prose=True))
-    by_name = check.by_name()
-    rows = []
-    for name, d in result.gradient.items():
-        value = result.point.get(name, result.intermediates.get(name))
-        shown = "—" if value is None else fmt(value, digits)
-        if exact is not None and name in exact.point:
-            shown = _exact_text(exact.point[name], value, digits, exact.digits)
-        partial = fmt(d, digits) if exact is None else _exact_text(
-            exact.gradient[name], d, digits, exact.digits)
-        row = [name, shown, partial]
-        p = by_name.get(name)
-        if p is not None and formulas:
-            row.append((p.symbolic if sympy_ran else (
-                fmt(p.reference, digits) if p.reference is not None else None)) or "—")
-        elif formulas:
-            row.append("—")
-        if check.method != "none":
-            row.append(_mark(p, digits) if p is not None else Text(""))
-        rows.append(row)
+    cols, rows = point_rows(result, check, digits, symbolic, exact, exact_text)
     console.print()
-    fit(console, cols, rows)
+    fit(console, cols, [[Text.assemble(*c) if isinstance(c, list) else c for c in row]
+                        for row in rows])
     console.print(_method_line(check))
 
 
