@@ -39,15 +39,16 @@ def sstr(expr) -> str:
     return _Printer({"order": None}).doprint(expr).replace("**", "^")
 
 
-def tidy(expr):
-    """A simpler form of a symbolic derivative for display, when SymPy finds one quickly that is
-    shorter and brings in no new functions (simplify likes to turn exp into cosh)."""
+def tidy(expr, seconds: float = 0.5):
+    """A simpler form of a symbolic derivative for display, when SymPy finds one within
+    ``seconds`` that is shorter and brings in no new functions (simplify likes to turn exp into
+    cosh)."""
     import sympy
 
     if sympy.count_ops(expr) > 80:
         return expr
     try:
-        with deadline(0.5):
+        with deadline(seconds):
             simpler = sympy.simplify(expr)
     except Timeout:
         return expr
