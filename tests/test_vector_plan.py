@@ -1,0 +1,156 @@
+"""The compiled plans of many-point batches (vector._Plan): the registry's rules recorded once
+and run as NumPy calls into reused buffers, block by block, must give the op-by-op path's floats
+and the single-point floats bit for bit (the sign of zero included), and hand a block with an
+undefined point back to the op-by-op path."""
+
+import math
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+import gradcalc.vector as vector
+from gradcalc.function import Function
+from gradcalc.ops import OPS
+from gradcalc.vector import gradient_many, numpy
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_vector import program_for, same_as_single_points, single  # noqa: E402
+
+np = numpy()
+MANY = "sin(x*y) + exp(-z^2)*log(1 + x^2) + tanh(x + y*z)*sqrt(1 + y^2)"
+
+
+@pytest.fixture
+def slow_blocks(monkeypatch):
+    """Small blocks, and the list of the blocks run op by op (one entry each)."""
+    calls = []
+    generic = vector._generic
+
+    def spy(*args, **kwargs):
+        calls.append(args[1:3])   # start, stop
+        return generic(*args, **kwargs)
+
+    monkeypatch.setattr(vector, "_generic", spy)
+    monkeypatch.setattr(vector, "CHUNK", 128)
+    return calls
+
+
+def op_by_op(fn, columns, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(vector, "FAST", False)
+        return gradient_many(fn, columns)
+
+
+def bits(a):
+    return np.asarray(a, dtype=np.float64).view(np.int64)
+
+
+def identical(batch, other):
+    assert np.array_equal(bits(batch.value), bits(other.value))
+    for w in other.gradient:
+        assert np.array_equal(bits(batch.gradient[w]), bits(other.gradient[w])), w
+    assert batch.errors == other.errors
+    assert batch.kinks == other.kinks
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_every_op_runs_compiled_and_gives_the_single_point_numbers(op, slow_blocks,
+                                                                   monkeypatch):
+    fn = Function(program_for(op))
+    rng = np.random.default_rng(zlib.crc32(op.name.encode()))
+    columns = {k: rng.uniform(-3, 3, 1500) for k in "xyz" if k in fn.variables}
+    ok = op_by_op(fn, columns, monkeypatch).ok       # the points where the program is defined
+    columns = {k: c[ok][:600] for k, c in columns.items()}
+    slow_blocks.clear()
+    batch = gradient_many(fn, columns)
+    assert slow_blocks == []                          # every block ran the plan
+    identical(batch, op_by_op(fn, columns, monkeypatch))
+    same_as_single_points(fn, {k: c.tolist() for k, c in columns.items()}, batch)
+    for w, column in batch.gradient.items():          # no -0.0 where a single point has 0.0
+        zeros = np.flatnonzero(column == 0)
+        assert not np.signbit(column[zeros]).any(), w
+
+
+def test_every_registry_op_has_a_plan():
+    for op in OPS:
+        fn = Function(program_for(op))
+        gradient_many(fn, {k: [0.5, 0.25] for k in fn.variables})
+        tape = fn.resolve(dict.fromkeys(fn.variables, 0.0))[0]
+        assert all(p is not None for p in tape._vector_plans.values()), op.name
+
+
+def test_a_block_with_an_undefined_point_alone_runs_op_by_op(slow_blocks, monkeypatch):
+    fn = Function("log(x) * y + sqrt(y)")
+    rng = np.random.default_rng(3)
+    xs, ys = rng.uniform(0.5, 3, 1000), rng.uniform(0.5, 3, 1000)
+    xs[[5, 300, 301]] = [-1.0, 0.0, -2.0]             # blocks 0 and 2 (128 points each)
+    slow_blocks.clear()
+    batch = gradient_many(fn, {"x": xs, "y": ys})
+    assert slow_blocks == [(0, 128), (256, 384)]
+    assert sorted(batch.errors) == [5, 300, 301]
+    identical(batch, op_by_op(fn, {"x": xs, "y": ys}, monkeypatch))
+    same_as_single_points(fn, {"x": xs.tolist(), "y": ys.tolist()}, batch)
+
+
+def test_an_overflow_hidden_by_a_later_op_is_still_found(slow_blocks):
+    fn = Function("1/exp(x) + y")   # exp(800) overflows; 1/inf would be a finite 0
+    batch = gradient_many(fn, {"x": [1.0] * 300 + [800.0], "y": [2.0] * 301})
+    assert slow_blocks == [(256, 301)]
+    assert list(batch.errors) == [300]
+    assert batch.errors[300] == single(fn, {"x": 800.0, "y": 2.0})
+
+
+def test_kinks_found_in_compiled_blocks(slow_blocks, monkeypatch):
+    fn = Function("relu(x) * y + abs(y - 1) + max(x, y)")
+    rng = np.random.default_rng(4)
+    xs = np.where(rng.random(700) < 0.5, rng.choice([0.0, 1.0, -1.0, 0.5], 700),
+                  rng.normal(0, 1, 700))
+    ys = rng.choice([0.0, 1.0, 2.0], 700)
+    slow_blocks.clear()
+    batch = gradient_many(fn, {"x": xs, "y": ys})
+    assert slow_blocks == []
+    assert batch.kinks and all(rows for _message, rows in batch.kinks)
+    identical(batch, op_by_op(fn, {"x": xs, "y": ys}, monkeypatch))
+    same_as_single_points(fn, {"x": xs.tolist(), "y": ys.tolist()}, batch)
+    for message, rows in batch.kinks:   # "relu(x) is not differentiable at (0): ..."
+        what = message.split(" at (")[0]
+        for i in rows[:5]:
+            warnings = fn.gradient(x=float(xs[i]), y=float(ys[i]), limits=0).warnings
+            assert any(w.startswith(what + " at (") for w in warnings), (i, what)
+
+
+def test_a_negative_zero_partial_is_zero_as_at_a_single_point(slow_blocks):
+    # ∂/∂x of -(x*y) at y = 0 is -1·0 = -0 as a product; the single-point adjoint is 0 + -0 = 0
+    fn = Function("-(x*y) + z")
+    batch = gradient_many(fn, {"x": [1.0, 2.0, -3.0], "y": [0.0, 0.0, 0.0], "z": [1.0] * 3})
+    assert [math.copysign(1, g) for g in batch.gradient["x"]] == [1.0, 1.0, 1.0]
+    same_as_single_points(fn, {"x": [1.0, 2.0, -3.0], "y": [0.0] * 3, "z": [1.0] * 3}, batch)
+
+
+def test_threads_and_block_sizes_do_not_change_a_bit(monkeypatch):
+    fn = Function(MANY)
+    rng = np.random.default_rng(5)
+    columns = {k: rng.uniform(-2, 2, 50_001) for k in "xyz"}
+    reference = op_by_op(fn, columns, monkeypatch)
+    for threads, chunk in ((1, 8192), (2, 8192), (2, 1000), (3, 4096)):
+        monkeypatch.setattr(vector, "THREADS", threads)
+        monkeypatch.setattr(vector, "CHUNK", chunk)
+        monkeypatch.setattr(vector, "_POOL", [])
+        identical(gradient_many(fn, columns), reference)
+    picks = rng.integers(0, 50_001, 30)
+    same_as_single_points(fn, {k: c[picks].tolist() for k, c in columns.items()},
+                          gradient_many(fn, {k: c[picks] for k, c in columns.items()}))
+
+
+def test_partials_wrt_an_intermediate_and_constants(slow_blocks, monkeypatch):
+    fn = Function("a = x*y\nb = sin(a) + 2\nout = b*pi + x")
+    columns = {"x": np.linspace(-2, 2, 300), "y": np.linspace(3, -1, 300)}
+    for wrt in (["x", "y"], ["a", "x"], ["y"]):
+        slow_blocks.clear()
+        batch = gradient_many(fn, columns, wrt=wrt)
+        assert slow_blocks == []
+        with monkeypatch.context() as m:
+            m.setattr(vector, "FAST", False)
+            identical(batch, gradient_many(fn, columns, wrt=wrt))
