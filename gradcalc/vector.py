@@ -22,7 +22,7 @@ from .ops import REGISTRY
 
 BLOCK = 65_536     # most points per block of the op-by-op path
 SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op path)
-CHUNK = 8_192      # points per block of a compiled plan: its live buffers stay in L2
+CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
 
@@ -258,12 +258,11 @@ def undetermined_message(result) -> str:
 
 
 def _block_size(n: int, plan=None) -> int:
-    """Points per block. A plan's blocks are small (``CHUNK``: its buffers stay in the core's
-    cache), and the pool deals them out as threads come free. The op-by-op path takes at most
-    BLOCK, in as many equal blocks as threads once there are points enough to be worth it."""
-    if plan is not None:
-        return max(1, min(n, CHUNK))
-    blocks = -(-n // BLOCK)
+    """Points per block: at most CHUNK for a plan (its buffers stay in cache, and each NumPy
+    call is long enough that two threads taking turns at the GIL between calls cost little),
+    BLOCK op by op; and enough blocks of equal size to keep every thread busy once there are
+    points enough to be worth it."""
+    blocks = -(-n // (CHUNK if plan is not None else BLOCK))
     if THREADS > 1 and n >= 2 * SPLIT:
         blocks = -(-max(blocks, THREADS) // THREADS) * THREADS
     return max(1, -(-n // max(1, blocks)))
@@ -460,6 +459,9 @@ class _Rec:
     def __invert__(self):
         return self.rec.ufunc("invert", self)
 
+    def astype(self, dtype):
+        return self.rec.call(_astype, self, dtype)
+
 
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
@@ -505,44 +507,65 @@ class _Recorder:
         return out
 
 
+class _RecordingNumPy:
+    """NumPy as ``domains.numpy_functions`` uses it, recording: a ufunc given a placeholder
+    becomes a call of the plan, as does ``where``; ``ndim`` of a placeholder is 1."""
+
+    def __init__(self, rec: _Recorder):
+        self._rec = rec
+        self.float64 = numpy().float64
+
+    def __getattr__(self, name: str):
+        np = numpy()
+        fn = getattr(np, name)
+        if not isinstance(fn, np.ufunc):
+            raise AttributeError(name)
+        rec = self._rec
+
+        def ufunc(*args):
+            if any(isinstance(a, _Rec) for a in args):
+                return rec.ufunc(fn.__name__, *args)
+            return fn(*args)
+        return ufunc
+
+    def where(self, cond, then, otherwise):
+        return self._rec.call(numpy().where, cond, then, otherwise)
+
+    def ndim(self, x):
+        return 1 if isinstance(x, _Rec) else numpy().ndim(x)
+
+    def shape(self, x):
+        return (_SHAPE_OF, x) if isinstance(x, _Rec) else numpy().shape(x)
+
+    def full(self, shape, value):
+        if isinstance(shape, tuple) and shape and shape[0] is _SHAPE_OF:
+            return self._rec.call(_full_like, shape[1], value)
+        return numpy().full(shape, value)
+
+    def frompyfunc(self, fn, nin: int, nout: int):
+        real = numpy().frompyfunc(fn, nin, nout)
+        return lambda *args: self._rec.call(real, *args, kind="?")
+
+
+_SHAPE_OF = object()   # _RecordingNumPy.shape of a placeholder: (_SHAPE_OF, placeholder)
+
+
+def _full_like(x, value):
+    np = numpy()
+    return np.full(np.shape(x), value)
+
+
+def _astype(x, dtype):
+    return x.astype(dtype)
+
+
 def _recording_domain(rec: _Recorder):
-    """The NumPy domain with its functions recording into ``rec``: NumPy's one-argument ufuncs
-    become buffered calls, every other function is called as it is."""
+    """The NumPy domain (``domains.numpy_functions``), its NumPy calls recorded into ``rec``."""
     from types import SimpleNamespace
 
-    from .domains import FUNCTIONS, numpy_domain
+    from .domains import numpy_functions
 
-    np = numpy()
-    nd = numpy_domain()
-    table = dict(vars(nd))
-
-    def unary(fn):
-        return lambda x: rec.ufunc(fn.__name__, x) if isinstance(x, _Rec) else fn(x)
-
-    def whole(fn):
-        return lambda *xs: rec.call(fn, *xs)
-
-    for name in FUNCTIONS:
-        fn = getattr(nd, name)
-        if isinstance(fn, np.ufunc) and fn.nin == 1 and fn.nout == 1:
-            table[name] = unary(fn)
-        else:
-            table[name] = whole(fn)
-
-    def power(x, y):   # the domain's shortcuts for the exponents 2 and 1 (numpy_domain.power)
-        if _number(y) and y == 2.0:
-            return x * x
-        if _number(y) and y == 1.0:
-            return x
-        return rec.call(nd.pow, x, y)
-
-    def where(cond, then, otherwise):
-        if not isinstance(cond, _Rec):
-            return nd.where(cond, then, otherwise)
-        return rec.call(np.where, cond, then(), otherwise)
-
-    table.update(pow=power, where=where)
-    return SimpleNamespace(**table)
+    return SimpleNamespace(**numpy_functions(_RecordingNumPy(rec)))
 
 
 class _Plan:

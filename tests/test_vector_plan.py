@@ -85,10 +85,11 @@ def test_a_block_with_an_undefined_point_alone_runs_op_by_op(slow_blocks, monkey
     fn = Function("log(x) * y + sqrt(y)")
     rng = np.random.default_rng(3)
     xs, ys = rng.uniform(0.5, 3, 1000), rng.uniform(0.5, 3, 1000)
-    xs[[5, 300, 301]] = [-1.0, 0.0, -2.0]             # blocks 0 and 2 (128 points each)
+    xs[[5, 300, 301]] = [-1.0, 0.0, -2.0]             # in two blocks of 125
     slow_blocks.clear()
     batch = gradient_many(fn, {"x": xs, "y": ys})
-    assert slow_blocks == [(0, 128), (256, 384)]
+    assert len(slow_blocks) == 2                      # the two blocks holding them
+    assert all(any(a <= i < b for a, b in slow_blocks) for i in (5, 300, 301))
     assert sorted(batch.errors) == [5, 300, 301]
     identical(batch, op_by_op(fn, {"x": xs, "y": ys}, monkeypatch))
     same_as_single_points(fn, {"x": xs.tolist(), "y": ys.tolist()}, batch)
@@ -97,7 +98,7 @@ def test_a_block_with_an_undefined_point_alone_runs_op_by_op(slow_blocks, monkey
 def test_an_overflow_hidden_by_a_later_op_is_still_found(slow_blocks):
     fn = Function("1/exp(x) + y")   # exp(800) overflows; 1/inf would be a finite 0
     batch = gradient_many(fn, {"x": [1.0] * 300 + [800.0], "y": [2.0] * 301})
-    assert slow_blocks == [(256, 301)]
+    assert len(slow_blocks) == 1 and slow_blocks[0][1] == 301   # the last block alone
     assert list(batch.errors) == [300]
     assert batch.errors[300] == single(fn, {"x": 800.0, "y": 2.0})
 
