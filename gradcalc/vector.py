@@ -80,7 +80,8 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
 
 
 def _arrays(columns: dict) -> tuple[dict, int]:
-    """The columns as float64 arrays of one length (-0.0 made 0.0), and that length."""
+    """The columns as float64 arrays of one length (the caller's own arrays where they are
+    float64: never copied; each block makes -0.0 0.0 as it reads them), and that length."""
     np = numpy()
     lengths = {len(c) for c in columns.values()}
     if len(lengths) > 1:
@@ -90,7 +91,7 @@ def _arrays(columns: dict) -> tuple[dict, int]:
     point = {}
     for name, column in columns.items():
         try:
-            point[name] = np.asarray(column, dtype=np.float64) + 0.0   # -0.0 becomes 0.0
+            point[name] = np.asarray(column, dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"the values of {name} are not numbers") from None
         if point[name].ndim != 1:
@@ -104,6 +105,9 @@ def _set_aside(point: dict, errors: dict[int, str], n: int) -> dict:
     in ``errors`` set to 0, so that it does not poison shared work (it is reported anyway)."""
     np = numpy()
     for name, column in point.items():
+        with np.errstate(all="ignore"):
+            if math.isfinite(np.sum(column)):   # one pass, no array made: all finite (an
+                continue                         # infinite sum of finite ones looks below)
         for i in np.flatnonzero(~np.isfinite(column)).tolist():
             errors.setdefault(i, f"the value of {name} must be finite, not {column[i]}")
     if not errors:
@@ -186,7 +190,7 @@ def _generic(job: _Job, start: int, stop: int):
     tape, D, out = job.tape, job.D, job.out
     v = list(job.base)
     for i, column in job.columns:
-        v[i] = column[start:stop]
+        v[i] = column[start:stop] + 0.0   # -0.0 becomes 0.0 (atan2(-0.0, -1) would be -pi)
     with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
         out.bad[start:stop] = _evaluate(tape, D, v, job.varying, stop - start)
         out.value[start:stop] = v[tape.out]
@@ -282,7 +286,7 @@ def _pool():
 
 
 def _row(point: dict, i: int) -> dict:
-    return {k: float(c[i]) for k, c in point.items()}
+    return {k: float(c[i]) + 0.0 for k, c in point.items()}   # -0.0 becomes 0.0
 
 
 def _kink_message(fn, tape, point, k, rows) -> str:
@@ -580,8 +584,9 @@ class _Plan:
         self.inputs = {}
         for name, i in tape.graph.inputs.items():
             if name in tape.variables and tape.keeps(i):
-                v[i] = rec.new("f")
-                self.inputs[i] = v[i].slot
+                column = rec.new("f")
+                self.inputs[i] = column.slot
+                v[i] = column + 0.0   # -0.0 becomes 0.0, into a buffer of the block's own
         tape._run(D, v, varying)
         # The backward pass of Tape._backprop, the first contribution to an adjoint kept as is.
         g: list = [None] * (tape.out + 1)

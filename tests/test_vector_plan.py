@@ -155,3 +155,16 @@ def test_partials_wrt_an_intermediate_and_constants(slow_blocks, monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(vector, "FAST", False)
             identical(batch, gradient_many(fn, columns, wrt=wrt))
+
+
+def test_negative_zero_inputs_are_zero(slow_blocks):
+    # zeros carry no sign: atan2(-0.0, -1) is π as atan2(0, -1) (and the caller's arrays stay
+    # as they were)
+    fn = Function("atan2(y, x) + x*y")
+    ys = np.array([-0.0, 0.0, -0.0, 1.0])
+    xs = np.array([-1.0, -1.0, -0.0, -0.0])
+    batch = gradient_many(fn, {"x": xs, "y": ys})
+    assert slow_blocks == [] or batch.errors
+    same_as_single_points(fn, {"x": xs.tolist(), "y": ys.tolist()}, batch)
+    assert batch.value[0] == math.pi
+    assert np.signbit(ys[0]) and np.signbit(xs[2])
