@@ -129,8 +129,9 @@ class _Swept:
 
 def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
     """The tape over every point, in blocks run on a thread pool. A block runs the compiled plan
-    (``_Plan``) when the tape has one, else (and whenever a float exception shows that some
-    number in the block is not finite) the tape itself, op by op (``_generic``)."""
+    (``_Plan``) when the tape has one (again with every number checked when a float exception
+    shows that some number in the block is not finite), else the tape itself, op by op
+    (``_generic``)."""
     np = numpy()
     from .domains import numpy_domain
 
@@ -153,8 +154,8 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
         if plan is not None:
             try:
                 v, g = plan.run(columns, start, stop, out, wrt)
-            except FloatingPointError:   # an inf or NaN somewhere in the block: op by op
-                v, g = _generic(job, start, stop)
+            except FloatingPointError:   # an inf or NaN somewhere in the block: again, checked
+                v, g = plan.run(columns, start, stop, out, wrt, checked=True)
         else:
             v, g = _generic(job, start, stop)
         if v is not None:
@@ -373,8 +374,8 @@ def _down(tape, v) -> dict:
 # block runs in its core's cache with no allocation. The same calls on the same floats: the
 # numbers are the op-by-op path's, bit for bit. Nothing is checked for finiteness on the way:
 # NumPy raises FloatingPointError at the first overflow, division by zero or invalid operation
-# (the only ways an inf or a NaN can arise from finite inputs), and the block is then run op by
-# op, every number checked (``_generic``).
+# (the only ways an inf or a NaN can arise from finite inputs), and the block is then run again
+# with every result checked (``_Plan.run``'s ``checked``).
 
 _ARITH = {"add", "subtract", "multiply", "true_divide", "negative"}
 _BOOL = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "bitwise_and",
@@ -640,22 +641,23 @@ class _Plan:
                 else:
                     init.append(a)
                     slots.append(len(init) - 1)
-            calls.append((fn, tuple(slots), out.slot, buffered))
+            calls.append((fn, tuple(slots), out.slot, buffered, out.kind == "f"))
         end = {}
         forever = len(calls)
         for x in kept:
             if isinstance(x, _Rec):
                 end[x.slot] = forever
         for t in range(len(calls) - 1, -1, -1):
-            _fn, used, o, buffered = calls[t]
+            _fn, used, o, buffered, _f = calls[t]
             for j in used:
                 # a result that may be one of its arguments keeps them alive as long as itself
                 end[j] = max(end.get(j, -1), t if buffered else max(t, end.get(o, t)))
         free: list[int] = []
         owner: dict[int, int] = {}
         self.buffers = 0
+        self.numbers: list[int] = []   # the calls whose result is a float array
         prog = []
-        for t, (fn, used, o, buffered) in enumerate(calls):
+        for t, (fn, used, o, buffered, number) in enumerate(calls):
             for j in set(used):
                 if j in owner and end[j] == t:
                     free.append(owner.pop(j))
@@ -670,6 +672,8 @@ class _Plan:
                 else:
                     owner[o] = b
             prog.append((fn, used, o, b))
+            if number:
+                self.numbers.append(t)
         self.init = init
         self.prog = prog
 
@@ -682,9 +686,13 @@ class _Plan:
             self._local.bufs = have
         return [b[:m] for b in have] if have and len(have[0]) != m else have
 
-    def run(self, columns, start: int, stop: int, out: _Swept, wrt):
+    def run(self, columns, start: int, stop: int, out: _Swept, wrt, checked: bool = False):
         """One block: values and partials into ``out``; (v, g) for the kink tests, or Nones.
-        Raises FloatingPointError where some number is not finite."""
+        Raises FloatingPointError where some number is not finite, unless ``checked``: then
+        every float result is added up, point by point, and the points whose sum is not finite
+        (some number was not, or the sum overflowed) are marked in ``out.bad`` for the float
+        path, as the op-by-op path marks those with a value or partial not finite (and a few
+        more: the float path gives those their single-point numbers all the same)."""
         np = numpy()
         m = stop - start
         bufs = self._buffers(m)
@@ -693,12 +701,18 @@ class _Plan:
             k = self.inputs.get(i)
             if k is not None:
                 vals[k] = column[start:stop]
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-            for fn, slots, o, b in self.prog:
+        errors = dict(all="ignore") if checked else dict(over="raise", divide="raise",
+                                                         invalid="raise", under="ignore")
+        numbers = set(self.numbers) if checked else ()
+        total = np.zeros(m) if checked else None
+        with np.errstate(**errors):
+            for t, (fn, slots, o, b) in enumerate(self.prog):
                 if b >= 0:
                     vals[o] = fn(*[vals[j] for j in slots], out=bufs[b])
                 else:
                     vals[o] = fn(*[vals[j] for j in slots])
+                if t in numbers:
+                    np.add(total, vals[o], out=total)
 
             def get(x):
                 return vals[x.slot] if isinstance(x, _Rec) else x
@@ -707,6 +721,8 @@ class _Plan:
             for w, d in zip(wrt, self.grads, strict=True):
                 # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
                 np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
+        if checked:
+            out.bad[start:stop] = ~np.isfinite(total)
         if not self.kinked:
             return None, None
         v = [get(x) for x in self.nodes]

@@ -1,7 +1,7 @@
 """The compiled plans of many-point batches (vector._Plan): the registry's rules recorded once
 and run as NumPy calls into reused buffers, block by block, must give the op-by-op path's floats
-and the single-point floats bit for bit (the sign of zero included), and hand a block with an
-undefined point back to the op-by-op path."""
+and the single-point floats bit for bit (the sign of zero included), and run a block with an
+undefined point again, every number checked, with the same outcome as the op-by-op path."""
 
 import math
 import sys
@@ -24,15 +24,21 @@ MANY = "sin(x*y) + exp(-z^2)*log(1 + x^2) + tanh(x + y*z)*sqrt(1 + y^2)"
 
 @pytest.fixture
 def slow_blocks(monkeypatch):
-    """Small blocks, and the list of the blocks run op by op (one entry each)."""
+    """Small blocks, and the list of the blocks run again checked, or op by op (start, stop)."""
     calls = []
-    generic = vector._generic
+    generic, run = vector._generic, vector._Plan.run
 
-    def spy(*args, **kwargs):
-        calls.append(args[1:3])   # start, stop
-        return generic(*args, **kwargs)
+    def spy_generic(job, start, stop):
+        calls.append((start, stop))
+        return generic(job, start, stop)
 
-    monkeypatch.setattr(vector, "_generic", spy)
+    def spy_run(plan, columns, start, stop, out, wrt, checked=False):
+        if checked:
+            calls.append((start, stop))
+        return run(plan, columns, start, stop, out, wrt, checked)
+
+    monkeypatch.setattr(vector, "_generic", spy_generic)
+    monkeypatch.setattr(vector._Plan, "run", spy_run)
     monkeypatch.setattr(vector, "CHUNK", 128)
     return calls
 
@@ -198,3 +204,16 @@ def test_programs_run_compiled_with_the_single_point_numbers(source, slow_blocks
     assert len(slow_blocks) < 8                       # most of the 8 blocks ran the plan
     identical(batch, op_by_op(fn, columns, monkeypatch))
     same_as_single_points(fn, {k: c.tolist() for k, c in columns.items()}, batch)
+
+
+def test_a_checked_block_hands_the_float_path_more_points_never_other_numbers(slow_blocks):
+    # at x = y = 1e8 every number is finite but their running sum overflows: such a point goes
+    # to the float path too, which gives it the single-point numbers
+    fn = Function("x*1e300 - y*1e300 + log(z)")
+    xs = [1e8, 1.0, 1e8, 2.0, 0.5]
+    columns = {"x": xs, "y": [1e8, 1.0, 1e8, 3.0, 0.5], "z": [1.0, 2.0, -1.0, 3.0, 0.0]}
+    batch = gradient_many(fn, columns)
+    assert slow_blocks == [(0, 5)]
+    assert sorted(batch.errors) == [2, 4]
+    same_as_single_points(fn, columns, batch)
+    assert batch.value[0] == 0.0
