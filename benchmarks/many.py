@@ -86,6 +86,38 @@ def sample_of(n):
     return np.linspace(0, n - 1, min(n, SAMPLE)).astype(int)
 
 
+SIMD_OPS = {   # NumPy ufunc, math function, range of the random arguments
+    "exp": ("exp", "exp", (-700, 700)), "log": ("log", "log", (1e-3, 1e3)),
+    "log2": ("log2", "log2", (1e-3, 1e3)), "log10": ("log10", "log10", (1e-3, 1e3)),
+    "sqrt": ("sqrt", "sqrt", (0, 1e6)), "cbrt": ("cbrt", "cbrt", (-50, 50)),
+    "sin": ("sin", "sin", (-100, 100)), "cos": ("cos", "cos", (-100, 100)),
+    "tan": ("tan", "tan", (-10, 10)), "asin": ("arcsin", "asin", (-1, 1)),
+    "acos": ("arccos", "acos", (-1, 1)), "atan": ("arctan", "atan", (-50, 50)),
+    "sinh": ("sinh", "sinh", (-20, 20)), "cosh": ("cosh", "cosh", (-20, 20)),
+    "tanh": ("tanh", "tanh", (-20, 20)), "tanh, |x| < 1": ("tanh", "tanh", (-1, 1)),
+    "asinh": ("arcsinh", "asinh", (-50, 50)),
+    "acosh": ("arccosh", "acosh", (1, 50)), "atanh": ("arctanh", "atanh", (-1, 1)),
+    "log1p": ("log1p", "log1p", (-0.9, 50)), "expm1": ("expm1", "expm1", (-50, 50)),
+}
+
+
+def simd_ulps(points: int = 200_000) -> dict:
+    """In this process's NumPy (run it with SIMD on: NumPy imported before gradcalc): for each
+    function, the share of random arguments where NumPy's result differs from the C library's
+    (Python's math) and the largest difference in units in the last place."""
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    out = {}
+    for name, (ufunc, fn, (lo, hi)) in SIMD_OPS.items():
+        x = rng.uniform(lo, hi, points)
+        got = getattr(np, ufunc)(x)
+        want = np.array([getattr(math, fn)(t) for t in x.tolist()])
+        ulps = np.abs(got.view(np.int64) - want.view(np.int64))
+        out[name] = {"differ": float(np.mean(got != want)), "max_ulp": int(ulps.max())}
+    return out
+
+
 def worker(sizes, repeat, cap):
     """In a fresh interpreter: NumPy first (SIMD on), then SymPy lambdify and gradcalc."""
     import numpy as np
@@ -278,9 +310,22 @@ def main(argv=None):
     ap.add_argument("--worker", metavar="SIZES")
     ap.add_argument("--sizes", metavar="SIZES", help="run the comparison alone at these sizes "
                     "(e.g. 100000,1000000) and print its table, without the subprocess")
+    ap.add_argument("--simd-ulps", action="store_true", help="in a process with NumPy's SIMD "
+                    "math on, how far each function is from the C library's (run it alone: "
+                    "python -m benchmarks.many --simd-ulps)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cap", type=float, default=10.0)
     args = ap.parse_args(argv)
+    if args.simd_ulps:
+        import numpy as np
+
+        print(f"NumPy {np.__version__}, SIMD targets found: "
+              + " ".join(k for k, v in np._core._multiarray_umath.__cpu_features__.items()
+                         if v and k.startswith(("AVX", "FMA", "X86"))))
+        for name, r in simd_ulps().items():
+            print(f"{name:12s} differs from math's at {r['differ']:7.2%} of the points, by up "
+                  f"to {r['max_ulp']} ulp")
+        return
     if args.sizes:
         res = run([int(s) for s in args.sizes.split(",")], args.repeat, args.cap,
                   log=lambda *_: None, worker=False)

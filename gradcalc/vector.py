@@ -1,10 +1,19 @@
 """Many points at once: the tape run over NumPy arrays, one element per point.
 
 The rules are the registry's, run in the NumPy domain (``domains.numpy_domain``); nothing here
-knows a derivative. Undefined points do not stop the batch: the arrays carry inf or NaN there, and
-afterwards each such point is run again alone in the float domain, which computes it or explains
-why it cannot (the same message a single-point run gives). The float domain stays the reference:
-every number of a batch is the number a single-point run prints.
+knows a derivative. They are run once on placeholders, which records the NumPy calls a pass makes
+(``_Plan``): the points are then cut into blocks of at most CHUNK, dealt to a thread pool, and
+each block makes those calls into buffers of its thread's own, reused as values die (no array is
+allocated, no input copied). Undefined points do not stop the batch: the arrays carry inf or NaN
+there, and afterwards each such point is run again alone in the float domain, which computes it
+or explains why it cannot (the same message a single-point run gives). The float domain stays
+the reference: every number of a batch is the number a single-point run prints.
+
+NumPy is imported with its SIMD math off (``lazy.numpy``): its SIMD loops round differently
+from the C library's. On an AVX2 machine only tanh has one (NumPy's AVX-512 builds add exp,
+log, sin, cos, ...), up to 3 ulp from the C library's at |x| < 1 (``python -m benchmarks.many
+--simd-ulps``), for about a tenth of a transcendental-heavy batch's time: so there is no
+fast-math mode giving up the last bit.
 """
 
 from __future__ import annotations
