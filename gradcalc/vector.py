@@ -204,7 +204,11 @@ def _generic(job: _Job, start: int, stop: int):
     with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
         out.bad[start:stop] = _evaluate(tape, D, v, job.varying, stop - start)
         out.value[start:stop] = v[tape.out]
-        g = tape._backprop(D, v)
+        try:
+            g = tape._backprop(D, v)
+        except (ArithmeticError, ValueError):   # a rule failing on constants (x/0: 1/0), as
+            out.bad[start:stop] = True          # at every point: the float path says why
+            return None, None
     for w, k in zip(job.wrt, job.targets, strict=True):
         out.grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
         out.bad[start:stop] |= ~np.isfinite(out.grad[w][start:stop])
@@ -749,6 +753,6 @@ def _plan_of(tape, base: list, varying: list, targets: list):
     if key not in plans:
         try:
             plans[key] = _Plan(tape, base, varying, targets)
-        except (TypeError, AttributeError, ValueError):
-            plans[key] = None
+        except (TypeError, AttributeError, ValueError, ArithmeticError):
+            plans[key] = None   # op by op (where a rule failing on constants is handled)
     return plans[key]

@@ -217,3 +217,12 @@ def test_a_checked_block_hands_the_float_path_more_points_never_other_numbers(sl
     assert sorted(batch.errors) == [2, 4]
     same_as_single_points(fn, columns, batch)
     assert batch.value[0] == 0.0
+
+
+def test_a_rule_failing_on_a_constant_fails_every_point_as_a_single_point_does():
+    # ∂(x/0)/∂x is 1/0 in floats: no plan, and every point gets the single-point message
+    fn = Function("x/0 + y")
+    columns = {"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}
+    batch = gradient_many(fn, columns)
+    assert sorted(batch.errors) == [0, 1, 2]
+    same_as_single_points(fn, columns, batch)
