@@ -643,7 +643,8 @@ class _Plan:
         self._local = threading.local()
 
     def _compile(self, rec: _Recorder, kept: list) -> None:
-        """Slots for constants, each call's last use, and buffers given out by liveness."""
+        """The calls ``kept`` needs; slots for constants, each call's last use, and buffers
+        given out by liveness."""
         init: list = [None] * rec.slots
         calls = []
         for fn, args, out, buffered in rec.calls:
@@ -655,6 +656,14 @@ class _Plan:
                     init.append(a)
                     slots.append(len(init) - 1)
             calls.append((fn, tuple(slots), out.slot, buffered, out.kind == "f"))
+        # Only the calls the kept values need (the adjoints of variables not in wrt are not)
+        wanted = {x.slot for x in kept if isinstance(x, _Rec)}
+        needed = []
+        for call in reversed(calls):
+            if call[2] in wanted:
+                needed.append(call)
+                wanted.update(call[1])
+        calls = needed[::-1]
         end = {}
         forever = len(calls)
         for x in kept:

@@ -226,3 +226,19 @@ def test_a_rule_failing_on_a_constant_fails_every_point_as_a_single_point_does()
     batch = gradient_many(fn, columns)
     assert sorted(batch.errors) == [0, 1, 2]
     same_as_single_points(fn, columns, batch)
+
+
+def test_partials_nobody_asked_for_are_not_computed(monkeypatch):
+    fn = Function(MANY)
+    rng = np.random.default_rng(6)
+    columns = {k: rng.uniform(-2, 2, 2000) for k in "xyz"}
+    calls = {}
+    for wrt in (["x", "y", "z"], ["z"]):
+        batch = gradient_many(fn, columns, wrt=wrt)
+        tape = fn.resolve(dict.fromkeys("xyz", 0.0))[0]
+        calls[len(wrt)] = len(tape._vector_plans[tuple(tape.graph.index_of(w)
+                                                       for w in wrt)].prog)
+        with monkeypatch.context() as m:
+            m.setattr(vector, "FAST", False)
+            identical(batch, gradient_many(fn, columns, wrt=wrt))
+    assert calls[1] < calls[3]
