@@ -643,8 +643,8 @@ class _Plan:
         self._local = threading.local()
 
     def _compile(self, rec: _Recorder, kept: list) -> None:
-        """The calls ``kept`` needs; slots for constants, each call's last use, and buffers
-        given out by liveness."""
+        """The calls ``kept`` needs, with slots for their constants (``init``), and buffers
+        given out by liveness (``prog``)."""
         init: list = [None] * rec.slots
         calls = []
         for fn, args, out, buffered in rec.calls:
@@ -656,24 +656,9 @@ class _Plan:
                     init.append(a)
                     slots.append(len(init) - 1)
             calls.append((fn, tuple(slots), out.slot, buffered, out.kind == "f"))
-        # Only the calls the kept values need (the adjoints of variables not in wrt are not)
-        wanted = {x.slot for x in kept if isinstance(x, _Rec)}
-        needed = []
-        for call in reversed(calls):
-            if call[2] in wanted:
-                needed.append(call)
-                wanted.update(call[1])
-        calls = needed[::-1]
-        end = {}
-        forever = len(calls)
-        for x in kept:
-            if isinstance(x, _Rec):
-                end[x.slot] = forever
-        for t in range(len(calls) - 1, -1, -1):
-            _fn, used, o, buffered, _f = calls[t]
-            for j in used:
-                # a result that may be one of its arguments keeps them alive as long as itself
-                end[j] = max(end.get(j, -1), t if buffered else max(t, end.get(o, t)))
+        keep = {x.slot for x in kept if isinstance(x, _Rec)}
+        calls = _needed(calls, keep)
+        end = _last_uses(calls, keep)
         free: list[int] = []
         owner: dict[int, int] = {}
         self.buffers = 0
@@ -752,6 +737,28 @@ class _Plan:
         for i, d in self.adjoints.items():
             g[i] = 0.0 if d is None else get(d)
         return v, g
+
+
+def _needed(calls: list, keep: set) -> list:
+    """The calls the slots in ``keep`` need (not the adjoints of variables outside wrt)."""
+    wanted = set(keep)
+    needed = []
+    for call in reversed(calls):
+        if call[2] in wanted:
+            needed.append(call)
+            wanted.update(call[1])
+    return needed[::-1]
+
+
+def _last_uses(calls: list, keep: set) -> dict:
+    """Slot -> the index of the last call reading it (past the end for the slots kept)."""
+    end = dict.fromkeys(keep, len(calls))
+    for t in range(len(calls) - 1, -1, -1):
+        _fn, used, o, buffered, _number = calls[t]
+        for j in used:
+            # a result that may be one of its arguments keeps them alive as long as itself
+            end[j] = max(end.get(j, -1), t if buffered else max(t, end.get(o, t)))
+    return end
 
 
 def _plan_of(tape, base: list, varying: list, targets: list):
