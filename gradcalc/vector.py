@@ -173,11 +173,37 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
 
     starts = range(0, n, size)
     if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL in its loops: in parallel
-        list(_pool().map(block, starts))
+        _deal(block, starts)
     else:
         for start in starts:
             block(start)
     return out
+
+
+def _deal(block, starts) -> None:
+    """``block(start)`` for every start, by this thread and THREADS - 1 of the pool's, each
+    taking the next block as it comes free (this one starts at once: no waiting for a pool
+    thread to wake up)."""
+    todo = iter(starts)
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                start = next(todo, None)
+            if start is None:
+                return
+            block(start)
+
+    from concurrent.futures import wait
+
+    helpers = [_pool().submit(work) for _ in range(min(THREADS, len(starts)) - 1)]
+    try:
+        work()
+    finally:
+        wait(helpers)   # no block left running behind the caller's back
+    for helper in helpers:
+        helper.result()
 
 
 @dataclass
@@ -291,11 +317,11 @@ _POOL: list = []   # the ThreadPoolExecutor, once made
 
 def _pool():
     """One thread pool for the process (starting threads for every call costs more than a
-    small batch)."""
+    small batch): THREADS - 1 threads, the caller's being the other."""
     if not _POOL:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="gradcalc"))
+        _POOL.append(ThreadPoolExecutor(max(1, THREADS - 1), thread_name_prefix="gradcalc"))
     return _POOL[0]
 
 
