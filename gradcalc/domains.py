@@ -272,9 +272,7 @@ def mpmath_domain(digits: int) -> SimpleNamespace:
 _NUMPY: list[SimpleNamespace] = []
 
 
-# Long, and complex by count: it builds a table of the domain's functions, and each small helper
-# nested in it (a few lines, one or two branches) adds to its score. Read it as that table.
-def numpy_domain() -> SimpleNamespace:  # noqa: C901
+def numpy_domain() -> SimpleNamespace:
     """The NumPy domain: the same rules on float64 arrays, one element per point. A value that
     no variable reaches stays a Python float and broadcasts. Undefined results become inf or NaN
     here (the caller runs under ``errstate(all="ignore")`` and re-runs those points one at a time
@@ -284,45 +282,55 @@ def numpy_domain() -> SimpleNamespace:  # noqa: C901
         return _NUMPY[0]
     from .lazy import numpy
 
-    np = numpy()
+    _NUMPY.append(SimpleNamespace(**numpy_functions(numpy())))
+    return _NUMPY[0]
+
+
+# Long, and complex by count: it builds a table of the domain's functions, and each small helper
+# nested in it (a few lines, one or two branches) adds to its score. Read it as that table.
+def numpy_functions(N) -> dict:  # noqa: C901
+    """The NumPy domain's table, its functions made of ``N``'s: NumPy itself, or the recorder
+    of vector.py, which runs these very functions once on placeholders to compile a batch into
+    NumPy calls (so ``N`` is used only through its ufuncs by name, ``where``, ``ndim``,
+    ``shape``, ``full`` and ``frompyfunc``)."""
 
     def sigmoid(x):
-        return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), _exp_ratio(np.exp(x)))
+        return N.where(x >= 0, 1.0 / (1.0 + N.exp(-x)), _exp_ratio(N.exp(x)))
 
     def _exp_ratio(z):
         return z / (1.0 + z)
 
     def sech(x):   # as the float domain, element by element
-        t = np.exp(-np.abs(x))
+        t = N.exp(-N.abs(x))
         return 2.0 * t / (1.0 + t * t)
 
     def power(x, y):
         # As the float domain: x*x and x for the exponents 2 and 1, else the C library's pow.
         # (NumPy's own shortcuts for other scalar exponents, sqrt for 0.5, round differently.)
-        if np.ndim(y) == 0:
+        if N.ndim(y) == 0:
             if y == 2.0:
                 return x * x
             if y == 1.0:
                 return x
-            if np.ndim(x):
-                y = np.full(np.shape(x), y)
-            return np.power(x, y)
-        return np.where(y == 2.0, x * x, np.where(y == 1.0, x, np.power(x, y)))
+            if N.ndim(x):
+                y = N.full(N.shape(x), y)
+            return N.power(x, y)
+        return N.where(y == 2.0, x * x, N.where(y == 1.0, x, N.power(x, y)))
 
     def where(cond, then, otherwise):
-        if np.ndim(cond) == 0:
+        if N.ndim(cond) == 0:
             return then() if cond else otherwise
-        return np.where(cond, then(), otherwise)
+        return N.where(cond, then(), otherwise)
 
     def maxshare(x, *others):
-        top = reduce(np.maximum)(*others) if len(others) > 1 else others[0]
+        top = reduce(N.maximum)(*others) if len(others) > 1 else others[0]
         ties = 1.0 + sum((o == x) * 1.0 for o in others)
-        return np.where(x >= top, 1.0 / ties, 0.0)
+        return N.where(x >= top, 1.0 / ties, 0.0)
 
     def minshare(x, *others):
-        low = reduce(np.minimum)(*others) if len(others) > 1 else others[0]
+        low = reduce(N.minimum)(*others) if len(others) > 1 else others[0]
         ties = 1.0 + sum((o == x) * 1.0 for o in others)
-        return np.where(x <= low, 1.0 / ties, 0.0)
+        return N.where(x <= low, 1.0 / ties, 0.0)
 
     def reduce(fn):
         def many(*xs):
@@ -332,29 +340,28 @@ def numpy_domain() -> SimpleNamespace:  # noqa: C901
             return acc
         return many
 
-    erf = np.frompyfunc(math.erf, 1, 1)   # NumPy has no erf; math's, element by element
+    erf = N.frompyfunc(math.erf, 1, 1)   # NumPy has no erf; math's, element by element
 
-    _NUMPY.append(SimpleNamespace(
+    return dict(
         name="numpy", zero=0.0, one=1.0, pi=math.pi, e=math.e,
         literal=lambda value, text: value,
-        exp=np.exp, log=np.log, log2=np.log2, log10=np.log10, sqrt=np.sqrt, cbrt=np.cbrt,
-        abs=np.abs, sign=lambda x: np.sign(x) + 0.0, pow=power,
-        sin=np.sin, cos=np.cos, tan=np.tan,
-        sec=lambda x: 1.0 / np.cos(x), csc=lambda x: 1.0 / np.sin(x),
-        cot=lambda x: np.cos(x) / np.sin(x),
-        asin=np.arcsin, acos=np.arccos, atan=np.arctan,
-        atan2=lambda y, x: np.arctan2(y + 0.0, x + 0.0),   # no signed zeros, as in floats
-        sinh=np.sinh, cosh=np.cosh, tanh=np.tanh,
-        asinh=np.arcsinh, acosh=np.arccosh, atanh=np.arctanh,
-        erf=lambda x: erf(x).astype(np.float64) if np.ndim(x) else math.erf(x),
+        exp=N.exp, log=N.log, log2=N.log2, log10=N.log10, sqrt=N.sqrt, cbrt=N.cbrt,
+        abs=N.abs, sign=lambda x: N.sign(x) + 0.0, pow=power,
+        sin=N.sin, cos=N.cos, tan=N.tan,
+        sec=lambda x: 1.0 / N.cos(x), csc=lambda x: 1.0 / N.sin(x),
+        cot=lambda x: N.cos(x) / N.sin(x),
+        asin=N.arcsin, acos=N.arccos, atan=N.arctan,
+        atan2=lambda y, x: N.arctan2(y + 0.0, x + 0.0),   # no signed zeros, as in floats
+        sinh=N.sinh, cosh=N.cosh, tanh=N.tanh,
+        asinh=N.arcsinh, acosh=N.arccosh, atanh=N.arctanh,
+        erf=lambda x: erf(x).astype(N.float64) if N.ndim(x) else math.erf(x),
         sigmoid=sigmoid,
         sech=sech,
-        softplus=lambda x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
-        relu=lambda x: np.where(x > 0, x, 0.0), step=lambda x: np.where(x > 0, 1.0, 0.0),
-        max=reduce(np.maximum), min=reduce(np.minimum),
+        softplus=lambda x: N.maximum(x, 0.0) + N.log1p(N.exp(-N.abs(x))),
+        relu=lambda x: N.where(x > 0, x, 0.0), step=lambda x: N.where(x > 0, 1.0, 0.0),
+        max=reduce(N.maximum), min=reduce(N.minimum),
         maxshare=maxshare, minshare=minshare, where=where,
-    ))
-    return _NUMPY[0]
+    )
 
 
 _TENSOR: list[SimpleNamespace] = []

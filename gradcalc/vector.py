@@ -1,16 +1,26 @@
 """Many points at once: the tape run over NumPy arrays, one element per point.
 
 The rules are the registry's, run in the NumPy domain (``domains.numpy_domain``); nothing here
-knows a derivative. Undefined points do not stop the batch: the arrays carry inf or NaN there, and
-afterwards each such point is run again alone in the float domain, which computes it or explains
-why it cannot (the same message a single-point run gives). The float domain stays the reference:
-every number of a batch is the number a single-point run prints.
+knows a derivative. They are run once on placeholders, which records the NumPy calls a pass makes
+(``_Plan``): the points are then cut into blocks of at most CHUNK, dealt to a thread pool, and
+each block makes those calls into buffers of its thread's own, reused as values die (no array is
+allocated, no input copied). Undefined points do not stop the batch: the arrays carry inf or NaN
+there, and afterwards each such point is run again alone in the float domain, which computes it
+or explains why it cannot (the same message a single-point run gives). The float domain stays
+the reference: every number of a batch is the number a single-point run prints.
+
+NumPy is imported with its SIMD math off (``lazy.numpy``): its SIMD loops round differently
+from the C library's. On an AVX2 machine only tanh has one (NumPy's AVX-512 builds add exp,
+log, sin, cos, ...), up to 3 ulp from the C library's at |x| < 1 (``python -m benchmarks.many
+--simd-ulps``), for about a tenth of a transcendental-heavy batch's time: so there is no
+fast-math mode giving up the last bit.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +29,11 @@ from .errors import EvaluationError, UsageError
 from .lazy import numpy
 from .ops import REGISTRY
 
-BLOCK = 65_536     # most points per block: a block's arrays stay in cache
-SPLIT = 8_192      # fewest points per block worth a thread of its own
+BLOCK = 65_536     # most points per block of the op-by-op path
+SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op path)
+CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
+FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
 
 @dataclass
 class Batch:
@@ -77,7 +89,8 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
 
 
 def _arrays(columns: dict) -> tuple[dict, int]:
-    """The columns as float64 arrays of one length (-0.0 made 0.0), and that length."""
+    """The columns as float64 arrays of one length (the caller's own arrays where they are
+    float64: never copied; each block makes -0.0 0.0 as it reads them), and that length."""
     np = numpy()
     lengths = {len(c) for c in columns.values()}
     if len(lengths) > 1:
@@ -87,7 +100,7 @@ def _arrays(columns: dict) -> tuple[dict, int]:
     point = {}
     for name, column in columns.items():
         try:
-            point[name] = np.asarray(column, dtype=np.float64) + 0.0   # -0.0 becomes 0.0
+            point[name] = np.asarray(column, dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"the values of {name} are not numbers") from None
         if point[name].ndim != 1:
@@ -101,6 +114,9 @@ def _set_aside(point: dict, errors: dict[int, str], n: int) -> dict:
     in ``errors`` set to 0, so that it does not poison shared work (it is reported anyway)."""
     np = numpy()
     for name, column in point.items():
+        with np.errstate(all="ignore"):
+            if math.isfinite(np.sum(column)):   # one pass, no array made: all finite (an
+                continue                         # infinite sum of finite ones looks below)
         for i in np.flatnonzero(~np.isfinite(column)).tolist():
             errors.setdefault(i, f"the value of {name} must be finite, not {column[i]}")
     if not errors:
@@ -121,7 +137,10 @@ class _Swept:
 
 
 def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
-    """The tape over every point, in blocks (in parallel threads when there are many)."""
+    """The tape over every point, in blocks run on a thread pool. A block runs the compiled plan
+    (``_Plan``) when the tape has one (again with every number checked when a float exception
+    shows that some number in the block is not finite), else the tape itself, op by op
+    (``_generic``)."""
     np = numpy()
     from .domains import numpy_domain
 
@@ -133,30 +152,93 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
     varying = [s for s in tape.forward_steps if tape.needs[s[0]]]
     targets = [tape.graph.index_of(w) for w in wrt]
     out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
-    size = _block_size(n)
+    plan = _plan_of(tape, base, varying, targets) if FAST else None
+    size = _block_size(n, plan)
+    columns = [(tape.graph.inputs[name], column) for name, column in point.items()
+               if tape.keeps(tape.graph.inputs[name])]
+    job = _Job(tape, D, base, varying, columns, out, wrt, targets)
 
     def block(start):
         stop = min(start + size, n)
-        v = list(base)
-        for name, column in point.items():
-            if tape.keeps(tape.graph.inputs[name]):
-                v[tape.graph.inputs[name]] = column[start:stop]
-        with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
-            out.bad[start:stop] = _evaluate(tape, D, v, varying, stop - start)
-            out.value[start:stop] = v[tape.out]
-            g = tape._backprop(D, v)
-        for w, k in zip(wrt, targets, strict=True):
-            out.grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
-            out.bad[start:stop] |= ~np.isfinite(out.grad[w][start:stop])
-        for i, rows in _kinks(tape, v, g, stop - start):
-            out.hits.setdefault(i, []).extend((rows + start).tolist())
+        if plan is not None:
+            try:
+                v, g = plan.run(columns, start, stop, out, wrt)
+            except FloatingPointError:   # an inf or NaN somewhere in the block: again, checked
+                v, g = plan.run(columns, start, stop, out, wrt, checked=True)
+        else:
+            v, g = _generic(job, start, stop)
+        if v is not None:
+            for i, rows in _kinks(tape, v, g, stop - start):
+                out.hits.setdefault(i, []).extend((rows + start).tolist())
 
     starts = range(0, n, size)
-    if len(starts) > 1:   # NumPy releases the GIL inside its loops: blocks run in parallel
-        list(_pool().map(block, starts))
+    if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL in its loops: in parallel
+        _deal(block, starts)
     else:
-        block(0)
+        for start in starts:
+            block(start)
     return out
+
+
+def _deal(block, starts) -> None:
+    """``block(start)`` for every start, by this thread and THREADS - 1 of the pool's, each
+    taking the next block as it comes free (this one starts at once: no waiting for a pool
+    thread to wake up)."""
+    todo = iter(starts)
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                start = next(todo, None)
+            if start is None:
+                return
+            block(start)
+
+    from concurrent.futures import wait
+
+    helpers = [_pool().submit(work) for _ in range(min(THREADS, len(starts)) - 1)]
+    try:
+        work()
+    finally:
+        wait(helpers)   # no block left running behind the caller's back
+    for helper in helpers:
+        helper.result()
+
+
+@dataclass
+class _Job:
+    """What every block of a sweep shares."""
+
+    tape: Any
+    D: Any                     # the NumPy domain
+    base: list                 # the values no variable reaches
+    varying: list              # the forward steps a variable reaches
+    columns: list              # (input node, column)
+    out: _Swept
+    wrt: list
+    targets: list              # the nodes of wrt
+
+
+def _generic(job: _Job, start: int, stop: int):
+    """One block, op by op through the tape in the NumPy domain, every number checked."""
+    np = numpy()
+    tape, D, out = job.tape, job.D, job.out
+    v = list(job.base)
+    for i, column in job.columns:
+        v[i] = column[start:stop] + 0.0   # -0.0 becomes 0.0 (atan2(-0.0, -1) would be -pi)
+    with np.errstate(all="ignore"):   # per thread: NumPy's error state is thread-local
+        out.bad[start:stop] = _evaluate(tape, D, v, job.varying, stop - start)
+        out.value[start:stop] = v[tape.out]
+        try:
+            g = tape._backprop(D, v)
+        except (ArithmeticError, ValueError):   # a rule failing on constants (x/0: 1/0), as
+            out.bad[start:stop] = True          # at every point: the float path says why
+            return None, None
+    for w, k in zip(job.wrt, job.targets, strict=True):
+        out.grad[w][start:stop] = g[k] if k < len(g) and g[k] is not None else 0.0
+        out.bad[start:stop] |= ~np.isfinite(out.grad[w][start:stop])
+    return v, g
 
 
 def _redo(fn, point: dict, redone: list[int], wrt, output, swept: _Swept,
@@ -219,10 +301,12 @@ def undetermined_message(result) -> str:
                      for k, note in result.undetermined.items())
 
 
-def _block_size(n: int) -> int:
-    """Points per block: at most BLOCK (a block's arrays stay in cache), and enough blocks of
-    equal size to keep every thread busy once there are points enough to be worth it."""
-    blocks = -(-n // BLOCK)
+def _block_size(n: int, plan=None) -> int:
+    """Points per block: at most CHUNK for a plan (its buffers stay in cache, and each NumPy
+    call is long enough that two threads taking turns at the GIL between calls cost little),
+    BLOCK op by op; and enough blocks of equal size to keep every thread busy once there are
+    points enough to be worth it."""
+    blocks = -(-n // (CHUNK if plan is not None else BLOCK))
     if THREADS > 1 and n >= 2 * SPLIT:
         blocks = -(-max(blocks, THREADS) // THREADS) * THREADS
     return max(1, -(-n // max(1, blocks)))
@@ -233,16 +317,16 @@ _POOL: list = []   # the ThreadPoolExecutor, once made
 
 def _pool():
     """One thread pool for the process (starting threads for every call costs more than a
-    small batch)."""
+    small batch): THREADS - 1 threads, the caller's being the other."""
     if not _POOL:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="gradcalc"))
+        _POOL.append(ThreadPoolExecutor(max(1, THREADS - 1), thread_name_prefix="gradcalc"))
     return _POOL[0]
 
 
 def _row(point: dict, i: int) -> dict:
-    return {k: float(c[i]) for k, c in point.items()}
+    return {k: float(c[i]) + 0.0 for k, c in point.items()}   # -0.0 becomes 0.0
 
 
 def _kink_message(fn, tape, point, k, rows) -> str:
@@ -318,3 +402,399 @@ def _down(tape, v) -> dict:
                     acc = acc | (down[j] & ~_flat(tape, v, i, k))
             down[i] = acc
     return down
+
+
+# --- compiled plans ---------------------------------------------------------------------------
+# The registry's rules, run once on placeholders (``_Rec``) instead of arrays, leave the list of
+# NumPy calls a block makes: the forward pass and the backward one, with x·1 dropped (exact),
+# x·(-1) a negation (exact) and a node's first contribution to an adjoint taken as it is, not
+# added to 0 (which only turns -0 into +0: the partials get their + 0.0 at the end). Each float
+# result goes into a buffer allocated once per thread and reused once its value is dead, so a
+# block runs in its core's cache with no allocation. The same calls on the same floats: the
+# numbers are the op-by-op path's, bit for bit. Nothing is checked for finiteness on the way:
+# NumPy raises FloatingPointError at the first overflow, division by zero or invalid operation
+# (the only ways an inf or a NaN can arise from finite inputs), and the block is then run again
+# with every result checked (``_Plan.run``'s ``checked``).
+
+_ARITH = {"add", "subtract", "multiply", "true_divide", "negative"}
+_BOOL = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "bitwise_and",
+         "bitwise_or", "bitwise_xor", "invert"}
+
+
+class _Rec:
+    """A value of the recorded program: slot ``k``; ``kind`` "f" (float64), "b" (bool), "?"."""
+
+    __slots__ = ("kind", "rec", "slot")
+    __array_ufunc__ = None   # NumPy scalars defer to the methods below
+    __hash__ = object.__hash__
+
+    def __init__(self, rec, slot: int, kind: str):
+        self.rec, self.slot, self.kind = rec, slot, kind
+
+    def __bool__(self):
+        raise TypeError("a branch on a value that differs from point to point")
+
+    def __add__(self, o):
+        return self.rec.ufunc("add", self, o)
+
+    def __radd__(self, o):
+        return self.rec.ufunc("add", o, self)
+
+    def __sub__(self, o):
+        return self.rec.ufunc("subtract", self, o)
+
+    def __rsub__(self, o):
+        return self.rec.ufunc("subtract", o, self)
+
+    def __mul__(self, o):
+        return self.rec.ufunc("multiply", self, o)
+
+    def __rmul__(self, o):
+        return self.rec.ufunc("multiply", o, self)
+
+    def __truediv__(self, o):
+        return self.rec.ufunc("true_divide", self, o)
+
+    def __rtruediv__(self, o):
+        return self.rec.ufunc("true_divide", o, self)
+
+    def __neg__(self):
+        return self.rec.ufunc("negative", self)
+
+    def __abs__(self):
+        return self.rec.ufunc("absolute", self)
+
+    def __lt__(self, o):
+        return self.rec.ufunc("less", self, o)
+
+    def __le__(self, o):
+        return self.rec.ufunc("less_equal", self, o)
+
+    def __gt__(self, o):
+        return self.rec.ufunc("greater", self, o)
+
+    def __ge__(self, o):
+        return self.rec.ufunc("greater_equal", self, o)
+
+    def __eq__(self, o):
+        return self.rec.ufunc("equal", self, o)
+
+    def __ne__(self, o):
+        return self.rec.ufunc("not_equal", self, o)
+
+    def __and__(self, o):
+        return self.rec.ufunc("bitwise_and", self, o)
+
+    def __rand__(self, o):
+        return self.rec.ufunc("bitwise_and", o, self)
+
+    def __or__(self, o):
+        return self.rec.ufunc("bitwise_or", self, o)
+
+    def __ror__(self, o):
+        return self.rec.ufunc("bitwise_or", o, self)
+
+    def __xor__(self, o):
+        return self.rec.ufunc("bitwise_xor", self, o)
+
+    def __rxor__(self, o):
+        return self.rec.ufunc("bitwise_xor", o, self)
+
+    def __invert__(self):
+        return self.rec.ufunc("invert", self)
+
+    def astype(self, dtype):
+        return self.rec.call(_astype, self, dtype)
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+class _Recorder:
+    """Collects the calls: (function, arguments (a _Rec or a constant), result, buffered)."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+        self.slots = 0
+
+    def new(self, kind: str) -> _Rec:
+        self.slots += 1
+        return _Rec(self, self.slots - 1, kind)
+
+    def ufunc(self, name: str, *args):
+        np = numpy()
+        if name == "multiply":   # x·1 is x and x·(-1) is -x, bit for bit
+            a, b = args
+            for const, other in ((a, b), (b, a)):
+                if _number(const) and isinstance(other, _Rec) and other.kind == "f":
+                    if const == 1:
+                        return other
+                    if const == -1:
+                        return self.ufunc("negative", other)
+        recs = [a for a in args if isinstance(a, _Rec)]
+        floats = all(r.kind == "f" for r in recs) and all(
+            _number(a) for a in args if not isinstance(a, _Rec))
+        kind = "b" if name in _BOOL else ("f" if floats else "?")
+        buffered = floats and (name in _ARITH or name not in _BOOL)
+        out = self.new(kind)
+        self.calls.append((getattr(np, name), args, out, buffered))
+        return out
+
+    def call(self, fn, *args, kind: str = "f"):
+        """A function of the NumPy domain, as it is: its result is a new array (or one of its
+        arguments), never a buffer."""
+        if not any(isinstance(a, _Rec) for a in args):
+            return fn(*args)
+        out = self.new(kind)
+        self.calls.append((fn, args, out, False))
+        return out
+
+
+class _RecordingNumPy:
+    """NumPy as ``domains.numpy_functions`` uses it, recording: a ufunc given a placeholder
+    becomes a call of the plan, as does ``where``; ``ndim`` of a placeholder is 1."""
+
+    def __init__(self, rec: _Recorder):
+        self._rec = rec
+        self.float64 = numpy().float64
+
+    def __getattr__(self, name: str):
+        np = numpy()
+        fn = getattr(np, name)
+        if not isinstance(fn, np.ufunc):
+            raise AttributeError(name)
+        rec = self._rec
+
+        def ufunc(*args):
+            if any(isinstance(a, _Rec) for a in args):
+                return rec.ufunc(fn.__name__, *args)
+            return fn(*args)
+        return ufunc
+
+    def where(self, cond, then, otherwise):
+        return self._rec.call(numpy().where, cond, then, otherwise)
+
+    def ndim(self, x):
+        return 1 if isinstance(x, _Rec) else numpy().ndim(x)
+
+    def shape(self, x):
+        return (_SHAPE_OF, x) if isinstance(x, _Rec) else numpy().shape(x)
+
+    def full(self, shape, value):
+        if isinstance(shape, tuple) and shape and shape[0] is _SHAPE_OF:
+            return self._rec.call(_full_like, shape[1], value)
+        return numpy().full(shape, value)
+
+    def frompyfunc(self, fn, nin: int, nout: int):
+        real = numpy().frompyfunc(fn, nin, nout)
+        return lambda *args: self._rec.call(real, *args, kind="?")
+
+
+_SHAPE_OF = object()   # _RecordingNumPy.shape of a placeholder: (_SHAPE_OF, placeholder)
+
+
+def _full_like(x, value):
+    np = numpy()
+    return np.full(np.shape(x), value)
+
+
+def _astype(x, dtype):
+    return x.astype(dtype)
+
+
+def _recording_domain(rec: _Recorder):
+    """The NumPy domain (``domains.numpy_functions``), its NumPy calls recorded into ``rec``."""
+    from types import SimpleNamespace
+
+    from .domains import numpy_functions
+
+    return SimpleNamespace(**numpy_functions(_RecordingNumPy(rec)))
+
+
+class _Plan:
+    """A tape's forward and backward passes as a list of NumPy calls over block buffers."""
+
+    def __init__(self, tape, base: list, varying: list, targets: list):
+        from .autodiff import _UNARY, _VARIADIC
+
+        rec = _Recorder()
+        D = _recording_domain(rec)
+        v = list(base)
+        self.inputs = {}
+        for name, i in tape.graph.inputs.items():
+            if name in tape.variables and tape.keeps(i):
+                column = rec.new("f")
+                self.inputs[i] = column.slot
+                v[i] = column + 0.0   # -0.0 becomes 0.0, into a buffer of the block's own
+        tape._run(D, v, varying)
+        # The backward pass of Tape._backprop, the first contribution to an adjoint kept as is.
+        g: list = [None] * (tape.out + 1)
+        g[tape.out] = 1.0
+
+        def add(j, d):
+            g[j] = d if g[j] is None else g[j] + d
+
+        needs = tape.needs
+        for i, a, b, ra, rb in tape.backward_steps:
+            gi, out = g[i], v[i]
+            if gi is None:
+                continue
+            if b >= 0:
+                if ra is not None:
+                    add(a, gi * ra(D, v[a], v[b], out))
+                if rb is not None:
+                    add(b, gi * rb(D, v[a], v[b], out))
+            elif b == _UNARY:
+                add(a, gi * ra(D, v[a], out))
+            elif b == _VARIADIC:
+                xs = tuple(v[j] for j in a)
+                for k, j in enumerate(a):
+                    if needs[j]:
+                        add(j, gi * ra(D, k, xs, out))
+            else:
+                xs = tuple(v[j] for j in a)
+                for j, d in zip(a, ra(D, gi, xs, out), strict=True):
+                    if d is not None and needs[j]:
+                        add(j, d)
+        self.value = v[tape.out]
+        self.grads = [g[k] if k < len(g) else None for k in targets]
+        # The kink tests (run afterwards on the arrays) need every node's value and the
+        # adjoints of the nodes they test.
+        self.kinked = any(k[2] is not None for k in tape.kinks)
+        self.nodes = list(v) if self.kinked else []
+        self.adjoints = {k[0]: g[k[0]] for k in tape.kinks} if self.kinked else {}
+        self.base = base
+        self._compile(rec, [self.value, *self.grads, *self.nodes, *self.adjoints.values()])
+        self._local = threading.local()
+
+    def _compile(self, rec: _Recorder, kept: list) -> None:
+        """The calls ``kept`` needs, with slots for their constants (``init``), and buffers
+        given out by liveness (``prog``)."""
+        init: list = [None] * rec.slots
+        calls = []
+        for fn, args, out, buffered in rec.calls:
+            slots = []
+            for a in args:
+                if isinstance(a, _Rec):
+                    slots.append(a.slot)
+                else:
+                    init.append(a)
+                    slots.append(len(init) - 1)
+            calls.append((fn, tuple(slots), out.slot, buffered, out.kind == "f"))
+        keep = {x.slot for x in kept if isinstance(x, _Rec)}
+        calls = _needed(calls, keep)
+        end = _last_uses(calls, keep)
+        free: list[int] = []
+        owner: dict[int, int] = {}
+        self.buffers = 0
+        self.numbers: list[int] = []   # the calls whose result is a float array
+        prog = []
+        for t, (fn, used, o, buffered, number) in enumerate(calls):
+            for j in set(used):
+                if j in owner and end[j] == t:
+                    free.append(owner.pop(j))
+            b = -1
+            if buffered:
+                if free:
+                    b = free.pop()
+                else:
+                    b, self.buffers = self.buffers, self.buffers + 1
+                if end.get(o, -1) <= t:   # a value nobody reads
+                    free.append(b)
+                else:
+                    owner[o] = b
+            prog.append((fn, used, o, b))
+            if number:
+                self.numbers.append(t)
+        self.init = init
+        self.prog = prog
+
+    def _buffers(self, m: int) -> list:
+        """This thread's buffers (``m`` points long)."""
+        have = getattr(self._local, "bufs", None)
+        if have is None or (have and len(have[0]) < m):
+            np = numpy()
+            have = [np.empty(max(m, CHUNK)) for _ in range(self.buffers)]
+            self._local.bufs = have
+        return [b[:m] for b in have] if have and len(have[0]) != m else have
+
+    def run(self, columns, start: int, stop: int, out: _Swept, wrt, checked: bool = False):
+        """One block: values and partials into ``out``; (v, g) for the kink tests, or Nones.
+        Raises FloatingPointError where some number is not finite, unless ``checked``: then
+        every float result is added up, point by point, and the points whose sum is not finite
+        (some number was not, or the sum overflowed) are marked in ``out.bad`` for the float
+        path, as the op-by-op path marks those with a value or partial not finite (and a few
+        more: the float path gives those their single-point numbers all the same)."""
+        np = numpy()
+        m = stop - start
+        bufs = self._buffers(m)
+        vals = list(self.init)
+        for i, column in columns:
+            k = self.inputs.get(i)
+            if k is not None:
+                vals[k] = column[start:stop]
+        errors = dict(all="ignore") if checked else dict(over="raise", divide="raise",
+                                                         invalid="raise", under="ignore")
+        numbers = set(self.numbers) if checked else ()
+        total = np.zeros(m) if checked else None
+        with np.errstate(**errors):
+            for t, (fn, slots, o, b) in enumerate(self.prog):
+                if b >= 0:
+                    vals[o] = fn(*[vals[j] for j in slots], out=bufs[b])
+                else:
+                    vals[o] = fn(*[vals[j] for j in slots])
+                if t in numbers:
+                    np.add(total, vals[o], out=total)
+
+            def get(x):
+                return vals[x.slot] if isinstance(x, _Rec) else x
+
+            out.value[start:stop] = get(self.value)
+            for w, d in zip(wrt, self.grads, strict=True):
+                # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
+                np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
+        if checked:
+            out.bad[start:stop] = ~np.isfinite(total)
+        if not self.kinked:
+            return None, None
+        v = [get(x) for x in self.nodes]
+        g = [0.0] * len(v)
+        for i, d in self.adjoints.items():
+            g[i] = 0.0 if d is None else get(d)
+        return v, g
+
+
+def _needed(calls: list, keep: set) -> list:
+    """The calls the slots in ``keep`` need (not the adjoints of variables outside wrt)."""
+    wanted = set(keep)
+    needed = []
+    for call in reversed(calls):
+        if call[2] in wanted:
+            needed.append(call)
+            wanted.update(call[1])
+    return needed[::-1]
+
+
+def _last_uses(calls: list, keep: set) -> dict:
+    """Slot -> the index of the last call reading it (past the end for the slots kept)."""
+    end = dict.fromkeys(keep, len(calls))
+    for t in range(len(calls) - 1, -1, -1):
+        _fn, used, o, buffered, _number = calls[t]
+        for j in used:
+            # a result that may be one of its arguments keeps them alive as long as itself
+            end[j] = max(end.get(j, -1), t if buffered else max(t, end.get(o, t)))
+    return end
+
+
+def _plan_of(tape, base: list, varying: list, targets: list):
+    """The tape's plan for these partials (made once, kept on the tape), or None where a rule
+    cannot be recorded (it branches on a value that differs from point to point)."""
+    key = tuple(targets)
+    plans = tape.__dict__.setdefault("_vector_plans", {})
+    if key not in plans:
+        try:
+            plans[key] = _Plan(tape, base, varying, targets)
+        except (TypeError, AttributeError, ValueError, ArithmeticError):
+            plans[key] = None   # op by op (where a rule failing on constants is handled)
+    return plans[key]
