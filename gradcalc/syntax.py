@@ -16,6 +16,7 @@ sin(x)^2. Readings a user may not expect (x(x+1), sin^2(x), 1/2x, x^-1/2) leave 
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -97,16 +98,17 @@ _REQUESTS = {
 }
 
 
-def tokenize(source: str) -> list[tuple[str, str, int]]:
-    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'.
+def tokenize(source: str, begin: int = 0) -> list[tuple[str, str, int]]:
+    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'. ``begin`` (a token's
+    start) tokenizes the rest of the source from there, positions still counted from its start.
 
     The regex runs over slices of about 64 KiB cut after a newline, so its list of matches (five
     strings per token) never holds more than one slice: on a big program that list, not the
     tokens, was the peak of memory."""
     tokens: list[tuple[str, str, int]] = []
     append = tokens.append
-    pos = 0
-    for piece in _slices(source):
+    pos = begin
+    for piece in _slices(source, begin):
         for blanks, num, name, op, other in _TOKEN.findall(piece):
             pos += len(blanks)
             if op:
@@ -134,10 +136,10 @@ def tokenize(source: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
-def _slices(source: str, size: int = 1 << 16):
-    """The source in consecutive pieces of about ``size`` characters, each ending just after a
-    newline that no token spans (one not escaped by a line continuation, backslash-newline)."""
-    start = 0
+def _slices(source: str, start: int = 0, size: int = 1 << 16):
+    """The source from ``start`` in consecutive pieces of about ``size`` characters, each ending
+    just after a newline that no token spans (one not escaped by a line continuation,
+    backslash-newline)."""
     while len(source) - start > size:
         cut = source.find("\n", start + size)
         while cut != -1 and (source[cut - 1] == "\\" or source[cut - 2:cut] == "\\\r"):
@@ -210,17 +212,25 @@ class _Parser:
         return idx
 
     # --- program -------------------------------------------------------------------------------
-    def program(self) -> Graph:
-        size = self.limits.size
-        if size is not None and len(self.src) > size:
-            raise ParseError(f"the program is {len(self.src):,} characters long; the limit is "
-                             f"{size:,}", self.src, (size, size + 1),
-                             hint="raise the limit with --max-size N (Limits(size=N) in Python)")
-        toks = tokenize(self.src)
+    def program(self, resume: _Resume | None = None) -> Graph:
+        """Parse the whole program; or, with ``resume``, the rest of it from where the fast path
+        (``_fast_program``) handed over, with its graph and names."""
+        if resume is None:
+            size = self.limits.size
+            if size is not None and len(self.src) > size:
+                raise ParseError(f"the program is {len(self.src):,} characters long; the limit "
+                                 f"is {size:,}", self.src, (size, size + 1),
+                                 hint="raise the limit with --max-size N (Limits(size=N) in "
+                                      "Python)")
+            toks = tokenize(self.src)
+            last = None            # the name of the last statement
+            bare_pending = None    # the span of an unnamed expression, which must come last
+        else:
+            self.graph, self.env = resume.graph, resume.env
+            toks = tokenize(self.src, resume.begin)
+            last, bare_pending = resume.last, resume.bare
         self.toks = toks
         i = 0
-        last = None            # the name of the last statement
-        bare_pending = None    # the span of an unnamed expression, which must come last
         while True:
             if i > 65_536:   # let the tokens of parsed statements go: memory holds the graph
                 toks = self.toks = toks[i - 1:]   # (and the token before, for lookbehind)
@@ -1040,6 +1050,303 @@ def split_top_level(text: str):
     yield text[start:], start
 
 
+# --- the fast path -------------------------------------------------------------------------------
+# Most programs, and every big generated one, use a small part of the language: ASCII names and
+# numbers, + - * / ^ **, signs, parentheses, calls of the registry's functions, assignments
+# (= += -= *= /=), comments and line continuations. ``_fast_program`` reads that part in one pass
+# over the source with no token list, building the same nodes as ``_Parser`` (same order, values,
+# texts and spans). At the first statement with anything else (another token, implicit
+# multiplication, a reading that warns, any error, a limit reached) it undoes that statement and
+# hands the rest of the program, with the graph so far, to ``_Parser``, so every message and every
+# rarer reading comes from one place. tests/test_fast_parse.py compares the two on random programs.
+
+# One match per token, blanks after it included (so a match starts where its token does). Group
+# numbers are the token kinds below; anything the fast path does not read matches _F_OTHER.
+_FAST_TOKEN = re.compile(r"""
+    (?: ([A-Za-z]\w*)[ \t\r\f\v]*=(?!=)               # 1 NAME =
+      | ([A-Za-z]\w*)[ \t\r\f\v]*([-+*/])=            # 2 NAME, 3 the op of NAME op=
+      | ([A-Za-z]\w*)[ \t\r\f\v]*\(                   # 4 NAME (
+      | ([A-Za-z]\w*)                                # 5 NAME
+      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)         # 6 number
+      | (\n) | (;) | (\() | (\)) | (,)                  # 7 8 9 10 11
+      | (\+)(?!=) | (-)(?!=) | (\*)(?![*=]) | (/)(?!=)  # 12 13 14 15
+      | (\^|\*\*)                                     # 16
+      | (\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)                # 17 comment, continuation, blanks
+      | (.) )                                         # 18 anything else
+    [ \t\r\f\v]*
+""", re.VERBOSE | re.ASCII)
+(_F_TARGET, _F_COMPOUND_NAME, _F_COMPOUND, _F_CALL, _F_NAME, _F_NUM, _F_NEWLINE, _F_SEMI,
+ _F_OPEN, _F_CLOSE, _F_COMMA, _F_PLUS, _F_MINUS, _F_TIMES, _F_DIVIDE, _F_POWER, _F_SKIP,
+ _F_OTHER, _F_END) = range(1, 20)
+_F_COMPOUND_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_F_BINARY = {_F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
+
+
+@dataclass
+class _Resume:
+    """Where the fast path handed over: the graph and names of the statements it read, the start
+    of a separator token before the first statement it did not (or 0), and the program's state
+    (its last statement's name, the span of an unnamed expression, which must come last)."""
+
+    graph: Graph
+    env: dict[str, int]
+    begin: int
+    last: str | None
+    bare: tuple[int, int] | None
+
+
+class _End:
+    """The end of the source, as one more token."""
+
+    lastindex = _F_END
+
+    def __init__(self, pos: int):
+        self.pos = pos
+
+    def start(self) -> int:
+        return self.pos
+
+
+def _fast_sign(nodes: list[Node], frame: tuple, a: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Apply a sign, as ``_Parser.apply``: a literal just typed stays one constant node."""
+    span = (frame[3], a[2])
+    if frame[2] == "+":
+        return (a[0], *span)
+    node = nodes[a[0]]
+    if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
+            and node.span == (a[1], a[2])):
+        text = node.text[1:] if node.text.startswith("-") else "-" + node.text
+        nodes[-1] = Node("const", (), -node.value, text, span)
+        return (a[0], *span)
+    nodes.append(Node("neg", (a[0],), None, None, span))
+    return (len(nodes) - 1, *span)
+
+
+def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
+    """The graph of the whole program, or where ``_Parser`` must take over (see above).
+
+    The stacks are ``_Parser.expression``'s: operands (node, start, end), and frames (kind,
+    precedence, ...): a binary operator (0, prec, op), a sign (1, 30, sign, start), '(' (2, 0,
+    start), a call (3, 0, start, name, commas). A statement is read as _Parser reads it; every
+    ``break`` leaves the loop at something the fast path does not read."""
+    graph = Graph(source)
+    nodes, inputs, names = graph.nodes, graph.inputs, graph.names
+    env: dict[str, int] = {}
+    new = nodes.append
+    max_nodes = limits.nodes if limits.nodes is not None else math.inf
+    max_depth = limits.depth if limits.depth is not None else math.inf
+    functions, macros, constants = FUNCTIONS, _MACROS, CONSTANTS
+    calls: dict[tuple[str, int], tuple[str, bool]] = {}   # (name, arguments) -> (op, tensor)
+    literals: dict[str, tuple[str, float]] = {}           # text -> (one copy of it, its value)
+    operands: list[tuple[int, int, int]] = []
+    push, pop = operands.append, operands.pop
+    ops: list[tuple] = []
+    push_op, pop_op = ops.append, ops.pop
+    expect = True      # an operand must come next
+    depth = 0          # open '(' and calls
+    target: str | None = None
+    compound: str | None = None
+    target_start = 0
+    last: str | None = None
+    bare: tuple[int, int] | None = None
+    begin = 0          # the start of a separator before the statement being read (or 0)
+    kept = (0, 0, False)   # the graph before that statement: nodes, inputs, tensor
+    tokens = itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),))
+    complete = False   # the source was read to its end
+    for m in tokens:
+        k = m.lastindex
+        if expect:
+            if k == _F_NAME:
+                text = m[k]
+                start = m.start()
+                idx = env.get(text)
+                if idx is None:
+                    idx = inputs.get(text)
+                    if idx is None:
+                        if text in functions or text in macros:
+                            break
+                        idx = len(nodes)
+                        new(Node("input", (), constants.get(text), text,
+                                 (start, start + len(text))))
+                        inputs[text] = idx
+                push((idx, start, start + len(text)))
+                expect = False
+            elif k == _F_NUM:
+                text = m[k]
+                start = m.start()
+                literal = literals.get(text)
+                if literal is None:
+                    value = float(text)
+                    if value == math.inf:
+                        break
+                    literal = literals[text] = (text, value)
+                end = start + len(text)
+                push((len(nodes), start, end))
+                new(Node("const", (), literal[1], literal[0], (start, end)))
+                expect = False
+            elif k == _F_OPEN:
+                depth += 1
+                if depth > max_depth:
+                    break
+                push_op((2, 0, m.start()))
+            elif k == _F_CALL:
+                text = m[k]
+                if text not in functions or text in macros:
+                    break
+                depth += 1
+                if depth > max_depth:
+                    break
+                push_op((3, 0, m.start(), text, 0))
+            elif k == _F_MINUS or k == _F_PLUS:
+                push_op((1, 30, "-" if k == _F_MINUS else "+", m.start()))
+            elif k == _F_SKIP or (k == _F_NEWLINE and depth):
+                pass
+            elif ops or target is not None:   # an operand is missing
+                break
+            elif k == _F_NEWLINE or k == _F_SEMI:   # between statements
+                begin = m.start()
+            elif k == _F_END:
+                complete = True
+                break
+            elif (k == _F_TARGET or k == _F_COMPOUND) and bare is None:
+                text = m[k - 1] if k == _F_COMPOUND else m[k]
+                if text in functions or text in macros:
+                    break
+                target, target_start = text, m.start()
+                compound = _F_COMPOUND_OPS[m[k]] if k == _F_COMPOUND else None
+            else:
+                break
+            continue
+        # after an operand
+        if _F_PLUS <= k <= _F_POWER:
+            if k == _F_POWER:
+                push_op((0, 40, "pow"))   # right-associative: it applies nothing
+            else:
+                prec = 10 if k <= _F_MINUS else 20
+                after_sign = warns = False   # as _Parser.push_binary, where x^-1/2 warns
+                while ops:
+                    frame = ops[-1]
+                    if frame[0] > 1 or frame[1] < prec:
+                        break
+                    pop_op()
+                    if frame[0] == 0:
+                        if after_sign and frame[1] == 40 and k == _F_DIVIDE:
+                            warns = True
+                            break
+                        b = pop()
+                        a = pop()
+                        new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                        push((len(nodes) - 1, a[1], b[2]))
+                        after_sign = False
+                    else:
+                        push(_fast_sign(nodes, frame, pop()))
+                        after_sign = True
+                if warns or len(nodes) > max_nodes:
+                    break
+                push_op((0, prec, _F_BINARY[k]))
+            expect = True
+            continue
+        if k == _F_CLOSE or k == _F_COMMA:
+            while ops and ops[-1][0] < 2:   # apply what is inside the group
+                frame = pop_op()
+                if frame[0] == 0:
+                    b = pop()
+                    a = pop()
+                    new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                    push((len(nodes) - 1, a[1], b[2]))
+                else:
+                    push(_fast_sign(nodes, frame, pop()))
+            if not ops:
+                break
+            frame = ops[-1]
+            if k == _F_COMMA:
+                if frame[0] != 3:
+                    break
+                ops[-1] = (3, 0, frame[2], frame[3], frame[4] + 1)
+                expect = True
+                continue
+            pop_op()
+            depth -= 1
+            end = m.start() + 1
+            if frame[0] == 2:
+                a = pop()
+                push((a[0], frame[2], end))
+                continue
+            nargs = frame[4] + 1
+            call = calls.get((frame[3], nargs))
+            if call is None:
+                op = lookup_call(frame[3], nargs)
+                if op is None or op.static == "dims":
+                    break
+                call = calls[frame[3], nargs] = (op.name, op.name in TENSOR_NAMES)
+            if nargs == 1:
+                args: tuple[int, ...] = (pop()[0],)
+            else:
+                args = tuple(o[0] for o in operands[-nargs:])
+                del operands[-nargs:]
+            push((len(nodes), frame[2], end))
+            new(Node(call[0], args, None, None, (frame[2], end)))
+            if call[1]:
+                graph.tensor = True
+            if len(nodes) > max_nodes:
+                break
+            continue
+        if k == _F_SKIP or (k == _F_NEWLINE and depth):
+            continue
+        if depth or not (k == _F_NEWLINE or k == _F_SEMI or k == _F_END):
+            break
+        # the end of a statement: apply what is left, as _Parser.finish_expression
+        while ops:
+            frame = pop_op()
+            if frame[0] == 0:
+                b = pop()
+                a = pop()
+                new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                push((len(nodes) - 1, a[1], b[2]))
+            else:
+                push(_fast_sign(nodes, frame, pop()))
+        idx, first, end = pop()
+        if target is None:
+            if bare is not None:
+                break
+            bare = (first, end)
+            name = "f" if "f" not in inputs else "out"
+        else:
+            name = target
+            if compound is not None:
+                prev = env.get(target)
+                if prev is None:
+                    prev = inputs.get(target)
+                    if prev is None:
+                        prev = len(nodes)
+                        new(Node("input", (), constants.get(target), target,
+                                 (target_start, target_start + len(target))))
+                        inputs[target] = prev
+                new(Node(compound, (prev, idx), None, None, (target_start, end)))
+                idx = len(nodes) - 1
+        if len(nodes) > max_nodes:
+            break
+        env[name] = idx
+        names[name] = idx
+        last = name
+        kept = (len(nodes), len(inputs), graph.tensor)
+        target = None
+        expect = True
+        if k == _F_END:
+            complete = True
+            break
+        begin = m.start()
+    if complete and last is not None:
+        graph.output = last
+        return graph
+    # hand over: undo the statement being read
+    del nodes[kept[0]:]
+    for name in list(inputs)[kept[1]:]:
+        del inputs[name]
+    graph.tensor = kept[2]
+    return _Resume(graph, env, begin, last, bare)
+
+
 def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Parse a program into its graph (a flat tape in topological order), within ``limits``."""
     # The parser allocates a few objects per token and none of them form cycles: pausing the
@@ -1047,7 +1354,12 @@ def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _Parser(source, limits).program()
+        if limits.size is not None and len(source) > limits.size:
+            return _Parser(source, limits).program()   # (its message)
+        fast = _fast_program(source, limits)
+        if isinstance(fast, Graph):
+            return fast
+        return _Parser(source, limits).program(fast)
     finally:
         if paused:
             gc.enable()
