@@ -1309,7 +1309,6 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
         if target is None:
             if bare is not None:
                 break
-            bare = (first, end)
             name = "f" if "f" not in inputs else "out"
         else:
             name = target
@@ -1326,6 +1325,8 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 idx = len(nodes) - 1
         if len(nodes) > max_nodes:
             break
+        if target is None:
+            bare = (first, end)
         env[name] = idx
         names[name] = idx
         last = name
