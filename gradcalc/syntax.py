@@ -183,7 +183,7 @@ class _Parser:
     def __init__(self, source: str, limits: Limits):
         self.src = source
         self.graph = Graph(source)
-        self.env: dict[str, int] = {}
+        self.env = self.graph.names   # a name's node: the names assigned so far
         self.limits = limits
         self.max_nodes = limits.nodes if limits.nodes is not None else math.inf
         self.max_depth = limits.depth if limits.depth is not None else math.inf
@@ -226,7 +226,8 @@ class _Parser:
             last = None            # the name of the last statement
             bare_pending = None    # the span of an unnamed expression, which must come last
         else:
-            self.graph, self.env = resume.graph, resume.env
+            self.graph = resume.graph
+            self.env = self.graph.names
             toks = tokenize(self.src, resume.begin)
             last, bare_pending = resume.last, resume.bare
         self.toks = toks
@@ -261,8 +262,7 @@ class _Parser:
                     prev = self.reference(target, start)
                     idx = self.graph.add(Node(_COMPOUND[op], (prev, idx), None, None,
                                               (start, span[1])))
-            self.env[name] = idx
-            self.graph.names[name] = idx
+            self.env[name] = idx   # (and so self.graph.names)
             last = name
             if len(self.graph.nodes) > self.max_nodes:
                 self.too_many_nodes(start)
@@ -1060,36 +1060,34 @@ def split_top_level(text: str):
 # hands the rest of the program, with the graph so far, to ``_Parser``, so every message and every
 # rarer reading comes from one place. tests/test_fast_parse.py compares the two on random programs.
 
-# One match per token, blanks after it included (so a match starts where its token does). Group
-# numbers are the token kinds below; anything the fast path does not read matches _F_OTHER.
+# One match per token, blanks after it included (so a match starts where its token does); its
+# last group says which token it is (an empty group after a token's first character keeps the
+# regex's quick test of that character). Anything the fast path does not read is OTHER.
 _FAST_TOKEN = re.compile(r"""
-    (?: ([A-Za-z]\w*)[ \t\r\f\v]*=(?!=)               # 1 NAME =
-      | ([A-Za-z]\w*)[ \t\r\f\v]*([-+*/])=            # 2 NAME, 3 the op of NAME op=
-      | ([A-Za-z]\w*)[ \t\r\f\v]*\(                   # 4 NAME (
-      | ([A-Za-z]\w*)                                # 5 NAME
-      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)         # 6 number
-      | (\n) | (;) | (\() | (\)) | (,)                  # 7 8 9 10 11
-      | (\+)(?!=) | (-)(?!=) | (\*)(?![*=]) | (/)(?!=)  # 12 13 14 15
-      | (\^|\*\*)                                     # 16
-      | (\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)                # 17 comment, continuation, blanks
-      | (.) )                                         # 18 anything else
+    (?: ([A-Za-z]\w*)[ \t\r\f\v]*(?: =(?!=)() | ([-+*/])= | \(() )?   # 1 NAME, 2 NAME =,
+                                                                    # 3 NAME op=, 4 NAME (
+      | \(() | \)() | \n()                                          # 5 ( 6 ) 7 newline
+      | \+(?!=)() | -(?!=)() | \*(?![*=])() | /(?!=)() | (?:\^|\*\*)()   # 8 + 9 - 10 * 11 / 12 ^
+      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)                        # 13 number
+      | ;() | ,()                                                   # 14 ; 15 ,
+      | (?:\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)()                         # 16 comment, \ newline
+      | .() )                                                       # 17 OTHER
     [ \t\r\f\v]*
 """, re.VERBOSE | re.ASCII)
-(_F_TARGET, _F_COMPOUND_NAME, _F_COMPOUND, _F_CALL, _F_NAME, _F_NUM, _F_NEWLINE, _F_SEMI,
- _F_OPEN, _F_CLOSE, _F_COMMA, _F_PLUS, _F_MINUS, _F_TIMES, _F_DIVIDE, _F_POWER, _F_SKIP,
- _F_OTHER, _F_END) = range(1, 20)
-_F_COMPOUND_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
-_F_BINARY = {_F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
+(_F_NAME, _F_TARGET, _F_COMPOUND, _F_CALL, _F_OPEN, _F_CLOSE, _F_NEWLINE, _F_PLUS, _F_MINUS,
+ _F_TIMES, _F_DIVIDE, _F_POWER, _F_NUM, _F_SEMI, _F_COMMA, _F_SKIP, _F_OTHER, _F_END) = range(1, 19)
+_F_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div",
+          _F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
 
 
 @dataclass
 class _Resume:
-    """Where the fast path handed over: the graph and names of the statements it read, the start
-    of a separator token before the first statement it did not (or 0), and the program's state
-    (its last statement's name, the span of an unnamed expression, which must come last)."""
+    """Where the fast path handed over: the graph of the statements it read (its names are the
+    parser's env), the start of a separator token before the first statement it did not read (or
+    0), the name of the last statement read, and the span of an unnamed one (which must come
+    last)."""
 
     graph: Graph
-    env: dict[str, int]
     begin: int
     last: str | None
     bare: tuple[int, int] | None
@@ -1127,15 +1125,17 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
 
     The stacks are ``_Parser.expression``'s: operands (node, start, end), and frames (kind,
     precedence, ...): a binary operator (0, prec, op), a sign (1, 30, sign, start), '(' (2, 0,
-    start), a call (3, 0, start, name, commas). A statement is read as _Parser reads it; every
-    ``break`` leaves the loop at something the fast path does not read."""
+    start), a call (3, 0, start, name, commas). Statements and expressions are read as _Parser
+    reads them; every ``break`` leaves the loop at something the fast path does not read."""
+    NAME, TARGET, COMPOUND, CALL, OPEN, CLOSE, NEWLINE, PLUS, MINUS = range(1, 10)
+    DIVIDE, POWER, NUM, SEMI, COMMA, SKIP, END = 11, 12, 13, 14, 15, 16, 18
     graph = Graph(source)
-    nodes, inputs, names = graph.nodes, graph.inputs, graph.names
-    env: dict[str, int] = {}
+    nodes, inputs = graph.nodes, graph.inputs
+    env = graph.names   # the names assigned so far are the statements' names
     new = nodes.append
     max_nodes = limits.nodes if limits.nodes is not None else math.inf
     max_depth = limits.depth if limits.depth is not None else math.inf
-    functions, macros, constants = FUNCTIONS, _MACROS, CONSTANTS
+    functions, macros, constants, binary = FUNCTIONS, _MACROS, CONSTANTS, _F_OPS
     calls: dict[tuple[str, int], tuple[str, bool]] = {}   # (name, arguments) -> (op, tensor)
     literals: dict[str, tuple[str, float]] = {}           # text -> (one copy of it, its value)
     operands: list[tuple[int, int, int]] = []
@@ -1149,15 +1149,15 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     target_start = 0
     last: str | None = None
     bare: tuple[int, int] | None = None
+    tensor = False
     begin = 0          # the start of a separator before the statement being read (or 0)
-    kept = (0, 0, False)   # the graph before that statement: nodes, inputs, tensor
-    tokens = itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),))
+    kept_nodes, kept_tensor = 0, False   # the graph before that statement
     complete = False   # the source was read to its end
-    for m in tokens:
+    for m in itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),)):
         k = m.lastindex
         if expect:
-            if k == _F_NAME:
-                text = m[k]
+            if k == NAME:
+                text = m[1]
                 start = m.start()
                 idx = env.get(text)
                 if idx is None:
@@ -1171,8 +1171,8 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                         inputs[text] = idx
                 push((idx, start, start + len(text)))
                 expect = False
-            elif k == _F_NUM:
-                text = m[k]
+            elif k == NUM:
+                text = m[13]
                 start = m.start()
                 literal = literals.get(text)
                 if literal is None:
@@ -1184,45 +1184,45 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 push((len(nodes), start, end))
                 new(Node("const", (), literal[1], literal[0], (start, end)))
                 expect = False
-            elif k == _F_OPEN:
-                depth += 1
-                if depth > max_depth:
+            elif k == TARGET or k == COMPOUND:
+                if ops or target is not None or bare is not None:
                     break
-                push_op((2, 0, m.start()))
-            elif k == _F_CALL:
-                text = m[k]
+                target = m[1]
+                if target in functions or target in macros:
+                    break
+                target_start = m.start()
+                compound = binary[m[3]] if k == COMPOUND else None
+            elif k == CALL:
+                text = m[1]
                 if text not in functions or text in macros:
                     break
                 depth += 1
                 if depth > max_depth:
                     break
                 push_op((3, 0, m.start(), text, 0))
-            elif k == _F_MINUS or k == _F_PLUS:
-                push_op((1, 30, "-" if k == _F_MINUS else "+", m.start()))
-            elif k == _F_SKIP or (k == _F_NEWLINE and depth):
+            elif k == OPEN:
+                depth += 1
+                if depth > max_depth:
+                    break
+                push_op((2, 0, m.start()))
+            elif k == MINUS or k == PLUS:
+                push_op((1, 30, "-" if k == MINUS else "+", m.start()))
+            elif k == SKIP or (k == NEWLINE and depth):
                 pass
             elif ops or target is not None:   # an operand is missing
                 break
-            elif k == _F_NEWLINE or k == _F_SEMI:   # between statements
+            elif k == NEWLINE or k == SEMI:   # between statements
                 begin = m.start()
-            elif k == _F_END:
-                complete = True
-                break
-            elif (k == _F_TARGET or k == _F_COMPOUND) and bare is None:
-                text = m[k - 1] if k == _F_COMPOUND else m[k]
-                if text in functions or text in macros:
-                    break
-                target, target_start = text, m.start()
-                compound = _F_COMPOUND_OPS[m[k]] if k == _F_COMPOUND else None
             else:
+                complete = k == END
                 break
             continue
         # after an operand
-        if _F_PLUS <= k <= _F_POWER:
-            if k == _F_POWER:
+        if PLUS <= k <= POWER:
+            if k == POWER:
                 push_op((0, 40, "pow"))   # right-associative: it applies nothing
             else:
-                prec = 10 if k <= _F_MINUS else 20
+                prec = 10 if k <= MINUS else 20
                 after_sign = warns = False   # as _Parser.push_binary, where x^-1/2 warns
                 while ops:
                     frame = ops[-1]
@@ -1230,7 +1230,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                         break
                     pop_op()
                     if frame[0] == 0:
-                        if after_sign and frame[1] == 40 and k == _F_DIVIDE:
+                        if after_sign and frame[1] == 40 and k == DIVIDE:
                             warns = True
                             break
                         b = pop()
@@ -1243,10 +1243,10 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                         after_sign = True
                 if warns or len(nodes) > max_nodes:
                     break
-                push_op((0, prec, _F_BINARY[k]))
+                push_op((0, prec, binary[k]))
             expect = True
             continue
-        if k == _F_CLOSE or k == _F_COMMA:
+        if k == CLOSE or k == COMMA:
             while ops and ops[-1][0] < 2:   # apply what is inside the group
                 frame = pop_op()
                 if frame[0] == 0:
@@ -1259,7 +1259,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
             if not ops:
                 break
             frame = ops[-1]
-            if k == _F_COMMA:
+            if k == COMMA:
                 if frame[0] != 3:
                     break
                 ops[-1] = (3, 0, frame[2], frame[3], frame[4] + 1)
@@ -1287,13 +1287,13 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
             push((len(nodes), frame[2], end))
             new(Node(call[0], args, None, None, (frame[2], end)))
             if call[1]:
-                graph.tensor = True
+                tensor = True
             if len(nodes) > max_nodes:
                 break
             continue
-        if k == _F_SKIP or (k == _F_NEWLINE and depth):
+        if k == SKIP or (k == NEWLINE and depth):
             continue
-        if depth or not (k == _F_NEWLINE or k == _F_SEMI or k == _F_END):
+        if depth or not (k == NEWLINE or k == SEMI or k == END):
             break
         # the end of a statement: apply what is left, as _Parser.finish_expression
         while ops:
@@ -1306,46 +1306,44 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
             else:
                 push(_fast_sign(nodes, frame, pop()))
         idx, first, end = pop()
-        if target is None:
+        name = target
+        if name is None:
             if bare is not None:
                 break
             name = "f" if "f" not in inputs else "out"
-        else:
-            name = target
-            if compound is not None:
-                prev = env.get(target)
+        elif compound is not None:   # as _Parser.reference, then the operation
+            prev = env.get(name)
+            if prev is None:
+                prev = inputs.get(name)
                 if prev is None:
-                    prev = inputs.get(target)
-                    if prev is None:
-                        prev = len(nodes)
-                        new(Node("input", (), constants.get(target), target,
-                                 (target_start, target_start + len(target))))
-                        inputs[target] = prev
-                new(Node(compound, (prev, idx), None, None, (target_start, end)))
-                idx = len(nodes) - 1
+                    prev = len(nodes)
+                    new(Node("input", (), constants.get(name), name,
+                             (target_start, target_start + len(name))))
+                    inputs[name] = prev
+            new(Node(compound, (prev, idx), None, None, (target_start, end)))
+            idx = len(nodes) - 1
         if len(nodes) > max_nodes:
             break
         if target is None:
             bare = (first, end)
         env[name] = idx
-        names[name] = idx
-        last = name
-        kept = (len(nodes), len(inputs), graph.tensor)
-        target = None
+        last, target = name, None
+        kept_nodes, kept_tensor = len(nodes), tensor
         expect = True
-        if k == _F_END:
+        if k == END:
             complete = True
             break
         begin = m.start()
     if complete and last is not None:
+        graph.tensor = tensor
         graph.output = last
         return graph
     # hand over: undo the statement being read
-    del nodes[kept[0]:]
-    for name in list(inputs)[kept[1]:]:
+    del nodes[kept_nodes:]
+    for name in [name for name, i in inputs.items() if i >= kept_nodes]:
         del inputs[name]
-    graph.tensor = kept[2]
-    return _Resume(graph, env, begin, last, bare)
+    graph.tensor = kept_tensor
+    return _Resume(graph, begin, last, bare)
 
 
 def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
