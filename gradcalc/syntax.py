@@ -1060,22 +1060,26 @@ def split_top_level(text: str):
 # hands the rest of the program, with the graph so far, to ``_Parser``, so every message and every
 # rarer reading comes from one place. tests/test_fast_parse.py compares the two on random programs.
 
-# One match per token, blanks after it included (so a match starts where its token does); its
-# last group says which token it is (an empty group after a token's first character keeps the
-# regex's quick test of that character). Anything the fast path does not read is OTHER.
+# One match per token, blanks after it included (so a match starts where its token does), its
+# last group says which token it is: an empty group after the token (which also keeps the regex's
+# quick test of the token's first character). A name or a number takes the operator, ')', ',' or
+# end of line after it into the same match, which halves the matches of a typical program.
+_SUFFIX = r"""(?: \)() | \n() | \+(?!=)() | -(?!=)() | \*(?![*=])() | /(?!=)() | (?:\^|\*\*)()
+                 | ;() | ,() )"""   # 9 groups, in the order of the kinds _F_CLOSE ... _F_COMMA
 _FAST_TOKEN = re.compile(r"""
-    (?: ([A-Za-z]\w*)[ \t\r\f\v]*(?: =(?!=)() | ([-+*/])= | \(() )?   # 1 NAME, 2 NAME =,
-                                                                    # 3 NAME op=, 4 NAME (
-      | \(() | \)() | \n()                                          # 5 ( 6 ) 7 newline
-      | \+(?!=)() | -(?!=)() | \*(?![*=])() | /(?!=)() | (?:\^|\*\*)()   # 8 + 9 - 10 * 11 / 12 ^
-      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)                        # 13 number
-      | ;() | ,()                                                   # 14 ; 15 ,
-      | (?:\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)()                         # 16 comment, \ newline
-      | .() )                                                       # 17 OTHER
+    (?: ([A-Za-z]\w*)[ \t\r\f\v]*                   # 1 NAME
+        (?: =(?!=)() | ([-+*/])= | \(()             # 2 NAME =, 3 NAME op=, 4 NAME (
+          | """ + _SUFFIX + r""" )?                 # 5-13 NAME then ) newline + - * / ^ ; ,
+      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[ \t\r\f\v]*   # 14 number
+        """ + _SUFFIX + r"""?                       # 15-23 number then ) newline ... ,
+      | \(() | """ + _SUFFIX[3:-1] + r"""           # 24 ( 25 ) 26 newline 27 + 28 - 29 * 30 /
+                                                    # 31 ^ ** 32 ; 33 ,
+      | (?:\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)()         # 34 comment, line continuation, blanks
+      | .() )                                       # 35 OTHER: what the fast path does not read
     [ \t\r\f\v]*
 """, re.VERBOSE | re.ASCII)
-(_F_NAME, _F_TARGET, _F_COMPOUND, _F_CALL, _F_OPEN, _F_CLOSE, _F_NEWLINE, _F_PLUS, _F_MINUS,
- _F_TIMES, _F_DIVIDE, _F_POWER, _F_NUM, _F_SEMI, _F_COMMA, _F_SKIP, _F_OTHER, _F_END) = range(1, 19)
+(_F_OPEN, _F_CLOSE, _F_NEWLINE, _F_PLUS, _F_MINUS, _F_TIMES, _F_DIVIDE, _F_POWER, _F_SEMI,
+ _F_COMMA, _F_SKIP, _F_OTHER, _F_END) = range(24, 37)
 _F_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div",
           _F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
 
@@ -1127,8 +1131,8 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     precedence, ...): a binary operator (0, prec, op), a sign (1, 30, sign, start), '(' (2, 0,
     start), a call (3, 0, start, name, commas). Statements and expressions are read as _Parser
     reads them; every ``break`` leaves the loop at something the fast path does not read."""
-    NAME, TARGET, COMPOUND, CALL, OPEN, CLOSE, NEWLINE, PLUS, MINUS = range(1, 10)
-    DIVIDE, POWER, NUM, SEMI, COMMA, SKIP, END = 11, 12, 13, 14, 15, 16, 18
+    OPEN, CLOSE, NEWLINE, PLUS, MINUS, TIMES, DIVIDE, POWER, SEMI, COMMA, SKIP, _, END = range(
+        24, 37)
     graph = Graph(source)
     nodes, inputs = graph.nodes, graph.inputs
     env = graph.names   # the names assigned so far are the statements' names
@@ -1154,25 +1158,47 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     kept_nodes, kept_tensor = 0, False   # the graph before that statement
     complete = False   # the source was read to its end
     for m in itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),)):
-        k = m.lastindex
+        g = k = m.lastindex
         if expect:
-            if k == NAME:
-                text = m[1]
-                start = m.start()
-                idx = env.get(text)
-                if idx is None:
-                    idx = inputs.get(text)
+            if k < 14:   # a name
+                if k == 1 or k > 4:   # a value's name (and what follows it, k > 4)
+                    text = m[1]
+                    start = m.start()
+                    idx = env.get(text)
                     if idx is None:
-                        if text in functions or text in macros:
-                            break
-                        idx = len(nodes)
-                        new(Node("input", (), constants.get(text), text,
-                                 (start, start + len(text))))
-                        inputs[text] = idx
-                push((idx, start, start + len(text)))
-                expect = False
-            elif k == NUM:
-                text = m[13]
+                        idx = inputs.get(text)
+                        if idx is None:
+                            if text in functions or text in macros:
+                                break
+                            idx = len(nodes)
+                            new(Node("input", (), constants.get(text), text,
+                                     (start, start + len(text))))
+                            inputs[text] = idx
+                    push((idx, start, start + len(text)))
+                    expect = False
+                    if k == 1:
+                        continue
+                    k += CLOSE - 5
+                elif k == 4:   # a call
+                    text = m[1]
+                    if text not in functions or text in macros:
+                        break
+                    depth += 1
+                    if depth > max_depth:
+                        break
+                    push_op((3, 0, m.start(), text, 0))
+                    continue
+                else:   # an assignment's target
+                    if ops or target is not None or bare is not None:
+                        break
+                    target = m[1]
+                    if target in functions or target in macros:
+                        break
+                    target_start = m.start()
+                    compound = binary[m[3]] if k == 3 else None
+                    continue
+            elif k < OPEN:   # a number (and what follows it, k > 14)
+                text = m[14]
                 start = m.start()
                 literal = literals.get(text)
                 if literal is None:
@@ -1184,39 +1210,28 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 push((len(nodes), start, end))
                 new(Node("const", (), literal[1], literal[0], (start, end)))
                 expect = False
-            elif k == TARGET or k == COMPOUND:
-                if ops or target is not None or bare is not None:
-                    break
-                target = m[1]
-                if target in functions or target in macros:
-                    break
-                target_start = m.start()
-                compound = binary[m[3]] if k == COMPOUND else None
-            elif k == CALL:
-                text = m[1]
-                if text not in functions or text in macros:
-                    break
-                depth += 1
-                if depth > max_depth:
-                    break
-                push_op((3, 0, m.start(), text, 0))
+                if k == 14:
+                    continue
+                k += CLOSE - 15
             elif k == OPEN:
                 depth += 1
                 if depth > max_depth:
                     break
                 push_op((2, 0, m.start()))
+                continue
             elif k == MINUS or k == PLUS:
                 push_op((1, 30, "-" if k == MINUS else "+", m.start()))
+                continue
             elif k == SKIP or (k == NEWLINE and depth):
-                pass
+                continue
             elif ops or target is not None:   # an operand is missing
                 break
             elif k == NEWLINE or k == SEMI:   # between statements
                 begin = m.start()
+                continue
             else:
                 complete = k == END
                 break
-            continue
         # after an operand
         if PLUS <= k <= POWER:
             if k == POWER:
@@ -1267,7 +1282,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 continue
             pop_op()
             depth -= 1
-            end = m.start() + 1
+            end = m.start(g)   # (the group after the ')')
             if frame[0] == 2:
                 a = pop()
                 push((a[0], frame[2], end))
@@ -1333,7 +1348,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
         if k == END:
             complete = True
             break
-        begin = m.start()
+        begin = m.start(g) - 1   # the separator (before the group after it)
     if complete and last is not None:
         graph.tensor = tensor
         graph.output = last
