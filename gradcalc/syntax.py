@@ -1129,8 +1129,10 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
 
     The stacks are ``_Parser.expression``'s: operands (node, start, end), and frames (kind,
     precedence, ...): a binary operator (0, prec, op), a sign (1, 30, sign, start), '(' (2, 0,
-    start), a call (3, 0, start, name, commas). Statements and expressions are read as _Parser
-    reads them; every ``break`` leaves the loop at something the fast path does not read."""
+    start), a call (3, 0, start, name, commas), and two frames (4, 0) at the bottom (so that the
+    stacks never empty, which would free and grow their lists each statement). Statements and
+    expressions are read as _Parser reads them; every ``break`` leaves the loop at something the
+    fast path does not read."""
     OPEN, CLOSE, NEWLINE, PLUS, MINUS, TIMES, DIVIDE, POWER, SEMI, COMMA, SKIP, _, END = range(
         24, 37)
     graph = Graph(source)
@@ -1142,9 +1144,9 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     functions, macros, constants, binary = FUNCTIONS, _MACROS, CONSTANTS, _F_OPS
     calls: dict[tuple[str, int], tuple[str, bool]] = {}   # (name, arguments) -> (op, tensor)
     literals: dict[str, tuple[str, float]] = {}           # text -> (one copy of it, its value)
-    operands: list[tuple[int, int, int]] = []
+    operands: list[tuple[int, int, int]] = [(-1, 0, 0), (-1, 0, 0)]
     push, pop = operands.append, operands.pop
-    ops: list[tuple] = []
+    ops: list[tuple] = [(4, 0), (4, 0)]
     push_op, pop_op = ops.append, ops.pop
     expect = True      # an operand must come next
     depth = 0          # open '(' and calls
@@ -1154,7 +1156,8 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     last: str | None = None
     bare: tuple[int, int] | None = None
     tensor = False
-    begin = 0          # the start of a separator before the statement being read (or 0)
+    begin: re.Match | None = None   # a separator before the statement being read: its match
+    begin_group = 0                  # and the group after it
     kept_nodes, kept_tensor = 0, False   # the graph before that statement
     complete = False   # the source was read to its end
     for m in itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),)):
@@ -1189,7 +1192,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                     push_op((3, 0, m.start(), text, 0))
                     continue
                 else:   # an assignment's target
-                    if ops or target is not None or bare is not None:
+                    if ops[-1][0] != 4 or target is not None or bare is not None:
                         break
                     target = m[1]
                     if target in functions or target in macros:
@@ -1224,10 +1227,10 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 continue
             elif k == SKIP or (k == NEWLINE and depth):
                 continue
-            elif ops or target is not None:   # an operand is missing
+            elif ops[-1][0] != 4 or target is not None:   # an operand is missing
                 break
             elif k == NEWLINE or k == SEMI:   # between statements
-                begin = m.start()
+                begin, begin_group = m, g
                 continue
             else:
                 complete = k == END
@@ -1239,7 +1242,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
             else:
                 prec = 10 if k <= MINUS else 20
                 after_sign = warns = False   # as _Parser.push_binary, where x^-1/2 warns
-                while ops:
+                while True:
                     frame = ops[-1]
                     if frame[0] > 1 or frame[1] < prec:
                         break
@@ -1262,7 +1265,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
             expect = True
             continue
         if k == CLOSE or k == COMMA:
-            while ops and ops[-1][0] < 2:   # apply what is inside the group
+            while ops[-1][0] < 2:   # apply what is inside the group
                 frame = pop_op()
                 if frame[0] == 0:
                     b = pop()
@@ -1271,9 +1274,9 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                     push((len(nodes) - 1, a[1], b[2]))
                 else:
                     push(_fast_sign(nodes, frame, pop()))
-            if not ops:
-                break
             frame = ops[-1]
+            if frame[0] == 4:   # no group is open
+                break
             if k == COMMA:
                 if frame[0] != 3:
                     break
@@ -1311,7 +1314,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
         if depth or not (k == NEWLINE or k == SEMI or k == END):
             break
         # the end of a statement: apply what is left, as _Parser.finish_expression
-        while ops:
+        while ops[-1][0] < 2:
             frame = pop_op()
             if frame[0] == 0:
                 b = pop()
@@ -1337,18 +1340,19 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                     inputs[name] = prev
             new(Node(compound, (prev, idx), None, None, (target_start, end)))
             idx = len(nodes) - 1
-        if len(nodes) > max_nodes:
+        count = len(nodes)
+        if count > max_nodes:
             break
         if target is None:
             bare = (first, end)
         env[name] = idx
         last, target = name, None
-        kept_nodes, kept_tensor = len(nodes), tensor
+        kept_nodes, kept_tensor = count, tensor
         expect = True
         if k == END:
             complete = True
             break
-        begin = m.start(g) - 1   # the separator (before the group after it)
+        begin, begin_group = m, g
     if complete and last is not None:
         graph.tensor = tensor
         graph.output = last
@@ -1358,7 +1362,8 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     for name in [name for name, i in inputs.items() if i >= kept_nodes]:
         del inputs[name]
     graph.tensor = kept_tensor
-    return _Resume(graph, begin, last, bare)
+    # (the separator is the character before the empty group after it)
+    return _Resume(graph, begin.start(begin_group) - 1 if begin is not None else 0, last, bare)
 
 
 def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
@@ -1367,13 +1372,21 @@ def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
     # cyclic garbage collector saves its repeated scans of a growing heap (~20% on big programs).
     paused = gc.isenabled()
     gc.disable()
+    graph = None
     try:
         if limits.size is not None and len(source) > limits.size:
-            return _Parser(source, limits).program()   # (its message)
-        fast = _fast_program(source, limits)
-        if isinstance(fast, Graph):
-            return fast
-        return _Parser(source, limits).program(fast)
+            graph = _Parser(source, limits).program()   # (its message)
+        else:
+            fast = _fast_program(source, limits)
+            graph = fast if isinstance(fast, Graph) else _Parser(source, limits).program(fast)
+        return graph
     finally:
         if paused:
+            if graph is not None and len(graph.nodes) > 10_000 and gc.get_freeze_count() == 0:
+                # Every object of the graph is young to the collector, whose next young
+                # collection would scan them all (a tenth of the parse again): move them to the
+                # oldest generation unscanned (none of them is in a cycle). Not when the program
+                # froze objects of its own: unfreeze would let them go.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
