@@ -1064,11 +1064,13 @@ def split_top_level(text: str):
 # last group says which token it is: an empty group after the token (which also keeps the regex's
 # quick test of the token's first character). A name or a number takes the operator, ')', ',' or
 # end of line after it into the same match, which halves the matches of a typical program.
-_SUFFIX = r"""(?: \)() | \n() | \+(?!=)() | -(?!=)() | \*(?![*=])() | /(?!=)() | (?:\^|\*\*)()
-                 | ;() | ,() )"""   # 9 groups, in the order of the kinds _F_CLOSE ... _F_COMMA
+# (No lookahead for '=' after an operator: '+=' read as '+' and '=' meets '=' where no '=' fits,
+# and the fast path hands over, as it must.)
+_SUFFIX = r"""(?: \)() | \n() | \+() | -() | \*(?!\*)() | /() | (?:\^|\*\*)() | ;() | ,() )"""
+#               9 groups, in the order of the kinds _F_CLOSE ... _F_COMMA
 _FAST_TOKEN = re.compile(r"""
     (?: ([A-Za-z]\w*)[ \t\r\f\v]*                   # 1 NAME
-        (?: =(?!=)() | ([-+*/])= | \(()             # 2 NAME =, 3 NAME op=, 4 NAME (
+        (?: =() | ([-+*/])= | \(()                  # 2 NAME =, 3 NAME op=, 4 NAME (
           | """ + _SUFFIX + r""" )?                 # 5-13 NAME then ) newline + - * / ^ ; ,
       | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[ \t\r\f\v]*   # 14 number
         """ + _SUFFIX + r"""?                       # 15-23 number then ) newline ... ,
@@ -1236,7 +1238,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 complete = k == END
                 break
         # after an operand
-        if PLUS <= k <= POWER:
+        if k >= PLUS and k <= POWER:
             if k == POWER:
                 push_op((0, 40, "pow"))   # right-associative: it applies nothing
             else:
