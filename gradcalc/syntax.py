@@ -19,6 +19,7 @@ import gc
 import itertools
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -1141,8 +1142,9 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
     nodes, inputs = graph.nodes, graph.inputs
     env = graph.names   # the names assigned so far are the statements' names
     new = nodes.append
-    max_nodes = limits.nodes if limits.nodes is not None else math.inf
-    max_depth = limits.depth if limits.depth is not None else math.inf
+    # (ints: comparing an int with math.inf takes the interpreter's slow path)
+    max_nodes = limits.nodes if limits.nodes is not None else sys.maxsize
+    max_depth = limits.depth if limits.depth is not None else sys.maxsize
     functions, macros, constants, binary = FUNCTIONS, _MACROS, CONSTANTS, _F_OPS
     calls: dict[tuple[str, int], tuple[str, bool]] = {}   # (name, arguments) -> (op, tensor)
     literals: dict[str, tuple[str, float]] = {}           # text -> (one copy of it, its value)
@@ -1183,7 +1185,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                     expect = False
                     if k == 1:
                         continue
-                    k += CLOSE - 5
+                    k += 20   # the kind of what follows: CLOSE ... COMMA
                 elif k == 4:   # a call
                     text = m[1]
                     if text not in functions or text in macros:
@@ -1217,7 +1219,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:
                 expect = False
                 if k == 14:
                     continue
-                k += CLOSE - 15
+                k += 10
             elif k == OPEN:
                 depth += 1
                 if depth > max_depth:
