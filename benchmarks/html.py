@@ -4,13 +4,15 @@
     python -m benchmarks.html               # 200, 1,000, 5,000 and 10,000 op nodes
     python -m benchmarks.html --sizes 5000 --repeat 5
     python -m benchmarks.html --screenshot docs/walkthrough.png   # the README's picture
+    python -m benchmarks.html --sizes --batches 8 64   # array programs only
 
 The programs are benchmarks/dags.py's random DAGs (shared nodes, 10 inputs). Each page is opened
 in Debian's headless Chromium (/usr/bin/chromium, driven by Playwright, never a downloaded
 browser) with every network request refused; "open" is from the navigation's start to the end of
 the page's script (the page marks it on <html data-ready>), "wall" the whole goto as Playwright
 sees it, "End" the time to jump to the last step (every node and edge painted). Medians of
---repeat openings, each in a new tab.
+--repeat openings, each in a new tab. The array programs are a Linear → ReLU → Linear network
+with cross-entropy (64 → 32 → 10, the digits example's sizes) on a batch of B rows.
 """
 
 from __future__ import annotations
@@ -48,6 +50,36 @@ def build(n: int, folder: Path) -> tuple[Path, dict]:
                   "steps": len(report.walk.forward) + len(report.walk.backward),
                   "layout": page.layout, "MB": len(page.text.encode()) / 1e6,
                   "walkthrough s": walk, "page s": built}
+
+
+MLP = "H = relu(X@W1 + b1); S = H@W2 + b2; L = cross_entropy(S, y)"
+
+
+def build_arrays(batch: int, folder: Path) -> tuple[Path, dict]:
+    from gradcalc.lazy import numpy
+    from gradcalc.report import tensor_report
+    from gradcalc.tensor_steps import walkthrough
+
+    np = numpy()
+    rng = np.random.default_rng(0)
+    at = {"X": rng.standard_normal((batch, 64)), "W1": rng.standard_normal((64, 32)) * 0.1,
+          "b1": np.zeros(32), "W2": rng.standard_normal((32, 10)) * 0.1, "b2": np.zeros(10),
+          "y": rng.integers(0, 10, batch).astype(np.float64)}
+    fn = Function(MLP)
+    t = time.perf_counter()
+    report = tensor_report(fn, at, Request(timeout=None, wrt=["W1", "b1", "W2", "b2"]))
+    walk = walkthrough(fn, report.result)
+    walked = time.perf_counter() - t
+    t = time.perf_counter()
+    page = page_html.build(report, walk=walk)
+    built = time.perf_counter() - t
+    path = folder / f"mlp{batch}.html"
+    path.write_text(page.text, encoding="utf-8")
+    numbers = sum(np.size(s.value) for s in walk.forward) + sum(
+        np.size(s.downstream) + np.size(s.total) for s in walk.backward)
+    return path, {"batch": batch, "page nodes": page.nodes, "numbers": int(numbers),
+                  "steps": len(walk.forward) + len(walk.backward), "layout": page.layout,
+                  "MB": len(page.text.encode()) / 1e6, "walkthrough s": walked, "page s": built}
 
 
 def open_once(context, path: Path) -> dict:
@@ -98,7 +130,9 @@ def screenshot(context, target: Path, folder: Path) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 1000, 5000, 10000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[200, 1000, 5000, 10000])
+    ap.add_argument("--batches", type=int, nargs="*", default=[8, 64],
+                    help="batch sizes of the array program (a Linear-ReLU-Linear network)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--screenshot", type=Path, help="write the CS231n picture here and stop")
     args = ap.parse_args(argv)
@@ -123,6 +157,19 @@ def main(argv=None) -> None:
                 row[key] = statistics.median(r[key] for r in runs)
             print(f"| {row['op nodes']:,} | {row['page nodes']:,} | {row['steps']:,} | "
                   f"{row['layout']} | {row['MB']:.1f} | {row['walkthrough s']:.2f} | "
+                  f"{row['page s']:.2f} | {row['open s']:.2f} | {row['wall s']:.2f} | "
+                  f"{row['End s']:.2f} |", flush=True)
+        if args.batches:
+            print("\n| batch | page nodes | numbers | steps | layout | page MB | walkthrough s "
+                  "| page s | open s | wall s | End s |")
+            print("| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for b in args.batches:
+            path, row = build_arrays(b, folder)
+            runs = [open_once(context, path) for _ in range(args.repeat)]
+            for key in ("open s", "wall s", "End s"):
+                row[key] = statistics.median(r[key] for r in runs)
+            print(f"| {b} | {row['page nodes']} | {row['numbers']:,} | {row['steps']} | "
+                  f"{row['layout']} | {row['MB']:.2f} | {row['walkthrough s']:.2f} | "
                   f"{row['page s']:.2f} | {row['open s']:.2f} | {row['wall s']:.2f} | "
                   f"{row['End s']:.2f} |", flush=True)
         context.close()

@@ -3,22 +3,35 @@
 The header row names the columns; a column named after a variable gives its values, any other
 column is carried along (to be copied to the output or dropped). A malformed cell spoils only its
 own row: the row is reported, the others are computed.
+
+A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
+. e E + - and the delimiter only, every row full) is split by NumPy and converted by pyarrow when
+it is installed: the same floats, cells and rows as cell by cell (tests/test_points_bulk.py). Any
+other chunk, or every chunk without pyarrow, is read cell by cell by the csv module's rules.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import GradcalcError, UsageError
 
 CHUNK = 25_000   # rows per chunk: about 75 MB of memory at most, whatever the size of the file
+BULK = 4_096     # a chunk of this many lines or more is read in bulk by pyarrow, when installed,
+WORTH = 20_000   # once the file is that big (a chunk that long or full): the import costs 0.2 s
+# The characters of a chunk read in bulk, by delimiter: plain numbers only (no quotes, spaces,
+# inf/nan or underscores), where pyarrow's parser and Python's float() accept the same cells and
+# give the same float (both round correctly); any other chunk is read cell by cell.
+PLAIN = {",": b"0123456789.eE+-,\n", "\t": b"0123456789.eE+-\t\n"}
 
 
 @dataclass
@@ -28,9 +41,50 @@ class Chunk:
     start: int                                  # index of the first row (0-based, data rows)
     size: int
     columns: dict[str, list[float]]
-    extras: dict[str, list[str]]
+    extras: Mapping[str, Sequence[str]]        # (points.TextColumn when read in bulk)
     invalid: dict[int, str] = field(default_factory=dict)   # row within the chunk -> reason
-    texts: dict[str, list[str]] | None = None   # the variables' cells as written
+    texts: Mapping[str, Sequence[str]] | None = None   # the variables' cells as written
+
+
+class TextColumn(Sequence[str]):
+    """Column ``index`` of a chunk read in bulk, its cells as written: the CSV writer joins them
+    as a pyarrow array; a list of str is made only if something asks for the cells."""
+
+    def __init__(self, block: _Block, position: int):
+        self.block = block
+        self.position = position           # the column's place in the file
+        self._cells: list[str] | None = None
+
+    @property
+    def arrow(self):
+        return self.block.column(self.position)
+
+    def cells(self) -> list[str]:
+        if self._cells is None:
+            self._cells = self.arrow.to_pylist()
+        return self._cells
+
+    def __len__(self) -> int:
+        return self.block.rows
+
+    def __getitem__(self, k):
+        return self.cells()[k]
+
+    def __iter__(self):
+        return iter(self.cells())
+
+
+class Floats(list):
+    """A column of a chunk read in bulk: its floats as a list, with the float64 array they came
+    from, which NumPy takes as it is (``__array__``) instead of converting the list again."""
+
+    def __init__(self, array):
+        super().__init__(array.tolist())
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        x = self.array if dtype is None else self.array.astype(dtype, copy=False)
+        return x.copy() if copy else x
 
 
 class PointsFile:
@@ -43,11 +97,17 @@ class PointsFile:
         self.where = where
         self.chunk = chunk
         self._raw = stream
-        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        self._checked = _Checked(stream)
+        checked: Any = self._checked
+        self._text = io.TextIOWrapper(checked, encoding="utf-8-sig",
+                                      errors="surrogateescape", newline="")
         with _reading(where):
             header = self._text.readline()
+            self._consumed = _encoded(header)
             while header and not header.strip():
                 header = self._text.readline()
+                self._consumed += _encoded(header)
+        self._utf8()
         if not header:
             raise UsageError(f"{where} is empty: it needs a header row naming the variables",
                              hint="e.g. x,y then one point per line: 1,2")
@@ -84,19 +144,29 @@ class PointsFile:
             return 0
 
     def chunks(self) -> Iterator[Chunk]:
-        """The rows, ``chunk`` at a time. Whole columns are converted at once; a column with a
-        malformed cell is converted again cell by cell to find it."""
+        """The rows, ``chunk`` lines at a time. Whole columns are converted at once; a column
+        with a malformed cell is converted again cell by cell to find it."""
         width = len(self.names)
         where = [self.names.index(v) for v in self.variables]
         keep = [self.names.index(e) for e in self.extras]
+        text = _Text(self._text)
         start = 0
         while True:
             with _reading(self.where):
-                lines = list(itertools.islice(self._text, self.chunk))
-                if lines and "".join(lines).count('"') % 2:   # a quoted field goes on
-                    lines += _close_quote(self._text)
-            if not lines:
+                block, count = text.take(self.chunk)
+                if '"' in block and block.count('"') % 2:   # a quoted field goes on
+                    block += text.close_quote()
+            if not block:
                 return
+            self._consumed += _encoded(block)
+            self._utf8()
+            worth = count >= min(self.chunk, WORTH) or bool(_ARROW and _ARROW[0])
+            bulk = self._bulk(block, start) if count >= BULK and worth else None
+            if bulk is not None:
+                yield bulk
+                start += bulk.size
+                continue
+            lines = _lines(block)
             invalid: dict[int, str] = {}   # row within the chunk -> reason
             long_line = max(map(len, lines)) > csv.field_size_limit()
             cells = None if long_line else _split(lines, width, self.delimiter)
@@ -112,6 +182,322 @@ class PointsFile:
             texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
             yield Chunk(start, size, columns, extras, dict(sorted(invalid.items())), texts)
             start += size
+
+    def _utf8(self) -> None:
+        """A byte that is not UTF-8 said as ours when the reading has come to it, as a strict
+        TextIOWrapper says it: decoding CHUNK_SIZE bytes at a time, from the first, so the rows
+        before it are computed as ever (the file is read further ahead than that, in bulk)."""
+        bad = self._checked.bad
+        if bad is None:
+            return
+        block = getattr(self._text, "_CHUNK_SIZE", 8192)
+        if bad[0] // block <= (self._checked.bom + self._consumed - 1) // block:
+            raise UsageError(f"{self.where} is not UTF-8 text (it holds the byte {bad[1]!r})")
+
+    def _bulk(self, text: str, start: int) -> Chunk | None:
+        """A chunk whose every cell is a plain number and every row full (the common big file),
+        split by NumPy and converted by pyarrow (whose parser gives float()'s own floats); else
+        None, and the chunk is read as before, cell by cell, a bad cell or row reported as
+        ever. Row numbers stay those of the lines."""
+        a = arrow()
+        if a is None:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        try:
+            data = text.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        if data.translate(None, PLAIN[self.delimiter]) or len(data) >= 2 ** 31 - 2:
+            return None   # a character that is no number's, or past pyarrow's 2 GiB of text
+        block = _Block.split(a, data, self.names, self.delimiter, csv.field_size_limit())
+        if block is None:
+            return None
+        numbers = block.numbers([self.names.index(v) for v in self.variables])
+        if numbers is None:
+            return None
+        np = _numpy()
+        invalid: dict[int, str] = {}
+        columns: dict[str, list[float]] = {}
+        for v, x in zip(self.variables, numbers, strict=True):
+            columns[v] = values = Floats(x)
+            if not np.isfinite(x).all():   # inf (1e400): its row is malformed
+                for k in np.flatnonzero(~np.isfinite(x)).tolist():
+                    invalid.setdefault(k, f"the value of {v} must be finite, not {values[k]}")
+        return Chunk(start, block.rows, columns,
+                     {e: TextColumn(block, self.names.index(e)) for e in self.extras},
+                     dict(sorted(invalid.items())),
+                     {v: TextColumn(block, self.names.index(v)) for v in self.variables})
+
+
+class _Block:
+    """A chunk of plain-number rows as one pyarrow string array of cells, row by row."""
+
+    def __init__(self, a: Arrow, cells, data: bytes, newlines, names: list[str],
+                 delimiter: str):
+        self.a = a
+        self.cells = cells
+        self.data = data
+        self.newlines = newlines          # where each row's \n is (the last may have none)
+        self.names = names
+        self.delimiter = delimiter
+        self.width = len(names)
+        self.rows = len(cells) // self.width
+        self._columns: dict[int, object] = {}
+
+    @classmethod
+    def split(cls, a: Arrow, data: bytes, names: list[str], delimiter: str, limit: int):
+        """The cells of ``data`` (ASCII, no quotes, \n line ends), or None unless every row
+        has as many cells as the header names, and no line is longer than ``limit``."""
+        pa, np = a.pa, a.np
+        width = len(names)
+        buf = np.frombuffer(data, np.uint8)
+        where = np.flatnonzero(np.frombuffer(data.translate(_ENDS[delimiter]), np.uint8))
+        tail = not data.endswith(b"\n")   # the file's last line, with no \n
+        count = len(where) + tail
+        if count % width or (width == 1 and (data[:1] == b"\n" or b"\n\n" in data)):
+            return None   # (the csv module reads a one-column file: it skips blank lines)
+        newlines = where[width - 1::width]   # every row's last cell ends at a \n, and no other
+        if len(newlines) != count // width - tail or data.count(b"\n") != len(newlines) \
+                or not (buf[newlines] == 10).all():
+            return None
+        edges = np.empty(len(newlines) + 2, np.int64)
+        edges[0], edges[-1] = -1, len(data)
+        edges[1:-1] = newlines
+        if np.diff(edges).max() > limit:   # the csv module's limit decides
+            return None
+        starts = np.empty(count + 1, np.int64)
+        starts[0], starts[1:len(where) + 1] = 0, where + 1
+        if tail:
+            starts[count] = len(data) + 1
+        offsets = (starts - np.arange(count + 1)).astype(np.int32)
+        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(
+            data.translate(None, delimiter.encode() + b"\n")))
+        return cls(a, cells, data, newlines, names, delimiter)
+
+    def numbers(self, columns: list[int]):
+        """The float64 arrays of these columns, or None if a cell is no number."""
+        a = self.a
+        pa, pc = a.pa, a.pc
+        try:
+            if len(columns) == self.width:   # every cell at once
+                x = a.numbers(pc.cast(self.cells, pa.float64()))
+                return [x[j::self.width] for j in columns]
+            return [a.numbers(pc.cast(self.column(j), pa.float64())) for j in columns]
+        except pa.ArrowInvalid:
+            return None
+
+    def column(self, j: int):
+        """Column ``j``'s cells as a pyarrow string array."""
+        if j not in self._columns:
+            a = self.a
+            self._columns[j] = a.pc.take(self.cells, a.indices(
+                a.np.arange(j, len(self.cells), self.width)))
+        return self._columns[j]
+
+    def lines(self):
+        """Each row as written followed by the delimiter, as a pyarrow string array: what the
+        CSV output's row starts with when it keeps every column of the file, in order."""
+        pa, np = self.a.pa, self.a.np
+        sep = self.delimiter.encode()
+        data = self.data.replace(b"\n", sep)
+        offsets = np.empty(self.rows + 1, np.int32)
+        offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines + 1
+        if len(self.newlines) < self.rows:   # the last line, with no \n
+            data += sep
+            offsets[-1] = len(data)
+        return pa.StringArray.from_buffers(self.rows, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+class _Checked:
+    """A binary stream read through, its bytes checked as UTF-8 on the way: the first one that is
+    not is noted (its offset and the byte), for PointsFile to say when its reading gets there.
+    (The text is decoded with surrogateescape, so the read-ahead never raises.)"""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._read = getattr(stream, "read1", stream.read)
+        self._kept = b""       # the start of a character cut by the end of a read
+        self.offset = 0        # bytes read so far
+        self.bom = 0           # 3 when the file starts with a UTF-8 byte order mark
+        self.bad: tuple[int, bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return self._stream.closed
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def flush(self) -> None:
+        pass
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self._read(size)
+        if self.offset == 0:
+            self.bom = 3 * data.startswith(codecs.BOM_UTF8)
+        if self.bad is None and not (data.isascii() and not self._kept):
+            whole = self._kept + data
+            try:
+                _text, used = codecs.utf_8_decode(whole, "strict", not data)
+                self._kept = whole[used:]
+            except UnicodeDecodeError as exc:
+                self.bad = (self.offset - len(self._kept) + exc.start,
+                            whole[exc.start:exc.start + 1])
+        self.offset += len(data)
+        return data
+
+    read = read1
+
+
+def _encoded(text: str) -> int:
+    """How many bytes ``text`` was in the file (a byte not UTF-8 was one surrogate)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
+_ENDS = {sep: bytes(int(c in (ord(sep), 10)) for c in range(256)) for sep in PLAIN}
+# (byte -> 1 where a cell ends: at the delimiter or \n, else 0)
+
+
+class _Text:
+    """The rest of a points file (after its header) read a block at a time and handed out a
+    number of lines at a time: a line ends at \n, \r\n or a lone \r, as io's universal newlines
+    end it (the stream is a TextIOWrapper with newline="")."""
+
+    BLOCK = 1 << 20   # characters read at once, then up to the end of the line
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._pending = ""    # whole lines read ahead (at the end of the file, maybe not whole)
+        self._count = 0       # how many lines _pending holds, each counted at its end
+        self._end = False
+
+    def take(self, n: int) -> tuple[str, int]:
+        """The next ``n`` lines (all that are left, if fewer) as one text, and how many."""
+        while self._count < n and not self._end:
+            more = self._stream.read(self.BLOCK)
+            if more:
+                more += self._stream.readline()
+            else:
+                self._end = True
+            self._pending += more
+            self._count += _count_lines(more)
+        pending = self._pending
+        if self._count < n:
+            text, self._pending, self._count = pending, "", 0
+            return text, _count_lines(text) + (bool(text) and text[-1] not in "\r\n")
+        if "\r" in pending and pending.count("\r") != pending.count("\r\n"):   # a lone \r
+            lines = _lines(pending)
+            text, self._pending = "".join(lines[:n]), "".join(lines[n:])
+        elif pending.isascii():   # where the n-th line ends (at a \n), found by NumPy
+            np = _numpy()
+            ends = np.flatnonzero(np.frombuffer(pending.encode("ascii"), np.uint8) == 10)
+            text, self._pending = pending[:ends[n - 1] + 1], pending[ends[n - 1] + 1:]
+        else:
+            rest = pending.split("\n", n)[n]
+            text, self._pending = pending[:len(pending) - len(rest)], rest
+        self._count -= n
+        return text, n
+
+    def close_quote(self, limit: int = 1000) -> str:
+        """The lines up to the one that closes an open quoted field (at most ``limit`` more)."""
+        lines = _lines(self.take(limit)[0])
+        for k, line in enumerate(lines):
+            if line.count('"') % 2:
+                rest = "".join(lines[k + 1:])
+                self._pending = rest + self._pending
+                self._count += _count_lines(rest)
+                return "".join(lines[:k + 1])
+        return "".join(lines)
+
+
+def _count_lines(text: str) -> int:
+    """How many line ends ``text`` holds (\n, \r\n or a lone \r)."""
+    if "\r" not in text:
+        return text.count("\n")
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut into lines as io's universal newlines cut them, each with its end."""
+    return io.StringIO(text, newline="").readlines()
+
+
+def _numpy():
+    from .lazy import numpy
+
+    return numpy()
+
+
+class Arrow:
+    """pyarrow (its compute functions) and NumPy, for reading and writing big CSV/TSV files in
+    bulk. Arrays are made from NumPy buffers here, never by pa.array or pa.scalar, which import
+    pandas when it is installed (half a second)."""
+
+    def __init__(self, pa, pc, np):
+        self.pa, self.pc, self.np = pa, pc, np
+
+    def floats(self, x):
+        """A float64 array over NumPy's ``x`` (no copy)."""
+        x = self.np.ascontiguousarray(x, dtype=self.np.float64)
+        return self.pa.Array.from_buffers(self.pa.float64(), len(x), [None, self.pa.py_buffer(x)])
+
+    def numbers(self, array):
+        """NumPy's view of a float64 array with no nulls."""
+        return self.np.frombuffer(array.buffers()[1], self.np.float64, len(array), array.offset * 8)
+
+    def mask(self, x):
+        """A boolean array from NumPy's ``x``."""
+        bits = self.np.packbits(x, bitorder="little")
+        return self.pa.Array.from_buffers(self.pa.bool_(), len(x), [None, self.pa.py_buffer(bits)])
+
+    def indices(self, x):
+        x = self.np.ascontiguousarray(x, dtype=self.np.int64)
+        return self.pa.Array.from_buffers(self.pa.int64(), len(x), [None, self.pa.py_buffer(x)])
+
+    def strings(self, texts: list[str]):
+        """A string array of ``texts``."""
+        data = [t.encode("utf-8", "surrogateescape") for t in texts]
+        offsets = self.np.zeros(len(data) + 1, self.np.int64)
+        self.np.cumsum(list(map(len, data)), out=offsets[1:])
+        return self.pa.StringArray.from_buffers(len(data), self.pa.py_buffer(
+            offsets.astype(self.np.int32)), self.pa.py_buffer(b"".join(data)))
+
+    def text(self, text: str):
+        """A string scalar."""
+        return self.strings([text])[0]
+
+
+def arrow() -> Arrow | None:
+    """pyarrow for reading and writing big CSV/TSV files in bulk, or None when pyarrow (the
+    optional 'data' extra) is not installed or older than 14: the files are then read and written
+    cell by cell, to the same effect. Imported after gradcalc's own NumPy (lazy.py), whose math
+    gives the very floats of single-point runs."""
+    if not _ARROW:
+        np = _numpy()
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:
+            _ARROW.append(None)
+        else:
+            new = int(pa.__version__.split(".")[0]) >= 14
+            _ARROW.append(Arrow(pa, pc, np) if new else None)
+    return _ARROW[0]
+
+
+_ARROW: list = []
 
 
 def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:
@@ -144,16 +530,6 @@ def _parse(lines: list[str], width: int, sep: str, where: str, invalid: dict) ->
             invalid[k] = f"the row has {len(r)} field{'s' * (len(r) != 1)}; the header has {width}"
             rows[k] = (r + [""] * width)[:width]
     return rows
-
-
-def _close_quote(text, limit: int = 1000) -> list[str]:
-    """Lines up to the one that closes an open quoted field (at most ``limit`` more)."""
-    more = []
-    for line in itertools.islice(text, limit):
-        more.append(line)
-        if line.count('"') % 2:
-            break
-    return more
 
 
 def _numbers(name: str, texts, invalid: dict) -> list[float]:

@@ -10,6 +10,7 @@ the gradient check and the descent step, no console messages, no network, screen
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -161,8 +162,8 @@ def test_an_unwritable_path_is_exit_2(tmp_path, path):
     (["x*y", "--at", "x=1,y=2", "--at", "x=2,y=3"], "one point"),
     (["x*y", "--points", "p.csv"], "one point"),
     (["x*y"], "--html needs a point"),
-    (["sum(W@x)", "--at", "W=[[1,2],[3,4]],x=[1,2]"], "uses arrays"),
-    (["x^2*y", "--at", "x=1,y=2", "--hessian"], "--hessian"),
+    (["W@x", "--at", "W=[[1,2],[3,4]],x=[1,2]", "--jacobian"], "--jacobian"),
+    (["x^2*y", "--at", "x=1,y=2", "--order", "2"], "--order"),
     (["u = x*y; v = x + y", "--at", "x=1,y=2", "-o", "u,v"], "several outputs"),
     (["x^2 + y^2 = 1", "--at", "x=0.6,y=0.8", "--implicit", "y"], "--implicit"),
 ])
@@ -176,6 +177,43 @@ def test_html_is_refused_where_it_does_not_apply(tmp_path, args, words):
         os.chdir(old)
     assert words in r.stderr
     assert not (tmp_path / "walk.html").exists()
+
+
+HESSIAN = ("x^2*y + sin(z)*x", "x=1,y=2,z=0.5")
+
+
+def test_the_hessian_section_is_what_format_json_hessian_prints(tmp_path):
+    path = tmp_path / "h.html"
+    r = run(HESSIAN[0], "--at", HESSIAN[1], "--hessian", "--html", str(path))
+    assert "with the Hessian" in r.stderr and "Hessian" in r.stdout
+    text = path.read_text(encoding="utf-8")
+    section = block(text, "gradcalc-page")["hessian"]
+    words = section.pop("words")
+    printed = json.loads(run(*HESSIAN[:1], "--at", HESSIAN[1], "--hessian", "--format",
+                             "json").stdout)
+    for timed in (section, printed):   # the check's seconds differ from run to run
+        timed["higher_check"].pop("seconds")
+    assert section == printed
+    # by hand: f = x²y + x sin z; f_xx = 2y = 4, f_xy = 2x = 2, f_xz = cos z, f_zz = -x sin z
+    h = section["hessian"]
+    assert (h["x"]["x"], h["x"]["y"], h["y"]["y"]) == (4.0, 2.0, 0.0)
+    assert abs(h["z"]["z"] + math.sin(0.5)) < 1e-15 and abs(h["x"]["z"] - math.cos(0.5)) < 1e-15
+    assert words == {"verdict": "not a critical point: the gradient is not 0 here", "notes": []}
+    # the walkthrough is the gradient's, as without --hessian
+    assert block(text, "gradcalc-data")["steps"] == json.loads(run(
+        *HESSIAN[:1], "--at", HESSIAN[1], "--steps", "--no-check", "--format", "json").stdout
+    )["steps"]
+
+
+def test_the_hessian_at_a_minimum_says_so(tmp_path):
+    path = tmp_path / "m.html"
+    run("(x-1)^2 + 2*(y+1)^2 + x*y/2", "--at", "x=1.2,y=-1.15", "--hessian", "--no-check",
+        "--html", str(path))
+    section = block(path.read_text(encoding="utf-8"), "gradcalc-page")["hessian"]
+    # ∇f = (2(x-1) + y/2, 4(y+1) + x/2) = (0.4 - 0.575, -0.6 + 0.6): not 0, so no verdict of a
+    # minimum; the Hessian [[2, 1/2], [1/2, 4]] is positive definite all the same
+    assert section["hessian"] == {"x": {"x": 2.0, "y": 0.5}, "y": {"x": 0.5, "y": 4.0}}
+    assert section["definiteness"] == "positive definite"
 
 
 def test_the_command_line_says_where_it_wrote_and_how(tmp_path):
@@ -212,6 +250,43 @@ def test_own_layout_places_every_node_without_overlap():
             assert apart, (a, b)
     keys = {e[2] for e in layout["edges"]}
     assert {f"{a}-{b}" for a, b in data["edges"]} <= keys
+
+
+def label_rects(layout):
+    """Each edge label's rectangle as the page draws it: 12 px text from its baseline."""
+    rects = {}
+    for key, (text, x, y, anchor) in layout["labels"].items():
+        w = len(text) * 12 * 0.6
+        left = {"start": x, "end": x - w, "middle": x - w / 2}[anchor]
+        rects[key] = (left, y - 12, left + w, y + 3)
+    return rects
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+@pytest.mark.parametrize(("program", "at", "rankdir"), [
+    ("a = x*y + z; b = sin(a)*x; c = a*b - y*z; d = exp(-c^2) + b*a; f = d*c + x*y*z",
+     "x=0.5,y=-1.2,z=0.7", "auto"),
+    ("a = x*y + z; b = sin(a)*x; c = a*b - y*z; d = exp(-c^2) + b*a; f = d*c + x*y*z",
+     "x=0.5,y=-1.2,z=0.7", "LR"),
+    ("h = relu(w1*x + b1); s = w2*h + b2; L = (s - y)^2", "w1=0.5,x=2,b1=-0.3,w2=1.5,b2=0.1,y=1",
+     "TB"),
+    ("u = x*y*z*w; f = u + x*u + y*u + z*u + w*u", "x=1,y=2,z=3,w=4", "auto"),
+])
+def test_own_layout_edge_labels_overlap_no_box_and_no_other_label(program, at, rankdir):
+    r = report_of(program, at, check=False)
+    data = block(page_html.build(r, layout="own", rankdir=rankdir).text, "gradcalc-page")
+    layout = data["layout"]
+    assert layout["lr"] == (rankdir == "LR") or rankdir == "auto"
+    rects = label_rects(layout)
+    assert len(rects) == len(data["edges"])            # every walked edge keeps its label
+    boxes = [(b[1], b[2], b[1] + b[3], b[2] + b[4]) for b in layout["boxes"]]
+    keys = list(rects)
+    for i, k in enumerate(keys):
+        assert not any(overlap(rects[k], box) for box in boxes), k
+        assert not any(overlap(rects[k], rects[j]) for j in keys[i + 1:]), k
 
 
 def test_a_big_graph_draws_repeated_inputs_once_per_use():
@@ -475,6 +550,21 @@ def test_results_checks_answers_and_the_try_it_buttons(tmp_path, opened, shots):
     o.check_clean()
 
 
+def test_the_hessian_section_in_the_browser(tmp_path, opened, shots):
+    o = opened(write_page(tmp_path, *HESSIAN, "--hessian"))
+    section = o.page.evaluate(
+        "JSON.parse(document.getElementById('gradcalc-page').textContent).hessian")
+    for r, row in section["hessian"].items():
+        cells = o.text(f'#hessian-table tr[data-name="{r}"]').split("\t")
+        assert cells == [r, *(f"{f6(v)} ✓" for v in row.values())]
+    assert o.text("#hessian-eigen") == "eigenvalues " + ", ".join(
+        f6(e) for e in section["eigenvalues"]) + " indefinite"
+    assert o.text("#hessian-test") == "not a critical point: the gradient is not 0 here"
+    assert o.text("#hessian-verdict").startswith("✓ SymPy (sympy.diff twice) agrees")
+    o.page.screenshot(path=str(shots / "hessian.png"), full_page=True)
+    o.check_clean()
+
+
 def test_play_and_the_printable_list(tmp_path, opened, shots):
     o = opened(write_page(tmp_path, *CS231N, "--no-check"))
     o.page.evaluate("s => { s.value = '8'; s.dispatchEvent(new Event('input')); }",
@@ -568,4 +658,184 @@ def test_a_5000_node_page_opens_and_steps(tmp_path, opened, shots):
     o.page.keyboard.press("ArrowLeft")
     o.page.screenshot(path=str(shots / "big.png"))
     o.page.keyboard.press("Home")
+    o.check_clean()
+
+
+# --- programs over arrays ------------------------------------------------------------------
+
+NET = ("h = relu(W@x + b); f = sum(h*h)", "W=[[1,2],[3,-4]],x=[1,-1],b=[0.5,0.5]")
+BATCH = ("H = relu(X@W + b); f = mean(H*H)",
+         "X=[[1,2],[-1,0.5],[0.3,-2]],W=[[0.5,-1],[1,0.25]],b=[0.1,-0.2]")
+BIG = ("f = sum(tanh(X@w))", "X=randn(40,3),w=[1,-2,0.5]")   # 120 entries: summaries
+
+
+def test_an_array_page_embeds_format_json_steps(tmp_path):
+    path = write_page(tmp_path, *NET, "--no-check")
+    printed = json.loads(run(NET[0], "--at", NET[1], "--no-check", "--steps", "--format",
+                             "json").stdout)
+    text = path.read_text(encoding="utf-8")
+    assert block(text, "gradcalc-data") == printed
+    page = block(text, "gradcalc-page")
+    forward = printed["steps"]["forward"]
+    assert page["tensor"] is True
+    assert [n["label"] for n in page["nodes"]] == [s["node"] for s in forward]
+    assert page["shapes"] == ["×".join(map(str, s["shape"])) or "scalar" for s in forward]
+    # by hand: W@x = [-1, 7]; + b = [-0.5, 7.5]; h = relu = [0, 7.5]; f = 0 + 56.25;
+    # ∂f/∂h = 2h = [0, 15] over the 2 paths of h*h, 7.5 each; ∂f/∂W = outer(∂f/∂t1, x)
+    assert printed["value"] == 56.25
+    into_h = [s for s in printed["steps"]["backward"] if s["to"] == "h"]
+    assert [s["downstream"] for s in into_h] == [[0.0, 7.5], [0.0, 7.5]]
+    assert [s["total"] for s in into_h] == [[0.0, 7.5], [0.0, 15.0]]
+    assert printed["gradient"] == {"W": [[0.0, 0.0], [15.0, -15.0]], "x": [45.0, -60.0],
+                                   "b": [0.0, 15.0]}
+    assert "W = 2×2 [[1, 2], [3, -4]], x = 2 [1, -1]" in text   # the header, escaped as text
+
+
+def test_the_array_gradient_check_and_step_are_computed_by_gradcalc(tmp_path):
+    np = pytest.importorskip("numpy")
+    page = block(write_page(tmp_path, *NET, "--no-check").read_text(encoding="utf-8"),
+                 "gradcalc-page")
+    check = page["gradcheck"]
+    # the entries with the largest partials first: |∂f/∂W| = [[0, 0], [15, 15]]
+    assert list(check["rows"]) == ["W[1, 0]", "W[1, 1]", "W[0, 0]", "x[1]", "x[0]", "b[1]",
+                                   "b[0]"]
+    h5 = check["h"].index(1e-5)
+    for label, rows in check["rows"].items():
+        r = rows[h5]
+        assert r["estimate"] == pytest.approx(r["backprop"], rel=1e-6, abs=1e-6), label
+    assert check["rows"]["x[1]"][h5]["backprop"] == -60.0
+    W, x, b = np.array([[1, 2], [3, -4.0]]), np.array([1, -1.0]), np.array([0.5, 0.5])
+    gW, gx, gb = np.array([[0, 0], [15, -15.0]]), np.array([45, -60.0]), np.array([0, 15.0])
+    for r in page["descent"]["rows"]:
+        lr = r["lr"]
+        hidden = np.maximum((W - lr * gW) @ (x - lr * gx) + (b - lr * gb), 0)
+        assert r["value"] == pytest.approx(float(np.sum(hidden * hidden)), rel=1e-14)
+        assert r["predicted"] == pytest.approx(56.25 - lr * 6300)   # |∇f|² = 450 + 5625 + 225
+        assert r["point"]["x"] == pytest.approx((x - lr * gx).tolist())
+
+
+def test_an_array_walkthrough_too_big_for_a_page_is_refused(tmp_path):
+    path = tmp_path / "w.html"
+    r = run("f = sum(W@x)", "--at", "W=zeros(400,400),x=ones(400)", "--no-check", "--html",
+            str(path), code=2)
+    # forward: W, x, W@x, f; backward: the gradient sent and the running sum of each edge
+    count = (160_000 + 400 + 400 + 1) + 2 * (400 + 160_000 + 400)
+    assert "a page takes at most 250,000" in r.stderr and f"holds {count:,} numbers" in r.stderr
+    assert r.stdout == "" and not path.exists()
+
+
+def test_an_array_page_in_its_own_layout(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    path = write_page(tmp_path, *BATCH, "--no-check")
+    page = block(path.read_text(encoding="utf-8"), "gradcalc-page")
+    assert page["layout"]["engine"] == "own"
+    first = {b[0] for b in page["layout"]["boxes"]}
+    assert first == set(range(len(page["nodes"])))
+    # each edge keeps its VJP and dimension check as its label
+    assert any("∂f/∂W = Xᵀ · ∂f/∂t1" in label[0] for label in page["layout"]["labels"].values())
+
+
+def nums(o: Opened, selector: str) -> list[float]:
+    """The exact values of the numbers shown inside an element (a number or a matrix)."""
+    return [float(v) for v in o.page.eval_on_selector_all(
+        f"{selector} .num, {selector}.num", "els => els.map(e => e.getAttribute('data-value'))")]
+
+
+def flat(x) -> list[float]:
+    if isinstance(x, list):
+        return [v for item in x for v in flat(item)]
+    return [float(x)]
+
+
+def shown(o: Opened, selector: str, x) -> None:
+    """What the page shows for a value: every entry of a small one (exact), else its shape and
+    range as the walkthrough tables write them."""
+    from gradcalc.render.tensor_steps import compact
+
+    np = pytest.importorskip("numpy")
+    arr = np.asarray(x, dtype=float)
+    if arr.size <= 36 and arr.ndim <= 2:
+        assert nums(o, selector) == flat(x)
+    else:
+        shape = "×".join(map(str, arr.shape))
+        assert o.text(selector) == f"{shape}: {compact(arr, 6)}"
+
+
+def check_every_array_step(o: Opened, shots: Path, name: str):
+    forward, backward = o.data["steps"]["forward"], o.data["steps"]["backward"]
+    o.page.locator("#graph").focus()
+    for s in forward:
+        o.page.keyboard.press("ArrowRight")
+        assert o.text("#step-count") == f"Forward pass: step {s['step']} of {len(forward)}"
+        assert o.text("#cur-node") == s["node"] and o.text("#cur-def") == s["definition"]
+        assert o.text("#cur-shape") == f"({'×'.join(map(str, s['shape'])) or 'scalar'})"
+        shown(o, "#cur-value", s["value"])
+    for b, s in enumerate(backward):
+        o.page.keyboard.press("ArrowRight")
+        assert o.text("#cur-edge") == s["edge"]
+        assert o.text("#cur-formula") == s["formula"]
+        assert o.text("#cur-dims") == f"{s['dims']} ✓"
+        shown(o, "#cur-down", s["downstream"])
+        shown(o, "#cur-total", s["total"])
+        assert o.page.locator("#cur-paths").inner_text() == paths_text(backward, b)
+        if s["broadcast"]:
+            assert o.text("#cur-broadcast") == s["broadcast"]
+        if b == len(backward) // 2:
+            o.page.screenshot(path=str(shots / f"{name}-mid-backward.png"))
+    for _ in range(len(forward) + len(backward)):
+        o.page.keyboard.press("ArrowLeft")
+    assert o.text("#step-count").startswith("Start:")
+
+
+@pytest.mark.parametrize("program", [NET, BATCH, BIG])
+def test_every_step_of_an_array_program(tmp_path, opened, shots, program):
+    o = opened(write_page(tmp_path, *program, "--seed", "1"))
+    check_every_array_step(o, shots, "arrays-" + program[0].split("=")[0].strip())
+    o.check_clean()
+
+
+def test_every_array_step_in_the_own_layout(tmp_path, opened, shots, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    o = opened(write_page(tmp_path, *BATCH, "--no-check"))
+    assert "gradcalc's own" in o.text("#layout-note")
+    check_every_array_step(o, shots, "arrays-own")
+    o.page.keyboard.press("End")
+    box = o.page.locator('#gc-svg [data-n="1"]').first      # W, 2×2: its gradient, summarised
+    assert "∂f/∂W = [[" in box.text_content()
+    o.check_clean()
+
+
+def test_an_array_node_results_and_tools_in_the_browser(tmp_path, opened, shots):
+    o = opened(write_page(tmp_path, *NET))
+    data = o.data
+    o.page.keyboard.press("End")
+    o.page.locator('#gc-svg [data-n="5"]').first.click()       # h: two paths meet
+    assert o.text("#node-name") == "h" and o.text("#node-shape") == "2"
+    assert nums(o, "#node-value") == [0.0, 7.5] and nums(o, "#node-grad") == [0.0, 15.0]
+    rows = o.page.locator("#node-expansion li")
+    assert rows.count() == 2
+    assert rows.nth(0).locator(".x-formula").inner_text() == "∂f/∂h = ∂f/∂t3 ⊙ h"
+    assert "the sum of 2 paths" in o.text("#node-sum")
+    o.page.locator('#gc-svg [data-n="0"]').first.click()       # W: its check
+    assert o.text("#node-check").endswith(
+        "✓ agrees — SymPy, entry by entry: 4 entries, largest relative error 0")
+    assert o.text("#verdict").startswith("✓ SymPy agrees, entry by entry (8 entries")
+    assert o.text("#value") == "f = 56.25"
+    row = o.page.locator('#gradient-table tr[data-name="W"]')
+    assert nums(o, '#gradient-table tr[data-name="W"]') == [1, 2, 3, -4, 0, 0, 15, -15]
+    assert "2×2" in row.inner_text() and "✓ agrees" in row.inner_text()
+    o.page.select_option("#gc-input", label="x[1]")
+    o.page.select_option("#gc-h", label="1e-05")
+    o.page.click("#gc-run")
+    assert float(o.page.get_attribute("#gc-backprop .num", "data-value")) == -60.0
+    assert float(o.page.get_attribute("#gc-estimate .num", "data-value")) == \
+        pytest.approx(-60.0, rel=1e-8)
+    o.page.select_option("#gd-rate", label="0.01")
+    o.page.click("#gd-run")
+    assert float(o.page.get_attribute("#gd-value .num", "data-value")) == \
+        pytest.approx(12.0168, abs=1e-4)
+    o.page.keyboard.press("l")
+    assert o.page.locator("#forward-table > tbody > tr").count() == len(data["steps"]["forward"])
+    assert o.page.locator("#backward-table > tbody > tr").count() == len(data["steps"]["backward"])
+    o.page.screenshot(path=str(shots / "arrays-results.png"), full_page=True)
     o.check_clean()

@@ -218,7 +218,7 @@ def _html_applies(o: Options) -> None:
     if o.points_file is not None or len(o.at) > 1:
         raise UsageError("--html walks through one point; it takes a single --at",
                          hint="write one page per point")
-    other = o.given("implicit", "hessian", "order", "jacobian")
+    other = o.given("implicit", "order", "jacobian")
     if o.output and "," in o.output:
         other.append("-o with several outputs")
     if other:

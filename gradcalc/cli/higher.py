@@ -48,13 +48,32 @@ def higher(o: Options, settings: Settings) -> int:
         from ..render.dot import write_graph
 
         write_graph(hessian_walk(fn, report.result), o.graph_file, o.digits or 4, o.rankdir)
+    page = _html(fn, report, o)   # before printing: a page that cannot be written is exit 2
     warn(settings, report.warnings, report.check, report.result)
     renderer.render(report, o.out(settings))
+    if page is not None:
+        settings.note(f"wrote the walkthrough page to {o.html_file} ({page.nodes} nodes; "
+                      "with the Hessian)")
     if o.graph_file:
         settings.note(f"wrote the graph of the gradient's program (d{report.output}/"
                       f"d{fn.variables[0]}, its values and its gradient: a row of the Hessian) "
                       f"to {o.graph_file}")
     return report.exit_code()
+
+
+def _html(fn, report, o: Options):
+    """--hessian --html FILE: the walkthrough of the gradient at the point (the backprop the
+    Hessian's second pass differentiates), with the Hessian's section; None without --html."""
+    if o.html_file is None:
+        return None
+    from ..render.html import write
+    from ..report import point_report
+
+    walk = point_report(fn, dict(report.result.point),
+                        Request(output=o.output, timeout=None, walk=True, formulas=True),
+                        report.title)
+    walk.check = report.check   # the gradient's check, made once for both
+    return write(walk, o.html_file, o.digits or 6, o.digits or 4, o.rankdir, hessian=report)
 
 
 def outputs(o: Options, settings: Settings, fn: Function | None = None) -> int:

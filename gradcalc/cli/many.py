@@ -4,8 +4,10 @@ the diagnostics after the rows, on standard error."""
 from __future__ import annotations
 
 import os
+import queue
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 
 import click
 
@@ -24,7 +26,7 @@ def many(o: Options, settings: Settings) -> int:
     _validate(o)
     renderer = formats.renderer(o.fmt, "points") if o.save_points is None else None
     fn = Function(settings.read_program(o.program, o.file), settings.limits)
-    stream = table = None
+    stream = table = ahead = None
     extras: list[str] = []
     if o.points_file is None:
         fixed = {}
@@ -38,7 +40,10 @@ def many(o: Options, settings: Settings) -> int:
             table = PointsFile(stream, where, fn.variables, fixed, o.chunk_size or CHUNK)
         names = [*table.variables, *fixed]
         extras = table.extras if o.keep_columns else []
-        chunks = table.chunks()
+        if stream is not None:
+            chunks = ahead = _Ahead(table.chunks())
+        else:
+            chunks = table.chunks()
     _tape, out_name, _p, wrt, notes = fn.resolve(dict.fromkeys(names, 0.0), o.output, o.wrt_names)
     batches = Batches(fn, chunks, names, wrt, out_name, fixed, extras, o.timeout, notes)
     if o.scheduler is not None:
@@ -55,6 +60,8 @@ def many(o: Options, settings: Settings) -> int:
             _save(str(o.save_points), batches, table)
     finally:
         batches.finish()
+        if ahead is not None:
+            ahead.close()
         if stream is not None and stream is not sys.stdin.buffer:
             stream.close()
     _summary(settings, batches, _locate(table))
@@ -197,6 +204,63 @@ def _at_points(at) -> tuple[list[str], Iterable[Chunk]]:
                              hint="every point gives the same variables")
     names = list(points[0])
     return names, [Chunk(0, len(points), {k: [p[k] for p in points] for k in names}, {})]
+
+
+class _Ahead:
+    """A big CSV/TSV file's chunks read by a thread of their own, one chunk ahead of the one
+    being computed: the same chunks in the same order, a reading error raised where it was met.
+    A file whose first chunk is small is read as it is needed, in this thread."""
+
+    def __init__(self, chunks: Iterator[Chunk]):
+        self._chunks = chunks
+        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        from ..points import BULK
+
+        first = next(self._chunks, None)
+        if first is None:
+            return
+        yield first
+        if first.size < BULK:
+            yield from self._chunks
+            return
+        self._thread = threading.Thread(target=self._read, name="gradcalc-points", daemon=True)
+        self._thread.start()
+        while True:
+            kind, item = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+
+    def _read(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if not self._put(("chunk", chunk)):
+                    return
+        except BaseException as exc:   # noqa: BLE001 (raised again in the reading thread)
+            self._put(("error", exc))
+        else:
+            self._put(("end", None))
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Stop reading (before the file is closed)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def open_points(name: str):

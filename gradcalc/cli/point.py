@@ -70,10 +70,7 @@ def point(o: Options, settings: Settings) -> int:
     renderer.render(report, o.out(settings))
     if o.graph_file:
         settings.note(f"wrote the graph to {o.graph_file}")
-    if page is not None:
-        laid = "Graphviz" if page.layout == "graphviz" else f"its own layout: {page.note}"
-        settings.note(f"wrote the walkthrough page to {o.html_file} ({page.nodes} nodes; "
-                      f"the graph laid out by {laid})")
+    _wrote_page(page, o, settings)
     return report.exit_code()
 
 
@@ -91,10 +88,6 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     from .. import formats
     from ..report import tensor_report
 
-    if o.html_file is not None:
-        raise UsageError("--html walks through programs of numbers (scalars); this one uses "
-                         "arrays", hint="for arrays, --steps prints the walkthrough with shapes "
-                                        "and VJPs, and --graph FILE.svg draws it")
     unsupported = o.given("tree", "exact", "precision", "expect", "direction")
     if o.jacobian:
         unsupported += o.given("steps", "graph_file", "save_gradients")
@@ -112,8 +105,8 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
         from ..arrays_io import save_gradients
 
         written = save_gradients(report.result.gradient, o.save_gradients)
-    walk = None
-    if o.steps or o.graph_file:   # the picture before printing anything, as for scalars
+    walk = page = None
+    if o.steps or o.graph_file or o.html_file:   # pictures before printing, as for scalars
         from ..tensor_steps import walkthrough
 
         walk = walkthrough(fn, report.result)
@@ -121,6 +114,11 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
             from ..render.dot import write_graph
 
             write_graph(walk, o.graph_file, o.digits or 4, o.rankdir)
+        if o.html_file:
+            from ..render.html import write
+
+            page = write(report, o.html_file, o.digits or 6, o.digits or 4, o.rankdir,
+                         walk=walk)
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
@@ -136,7 +134,15 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
                       f"{o.save_gradients}")
     if o.graph_file:
         settings.note(f"wrote the graph to {o.graph_file}")
+    _wrote_page(page, o, settings)
     return report.exit_code()
+
+
+def _wrote_page(page, o: Options, settings: Settings) -> None:
+    if page is not None:
+        laid = "Graphviz" if page.layout == "graphviz" else f"its own layout: {page.note}"
+        settings.note(f"wrote the walkthrough page to {o.html_file} ({page.nodes} nodes; "
+                      f"the graph laid out by {laid})")
 
 
 def _request(o: Options, verdicts, point_text: str | None = None) -> Request:

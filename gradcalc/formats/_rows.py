@@ -3,19 +3,32 @@ a single point as a one-row file."""
 
 from __future__ import annotations
 
+import sys
+
 
 def write(name: str, report, out) -> None:
     """Every row of a many-points report, as the chunks come."""
+    import click
+
     from ..render.rows import Columns, RowWriter
 
     b = report.batches
     console = out.console() if name == "table" else None
     writer = RowWriter(name, out.echo, Columns(b.output, b.names, b.wrt, b.extras), out.digits,
-                       console, title=f"{b.output} = {' '.join(report.source.split())[:60]}")
-    for rows in b:
-        writer.write(rows)
+                       console, title=f"{b.output} = {' '.join(report.source.split())[:60]}",
+                       stdout=out.echo is click.echo and _binary(sys.stdout))
+    try:
+        for rows in b:
+            writer.write(rows)
+    finally:   # the rows computed are all written, whatever stopped the others
+        writer.drain()
     b.finish()   # the progress bar goes before the table (printed on close) comes
     writer.close()
+
+
+def _binary(stream) -> bool:
+    """Whether click.echo can write bytes to ``stream`` (through its binary buffer)."""
+    return getattr(stream, "buffer", None) is not None
 
 
 def write_point(name: str, report, out) -> None:

@@ -21,6 +21,7 @@ here, as XML text in the SVG, as ``\\u003c``-escaped JSON in the data blocks, an
 from __future__ import annotations
 
 import base64
+import bisect
 import dataclasses
 import hashlib
 import html
@@ -61,10 +62,12 @@ class Page:
 
 
 def write(report, path: str, digits: int = 6, picture_digits: int = 4,
-          rankdir: str = "auto") -> Page:
+          rankdir: str = "auto", hessian=None, walk=None) -> Page:
     """Build the page for a point report (made with its walkthrough's formulas:
-    ``Request(steps=True)`` or ``walk=True, formulas=True``) and write it to ``path``."""
-    page = build(report, digits, picture_digits, rankdir)
+    ``Request(steps=True)`` or ``walk=True, formulas=True``), or for an array program's report
+    with its walkthrough ``walk`` (``tensor_steps.walkthrough``), and write it to ``path``.
+    ``hessian``: the report of ``--hessian`` at the same point, shown in its own section."""
+    page = build(report, digits, picture_digits, rankdir, hessian=hessian, walk=walk)
     try:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(page.text)
@@ -75,15 +78,18 @@ def write(report, path: str, digits: int = 6, picture_digits: int = 4,
 
 
 def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto",
-          layout: str = "auto") -> Page:
+          layout: str = "auto", hessian=None, walk=None) -> Page:
     """The page's text. ``layout``: "auto" (Graphviz when it is installed and the graph is at
     most DOT_MAX_NODES nodes, within DOT_TIMEOUT seconds), "graphviz" (the same, never refused
     for size) or "own"."""
-    w = report.walk
-    if report.kind != "point" or w is None:
+    tensor = report.kind == "tensor"
+    w = walk if tensor else report.walk
+    if report.kind not in ("point", "tensor") or w is None:
         raise ValueError("an HTML walkthrough needs a point report with its walkthrough")
-    if w.backward and not w.backward[0].local_formula:
+    if not tensor and w.backward and not w.backward[0].local_formula:
         raise ValueError("the walkthrough was made without its formulas (Request(steps=True))")
+    if tensor:
+        _fits(w)
     order = [i for i in w.tape.order if w.tape.graph.nodes[i].op != "const"]
     index = {i: p for p, i in enumerate(order)}
     assert [s.node for s in w.forward] == [w.labels[i] for i in order]
@@ -103,22 +109,31 @@ def build(report, digits: int = 6, picture_digits: int = 4, rankdir: str = "auto
     if svg is None:
         drawn = own_layout(w, order, index, picture_digits, rankdir)
         svg = OWN_SVG
-    data = json_text(report)
-    page = _page_data(report, order, index, digits, picture_digits, engine, note)
+    data = json_text(report, w if tensor else None)
+    page = _page_data(report, w, order, index, digits, picture_digits, engine, note)
     if drawn is not None:
         page["layout"].update(drawn)
+    if hessian is not None:
+        page["hessian"] = hessian_data(hessian)
     text = _assemble(report, svg, data, page)
     return Page(text, engine, note, len(order))
 
 
 # --- the data ----------------------------------------------------------------------------------
 
-def json_text(report) -> str:
+def json_text(report, walk=None) -> str:
     """What ``--format json --steps`` prints for this report, by the JSON renderer itself, made
     strict JSON: a number JSON cannot write (an infinite local derivative where 0·∞ was met,
     which Python's json prints as a bare Infinity) becomes the string "Infinity", "-Infinity"
-    or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged."""
+    or "NaN", so that a browser's JSON.parse reads it. Otherwise the text is unchanged. An
+    array program's report comes with its walkthrough ``walk``."""
     from ..formats import Out, get
+
+    if report.kind == "tensor":
+        from ..formats.json import dumps
+        from .tensor_steps import json_object
+
+        return dumps(json_object(report, walk))
 
     chunks: list[str] = []
     get("json").render(dataclasses.replace(report, steps=True),
@@ -133,10 +148,9 @@ def script_json(text: str) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _page_data(report, order, index, digits, picture_digits, engine, note) -> dict:
+def _page_data(report, w, order, index, digits, picture_digits, engine, note) -> dict:
     """What the page needs beside the JSON: the graph's structure, by forward step (node k is
     forward step k + 1), each backward step's ends, the layout, the precomputed checks."""
-    w = report.walk
     graph = w.tape.graph
     nodes = []
     for i in order:
@@ -146,16 +160,71 @@ def _page_data(report, order, index, digits, picture_digits, engine, note) -> di
                       "args": [index[j] for j in node.args if j in index],
                       "consts": [w.labels[j] for j in node.args if j not in index],
                       "grad": bool(w.tape.needs[i])})
-    return {
+    tensor = report.kind == "tensor"
+    data = {
         "version": __version__,
         "title": report.title,
         "digits": digits,
         "picture_digits": picture_digits,
+        "tensor": tensor,
         "nodes": nodes,
-        "edges": [[index[e.source], index[e.target]] for e in w.edges],
+        "edges": [[index[a], index[b]] for a, b in _edge_ends(w)],
         "layout": {"engine": engine, "note": note},
-        **precomputed(report, len(order)),
     }
+    if tensor:
+        from .arrays import verdict
+
+        data["verdict"] = verdict(report.tensor_check)
+        data["shapes"] = [_shape(w.shapes[i]) for i in order]
+        data.update(precomputed_arrays(report, w))
+    else:
+        data.update(precomputed(report, len(order)))
+    return data
+
+
+def _edge_ends(w) -> list[tuple[int, int]]:
+    """(consumer, argument) tape indices of each backward step, for either walkthrough."""
+    if hasattr(w, "shapes"):          # an array program's: (source, argument k, target)
+        return [(i, j) for i, _k, j in w.edges]
+    return [(e.source, e.target) for e in w.edges]
+
+
+def _shape(shape) -> str:
+    from .arrays import shape_text
+
+    return shape_text(tuple(shape))
+
+
+# An array walkthrough's numbers all go into the page (each node's value, each edge's gradient
+# sent and running sum): past this many, the page would be tens of megabytes.
+MAX_ARRAY_ENTRIES = 250_000
+
+
+def _fits(w) -> None:
+    """Refuse (exit 2) an array walkthrough whose numbers would make the page too big."""
+    from ..lazy import numpy
+
+    np = numpy()
+    count = sum(int(np.size(s.value)) for s in w.forward) + sum(
+        int(np.size(s.downstream)) + int(np.size(s.total)) for s in w.backward)
+    if count > MAX_ARRAY_ENTRIES:
+        raise UsageError(f"--html: this walkthrough holds {count:,} numbers (every node's value "
+                         "and every gradient sent); a page takes at most "
+                         f"{MAX_ARRAY_ENTRIES:,}", hint="try smaller arrays (a few rows of the "
+                         "batch), or --steps --format json for every number")
+
+
+def hessian_data(report) -> dict:
+    """The Hessian's section: what ``--format json --hessian`` prints, as it prints it, with the
+    second-derivative test in the table's words and the notes the table shows."""
+    from .higher import VERDICTS
+
+    obj = json.loads(json_text(report))
+    h = report.hessian
+    verdict = VERDICTS.get(h.critical_point or "", "") if h.critical_point is not None else \
+        ("not a critical point: the gradient is not 0 here" if h.eigenvalues is not None else "")
+    obj["words"] = {"verdict": verdict, "notes": list(h.notes)}
+    return obj
 
 
 def precomputed(report, size: int) -> dict:
@@ -199,6 +268,74 @@ def precomputed(report, size: int) -> dict:
                           "note": (f"precomputed for the first {len(checked)} of {len(names)} "
                                    "inputs only (a big graph)") if skipped else ""},
             "descent": {"rates": list(RATES), "moved": names, "rows": steps}}
+
+
+CHECKED_ENTRIES = 3   # entries of each array input the gradient check is precomputed for
+SHOWN_ENTRIES = 36    # a moved input's new value is in the page up to this many entries
+
+
+def precomputed_arrays(report, w) -> dict:
+    """The "gradient check" and the "step" of an array program, as ``precomputed``: f at x ± h
+    for the CHECKED_ENTRIES entries of each input with the largest partials (ties: the first),
+    and f after one step of gradient descent on every input at each rate; by the same tape's
+    forward pass (tensor.forward), within EVAL_BUDGET entry evaluations."""
+    from .. import tensor
+    from ..lazy import numpy
+    from .tensor_steps import compact
+
+    np = numpy()
+    result, tape = report.result, w.tape
+    point = {k: np.asarray(v, dtype=np.float64) for k, v in result.point.items()}
+    grads = {k: np.asarray(g, dtype=np.float64) for k, g in result.gradient.items()
+             if g is not None}
+    size = max(1, sum(int(np.size(v)) for v in w.values.values()))
+
+    def value(at: dict) -> tuple[float | None, str | None]:
+        try:
+            with np.errstate(all="ignore"):
+                out = tensor.forward(tape, at)[tape.out]
+            return _finite(out), None if math.isfinite(float(out)) else "the value is not finite"
+        except GradcalcError as exc:
+            return None, exc.message
+
+    picks = []
+    for name, g in grads.items():
+        flat = np.abs(g).ravel()
+        for k in np.argsort(-flat, kind="stable")[:CHECKED_ENTRIES]:
+            picks.append((name, tuple(int(i) for i in np.unravel_index(int(k), g.shape))))
+    room = max(1, (EVAL_BUDGET // size - len(RATES)) // (2 * len(NUDGES)))
+    rows: dict[str, list] = {}
+    for name, idx in picks[:room]:
+        label = f"{name}[{', '.join(map(str, idx))}]" if idx else name
+        back = float(grads[name][idx])
+        rows[label] = []
+        for h in NUDGES:
+            ends = []
+            for sign in (1, -1):
+                moved = point[name].copy()
+                moved[idx] += sign * h
+                ends.append(value({**point, name: moved}))
+            (plus, why_plus), (minus, why_minus) = ends
+            estimate = None if plus is None or minus is None else \
+                _finite((plus - minus) / (2 * h))
+            rows[label].append({"h": h, "plus": plus, "minus": minus, "estimate": estimate,
+                                "error": why_plus or why_minus, "backprop": back})
+    norm2 = float(sum(float(np.sum(g * g)) for g in grads.values()))
+    steps = []
+    for lr in RATES:
+        at = {**point, **{k: point[k] - lr * g for k, g in grads.items()}}
+        new, why = value(at)
+        predicted = _finite(float(result.value) - lr * norm2)
+        steps.append({"lr": lr, "value": new, "predicted": predicted, "error": why,
+                      "point": {k: (at[k].tolist() if at[k].size <= SHOWN_ENTRIES
+                                    and np.isfinite(at[k]).all()
+                                    else f"{_shape(at[k].shape)}: {compact(at[k], 6)}")
+                                for k in grads}})
+    skipped = len(picks) - min(len(picks), room)
+    return {"gradcheck": {"h": list(NUDGES), "rows": rows,
+                          "note": (f"precomputed for the first {room} of {len(picks)} entries "
+                                   "only (big arrays)") if skipped else ""},
+            "descent": {"rates": list(RATES), "moved": list(grads), "rows": steps}}
 
 
 def _finite(x) -> float | None:
@@ -254,6 +391,7 @@ def _annotate_node(g, title, w, index) -> None:
     g.set("class", "node gc-node")
     title.text = f"{w.labels[i]} = {w.definitions[i]}"
     label = None
+    shape = f"{_shape(w.shapes[i])}: " if hasattr(w, "shapes") else None
     for text in list(g.iter(_TEXT)):
         words = text.text or ""
         if text.get("font-weight") == "bold" and label is None:
@@ -261,6 +399,9 @@ def _annotate_node(g, title, w, index) -> None:
         elif text.get("fill") == GRADIENT_COLOUR and " = " in words:
             head, _, value = words.rpartition(" = ")
             _split(text, head, value, "gc-g")
+        elif shape is not None:     # an array's line 'shape: value' ('2×2: [[1, 2], [3, 4]]')
+            if words.startswith(shape):
+                _split(text, shape.rstrip(), words[len(shape):], "gc-v", sep=" ")
         elif " = " in words and text.get("fill") is None and label is not None:
             # one text with the label: the browser's font is not the one Graphviz measured, so
             # the two pieces flow together rather than sit where Graphviz put the second
@@ -272,16 +413,17 @@ def _annotate_node(g, title, w, index) -> None:
             _split(label, head, value, "gc-v", name)
 
 
-def _split(text, head: str, value: str, cls: str, first=None) -> None:
+def _split(text, head: str, value: str, cls: str, first=None, sep: str = " = ") -> None:
     """'∂f/∂q = -4' becomes '∂f/∂q' and the spans ' = -4' (known), ' = ?' (not yet) and a
-    running sum (filled in by the script). ``first``: a span before the head (the label)."""
+    running sum (filled in by the script). ``first``: a span before the head (the label);
+    ``sep``: what joins the head to the value."""
     if first is None:
         text.text = head
     else:
         text.append(first)
         first.tail = head
     text.set("class", f"{cls}line")
-    for suffix, shown in (("v", f" = {value}"), ("q", " = ?"), ("p", "")):
+    for suffix, shown in (("v", f"{sep}{value}"), ("q", f"{sep}?"), ("p", "")):
         span = ET.SubElement(text, _TSPAN)
         span.set("class", f"{cls}{suffix}")
         span.text = shown
@@ -341,13 +483,25 @@ def _ranks(w, order, index) -> tuple[list[int], list[list[int]], list[list[int]]
 
 
 def _box_lines(w, i, picture_digits) -> list[str]:
-    label, value = w.labels[i], fmt(w.values[i], picture_digits)
-    first = f"{label} = {value}" if w.tape.graph.nodes[i].op == "input" else \
-        f"{label} = {w.definitions[i]} = {value}"
-    lines = [first]
+    """A box's lines as the page's script writes them (boxLines in walk.js): their lengths
+    size the box."""
+    label, value = w.labels[i], _shown(w, w.values[i], picture_digits)
+    definition = "" if w.tape.graph.nodes[i].op == "input" else f" = {w.definitions[i]}"
+    if hasattr(w, "shapes"):        # an array: its shape too
+        definition += f" ({_shape(w.shapes[i])})"
+    lines = [f"{label}{definition} = {value}"]
     if w.tape.needs[i]:
-        lines.append(f"∂{w.output}/∂{label} = {fmt(w.grads.get(i, 0.0), picture_digits)}")
+        lines.append(f"∂{w.output}/∂{label} = {_shown(w, w.grads.get(i, 0.0), picture_digits)}")
     return lines
+
+
+def _shown(w, x, digits: int) -> str:
+    """A value on one line: a number, or an array as tensor_steps.compact writes it."""
+    if not hasattr(w, "shapes"):
+        return fmt(x, digits)
+    from .tensor_steps import compact
+
+    return compact(x, digits)
 
 
 def _order_ranks(boxes, edges, depth) -> list[list[int]]:
@@ -406,8 +560,8 @@ def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> d
                 boxes.append(_Box(q, max(rank[p] - 1, 0), _box_lines(w, order[q], picture_digits)))
             edges.append((src, home[p], f"{p}-{q}", texts.get((p, q), "")))
     paths: dict[int, int] = {}
-    for e in w.edges:
-        paths[e.target] = paths.get(e.target, 0) + 1
+    for _i, j in _edge_ends(w):
+        paths[j] = paths.get(j, 0) + 1
     for box in boxes:
         if paths.get(order[box.node], 0) > 1:   # room for a running sum: '= -0.4161 + …'
             box.lines = [box.lines[0], box.lines[-1] + " + …"]
@@ -420,12 +574,130 @@ def own_layout(w, order, index, picture_digits: int, rankdir: str = "auto") -> d
         if label:
             gaps[boxes[b].rank] = max(gaps[boxes[b].rank], len(label) * 12 * 0.6 + 24)
     lr = _direction(boxes, ranks, gaps, rankdir) == "LR"
-    width, height = _place(boxes, ranks, gaps, lr)
+    if not lr:
+        gaps = [float(RANK_GAP)] * depth
+    width, height, places = _place_with_labels(boxes, ranks, edges, gaps, lr)
     return {"lr": lr, "size": [round(width, 1), round(height, 1)],
             "boxes": [[b.node, round(b.x, 1), round(b.y, 1), round(b.width, 1),
                        round(b.height, 1)] for b in boxes],
             "edges": [[a, b, key] for a, b, key, _label in edges],
-            "labels": {key: label for _a, _b, key, label in edges if label}}
+            "labels": {key: [label, *places[key]] for _a, _b, key, label in edges if label}}
+
+
+def _place_with_labels(boxes, ranks, edges, gaps, lr: bool):
+    """Place the boxes and the edge labels; widen the gaps where labels found no free place,
+    while that helps: up to a few rounds past the last improvement (for a big graph, where a
+    round takes about 0.05 s per thousand boxes, three rounds in all); then the best round's
+    gaps. Returns the drawing's width and height, and the labels' places."""
+    big = len(boxes) > 1000
+    patience, rounds = (1, 3) if big else (3, LABEL_ROUNDS)
+    best: tuple[float, list[float]] = (math.inf, gaps)
+    stale = 0
+    for _round in range(rounds):
+        width, height = _place(boxes, ranks, gaps, lr)
+        places, crowded = _label_places(boxes, edges, lr, _starts(boxes, ranks, lr))
+        failed = sum(crowded.values())
+        if failed < best[0]:
+            best, stale = (failed, list(gaps)), 0
+        else:
+            stale += 1
+        if not crowded or stale >= patience:
+            break
+        for r, count in crowded.items():   # a line (or a column) per label without a place
+            gaps[r] += count * (LABEL_H + 4) if not lr else min(count, 4) * 120
+    if failed > best[0]:                   # (labels crossing the boxes of long edges, say)
+        gaps = best[1]
+        width, height = _place(boxes, ranks, gaps, lr)
+        places, _crowded = _label_places(boxes, edges, lr, _starts(boxes, ranks, lr))
+    return width, height, places
+
+
+LABEL_H = 15            # pixels: an edge label's line (12 px text)
+LABEL_ROUNDS = 10       # times the gaps may widen for labels that found no free place
+# where on its edge a label may sit, best first
+_ALONG = (0.5, 0.35, 0.65, 0.2, 0.8, 0.42, 0.58, 0.27, 0.73, 0.1, 0.9, 0.15, 0.85)
+_CELL = 120.0           # pixels: the grid that finds what a label could overlap
+
+
+def _curve(a: _Box, b: _Box, lr: bool, t: float) -> tuple[float, float, float, float]:
+    """The edge from box a to box b as the page draws it (walk.js: ends, drawEdge: a cubic
+    Bézier leaving and entering along the ranks' direction): its point at t, and x1 - x0."""
+    if lr:
+        x0, y0, x1, y1 = a.x + a.width, a.y + a.height / 2, b.x, b.y + b.height / 2
+        c = max((x1 - x0) / 2, 20)
+        p1, p2 = (x0 + c, y0), (x1 - c, y1)
+    else:
+        x0, y0, x1, y1 = a.x + a.width / 2, a.y + a.height, b.x + b.width / 2, b.y
+        c = max((y1 - y0) / 2, 20)
+        p1, p2 = (x0, y0 + c), (x1, y1 - c)
+    u = 1 - t
+    x = u ** 3 * x0 + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t ** 3 * x1
+    y = u ** 3 * y0 + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t ** 3 * y1
+    return x, y, x1 - x0, y1 - y0
+
+
+def _candidates(a: _Box, b: _Box, lr: bool, w: float):
+    """The places a label of width w may take on the edge a → b, best first: middle first,
+    then further along; left to right above the curve, then below it; top to bottom beside
+    it on the side it leans to, then on the other. Each: ([x, y, anchor], its rectangle)."""
+    for t in _ALONG:
+        x, y, dx, _dy = _curve(a, b, lr, t)
+        if lr:
+            yield [x, y - 4, "middle"], (x - w / 2, y - 16, x + w / 2, y - 1)
+            yield [x, y + 15, "middle"], (x - w / 2, y + 3, x + w / 2, y + 18)
+            continue
+        sides = (1, -1) if dx >= 0 else (-1, 1)
+        for side in sides:
+            if side > 0:
+                yield [x + 6, y + 4, "start"], (x + 6, y - 8, x + 6 + w, y + 7)
+            else:
+                yield [x - 6, y + 4, "end"], (x - 6 - w, y - 8, x - 6, y + 7)
+
+
+def _gap_at(starts: list[float], along: float) -> int:
+    """The rank whose gap in front holds (or is nearest) a point this far along the ranks."""
+    return max(1, min(bisect.bisect_left(starts, along), len(starts) - 1))
+
+
+def _label_places(boxes, edges, lr: bool, starts: list[float]) -> tuple[dict[str, list],
+                                                                         dict[int, int]]:
+    """Where each edge label goes, as [x, y, anchor] for the page's script: the first place
+    along its edge (middle first) that overlaps no box and no label placed before it; and the
+    ranks whose gap in front had labels with no free place, with how many (each goes to the
+    middle of its edge anyway)."""
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def cells(r):
+        for gx in range(int(r[0] // _CELL), int(r[2] // _CELL) + 1):
+            for gy in range(int(r[1] // _CELL), int(r[3] // _CELL) + 1):
+                yield gx, gy
+
+    def free(r) -> bool:
+        return not any(r[0] < o[2] and o[0] < r[2] and r[1] < o[3] and o[1] < r[3]
+                       for c in cells(r) for o in grid.get(c, ()))
+
+    def take(r) -> None:
+        for c in cells(r):
+            grid.setdefault(c, []).append(r)
+
+    for box in boxes:
+        take((box.x, box.y, box.x + box.width, box.y + box.height))
+    places: dict[str, list] = {}
+    crowded: dict[int, int] = {}
+    for a, b, key, label in sorted(edges, key=lambda e: (boxes[e[1]].rank, e[2])):
+        if not label:
+            continue
+        w = len(label) * 12 * 0.6
+        found = next((o for o in _candidates(boxes[a], boxes[b], lr, w) if free(o[1])), None)
+        if found is None:   # no free place: the middle of its edge all the same
+            found = next(_candidates(boxes[a], boxes[b], lr, w))
+            r = found[1]
+            gap = _gap_at(starts, (r[0] + r[2]) / 2 if lr else (r[1] + r[3]) / 2)
+            crowded[gap] = crowded.get(gap, 0) + 1
+        place, r = found
+        take(r)
+        places[key] = [round(place[0], 1), round(place[1], 1), place[2]]
+    return places, crowded
 
 
 def _edge_texts(w, index, picture_digits) -> dict[tuple[int, int], str]:
@@ -436,12 +708,18 @@ def _edge_texts(w, index, picture_digits) -> dict[tuple[int, int], str]:
             for j in [w.tape.graph.nodes[i].args[k]] if j in index}
 
 
+def _starts(boxes, ranks, lr: bool) -> list[float]:
+    """Where each rank begins along the ranks' direction (as placed)."""
+    return [min(((boxes[b].x if lr else boxes[b].y) for b in members), default=0.0)
+            for members in ranks]
+
+
 def _extent(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
     along = [max((boxes[b].width if lr else boxes[b].height) for b in members) if members else 0
              for members in ranks]
     across = [sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members)
               for members in ranks]
-    length = sum(along) + sum(gaps[1:]) if lr else sum(along) + RANK_GAP * (len(ranks) - 1)
+    length = sum(along) + sum(gaps[1:len(ranks)])
     return (length, max(across, default=0)) if lr else (max(across, default=0), length)
 
 
@@ -449,8 +727,9 @@ def _direction(boxes, ranks, gaps, rankdir: str) -> str:
     if rankdir in ("LR", "TB"):
         return rankdir
     fit = {}
-    for d in ("LR", "TB"):
-        width, height = _extent(boxes, ranks, gaps, d == "LR")
+    for d in ("LR", "TB"):   # the label-wide gaps left to right; top to bottom, RANK_GAP
+        width, height = _extent(boxes, ranks, gaps if d == "LR" else
+                                [float(RANK_GAP)] * len(ranks), d == "LR")
         fit[d] = min(1600 / max(width, 1), 900 / max(height, 1))
     return "LR" if fit["LR"] >= min(1.0, fit["TB"]) else "TB"
 
@@ -461,7 +740,7 @@ def _place(boxes, ranks, gaps, lr: bool) -> tuple[float, float]:
     along = 0.0
     for r, members in enumerate(ranks):
         if r:
-            along += gaps[r] if lr else RANK_GAP
+            along += gaps[r]
         thick = max(((boxes[b].width if lr else boxes[b].height) for b in members), default=0)
         total = sum((boxes[b].height if lr else boxes[b].width) + GAP for b in members) - GAP
         across = ((height if lr else width) - total) / 2
@@ -497,7 +776,7 @@ def _assemble(report, svg: str, data: str, page: dict) -> str:
     # this stylesheet run (an injected <script> or <style> would not).
     csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
            "img-src data:; base-uri 'none'; form-action 'none'")
-    point = ", ".join(f"{k} = {fmt(v)}" for k, v in report.result.point.items())
+    point = ", ".join(f"{k} = {_point_value(v)}" for k, v in report.result.point.items())
     fields = {
         "CSP": html.escape(csp, quote=True),
         "TITLE": html.escape(f"{_short(report.title)} — gradcalc walkthrough"),
@@ -516,6 +795,17 @@ def _assemble(report, svg: str, data: str, page: dict) -> str:
         name, _, rest = piece.partition("}}")
         out.append(fields[name] + rest)
     return "".join(out)
+
+
+def _point_value(x) -> str:
+    """An input's value in the page's header: a number, or an array by its shape and, when it
+    is small, its entries."""
+    shape = getattr(x, "shape", ())
+    if not shape:
+        return fmt(float(x))
+    from .tensor_steps import compact
+
+    return f"{_shape(shape)} {compact(x, 6)}"
 
 
 def _short(title: str, limit: int = 80) -> str:

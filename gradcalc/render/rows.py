@@ -4,7 +4,8 @@ Machine formats carry every float at full precision (the shortest repr that read
 float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
-  ``error``), then one row per point;
+  ``error``), then one row per point (the rows of a chunk read in bulk, points.py, joined by
+  pyarrow with the numbers in repr's own text: ``shortest``);
 - jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
   "warnings"}`` (and
   ``"columns"`` for kept columns);
@@ -21,9 +22,9 @@ import csv
 import json
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..numfmt import fmt
 
@@ -40,9 +41,9 @@ class Rows:
     value: list[float]
     gradient: dict[str, list[float]]
     errors: dict[int, str] = field(default_factory=dict)
-    extras: dict[str, list[str]] = field(default_factory=dict)
+    extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     checks: dict[int, object] = field(default_factory=dict)   # sampled points -> Check
-    texts: dict[str, list[str]] | None = None   # the points as written in a file, for csv
+    texts: Mapping[str, Sequence[str]] | None = None   # the points as written, for csv
     warnings: dict[int, list[str]] = field(default_factory=dict)   # row -> its own warnings
 
     def __len__(self) -> int:
@@ -70,9 +71,16 @@ class RowWriter:
     """Writes chunks of rows in one format through ``echo`` (click.echo's signature)."""
 
     def __init__(self, fmt_name: str, echo, columns: Columns, digits: int | None = None,
-                 console=None, title: str = "", screen: int | None = None):
+                 console=None, title: str = "", screen: int | None = None,
+                 stdout: bool = False):
         self.format = fmt_name
         self.echo = echo
+        # ``stdout``: echo is click.echo to standard output, which takes bytes too (the rows of a
+        # chunk read in bulk go as bytes), and big CSV/TSV chunks are written by a thread of
+        # their own (formats/_rows.py drains it before anything else is said)
+        self.raw = self.background = stdout
+        self._pool: Any = None
+        self._writing: deque = deque()
         self.output = columns.output
         self.variables = list(columns.variables)
         self.extras = list(columns.extras)
@@ -92,10 +100,29 @@ class RowWriter:
                                      len(self.variables) + 1 + len(self.wrt))
 
     def write(self, rows: Rows) -> None:
-        getattr(self, f"_{self.format}")(rows)
+        if self._pool is None and self.background and len(rows) >= BULK \
+                and self.format in ("csv", "tsv") and _read_in_bulk(rows):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradcalc-rows")
+        if self._pool is None:
+            getattr(self, f"_{self.format}")(rows)
+        else:   # one chunk written while the next is read and computed, in order
+            self.drain(keep=1)
+            self._writing.append(self._pool.submit(getattr(self, f"_{self.format}"), rows))
         self.count += len(rows)
 
+    def drain(self, keep: int = 0) -> None:
+        """Wait until at most ``keep`` chunks are still being written (a writing error, such as
+        a closed pipe, raised here)."""
+        while len(self._writing) > keep:
+            self._writing.popleft().result()
+        if not keep and self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     def close(self) -> None:
+        self.drain()
         if self.format == "json":
             self.echo("\n]")
         elif self.format == "table":
@@ -105,6 +132,8 @@ class RowWriter:
     def _csv(self, rows: Rows) -> None:
         # Column by column: numbers never need quoting, so most lines are a plain join; a row
         # with an error or a text cell that needs quotes goes through the csv module.
+        if len(rows) >= BULK and self._bulk(rows):
+            return
         sep = self._line.delimiter
         texts = rows.texts or {}
         columns = [texts[v] if v in texts else list(map(repr, rows.points[v]))
@@ -120,17 +149,80 @@ class RowWriter:
             if _needs_quotes("".join(cells), sep):
                 redo.update(k for k, cell in enumerate(cells) if _needs_quotes(cell, sep))
         for k in redo:
-            cells = [texts[v][k] if v in texts else _cell(rows.points[v][k])
-                     for v in self.variables]
-            cells += [rows.extras[e][k] for e in self.extras]
-            error = rows.errors.get(k)
-            if error is None:
-                cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt),
-                          ""]
-            else:
-                cells += [""] * (1 + len(self.wrt)) + [error]
-            lines[k] = self._line(cells)
+            lines[k] = self._row(rows, k)
         self.echo("\n".join(lines))
+
+    def _row(self, rows: Rows, k: int) -> str:
+        """Row ``k`` through the csv module: quoted where a cell needs it, a failed point's
+        reason in place of its numbers."""
+        texts = rows.texts or {}
+        cells = [texts[v][k] if v in texts else _cell(rows.points[v][k]) for v in self.variables]
+        cells += [rows.extras[e][k] for e in self.extras]
+        error = rows.errors.get(k)
+        if error is None:
+            cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt), ""]
+        else:
+            cells += [""] * (1 + len(self.wrt)) + [error]
+        return self._line(cells)
+
+    def _bulk(self, rows: Rows) -> bool:
+        """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
+        numbers in the text ``repr`` gives (``shortest``); False, having written nothing, when
+        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
+        from ..points import arrow
+
+        texts = rows.texts or {}
+        cells: list[Any] = [*(texts.get(v) for v in self.variables),
+                            *(rows.extras[e] for e in self.extras)]
+        if not _read_in_bulk(rows) or not all(hasattr(c, "block") for c in cells
+                                             if c is not None):
+            return False
+        a = arrow()
+        numbers = [rows.value, *(rows.gradient[w] for w in self.wrt)]
+        if a is None or any(type(x[0]) is not float for x in numbers):
+            return False   # (a chunk this big is computed by NumPy: lists of float, tolist's)
+        pa, pc, np = a.pa, a.pc, a.np
+        sep = self._line.delimiter
+        block: Any = getattr(cells[0], "block", None)
+        whole = (block is not None and len(cells) == block.width and block.delimiter == sep
+                 and all(getattr(c, "block", None) is block and c.position == j
+                         for j, c in enumerate(cells)))
+        columns: list = []
+        if whole:   # every column of the file, in order: each row starts as it was written
+            columns.append(block.lines())
+        for v, c in zip(self.variables, cells, strict=False):
+            if whole:
+                break
+            if c is not None:
+                columns.append(c.arrow)
+                continue
+            x = rows.points[v]   # a value given by --at, the same in every row
+            if x.count(x[0]) != len(x):
+                return False
+            columns.append(a.text(repr(x[0])))
+        if not whole:
+            columns += [c.arrow for c in cells[len(self.variables):]]
+        try:
+            numbers = [shortest(a, x) for x in numbers]
+            if whole:   # (the row's start ends with the delimiter)
+                between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
+                lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
+                                                    a.text(""))
+            else:
+                lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
+                                                    a.text(sep))
+            if rows.errors:
+                redo = np.zeros(len(rows), dtype=bool)
+                redo[list(rows.errors)] = True
+                lines = pc.replace_with_mask(lines, a.mask(redo), a.strings(
+                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)]))
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
+            return False
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+        text = memoryview(lines.buffers()[2])[offsets[lines.offset]:
+                                              offsets[lines.offset + len(lines)]]
+        self.echo(bytes(text) if self.raw else str(text, "utf-8"), nl=False)
+        return True
 
     _tsv = _csv
 
@@ -234,6 +326,7 @@ class RowWriter:
                            style="dim"))
 
 
+BULK = 4_096        # at least this many rows of a chunk read in bulk are written in bulk
 HEAD = 10           # rows shown before "⋮ N rows not shown"
 TAIL = 10           # and after it
 SCREEN = 40         # at most this many rows are all shown (off a terminal)
@@ -267,7 +360,7 @@ class _Screenful:
         self.errors = 0
         self.first_errors: list[tuple[int, str]] = []
 
-    def add(self, rows: Rows, numbers: list[list[float]], extras: list[list[str]]) -> None:
+    def add(self, rows: Rows, numbers: list[list[float]], extras: list[Sequence[str]]) -> None:
         size = len(rows)
 
         def row(k):
@@ -422,6 +515,34 @@ class _Buffer:
     def take(self) -> str:
         text, self.text = self.text, ""
         return text
+
+
+def _read_in_bulk(rows: Rows) -> bool:
+    """Whether the rows come from a chunk read in bulk (their cells are points.TextColumn)."""
+    return any(hasattr(c, "block") for c in (*(rows.texts or {}).values(),
+                                             *rows.extras.values()))
+
+
+def shortest(a, values: list[float]):
+    """``repr`` of each float, as a pyarrow string array (``a`` is points.Arrow), at a fraction
+    of its cost: pyarrow's shortest round-trip digits are Python's (both give the shortest digits
+    that read back to the same float, the nearest when several do: the digits are unique, as no
+    double lies exactly halfway between two such candidates), and where the two write them alike,
+    pyarrow's text is taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16
+    (both 1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers
+    (pyarrow writes 3 for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| <
+    1e-4 (1.5e-7 for 1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
+    np = a.np
+    x = np.fromiter(values, np.float64, len(values))
+    m = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        same = (((m >= 1e-4) & (m < 1e10) & (np.floor(x) != x))
+                | ((m >= 1e16) & (m < np.inf)) | ((m < 1e-9) & (m > 0)))
+    text = a.pc.cast(a.floats(x), a.pa.string())
+    if same.all():
+        return text
+    own = [repr(values[k]) for k in np.flatnonzero(~same).tolist()]
+    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
 
 
 def _needs_quotes(cell: str, sep: str) -> bool:

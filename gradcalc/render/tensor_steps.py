@@ -143,8 +143,18 @@ def steps_json(w) -> dict:
                       "shape": list(s.shape), "target_shape": list(s.target_shape),
                       "shapes_match": s.shapes_match, "summed_axes": list(s.summed),
                       "broadcast": s.broadcast or None, "downstream": nested(s.downstream),
-                      "paths": s.paths} for s in w.backward],
+                      "total": nested(s.total), "paths": s.paths} for s in w.backward],
     }
+
+
+def json_object(report, walk) -> dict:
+    """What --format json --steps prints for an array program: the report's object with the
+    walkthrough under "steps"."""
+    from .arrays import tensor_json
+
+    obj = tensor_json(report)
+    obj["steps"] = steps_json(walk)
+    return obj
 
 
 def render(report, walk, renderer, out) -> None:
@@ -153,13 +163,9 @@ def render(report, walk, renderer, out) -> None:
     one object with a "steps" key."""
     name = renderer.__name__.rsplit(".", 1)[1]
     if name == "json":
-        import json
+        from ..formats.json import dumps
 
-        from .arrays import tensor_json
-
-        obj = tensor_json(report)
-        obj["steps"] = steps_json(walk)
-        out.echo(json.dumps(obj, ensure_ascii=False, indent=2))   # as formats.json.dumps
+        out.echo(dumps(json_object(report, walk)))
         return
     renderer.render(report, out)
     if name == "plain":

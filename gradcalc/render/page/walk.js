@@ -87,6 +87,49 @@
     return span;
   }
 
+  // --- arrays (a program over arrays): values as gradcalc's walkthrough shows them -------------
+  var TENSOR = page.tensor === true;
+  var SMALL_TEXT = 6;      // entries written one by one on a line (render/tensor_steps.py: SMALL)
+  var SMALL_TABLE = 36;    // entries shown as a matrix in the panels
+  function shapeOf(x) { var s = []; while (Array.isArray(x)) { s.push(x.length); x = x[0]; } return s; }
+  function shapeText(s) { return s.length ? s.join("×") : "scalar"; }
+  function entries(x) { return shapeOf(x).reduce(function (a, b) { return a * b; }, 1); }
+  function each(x, f) {            // every entry of a nested array (depth: its number of axes)
+    if (Array.isArray(x)) { x.forEach(function (v) { each(v, f); }); } else { f(typeof x === "string" ? Number(x) : x); }
+  }
+  function nestedText(x, digits) {
+    return Array.isArray(x) ? "[" + x.map(function (v) { return nestedText(v, digits); }).join(", ") + "]" : fmt(x, digits);
+  }
+  function text(x, digits) {       // a value on one line, as tensor_steps.compact writes it
+    if (!Array.isArray(x)) { return fmt(x, digits); }
+    if (entries(x) > SMALL_TEXT) {
+      var lo = Infinity, hi = -Infinity;
+      each(x, function (v) { lo = Math.min(lo, v); hi = Math.max(hi, v); });
+      var a = fmt(lo, digits), b = fmt(hi, digits);
+      return a === b ? "every entry " + a : "min " + a + ", max " + b;
+    }
+    return nestedText(x, digits);
+  }
+  function val(x, id) {            // a value in a panel: a number, a small matrix, or a summary
+    var e;
+    if (!Array.isArray(x)) {
+      e = num(x);
+    } else {
+      var s = shapeOf(x), n = entries(x);
+      if (n > 0 && n <= SMALL_TABLE && s.length <= 2) {
+        e = el("table", {cls: "mat", "aria-label": shapeText(s) + " array"}, [el("tbody", null,
+          (s.length === 1 ? [x] : x).map(function (r) {
+            return el("tr", null, r.map(function (v) { return el("td", null, [num(v)]); }));
+          }))]);
+      } else {
+        e = el("span", {cls: "summary", text: shapeText(s) + ": " + text(x, DIGITS)});
+      }
+      e.setAttribute("data-shape", shapeText(s));
+    }
+    if (id) { e.id = id; }
+    return e;
+  }
+
   // --- small DOM helpers (text only, never markup) --------------------------------------------
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -209,7 +252,7 @@
       g.setAttribute("class", c);
       if (gstep[k] >= 0 && !lastTo[gstep[k]]) {
         var t = g.querySelector(".gc-gp");
-        if (t) { t.textContent = " = " + fmt(BW[gstep[k]].total, PDIGITS) + " + …"; }
+        if (t) { t.textContent = " = " + text(BW[gstep[k]].total, PDIGITS) + " + …"; }
       }
     });
   }
@@ -284,9 +327,10 @@
   }
   function boxLines(k) {            // what a node shows: value line, gradient line
     var n = nodes[k], s = FW[k];
-    var first = [n.label, n.kind === "input" ? "" : " = " + s.definition, " = " + fmt(s.value, PDIGITS)];
+    var def = (n.kind === "input" ? "" : " = " + s.definition) + (TENSOR ? " (" + shapeText(s.shape) + ")" : "");
+    var first = [n.label, def, " = " + text(s.value, PDIGITS)];
     var g = gradientOf(k);
-    return [first, n.grad ? ["∂" + out + "/∂" + n.label, " = " + fmt(g, PDIGITS)] : null];
+    return [first, n.grad ? ["∂" + out + "/∂" + n.label, " = " + text(g, PDIGITS)] : null];
   }
   var DETAIL = 0.3;                 // below this scale the own layout draws boxes without text
   function drawBox(i, detail) {
@@ -331,13 +375,9 @@
     var ab = e[2].split("-");
     g.appendChild(s_("title", {}, nodes[+ab[0]].label + " → " + nodes[+ab[1]].label));
     g.appendChild(s_("path", {d: d, "marker-end": "url(#gc-arrow)"}));
-    if (detail && L.labels[e[2]]) {
-      // left to right: above the middle of the edge; top to bottom: beside it, on the side it
-      // leans to, so that the labels of edges fanning out of one node do not overlap
-      var side = L.lr ? 0 : (p[2] >= p[0] ? 1 : -1);
-      g.appendChild(s_("text", {"class": "gc-local", x: (p[0] + p[2]) / 2 + 6 * side,
-        y: (p[1] + p[3]) / 2 + (L.lr ? -4 : 4),
-        "text-anchor": side > 0 ? "start" : side < 0 ? "end" : "middle"}, L.labels[e[2]]));
+    var label = L.labels[e[2]];   // [text, x, y, anchor]: placed by gradcalc clear of the others
+    if (detail && label) {
+      g.appendChild(s_("text", {"class": "gc-local", x: label[1], y: label[2], "text-anchor": label[3]}, label[0]));
     }
     g.setAttribute("data-detail", detail ? "1" : "0");
     return g;
@@ -385,7 +425,7 @@
     g.setAttribute("class", nodeClass(k));
     if (gstep[k] >= 0 && !lastTo[gstep[k]]) {
       var t = g.querySelector(".gc-gp");
-      if (t) { t.textContent = " = " + fmt(BW[gstep[k]].total, PDIGITS) + " + …"; }
+      if (t) { t.textContent = " = " + text(BW[gstep[k]].total, PDIGITS) + " + …"; }
     }
   }
   function paintEdge1(g, key) {
@@ -429,6 +469,14 @@
     if (cur <= F) {
       var s = FW[cur - 1], n = nodes[cur - 1];
       count.textContent = "Forward pass: step " + s.step + " of " + F;
+      if (TENSOR) {
+        body.appendChild(el("p", {cls: "big", id: "cur-line"}, [
+          el("strong", {id: "cur-node", text: s.node}), " = ",
+          el("span", {id: "cur-def", text: s.definition}), " ",
+          el("span", {id: "cur-shape", cls: "shape", text: "(" + shapeText(s.shape) + ")"})]));
+        body.appendChild(val(s.value, "cur-value"));
+        return;
+      }
       var where = n.args.map(function (a) { return nodes[a].label + " = " + fmt(FW[a].value, DIGITS); });
       var dup = where.filter(function (w, i) { return where.indexOf(w) === i; });
       body.appendChild(el("p", {cls: "big", id: "cur-line"}, [
@@ -448,6 +496,7 @@
     var b = cur - F - 1, t = BW[b];
     count.textContent = "Backward pass: step " + t.step + " of " + B + " (edge " + t.edge + ")";
     var last = lastTo[b];
+    if (TENSOR) { describeArrays(body, t, last); return; }
     var total = num(t.total);
     total.id = "cur-total";
     var up = num(t.upstream), loc = num(t.local), down = num(t.downstream);
@@ -467,6 +516,25 @@
     }
   }
 
+  function describeArrays(body, t, last) {   // a backward step of an array program: its VJP
+    var dims = t.dims + " " + (t.shapes_match ? "✓" : "✗ " + t.to + " is " + shapeText(t.target_shape));
+    var rows = [
+      row("upstream ∂" + out + "/∂" + t.from, [val(gradientOf(byLabel.get(t.from)), "cur-up")]),
+      row("VJP", [el("span", {id: "cur-formula", text: t.formula})]),
+      row("shapes", [el("span", {id: "cur-dims", cls: t.shapes_match ? "verdict-agree" : "verdict-disagree", text: dims})]),
+      row("gradient sent", [val(t.downstream, "cur-down")]),
+      row("∂" + out + "/∂" + t.to + (last ? "" : " so far"),
+        [val(t.total, "cur-total"), " ", el("span", {id: "cur-paths", text: pathsText(t, last)})]),
+    ];
+    if (t.broadcast) { rows.splice(3, 0, row("broadcasting", [el("span", {id: "cur-broadcast", text: t.broadcast})])); }
+    body.appendChild(el("p", {cls: "big"}, [el("span", {id: "cur-edge", text: t.edge})]));
+    body.appendChild(dl(rows));
+    if (t.paths > 1) {
+      body.appendChild(el("p", {cls: "where", text: "Paths meet at " + t.to + ": the gradients its " +
+        t.paths + " incoming edges send add up" + (last ? "; this was the last." : ".")}));
+    }
+  }
+
   // --- one node, clicked -----------------------------------------------------------------------
   var STATUS = {agree: "✓ agrees", disagree: "✗ disagrees", kink: "~ kink (not differentiable here)",
     "ill-conditioned": "≈ ill-conditioned", undetermined: "! undetermined", skipped: "? skipped"};
@@ -480,9 +548,10 @@
     var kind = n.kind === "input" ? "an input" : n.kind === "output" ? "the output" : "an intermediate node";
     var rows = [row("kind", [kind + " (forward step " + s.step + ")"])];
     if (n.kind !== "input") { rows.push(row("definition", [n.label + " = " + s.definition], "node-def")); }
-    rows.push(row("value", [num(s.value)], "node-value"));
+    if (TENSOR) { rows.push(row("shape", [shapeText(s.shape)], "node-shape")); }
+    rows.push(row("value", [val(s.value)], "node-value"));
     var g = gradientOf(k);
-    rows.push(row("∂" + out + "/∂" + n.label, [g === null ? "— (it does not depend on the inputs)" : num(g)], "node-grad"));
+    rows.push(row("∂" + out + "/∂" + n.label, [g === null ? "— (it does not depend on the inputs)" : val(g)], "node-grad"));
     if (n.args.length || n.consts.length) {
       var args = [];
       n.args.forEach(function (a, i) { if (i) { args.push(", "); } args.push(nodeButton(a)); });
@@ -514,6 +583,7 @@
         : n.label + " does not depend on the inputs: it has no gradient."}));
       return box;
     }
+    if (TENSOR) { return chainArrays(box, n, steps); }
     var terms = [partial(out, n.label), mtok("mo", "=")];
     steps.forEach(function (b, i) {
       var from = BW[b].from;
@@ -541,10 +611,34 @@
       steps.length > 1 ? " (sum of " + steps.length + " paths)" : ""]));
     return box;
   }
+  function chainArrays(box, n, steps) {  // an array node: the sum of what its consumers send
+    box.appendChild(el("p", {text: "∂" + out + "/∂" + n.label + " is the sum of the gradients its consumers send back, each by its VJP:"}));
+    var list = el("ol", {id: "node-expansion"});
+    steps.forEach(function (b) {
+      var t = BW[b];
+      var go1 = el("button", {type: "button", cls: "link", text: "step " + t.step});
+      go1.addEventListener("click", function () { go(F + b + 1); });
+      list.appendChild(el("li", {"data-step": String(t.step)}, [go1, ": via ",
+        el("span", {cls: "x-via", text: t.from}), ": ", el("span", {cls: "x-formula", text: t.formula}),
+        " (" + t.dims + ") = ", val(t.downstream)]));
+    });
+    box.appendChild(list);
+    box.appendChild(el("p", {id: "node-sum"}, ["∂" + out + "/∂" + n.label + " = " +
+      (steps.length > 1 ? "the sum of " + steps.length + " paths = " : ""), val(BW[steps[steps.length - 1]].total)]));
+    return box;
+  }
   function checkOf(name) {
     var box = el("div", {id: "node-check"});
     box.appendChild(el("h3", {text: "Cross-check"}));
-    var c = data.check, p = c.partials ? c.partials[name] : null;
+    var c = data.check, p = c && c.partials ? c.partials[name] : null;
+    if (TENSOR) {
+      var ci = c && c.inputs ? c.inputs[name] : null;
+      box.appendChild(el("p", {cls: ci ? "verdict-" + ci.status : ""}, !c ? ["not cross-checked (--no-check)"] : !ci ?
+        ["∂" + out + "/∂" + name + " was not checked."] : [el("strong", {text: STATUS[ci.status] || ci.status}),
+          " — " + (c.method === "sympy" ? "SymPy, entry by entry" : "central differences") + ": " + ci.entries +
+          " entries, largest relative error " + fmt(ci.rel_error, 2)]));
+      return box;
+    }
     if (c.method === "none") {
       box.appendChild(el("p", {text: "not cross-checked (--no-check)"}));
     } else if (!p) {
@@ -578,6 +672,11 @@
   }
   function verdictLine() {
     var c = data.check, p = $("verdict");
+    if (TENSOR) {               // the table's own line (render/arrays.py: verdict)
+      p.className = c ? "verdict-" + c.status : "";
+      p.textContent = page.verdict;
+      return;
+    }
     if (c.method === "none") { p.textContent = "not cross-checked (--no-check)"; return; }
     var s = summaryWords(c), who = c.method === "sympy" ? "SymPy" : "central differences";
     var words = s[1];
@@ -592,6 +691,7 @@
     p.textContent = s[0] + " " + who + " " + words + "  (" + how + "; " + c.seconds.toFixed(2) + " s)";
   }
   function gradientTable() {
+    if (TENSOR) { gradientArrays(); return; }
     var c = data.check, table = el("table", {id: "gradient-table"});
     var sym = c.method !== "none";
     var head = ["variable", "value", "∂" + out + "/∂variable"].concat(sym ? ["checker's ∂" + out + "/∂variable", "check"] : []);
@@ -614,9 +714,25 @@
     table.appendChild(tbody);
     clear($("gradient")).appendChild(table);
   }
+  function gradientArrays() {
+    var c = data.check, table = el("table", {id: "gradient-table"});
+    var head = ["variable", "shape", "value", "∂" + out + "/∂variable", "check"];
+    table.appendChild(el("thead", null, [el("tr", null, head.map(function (h) { return el("th", {scope: "col", text: h}); }))]));
+    var tbody = el("tbody");
+    Object.keys(data.gradient).forEach(function (name) {
+      var k = byLabel.has(name) ? byLabel.get(name) : -1;
+      var ci = c && c.inputs ? c.inputs[name] : null;
+      tbody.appendChild(el("tr", {"data-name": name}, [el("th", {scope: "row"}, [k >= 0 ? nodeButton(k) : name]),
+        el("td", {text: shapeText(data.shapes[name] || [])}), el("td", null, [val(data.point[name])]),
+        el("td", null, [val(data.gradient[name])]),
+        el("td", {cls: ci ? "verdict-" + ci.status : "", text: ci ? STATUS[ci.status] || ci.status : "not checked"})]));
+    });
+    table.appendChild(tbody);
+    clear($("gradient")).appendChild(table);
+  }
   function results() {
     $("value").appendChild(document.createTextNode(out + " = "));
-    $("value").appendChild(num(data.value));
+    $("value").appendChild(val(data.value));
     gradientTable();
     verdictLine();
     var warnings = $("warnings");
@@ -653,10 +769,46 @@
         return k + " = " + fmt(data.direction[k], DIGITS); }).join(", ") + "): ", num(data.directional),
         " " + (MARKS[dc.status] || "") + " ∇" + out + "·v = " + fmt(dc.value, DIGITS)]));
     }
+    if (page.hessian) { hessian(page.hessian); }
     $("version").textContent = page.version;
     var note = page.layout.engine === "graphviz" ? "layout: Graphviz" :
       "layout: gradcalc's own (" + (page.layout.note || "Graphviz not used") + ")";
     $("layout-note").textContent = note;
+  }
+
+  // --- second derivatives (--hessian): the table, eigenvalues, the test, the check -------------
+  function hessian(h) {
+    var box = $("hessian"), names = Object.keys(h.hessian), hc = h.higher_check || {};
+    var checked = hc.partials || {};
+    box.appendChild(el("h3", {text: "Second derivatives (--hessian)"}));
+    var table = el("table", {id: "hessian-table"}, [el("caption", {text: "Hessian: the row's variable, then the column's"}),
+      el("thead", null, [el("tr", null, [el("th", {scope: "col", text: "∂²" + out + "/∂·∂·"})].concat(
+        names.map(function (c) { return el("th", {scope: "col", text: c}); })))])]);
+    var tbody = el("tbody");
+    names.forEach(function (r) {
+      tbody.appendChild(el("tr", {"data-name": r}, [el("th", {scope: "row", text: r})].concat(names.map(function (c) {
+        var p = checked[r + "," + c], v = num(h.hessian[r][c]);
+        v.setAttribute("data-entry", r + "," + c);
+        return el("td", {cls: p ? "verdict-" + p.status : "", title: p && p.symbolic ? "SymPy: " + p.symbolic : ""},
+          [v, p ? " " + (MARKS[p.status] || "") : ""]);
+      }))));
+    });
+    table.appendChild(tbody);
+    box.appendChild(table);
+    if (h.eigenvalues) {
+      box.appendChild(el("p", {id: "hessian-eigen"}, ["eigenvalues " + h.eigenvalues.map(function (e) { return fmt(e, DIGITS); }).join(", ") + " ",
+        el("strong", {text: h.definiteness || ""})]));
+    }
+    if (h.words.verdict) { box.appendChild(el("p", {id: "hessian-test", text: h.words.verdict})); }
+    h.words.notes.forEach(function (n) { box.appendChild(el("p", {cls: "warn", text: n})); });
+    if (hc.method && hc.method !== "none") {
+      var s = summaryWords(hc);
+      box.appendChild(el("p", {id: "hessian-verdict", cls: "verdict-" + s[2], text: s[0] + " " +
+        (hc.method === "sympy" ? "SymPy (sympy.diff twice) " : hc.method + " ") + s[1] +
+        " (" + (hc.seconds || 0).toFixed(2) + " s)"}));
+    } else {
+      box.appendChild(el("p", {id: "hessian-verdict", text: "not cross-checked (--no-check)"}));
+    }
   }
 
   // --- try it: precomputed gradient check and descent step ------------------------------------
@@ -672,7 +824,7 @@
     if (gc.note) { $("gc-out").textContent = "Note: " + gc.note; }
     $("gc-run").addEventListener("click", function () {
       var name = $("gc-input").value, r = gc.rows[name][parseInt($("gc-h").value, 10)];
-      var back = data.gradient[name], box = clear($("gc-out"));
+      var back = r.backprop !== undefined ? r.backprop : data.gradient[name], box = clear($("gc-out"));
       if (r.estimate === null) {
         box.appendChild(el("p", {cls: "warn", text: "At " + name + " ± " + fmt(r.h, DIGITS) + " the program is undefined: " + r.error}));
         return;
@@ -696,7 +848,13 @@
         box.appendChild(el("p", {cls: "warn", text: "After this step the program is undefined: " + r.error}));
         return;
       }
-      var rows = gd.moved.map(function (k) { return row(k + " ← " + fmt(data.point[k], DIGITS) + " − " + fmt(r.lr, DIGITS) + " · " + fmt(data.gradient[k], DIGITS), [num(r.point[k])]); });
+      var rows = gd.moved.map(function (k) {
+        if (TENSOR) {
+          var p = r.point[k];
+          return row(k + " ← " + k + " − " + fmt(r.lr, DIGITS) + " · ∂" + out + "/∂" + k, [typeof p === "string" ? p : val(p)]);
+        }
+        return row(k + " ← " + fmt(data.point[k], DIGITS) + " − " + fmt(r.lr, DIGITS) + " · " + fmt(data.gradient[k], DIGITS), [num(r.point[k])]);
+      });
       rows.push(row("new " + out, [num(r.value)], "gd-value"));
       rows.push(row("change", [num(r.value - data.value), r.value < data.value ? " (down ✓)" : " (not down ✗: the rate is too big here)"]));
       rows.push(row("first-order prediction " + out + " − rate·|∇" + out + "|²", [num(r.predicted)]));
@@ -710,6 +868,7 @@
     if (listed) { return; }
     listed = true;
     var box = clear($("all-steps"));
+    if (TENSOR) { listArrays(box); return; }
     var ft = el("table", {id: "forward-table"}, [el("caption", {text: "Forward pass"}),
       el("thead", null, [el("tr", null, ["step", "node", "definition", "value"].map(function (h) { return el("th", {scope: "col", text: h}); }))])]);
     var tb = el("tbody");
@@ -734,6 +893,29 @@
     } else {
       box.appendChild(el("p", {text: "Backward pass: no edges to walk (the output is a single node)"}));
     }
+  }
+  function table(id, caption, head, rows) {
+    var t = el("table", {id: id}, [el("caption", {text: caption}),
+      el("thead", null, [el("tr", null, head.map(function (h) { return el("th", {scope: "col", text: h}); }))])]);
+    t.appendChild(el("tbody", null, rows.map(function (cells) {
+      return el("tr", null, cells.map(function (c) { return el("td", null, [c]); }));
+    })));
+    return t;
+  }
+  function listArrays(box) {
+    box.appendChild(table("forward-table", "Forward pass (each node's shape)", ["step", "node", "definition", "shape", "value"],
+      FW.map(function (s) { return [String(s.step), s.node, s.definition, shapeText(s.shape), val(s.value)]; })));
+    if (!B) {
+      box.appendChild(el("p", {text: "Backward pass: no edges to walk (the output is a single node)"}));
+      return;
+    }
+    box.appendChild(table("backward-table", "Backward pass (per edge): each gradient sent has its target's shape",
+      ["step", "edge", "VJP", "shapes", "gradient sent", "∂" + out + "/∂target"],
+      BW.map(function (t, b) {
+        var p = pathsText(t, lastTo[b]);
+        return [String(t.step), t.edge, t.formula, t.dims + " " + (t.shapes_match ? "✓" : "✗") + (t.broadcast ? " (" + t.broadcast + ")" : ""),
+          val(t.downstream), el("span", null, [val(t.total), p ? " " + p : ""])];
+      })));
   }
   function toggleList() {
     listAll();
