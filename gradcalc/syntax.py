@@ -1,7 +1,9 @@
 """Text -> Graph: a tokenizer and an operator-precedence parser with explicit stacks.
 
 The parser never recurses, so a 100,000-term sum or a 100,000-statement program parses like a short
-one. It builds the tape directly and keeps every node's source span for error carets.
+one. It builds the tape directly and keeps every node's source span for error carets. A fast path
+(``_fast_program``) reads the common part of the language in one pass and hands the rest of a
+program, from the first statement it does not read, to the full parser (``_Parser``).
 
 Grammar, loosely: program = statement {(';' | newline) statement}; statement = [name ('=' | '+=' |
 '-=' | '*=' | '/=')] expr. Precedence, low to high: '+ -' < '* /' and implicit multiplication <

@@ -166,3 +166,25 @@ def test_deep_nesting_fast():
     same("-" * 5000 + "x", NO_LIMITS)
     same("x^" * 5000 + "2", NO_LIMITS)
     same("(" * 200 + "x" + ")" * 200, Limits(depth=199))
+
+
+def test_a_big_parse_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    src = dags.source(dags.structure(8000, seed=3))   # over 10,000 nodes: young objects promoted
+    assert gc.isenabled()
+    assert len(parse_graph(src, NO_LIMITS).nodes) > 10_000
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        parse_graph(src, NO_LIMITS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()   # objects a program froze stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        parse_graph(src, NO_LIMITS)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
