@@ -1,7 +1,9 @@
 """Text -> Graph: a tokenizer and an operator-precedence parser with explicit stacks.
 
 The parser never recurses, so a 100,000-term sum or a 100,000-statement program parses like a short
-one. It builds the tape directly and keeps every node's source span for error carets.
+one. It builds the tape directly and keeps every node's source span for error carets. A fast path
+(``_fast_program``) reads the common part of the language in one pass and hands the rest of a
+program, from the first statement it does not read, to the full parser (``_Parser``).
 
 Grammar, loosely: program = statement {(';' | newline) statement}; statement = [name ('=' | '+=' |
 '-=' | '*=' | '/=')] expr. Precedence, low to high: '+ -' < '* /' and implicit multiplication <
@@ -16,10 +18,12 @@ sin(x)^2. Readings a user may not expect (x(x+1), sin^2(x), 1/2x, x^-1/2) leave 
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import re
+import sys
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .errors import ParseError, describe
 from .graph import Graph, Node
@@ -97,16 +101,17 @@ _REQUESTS = {
 }
 
 
-def tokenize(source: str) -> list[tuple[str, str, int]]:
-    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'.
+def tokenize(source: str, begin: int = 0) -> list[tuple[str, str, int]]:
+    """(kind, text, start) triples; kind is 'num', 'name', 'op' or 'end'. ``begin`` (a token's
+    start) tokenizes the rest of the source from there, positions still counted from its start.
 
     The regex runs over slices of about 64 KiB cut after a newline, so its list of matches (five
     strings per token) never holds more than one slice: on a big program that list, not the
     tokens, was the peak of memory."""
     tokens: list[tuple[str, str, int]] = []
     append = tokens.append
-    pos = 0
-    for piece in _slices(source):
+    pos = begin
+    for piece in _slices(source, begin):
         for blanks, num, name, op, other in _TOKEN.findall(piece):
             pos += len(blanks)
             if op:
@@ -134,10 +139,10 @@ def tokenize(source: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
-def _slices(source: str, size: int = 1 << 16):
-    """The source in consecutive pieces of about ``size`` characters, each ending just after a
-    newline that no token spans (one not escaped by a line continuation, backslash-newline)."""
-    start = 0
+def _slices(source: str, start: int = 0, size: int = 1 << 16):
+    """The source from ``start`` in consecutive pieces of about ``size`` characters, each ending
+    just after a newline that no token spans (one not escaped by a line continuation,
+    backslash-newline)."""
     while len(source) - start > size:
         cut = source.find("\n", start + size)
         while cut != -1 and (source[cut - 1] == "\\" or source[cut - 2:cut] == "\\\r"):
@@ -181,7 +186,7 @@ class _Parser:
     def __init__(self, source: str, limits: Limits):
         self.src = source
         self.graph = Graph(source)
-        self.env: dict[str, int] = {}
+        self.env = self.graph.names   # a name's node: the names assigned so far
         self.limits = limits
         self.max_nodes = limits.nodes if limits.nodes is not None else math.inf
         self.max_depth = limits.depth if limits.depth is not None else math.inf
@@ -210,17 +215,26 @@ class _Parser:
         return idx
 
     # --- program -------------------------------------------------------------------------------
-    def program(self) -> Graph:
-        size = self.limits.size
-        if size is not None and len(self.src) > size:
-            raise ParseError(f"the program is {len(self.src):,} characters long; the limit is "
-                             f"{size:,}", self.src, (size, size + 1),
-                             hint="raise the limit with --max-size N (Limits(size=N) in Python)")
-        toks = tokenize(self.src)
+    def program(self, resume: _Resume | None = None) -> Graph:
+        """Parse the whole program; or, with ``resume``, the rest of it from where the fast path
+        (``_fast_program``) handed over, with its graph and names."""
+        if resume is None:
+            size = self.limits.size
+            if size is not None and len(self.src) > size:
+                raise ParseError(f"the program is {len(self.src):,} characters long; the limit "
+                                 f"is {size:,}", self.src, (size, size + 1),
+                                 hint="raise the limit with --max-size N (Limits(size=N) in "
+                                      "Python)")
+            toks = tokenize(self.src)
+            last = None            # the name of the last statement
+            bare_pending = None    # the span of an unnamed expression, which must come last
+        else:
+            self.graph = resume.graph
+            self.env = self.graph.names
+            toks = tokenize(self.src, resume.begin)
+            last, bare_pending = resume.last, resume.bare
         self.toks = toks
         i = 0
-        last = None            # the name of the last statement
-        bare_pending = None    # the span of an unnamed expression, which must come last
         while True:
             if i > 65_536:   # let the tokens of parsed statements go: memory holds the graph
                 toks = self.toks = toks[i - 1:]   # (and the token before, for lookbehind)
@@ -251,8 +265,7 @@ class _Parser:
                     prev = self.reference(target, start)
                     idx = self.graph.add(Node(_COMPOUND[op], (prev, idx), None, None,
                                               (start, span[1])))
-            self.env[name] = idx
-            self.graph.names[name] = idx
+            self.env[name] = idx   # (and so self.graph.names)
             last = name
             if len(self.graph.nodes) > self.max_nodes:
                 self.too_many_nodes(start)
@@ -1040,14 +1053,348 @@ def split_top_level(text: str):
     yield text[start:], start
 
 
+# --- the fast path -------------------------------------------------------------------------------
+# Most programs, and every big generated one, use a small part of the language: ASCII names and
+# numbers, + - * / ^ **, signs, parentheses, calls of the registry's functions, assignments
+# (= += -= *= /=), comments and line continuations. ``_fast_program`` reads that part in one pass
+# over the source with no token list, building the same nodes as ``_Parser`` (same order, values,
+# texts and spans). At the first statement with anything else (another token, implicit
+# multiplication, a reading that warns, any error, a limit reached) it undoes that statement and
+# hands the rest of the program, with the graph so far, to ``_Parser``, so every message and every
+# rarer reading comes from one place. tests/test_fast_parse.py compares the two on random programs.
+
+# One match per token, blanks after it included (so a match starts where its token does), its
+# last group says which token it is: an empty group after the token (which also keeps the regex's
+# quick test of the token's first character). A name or a number takes the operator, ')', ',' or
+# end of line after it into the same match, which halves the matches of a typical program.
+# (No lookahead for '=' after an operator: '+=' read as '+' and '=' meets '=' where no '=' fits,
+# and the fast path hands over, as it must.)
+_SUFFIX = r"""(?: \)() | \n() | \+() | -() | \*(?!\*)() | /() | (?:\^|\*\*)() | ;() | ,() )"""
+#               9 groups, in the order of the kinds _F_CLOSE ... _F_COMMA
+_FAST_TOKEN = re.compile(r"""
+    (?: ([A-Za-z]\w*)[ \t\r\f\v]*                   # 1 NAME
+        (?: =() | ([-+*/])= | \(()                  # 2 NAME =, 3 NAME op=, 4 NAME (
+          | """ + _SUFFIX + r""" )?                 # 5-13 NAME then ) newline + - * / ^ ; ,
+      | ((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[ \t\r\f\v]*   # 14 number
+        """ + _SUFFIX + r"""?                       # 15-23 number then ) newline ... ,
+      | \(() | """ + _SUFFIX[3:-1] + r"""           # 24 ( 25 ) 26 newline 27 + 28 - 29 * 30 /
+                                                    # 31 ^ ** 32 ; 33 ,
+      | (?:\#[^\n]*|\\\r?\n|[ \t\r\f\v]+)()         # 34 comment, line continuation, blanks
+      | .() )                                       # 35 OTHER: what the fast path does not read
+    [ \t\r\f\v]*
+""", re.VERBOSE | re.ASCII)
+(_F_OPEN, _F_CLOSE, _F_NEWLINE, _F_PLUS, _F_MINUS, _F_TIMES, _F_DIVIDE, _F_POWER, _F_SEMI,
+ _F_COMMA, _F_SKIP, _F_OTHER, _F_END) = range(24, 37)
+_F_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div",
+          _F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
+
+
+@dataclass
+class _Resume:
+    """Where the fast path handed over: the graph of the statements it read (its names are the
+    parser's env), the start of a separator token before the first statement it did not read (or
+    0), the name of the last statement read, and the span of an unnamed one (which must come
+    last)."""
+
+    graph: Graph
+    begin: int
+    last: str | None
+    bare: tuple[int, int] | None
+
+
+class _End:
+    """The end of the source, as one more token."""
+
+    lastindex = _F_END
+
+    def __init__(self, pos: int):
+        self.pos = pos
+
+    def start(self) -> int:
+        return self.pos
+
+
+def _fast_sign(nodes: list[Node], frame: tuple, a: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Apply a sign, as ``_Parser.apply``: a literal just typed stays one constant node."""
+    span = (frame[3], a[2])
+    if frame[2] == "+":
+        return (a[0], *span)
+    node = nodes[a[0]]
+    if (node.op == "const" and a[0] == len(nodes) - 1 and node.text is not None
+            and node.span == (a[1], a[2])):
+        text = node.text[1:] if node.text.startswith("-") else "-" + node.text
+        nodes[-1] = Node("const", (), -node.value, text, span)
+        return (a[0], *span)
+    nodes.append(Node("neg", (a[0],), None, None, span))
+    return (len(nodes) - 1, *span)
+
+
+def _fast_program(source: str, limits: Limits) -> Graph | _Resume:  # noqa: C901, PLR0912, PLR0915
+    """The graph of the whole program, or where ``_Parser`` must take over (see above).
+
+    The stacks are ``_Parser.expression``'s: operands (node, start, end), and frames (kind,
+    precedence, ...): a binary operator (0, prec, op), a sign (1, 30, sign, start), '(' (2, 0,
+    start), a call (3, 0, start, name, commas), and two frames (4, 0) at the bottom (so that the
+    stacks never empty, which would free and grow their lists each statement). Statements and
+    expressions are read as _Parser reads them; every ``break`` leaves the loop at something the
+    fast path does not read. (One flat loop on purpose: a call per token would cost a tenth of
+    the time.)"""
+    OPEN, CLOSE, NEWLINE, PLUS, MINUS, TIMES, DIVIDE, POWER, SEMI, COMMA, SKIP, _, END = range(
+        24, 37)
+    graph = Graph(source)
+    nodes, inputs = graph.nodes, graph.inputs
+    env = graph.names   # the names assigned so far are the statements' names
+    new = nodes.append
+    # (ints: comparing an int with math.inf takes the interpreter's slow path)
+    max_nodes = limits.nodes if limits.nodes is not None else sys.maxsize
+    max_depth = limits.depth if limits.depth is not None else sys.maxsize
+    functions, macros, constants, binary = FUNCTIONS, _MACROS, CONSTANTS, _F_OPS
+    calls: dict[tuple[str, int], tuple[str, bool]] = {}   # (name, arguments) -> (op, tensor)
+    literals: dict[str, tuple[str, float]] = {}           # text -> (one copy of it, its value)
+    operands: list[tuple[int, int, int]] = [(-1, 0, 0), (-1, 0, 0)]
+    push, pop = operands.append, operands.pop
+    ops: list[tuple] = [(4, 0), (4, 0)]
+    push_op, pop_op = ops.append, ops.pop
+    expect = True      # an operand must come next
+    depth = 0          # open '(' and calls
+    target: str | None = None
+    compound: str | None = None
+    target_start = 0
+    last: str | None = None
+    bare: tuple[int, int] | None = None
+    tensor = False
+    m: Any   # a match of _FAST_TOKEN, or the _End
+    begin: Any = None   # a separator before the statement being read: its match
+    begin_group = 0                  # and the group after it
+    kept_nodes, kept_tensor = 0, False   # the graph before that statement
+    complete = False   # the source was read to its end
+    for m in itertools.chain(_FAST_TOKEN.finditer(source), (_End(len(source)),)):
+        g = k = m.lastindex
+        if expect:
+            if k < 14:   # a name
+                if k == 1 or k > 4:   # a value's name (and what follows it, k > 4)
+                    text = m[1]
+                    start = m.start()
+                    idx = env.get(text)
+                    if idx is None:
+                        idx = inputs.get(text)
+                        if idx is None:
+                            if text in functions or text in macros:
+                                break
+                            idx = len(nodes)
+                            new(Node("input", (), constants.get(text), text,
+                                     (start, start + len(text))))
+                            inputs[text] = idx
+                    push((idx, start, start + len(text)))
+                    expect = False
+                    if k == 1:
+                        continue
+                    k += 20   # the kind of what follows: CLOSE ... COMMA
+                elif k == 4:   # a call
+                    text = m[1]
+                    if text not in functions or text in macros:
+                        break
+                    depth += 1
+                    if depth > max_depth:
+                        break
+                    push_op((3, 0, m.start(), text, 0))
+                    continue
+                else:   # an assignment's target
+                    if ops[-1][0] != 4 or target is not None or bare is not None:
+                        break
+                    target = m[1]
+                    if target in functions or target in macros:
+                        break
+                    target_start = m.start()
+                    compound = binary[m[3]] if k == 3 else None
+                    continue
+            elif k < OPEN:   # a number (and what follows it, k > 14)
+                text = m[14]
+                start = m.start()
+                literal = literals.get(text)
+                if literal is None:
+                    value = float(text)
+                    if value == math.inf:
+                        break
+                    literal = literals[text] = (text, value)
+                end = start + len(text)
+                push((len(nodes), start, end))
+                new(Node("const", (), literal[1], literal[0], (start, end)))
+                expect = False
+                if k == 14:
+                    continue
+                k += 10
+            elif k == OPEN:
+                depth += 1
+                if depth > max_depth:
+                    break
+                push_op((2, 0, m.start()))
+                continue
+            elif k == MINUS or k == PLUS:
+                push_op((1, 30, "-" if k == MINUS else "+", m.start()))
+                continue
+            elif k == SKIP or (k == NEWLINE and depth):
+                continue
+            elif ops[-1][0] != 4 or target is not None:   # an operand is missing
+                break
+            elif k == NEWLINE or k == SEMI:   # between statements
+                begin, begin_group = m, g
+                continue
+            else:
+                complete = k == END
+                break
+        # after an operand
+        if k >= PLUS and k <= POWER:
+            if k == POWER:
+                push_op((0, 40, "pow"))   # right-associative: it applies nothing
+            else:
+                prec = 10 if k <= MINUS else 20
+                after_sign = warns = False   # as _Parser.push_binary, where x^-1/2 warns
+                while True:
+                    frame = ops[-1]
+                    if frame[0] > 1 or frame[1] < prec:
+                        break
+                    pop_op()
+                    if frame[0] == 0:
+                        if after_sign and frame[1] == 40 and k == DIVIDE:
+                            warns = True
+                            break
+                        b = pop()
+                        a = pop()
+                        new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                        push((len(nodes) - 1, a[1], b[2]))
+                        after_sign = False
+                    else:
+                        push(_fast_sign(nodes, frame, pop()))
+                        after_sign = True
+                if warns or len(nodes) > max_nodes:
+                    break
+                push_op((0, prec, binary[k]))
+            expect = True
+            continue
+        if k == CLOSE or k == COMMA:
+            while ops[-1][0] < 2:   # apply what is inside the group
+                frame = pop_op()
+                if frame[0] == 0:
+                    b = pop()
+                    a = pop()
+                    new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                    push((len(nodes) - 1, a[1], b[2]))
+                else:
+                    push(_fast_sign(nodes, frame, pop()))
+            frame = ops[-1]
+            if frame[0] == 4:   # no group is open
+                break
+            if k == COMMA:
+                if frame[0] != 3:
+                    break
+                ops[-1] = (3, 0, frame[2], frame[3], frame[4] + 1)
+                expect = True
+                continue
+            pop_op()
+            depth -= 1
+            end = m.start(g)   # (the group after the ')')
+            if frame[0] == 2:
+                a = pop()
+                push((a[0], frame[2], end))
+                continue
+            nargs = frame[4] + 1
+            call = calls.get((frame[3], nargs))
+            if call is None:
+                op = lookup_call(frame[3], nargs)
+                if op is None or op.static == "dims":
+                    break
+                call = calls[frame[3], nargs] = (op.name, op.name in TENSOR_NAMES)
+            if nargs == 1:
+                args: tuple[int, ...] = (pop()[0],)
+            else:
+                args = tuple(o[0] for o in operands[-nargs:])
+                del operands[-nargs:]
+            push((len(nodes), frame[2], end))
+            new(Node(call[0], args, None, None, (frame[2], end)))
+            if call[1]:
+                tensor = True
+            if len(nodes) > max_nodes:
+                break
+            continue
+        if k == SKIP or (k == NEWLINE and depth):
+            continue
+        if depth or not (k == NEWLINE or k == SEMI or k == END):
+            break
+        # the end of a statement: apply what is left, as _Parser.finish_expression
+        while ops[-1][0] < 2:
+            frame = pop_op()
+            if frame[0] == 0:
+                b = pop()
+                a = pop()
+                new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                push((len(nodes) - 1, a[1], b[2]))
+            else:
+                push(_fast_sign(nodes, frame, pop()))
+        idx, first, end = pop()
+        name = target
+        if name is None:
+            if bare is not None:
+                break
+            name = "f" if "f" not in inputs else "out"
+        elif compound is not None:   # as _Parser.reference, then the operation
+            prev = env.get(name)
+            if prev is None:
+                prev = inputs.get(name)
+                if prev is None:
+                    prev = len(nodes)
+                    new(Node("input", (), constants.get(name), name,
+                             (target_start, target_start + len(name))))
+                    inputs[name] = prev
+            new(Node(compound, (prev, idx), None, None, (target_start, end)))
+            idx = len(nodes) - 1
+        count = len(nodes)
+        if count > max_nodes:
+            break
+        if target is None:
+            bare = (first, end)
+        env[name] = idx
+        last, target = name, None
+        kept_nodes, kept_tensor = count, tensor
+        expect = True
+        if k == END:
+            complete = True
+            break
+        begin, begin_group = m, g
+    if complete and last is not None:
+        graph.tensor = tensor
+        graph.output = last
+        return graph
+    # hand over: undo the statement being read
+    del nodes[kept_nodes:]
+    for name in [name for name, i in inputs.items() if i >= kept_nodes]:
+        del inputs[name]
+    graph.tensor = kept_tensor
+    # (the separator is the character before the empty group after it)
+    return _Resume(graph, begin.start(begin_group) - 1 if begin is not None else 0, last, bare)
+
+
 def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Parse a program into its graph (a flat tape in topological order), within ``limits``."""
     # The parser allocates a few objects per token and none of them form cycles: pausing the
     # cyclic garbage collector saves its repeated scans of a growing heap (~20% on big programs).
     paused = gc.isenabled()
     gc.disable()
+    graph = None
     try:
-        return _Parser(source, limits).program()
+        if limits.size is not None and len(source) > limits.size:
+            graph = _Parser(source, limits).program()   # (its message)
+        else:
+            fast = _fast_program(source, limits)
+            graph = fast if isinstance(fast, Graph) else _Parser(source, limits).program(fast)
+        return graph
     finally:
         if paused:
+            if graph is not None and len(graph.nodes) > 10_000 and gc.get_freeze_count() == 0:
+                # Every object of the graph is young to the collector, whose next young
+                # collection would scan them all (a tenth of the parse again): move them to the
+                # oldest generation unscanned (none of them is in a cycle). Not when the program
+                # froze objects of its own: unfreeze would let them go.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
