@@ -5,7 +5,9 @@
     python -m benchmarks --quick    # small sizes only, under a minute; prints the report
 
 Sections (``--only`` picks some): single (single point, random DAGs of 10^2 … 10^6 op nodes,
-with the cheap-gradient ratio), many (one expression at 10^3 … 10^7 points), startup, memory.
+with the cheap-gradient ratio), many (one expression at 10^3 … 10^7 points), startup, memory,
+overhead (per-call overhead of a program used again and again), points (a CSV points file
+through the command line).
 Peers are optional: a missing one is skipped with a note. Each measurement of the single-point
 and memory sections runs in a fresh process (``single.py``, ``memory.py``).
 """
@@ -24,21 +26,23 @@ from gradcalc.lazy import numpy as _gradcalc_numpy
 
 _gradcalc_numpy()
 
-from . import many, memory, report, single  # noqa: E402
+from . import many, memory, overhead, points_io, report, single  # noqa: E402
 from .peers import version  # noqa: E402
 from .startup import timed  # noqa: E402
 
-SECTIONS = ("single", "many", "startup", "memory")
+SECTIONS = ("single", "many", "startup", "memory", "overhead", "points")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FULL = {"sizes": [10**2, 10**3, 10**4, 10**5, 10**6], "budget": 60.0, "repeat": 5, "cap": 20.0,
         "many_sizes": [10**3, 10**4, 10**5, 10**6, 10**7], "many_cap": 10.0,
         "startup_repeat": 15, "memory_sizes": [10**5, 10**6],
-        "memory_tools": ["gradcalc", "torch", "micrograd"], "memory_timeout": 600.0}
+        "memory_tools": ["gradcalc", "torch", "micrograd"], "memory_timeout": 600.0,
+        "overhead_repeat": 15, "points_rows": [10**6], "points_repeat": 3}
 QUICK = {"sizes": [10**2, 10**3, 10**4], "budget": 5.0, "repeat": 3, "cap": 2.0,
          "many_sizes": [10**3, 10**4, 10**5], "many_cap": 2.0,
          "startup_repeat": 3, "memory_sizes": [10**4, 10**5],
-         "memory_tools": ["gradcalc"], "memory_timeout": 60.0}
+         "memory_tools": ["gradcalc"], "memory_timeout": 60.0,
+         "overhead_repeat": 2, "points_rows": [10**5], "points_repeat": 1}
 
 
 def startup(repeat: int, log) -> dict:
@@ -57,6 +61,34 @@ def startup(repeat: int, log) -> dict:
         out["rows"][label] = timed(cmd, repeat)
         log(f"  {label:<52} min {out['rows'][label][0]:.0f} ms, "
             f"median {out['rows'][label][1]:.0f} ms")
+    return out
+
+
+def overheads(repeat: int, log) -> dict:
+    out: dict = {"programs": {}}
+    for label, source, names in overhead.PROGRAMS:
+        out["programs"][label] = r = overhead.calls(source, names, repeat)
+        log(f"  {label}: later call {r['later']:.1f} µs, overhead {r['overhead']:.1f} µs")
+    out["descend"] = overhead.descend_step(repeat)
+    out["fit"] = overhead.fit_step(repeat)
+    return out
+
+
+def points_file(sizes: list[int], repeat: int, log) -> dict:
+    import tempfile
+
+    out: dict = {"expression": points_io.SOURCE, "rows": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in sizes:
+            path = os.path.join(tmp, f"p{rows}.csv")
+            points_io.write_points(path, rows)
+            runs = [points_io.run_once(path, os.path.join(tmp, "out.csv"), [])
+                    for _ in range(repeat)]
+            out["rows"][rows] = {"seconds": min(r[0] for r in runs),
+                                 "cpu": min(r[1] for r in runs),
+                                 "rss": max(r[2] for r in runs)}
+            log(f"  {rows:,} rows: {out['rows'][rows]['seconds']:.2f} s")
+            os.remove(path)
     return out
 
 
@@ -159,6 +191,12 @@ def main(argv=None) -> int:
             tools = [t for t in cfg["memory_tools"] if t == "gradcalc" or version(t)]
             res["memory"] = memory.run(cfg["memory_sizes"], tools, cfg["memory_timeout"],
                                        log=log)
+        if "overhead" in sections:
+            log("per-call overhead")
+            res["overhead"] = overheads(cfg["overhead_repeat"], log)
+        if "points" in sections:
+            log("a points file through the command line")
+            res["points"] = points_file(cfg["points_rows"], cfg["points_repeat"], log)
         res["elapsed"] = time.perf_counter() - t0
         res["load_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
         now = report.code_state()
