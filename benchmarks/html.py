@@ -105,6 +105,13 @@ def open_once(context, path: Path) -> dict:
     return {"open s": ready, "wall s": wall, "End s": end}
 
 
+def opened(context, path: Path, row: dict, repeat: int) -> None:
+    """The medians of ``repeat`` openings of the page, into ``row``."""
+    runs = [open_once(context, path) for _ in range(repeat)]
+    for key in ("open s", "wall s", "End s"):
+        row[key] = statistics.median(r[key] for r in runs)
+
+
 def screenshot(context, target: Path, folder: Path) -> None:
     """The CS231n example mid-backward-pass (after step 2 of 4): the graph, the step, and the
     chain rule of q, clicked."""
@@ -152,9 +159,7 @@ def main(argv=None) -> None:
         print("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in args.sizes:
             path, row = build(n, folder)
-            runs = [open_once(context, path) for _ in range(args.repeat)]
-            for key in ("open s", "wall s", "End s"):
-                row[key] = statistics.median(r[key] for r in runs)
+            opened(context, path, row, args.repeat)
             print(f"| {row['op nodes']:,} | {row['page nodes']:,} | {row['steps']:,} | "
                   f"{row['layout']} | {row['MB']:.1f} | {row['walkthrough s']:.2f} | "
                   f"{row['page s']:.2f} | {row['open s']:.2f} | {row['wall s']:.2f} | "
@@ -165,9 +170,7 @@ def main(argv=None) -> None:
             print("| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for b in args.batches:
             path, row = build_arrays(b, folder)
-            runs = [open_once(context, path) for _ in range(args.repeat)]
-            for key in ("open s", "wall s", "End s"):
-                row[key] = statistics.median(r[key] for r in runs)
+            opened(context, path, row, args.repeat)
             print(f"| {b} | {row['page nodes']} | {row['numbers']:,} | {row['steps']} | "
                   f"{row['layout']} | {row['MB']:.2f} | {row['walkthrough s']:.2f} | "
                   f"{row['page s']:.2f} | {row['open s']:.2f} | {row['wall s']:.2f} | "

@@ -1155,6 +1155,19 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:  # noqa: C901
     push, pop = operands.append, operands.pop
     ops: list[tuple] = [(4, 0), (4, 0)]
     push_op, pop_op = ops.append, ops.pop
+
+    def apply_pending() -> None:
+        """Apply the pending binary operators and signs down to the innermost open frame."""
+        while ops[-1][0] < 2:
+            frame = pop_op()
+            if frame[0] == 0:
+                b = pop()
+                a = pop()
+                new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
+                push((len(nodes) - 1, a[1], b[2]))
+            else:
+                push(_fast_sign(nodes, frame, pop()))
+
     expect = True      # an operand must come next
     depth = 0          # open '(' and calls
     target: str | None = None
@@ -1273,15 +1286,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:  # noqa: C901
             expect = True
             continue
         if k == CLOSE or k == COMMA:
-            while ops[-1][0] < 2:   # apply what is inside the group
-                frame = pop_op()
-                if frame[0] == 0:
-                    b = pop()
-                    a = pop()
-                    new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
-                    push((len(nodes) - 1, a[1], b[2]))
-                else:
-                    push(_fast_sign(nodes, frame, pop()))
+            apply_pending()   # what is inside the group
             frame = ops[-1]
             if frame[0] == 4:   # no group is open
                 break
@@ -1321,16 +1326,7 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:  # noqa: C901
             continue
         if depth or not (k == NEWLINE or k == SEMI or k == END):
             break
-        # the end of a statement: apply what is left, as _Parser.finish_expression
-        while ops[-1][0] < 2:
-            frame = pop_op()
-            if frame[0] == 0:
-                b = pop()
-                a = pop()
-                new(Node(frame[2], (a[0], b[0]), None, None, (a[1], b[2])))
-                push((len(nodes) - 1, a[1], b[2]))
-            else:
-                push(_fast_sign(nodes, frame, pop()))
+        apply_pending()   # the end of a statement: what is left, as _Parser.finish_expression
         idx, first, end = pop()
         name = target
         if name is None:
