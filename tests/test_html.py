@@ -613,6 +613,24 @@ def test_edge_cases_open_cleanly(tmp_path, opened, program, at, extra, code, sho
     o.check_clean()
 
 
+@pytest.mark.parametrize(("program", "at", "pick"), [
+    ("relu(x)*y", "x=0,y=2", "x"),
+    ("f = sum(relu(W@x))", "W=[[1,0],[0,1]],x=[0,1]", "W[0, 1]"),
+])
+def test_the_gradient_check_at_a_kink_says_why_they_differ(tmp_path, opened, program, at, pick):
+    o = opened(write_page(tmp_path, program, at, "--no-check"))
+    o.page.select_option("#gc-input", label=pick)
+    o.page.select_option("#gc-h", label="1e-05")
+    o.page.click("#gc-run")
+    # relu at 0: the central difference is (slope left + slope right) / 2 = half the slope;
+    # backprop takes relu'(0) = 0
+    estimate = float(o.page.get_attribute("#gc-estimate .num", "data-value"))
+    assert float(o.page.get_attribute("#gc-backprop .num", "data-value")) == 0.0
+    assert estimate == pytest.approx(1.0 if pick == "x" else 0.5, rel=1e-9)
+    assert "the program has a kink here" in o.text("#gc-verdict")
+    o.check_clean()
+
+
 def test_a_number_json_cannot_write_becomes_a_string():
     r = report_of("sqrt(x^2)", "x=0", check=False)
 

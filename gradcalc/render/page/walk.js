@@ -836,8 +836,10 @@
         row("backprop ∂" + out + "/∂" + name, [num(back)], "gc-backprop"),
         row("relative error |a − b| / (|a| + |b|)", [fmt(rel, 3)], "gc-rel"),
       ]));
-      box.appendChild(el("p", {cls: rel < 1e-6 ? "verdict-agree" : "verdict-kink", text: rel < 1e-6 ?
-        "✓ they agree (relative error below 1e-6)" : "~ relative error above 1e-6: try another h (too big: the curve bends; too small: rounding)"}));
+      box.appendChild(el("p", {id: "gc-verdict", cls: rel < 1e-6 ? "verdict-agree" : "verdict-kink", text: rel < 1e-6 ?
+        "✓ they agree (relative error below 1e-6)" : atKink(name) ?
+        "~ relative error above 1e-6, and the program has a kink here (see the warnings): the central difference averages the slopes on either side of it, while backprop takes the one-sided value the warning names, so another h will not close the gap" :
+        "~ relative error above 1e-6: try another h (too big: the curve bends; too small: rounding)"}));
     });
     gd.rates.forEach(function (r, i) { $("gd-rate").appendChild(el("option", {value: String(i), text: fmt(r, DIGITS)})); });
     $("gd-rate").value = String(Math.max(0, gd.rates.indexOf(0.01)));
@@ -860,6 +862,12 @@
       rows.push(row("first-order prediction " + out + " − rate·|∇" + out + "|²", [num(r.predicted)]));
       box.appendChild(dl(rows));
     });
+  }
+
+  function atKink(name) {          // an input (or an entry "W[1, 0]") where f has a kink
+    var base = name.split("[")[0], c = data.check;
+    if (c && c.partials && c.partials[base] && c.partials[base].status === "kink") { return true; }
+    return (data.warnings || []).some(function (w) { return w.indexOf("not differentiable") >= 0; });
   }
 
   // --- every step, for reading and printing ------------------------------------------------
