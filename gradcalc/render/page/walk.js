@@ -594,10 +594,7 @@
     var list = el("ol", {id: "node-expansion"});
     steps.forEach(function (b) {
       var t = BW[b];
-      var go1 = el("button", {type: "button", cls: "link", text: "step " + t.step});
-      go1.addEventListener("click", function () { go(F + b + 1); });
-      list.appendChild(el("li", {"data-step": String(t.step)}, [go1, ": via ",
-        el("span", {cls: "x-via", text: t.from}), ": ∂" + out + "/∂" + t.from + " × ",
+      list.appendChild(expansionRow(b, [": ∂" + out + "/∂" + t.from + " × ",
         el("span", {cls: "x-formula", text: t.local_formula}), " = ",
         el("span", {cls: "x-up", text: fmt(t.upstream, DIGITS)}), " × ",
         el("span", {cls: "x-local", text: fmt(t.local, DIGITS)}), " = ",
@@ -611,15 +608,18 @@
       steps.length > 1 ? " (sum of " + steps.length + " paths)" : ""]));
     return box;
   }
+  function expansionRow(b, rest) {  // a consumer's term: a button to its backward step, then what it sends
+    var t = BW[b];
+    var go1 = el("button", {type: "button", cls: "link", text: "step " + t.step});
+    go1.addEventListener("click", function () { go(F + b + 1); });
+    return el("li", {"data-step": String(t.step)}, [go1, ": via ", el("span", {cls: "x-via", text: t.from})].concat(rest));
+  }
   function chainArrays(box, n, steps) {  // an array node: the sum of what its consumers send
     box.appendChild(el("p", {text: "∂" + out + "/∂" + n.label + " is the sum of the gradients its consumers send back, each by its VJP:"}));
     var list = el("ol", {id: "node-expansion"});
     steps.forEach(function (b) {
       var t = BW[b];
-      var go1 = el("button", {type: "button", cls: "link", text: "step " + t.step});
-      go1.addEventListener("click", function () { go(F + b + 1); });
-      list.appendChild(el("li", {"data-step": String(t.step)}, [go1, ": via ",
-        el("span", {cls: "x-via", text: t.from}), ": ", el("span", {cls: "x-formula", text: t.formula}),
+      list.appendChild(expansionRow(b, [": ", el("span", {cls: "x-formula", text: t.formula}),
         " (" + t.dims + ") = ", val(t.downstream)]));
     });
     box.appendChild(list);
