@@ -34,6 +34,7 @@ SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op
 CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
+TANH = True        # compiled plans take tanh from expm1 where that is this C library's tanh
 
 @dataclass
 class Batch:
@@ -507,16 +508,71 @@ class _Rec:
         return self.rec.call(_astype, self, dtype)
 
 
+def _tanh_steps(N, x):
+    """tanh(x) made of ``N``'s ufuncs as fdlibm's tanh makes it (glibc's, and that of the C
+    libraries derived from fdlibm): with a = |x| and t = expm1(-2a), -t/(t+2) for a < 1; with
+    t = expm1(2a), 1 - 2/(t+2) for 1 <= a < 22; 1 beyond (the formula gives 1 there too, so a
+    is clamped at 22, where 2a is far from expm1's overflow); then x's sign. One C library call
+    per point instead of two (tanh calls expm1), the same float from the same operations.
+
+    Branch-free: the sign of a - 1 picks the argument of expm1, and of the two quotients the
+    right one is the larger: for a < 1, -t/(t+2) >= 0 >= 1 - 2/(t+2) (t <= 0); for a >= 1,
+    1 - 2/(t+2) > 0 > -t/(t+2) (t > 6). Used only where it gives the float path's tanh, bit
+    for bit, at every point of ``_tanh_probe`` (``_tanh_matches``)."""
+    a = N.absolute(x)
+    c = N.minimum(a, 22.0)
+    t = N.expm1(N.copysign(N.add(c, c), N.subtract(a, 1.0)))
+    nd = N.subtract(-2.0, t)   # -(t+2), exactly: t/nd is -t/(t+2), 1 + 2/nd is 1 - 2/(t+2)
+    z = N.maximum(N.true_divide(t, nd), N.add(1.0, N.true_divide(2.0, nd)))
+    return N.copysign(z, x)
+
+
+_TANH_OK: list = []   # whether _tanh_steps is the float path's tanh here, once known
+
+
+def _tanh_probe():
+    """Arguments where a tanh computed some other way would show it: every range of fdlibm's
+    (tiny, below 1, from 1 to 22, beyond), spread evenly (a golden-ratio sequence), the edges
+    and their neighbours, subnormals and zeros of both signs."""
+    np = numpy()
+    edges = np.array([0.0, 2.0 ** -55, 2.0 ** -54, 2.0 ** -28, 0.5, 1.0, 2.0, 22.0, 44.0,
+                      354.0, 710.0, 1e300, 5e-324, 2.2250738585072014e-308])
+    near = np.concatenate([np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+    u = np.arange(1, 1025) * 0.6180339887498949 % 1.0   # in [0, 1), evenly spread
+    x = np.concatenate([edges, near, u, 4.0 * u, 25.0 * u, 10.0 ** (323.0 * u - 320.0),
+                        0.99 + 0.02 * u, 21.9 + 0.2 * u])
+    return np.concatenate([x, -x])
+
+
+def _tanh_matches() -> bool:
+    """Whether _tanh_steps over NumPy gives math.tanh (the float path's) at every probe point,
+    the sign of zero included; checked once per process (about a millisecond)."""
+    if not _TANH_OK:
+        np = numpy()
+        x = _tanh_probe()
+        with np.errstate(all="ignore"):
+            got = _tanh_steps(np, x)
+        want = np.array([math.tanh(v) for v in x.tolist()])
+        _TANH_OK.append(bool(np.array_equal(got.view(np.int64), want.view(np.int64))))
+    return _TANH_OK[0]
+
+
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 class _Recorder:
-    """Collects the calls: (function, arguments (a _Rec or a constant), result, buffered)."""
+    """Collects the calls: (function, arguments (a _Rec or a constant), result, buffered).
+
+    A ufunc called again with the same arguments gives the result of the first call (a pure
+    function of values that never change: |u| in tanh(u) and in its slope is one call)."""
 
     def __init__(self):
         self.calls: list[tuple] = []
         self.slots = 0
+        self.made: dict = {}     # (ufunc name, its arguments) -> its result
+        self.abs_of: dict = {}   # slot of |x| -> x
+        self.tanh = TANH and _tanh_matches()
 
     def new(self, kind: str) -> _Rec:
         self.slots += 1
@@ -535,10 +591,25 @@ class _Recorder:
         recs = [a for a in args if isinstance(a, _Rec)]
         floats = all(r.kind == "f" for r in recs) and all(
             _number(a) for a in args if not isinstance(a, _Rec))
+        if floats and len(recs) == 1 == len(args):
+            if name == "tanh" and self.tanh:   # the C library's tanh, from its expm1
+                return _tanh_steps(_RecordingNumPy(self), args[0])
+            if name == "negative" and args[0].slot in self.abs_of:   # -|x|: copysign(x, -1)
+                return self.ufunc("copysign", self.abs_of[args[0].slot], -1.0)
+        key = None
+        if all(isinstance(a, _Rec) or type(a) in (int, float, bool) for a in args):
+            key = (name, tuple(a.slot if isinstance(a, _Rec) else (type(a), repr(a))
+                               for a in args))
+            if key in self.made:
+                return self.made[key]
         kind = "b" if name in _BOOL else ("f" if floats else "?")
         buffered = floats and (name in _ARITH or name not in _BOOL)
         out = self.new(kind)
         self.calls.append((getattr(np, name), args, out, buffered))
+        if key is not None:
+            self.made[key] = out
+        if name == "absolute" and floats and len(recs) == 1 == len(args):
+            self.abs_of[out.slot] = args[0]
         return out
 
     def call(self, fn, *args, kind: str = "f"):
@@ -709,6 +780,7 @@ class _Plan:
                 self.numbers.append(t)
         self.init = init
         self.prog = prog
+        self.slots = rec.slots   # the slots past these hold constants
 
     def _buffers(self, m: int) -> list:
         """This thread's buffers (``m`` points long)."""
@@ -717,7 +789,30 @@ class _Plan:
             np = numpy()
             have = [np.empty(max(m, CHUNK)) for _ in range(self.buffers)]
             self._local.bufs = have
+            self._local.bound = {}
         return [b[:m] for b in have] if have and len(have[0]) != m else have
+
+    def _bound(self, m: int) -> tuple[list, dict]:
+        """This thread's program for blocks of ``m`` points, made once per size: each call
+        with its arguments and its buffer in place, as (function, arguments, the (position,
+        slot) of the arguments known only as the block runs (the block's columns, the results
+        of calls into no buffer), its buffer or None (then the slot for its result)); and
+        slot -> value for the values known beforehand (constants, buffers)."""
+        bufs = self._buffers(m)
+        bound = self._local.bound
+        if m not in bound:
+            known = {j: x for j, x in enumerate(self.init) if j >= self.slots}
+            steps = []
+            for fn, slots, o, b in self.prog:
+                args = tuple(known.get(j) for j in slots)
+                late = tuple((p, j) for p, j in enumerate(slots) if j not in known)
+                if b >= 0:
+                    known[o] = bufs[b]
+                steps.append((fn, args, late, bufs[b] if b >= 0 else None, o))
+            if len(bound) > 3:   # a block size seen once (a last, shorter block) goes
+                bound.clear()
+            bound[m] = steps, known
+        return bound[m]
 
     def run(self, columns, start: int, stop: int, out: _Swept, wrt, checked: bool = False):
         """One block: values and partials into ``out``; (v, g) for the kink tests, or Nones.
@@ -728,6 +823,8 @@ class _Plan:
         more: the float path gives those their single-point numbers all the same)."""
         np = numpy()
         m = stop - start
+        if not checked:
+            return self._run(columns, start, stop, out, wrt)
         bufs = self._buffers(m)
         vals = list(self.init)
         for i, column in columns:
@@ -756,6 +853,44 @@ class _Plan:
                 np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
         if checked:
             out.bad[start:stop] = ~np.isfinite(total)
+        if not self.kinked:
+            return None, None
+        v = [get(x) for x in self.nodes]
+        g = [0.0] * len(v)
+        for i, d in self.adjoints.items():
+            g[i] = 0.0 if d is None else get(d)
+        return v, g
+
+
+    def _run(self, columns, start: int, stop: int, out: _Swept, wrt):
+        """``run`` unchecked: the calls of ``_bound``, float exceptions raised."""
+        np = numpy()
+        steps, known = self._bound(stop - start)
+        vals = list(self.init)
+        for i, column in columns:
+            k = self.inputs.get(i)
+            if k is not None:
+                vals[k] = column[start:stop]
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            for fn, args, late, buf, o in steps:
+                if late:
+                    args = list(args)
+                    for p, j in late:
+                        args[p] = vals[j]
+                if buf is None:
+                    vals[o] = fn(*args)
+                else:
+                    fn(*args, out=buf)
+
+            def get(x):
+                if not isinstance(x, _Rec):
+                    return x
+                return known[x.slot] if x.slot in known else vals[x.slot]
+
+            out.value[start:stop] = get(self.value)
+            for w, d in zip(wrt, self.grads, strict=True):
+                # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
+                np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
         if not self.kinked:
             return None, None
         v = [get(x) for x in self.nodes]
