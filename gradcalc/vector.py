@@ -73,8 +73,12 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     errors = dict(invalid or {})
     probe = {k: 0.0 for k in point}
     tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
-    point = _set_aside(point, errors, n)
-    swept = _sweep(tape, point, probe, wrt, n)
+    if errors:   # the caller's: set aside before the sweep
+        point = _set_aside(point, errors, n)
+    swept = _sweep(tape, point, probe, wrt, n, check=not errors)
+    if swept.skipped:   # blocks with an input not finite: those points set aside, then again
+        point = _set_aside(point, errors, n)
+        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped))
     swept.bad[list(errors)] = False
     redone = np.flatnonzero(swept.bad).tolist()
     _redo(fn, point, redone, wrt, output, swept, errors)
@@ -135,13 +139,18 @@ class _Swept:
     grad: dict[str, Any]             # name -> ndarray: the partials
     bad: Any                         # bool ndarray: something not finite, for the float path
     hits: dict[int, list[int]]       # kink node -> points
+    skipped: list[int] = field(default_factory=list)   # blocks (start) with an input not finite
 
 
-def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
-    """The tape over every point, in blocks run on a thread pool. A block runs the compiled plan
-    (``_Plan``) when the tape has one (again with every number checked when a float exception
-    shows that some number in the block is not finite), else the tape itself, op by op
-    (``_generic``)."""
+def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,
+           only: list[int] | None = None, check: bool = False) -> _Swept:
+    """The tape over every point, in blocks run on a thread pool (into ``out``, the blocks
+    starting at ``only``, if given). A block runs the compiled plan (``_Plan``) when the tape
+    has one (again with every number checked when a float exception shows that some number in
+    the block is not finite), else the tape itself, op by op (``_generic``). With ``check``, a
+    block first adds up each of its columns, and one with a value not finite (or a sum that
+    overflows) is not run but listed in ``out.skipped``, for ``_set_aside`` (this makes that
+    pass over the columns in parallel, and on the numbers the block is about to read)."""
     np = numpy()
     from .domains import numpy_domain
 
@@ -152,15 +161,22 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
     base = tape.forward(FLOAT, probe, steps=fixed)
     varying = [s for s in tape.forward_steps if tape.needs[s[0]]]
     targets = [tape.graph.index_of(w) for w in wrt]
-    out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
+    if out is None:
+        out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
     plan = _plan_of(tape, base, varying, targets) if FAST else None
     size = _block_size(n, plan)
     columns = [(tape.graph.inputs[name], column) for name, column in point.items()
                if tape.keeps(tape.graph.inputs[name])]
     job = _Job(tape, D, base, varying, columns, out, wrt, targets)
+    every = list(point.values())   # a column the tape does not read must be finite too
 
     def block(start):
         stop = min(start + size, n)
+        if check:
+            with np.errstate(all="ignore"):
+                if not all(math.isfinite(np.sum(c[start:stop])) for c in every):
+                    out.skipped.append(start)
+                    return
         if plan is not None:
             try:
                 v, g = plan.run(columns, start, stop, out, wrt)
@@ -172,7 +188,7 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
             for i, rows in _kinks(tape, v, g, stop - start):
                 out.hits.setdefault(i, []).extend((rows + start).tolist())
 
-    starts = range(0, n, size)
+    starts = range(0, n, size) if only is None else only
     if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL in its loops: in parallel
         _deal(block, starts)
     else:

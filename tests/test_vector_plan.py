@@ -333,3 +333,41 @@ def test_one_thread_runs_blocks_of_several_sizes_in_turn(monkeypatch):
         monkeypatch.setattr(vector, "CHUNK", chunk)
         columns = {k: rng.uniform(-2, 2, n) for k in "xyz"}
         identical(gradient_many(fn, columns), op_by_op(fn, columns, monkeypatch))
+
+
+def test_blocks_with_an_input_not_finite_are_run_again_with_it_set_aside(monkeypatch):
+    # each block adds up its columns first; one with inf or NaN (in any column, read or not),
+    # or whose sum overflows, waits until those points are set aside, then runs
+    fn = Function("sin(x*y) + tanh(x) + 0*w")
+    rng = np.random.default_rng(9)
+    n = 1000
+    xs, ys, ws = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+    xs[[3, 450]] = [math.inf, math.nan]
+    ys[[3, 700]] = [-math.inf, math.inf]
+    ws[[910]] = math.nan                        # in a third column
+    ws[[200, 201]] = [1.5e308, 1.5e308]         # finite, but the block's sum overflows
+    runs = []
+    sweep = vector._sweep
+
+    def spy(*args, **kw):
+        out = sweep(*args, **kw)
+        runs.append((kw.get("only"), sorted(out.skipped)))
+        return out
+
+    monkeypatch.setattr(vector, "_sweep", spy)
+    monkeypatch.setattr(vector, "CHUNK", 100)
+    monkeypatch.setattr(vector, "THREADS", 2)
+    columns = {"x": xs, "y": ys, "w": ws}
+    batch = gradient_many(fn, columns)
+    assert runs[0] == (None, [0, 200, 400, 700, 900])
+    assert runs[1][0] == [0, 200, 400, 700, 900]
+    assert batch.errors == {3: "the value of x must be finite, not inf",
+                            450: "the value of x must be finite, not nan",
+                            700: "the value of y must be finite, not inf",
+                            910: "the value of w must be finite, not nan"}
+    assert not batch.ok[[3, 450, 700, 910]].any() and batch.ok.sum() == n - 4
+    monkeypatch.setattr(vector, "_sweep", sweep)
+    identical(batch, op_by_op(fn, columns, monkeypatch))
+    ok = [0, 2, 4, 199, 200, 201, 202, 451, 699, 701, 909, 911, 999]
+    assert [(batch.value[i], {w: batch.gradient[w][i] for w in "xyw"}) for i in ok] == [
+        single(fn, {k: float(c[i]) for k, c in columns.items()}) for i in ok]
