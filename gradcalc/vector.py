@@ -814,7 +814,10 @@ class _Plan:
         slot) of the arguments known only as the block runs (the block's columns, the results
         of calls into no buffer), its buffer or None (then the slot for its result)); and
         slot -> value for the values known beforehand (constants, buffers)."""
-        bufs = self._buffers(m)
+        bound = getattr(self._local, "bound", None)
+        if bound is not None and m in bound:
+            return bound[m]
+        bufs = self._buffers(m)   # (made larger, they leave every binding behind)
         bound = self._local.bound
         if m not in bound:
             known = {j: x for j, x in enumerate(self.init) if j >= self.slots}
