@@ -424,11 +424,15 @@ def _down(tape, v) -> dict:
 # --- compiled plans ---------------------------------------------------------------------------
 # The registry's rules, run once on placeholders (``_Rec``) instead of arrays, leave the list of
 # NumPy calls a block makes: the forward pass and the backward one, with x·1 dropped (exact),
-# x·(-1) a negation (exact) and a node's first contribution to an adjoint taken as it is, not
-# added to 0 (which only turns -0 into +0: the partials get their + 0.0 at the end). Each float
+# x·(-1) a negation (exact), -|x| a copysign(x, -1) (exact), a ufunc called again with the same
+# arguments (|u| in tanh(u) and in its slope) made once, a node's first contribution to an
+# adjoint taken as it is, not added to 0 (which only turns -0 into +0: the partials get their
+# + 0.0 at the end), and tanh made from expm1 as fdlibm makes it (``_tanh_steps``: one C library
+# call instead of two, used only where it gives math.tanh at every probe point). Each float
 # result goes into a buffer allocated once per thread and reused once its value is dead, so a
-# block runs in its core's cache with no allocation. The same calls on the same floats: the
-# numbers are the op-by-op path's, bit for bit. Nothing is checked for finiteness on the way:
+# block runs with no allocation; each thread binds the calls to its buffers once per block size
+# (``_Plan._bound``). The same floats from the same operations: the numbers are the op-by-op
+# path's, bit for bit. Nothing is checked for finiteness on the way:
 # NumPy raises FloatingPointError at the first overflow, division by zero or invalid operation
 # (the only ways an inf or a NaN can arise from finite inputs), and the block is then run again
 # with every result checked (``_Plan.run``'s ``checked``).
