@@ -592,7 +592,6 @@ class _Recorder:
         self.slots = 0
         self.made: dict = {}     # (ufunc name, its arguments) -> its result
         self.abs_of: dict = {}   # slot of |x| -> x
-        self.tanh = TANH and _tanh_matches()
 
     def new(self, kind: str) -> _Rec:
         self.slots += 1
@@ -612,7 +611,7 @@ class _Recorder:
         floats = all(r.kind == "f" for r in recs) and all(
             _number(a) for a in args if not isinstance(a, _Rec))
         if floats and len(recs) == 1 == len(args):
-            if name == "tanh" and self.tanh:   # the C library's tanh, from its expm1
+            if name == "tanh" and TANH and _tanh_matches():   # the C library's, from expm1
                 return _tanh_steps(_RecordingNumPy(self), args[0])
             if name == "negative" and args[0].slot in self.abs_of:   # -|x|: copysign(x, -1)
                 return self.ufunc("copysign", self.abs_of[args[0].slot], -1.0)
