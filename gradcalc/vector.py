@@ -80,7 +80,7 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
         point = _set_aside(point, errors, n)
         _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped))
     swept.bad[list(errors)] = False
-    redone = np.flatnonzero(swept.bad).tolist()
+    redone = np.flatnonzero(swept.bad).tolist() if swept.marked else []
     _redo(fn, point, redone, wrt, output, swept, errors)
     if errors:
         failed = list(errors)
@@ -140,6 +140,7 @@ class _Swept:
     bad: Any                         # bool ndarray: something not finite, for the float path
     hits: dict[int, list[int]]       # kink node -> points
     skipped: list[int] = field(default_factory=list)   # blocks (start) with an input not finite
+    marked: bool = False             # some block may have marked points bad (none ran unchecked)
 
 
 def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,
@@ -181,8 +182,10 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = Non
             try:
                 v, g = plan.run(columns, start, stop, out, wrt)
             except FloatingPointError:   # an inf or NaN somewhere in the block: again, checked
+                out.marked = True
                 v, g = plan.run(columns, start, stop, out, wrt, checked=True)
         else:
+            out.marked = True
             v, g = _generic(job, start, stop)
         if v is not None:
             for i, rows in _kinks(tape, v, g, stop - start):
