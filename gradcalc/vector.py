@@ -886,7 +886,6 @@ class _Plan:
             g[i] = 0.0 if d is None else get(d)
         return v, g
 
-
     def _run(self, columns, start: int, stop: int, out: _Swept, wrt):
         """``run`` unchecked: the calls of ``_bound``, float exceptions raised."""
         np = numpy()
