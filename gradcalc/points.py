@@ -68,23 +68,58 @@ class TextColumn(Sequence[str]):
         return self.block.rows
 
     def __getitem__(self, k):
+        if self._cells is None and isinstance(k, int):   # one cell (a row written otherwise)
+            return self.block.cell(k, self.position)
         return self.cells()[k]
 
     def __iter__(self):
         return iter(self.cells())
 
 
-class Floats(list):
-    """A column of a chunk read in bulk: its floats as a list, with the float64 array they came
-    from, which NumPy takes as it is (``__array__``) instead of converting the list again."""
+class Floats(Sequence[float]):
+    """A column of floats kept as the float64 array it is (a chunk read in bulk, a batch's
+    values and partials): NumPy takes the array as it is (``__array__``), and a list of Python
+    floats is made only if something asks for every cell (one cell is ``array.item``: a Python
+    float, never a NumPy scalar, whose repr is not the float's)."""
+
+    __slots__ = ("array", "_cells")
 
     def __init__(self, array):
-        super().__init__(array.tolist())
         self.array = array
+        self._cells: list[float] | None = None
+
+    def cells(self) -> list[float]:
+        if self._cells is None:
+            self._cells = self.array.tolist()
+        return self._cells
 
     def __array__(self, dtype=None, copy=None):
         x = self.array if dtype is None else self.array.astype(dtype, copy=False)
         return x.copy() if copy else x
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, k):
+        if self._cells is None and isinstance(k, int):
+            return self.array.item(k)
+        return self.cells()[k]
+
+    def __iter__(self):
+        return iter(self.cells())
+
+    def tolist(self) -> list[float]:
+        return list(self.cells())
+
+    def __eq__(self, other):
+        if isinstance(other, Floats):
+            other = other.cells()
+        return self.cells() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None   # type: ignore[assignment]   (as a list's)
+
+    def __repr__(self) -> str:
+        return repr(self.cells())
 
 
 class PointsFile:
@@ -236,9 +271,11 @@ class _Block:
     """A chunk of plain-number rows as one pyarrow string array of cells, row by row."""
 
     def __init__(self, a: Arrow, cells, data: bytes, newlines, names: list[str],
-                 delimiter: str):
+                 delimiter: str, offsets=None, text: bytes = b""):
         self.a = a
         self.cells = cells
+        self.offsets = offsets            # where each cell starts in ``text``, the cells joined
+        self.text = text
         self.data = data
         self.newlines = newlines          # where each row's \n is (the last may have none)
         self.names = names
@@ -273,9 +310,16 @@ class _Block:
         if tail:
             starts[count] = len(data) + 1
         offsets = (starts - np.arange(count + 1)).astype(np.int32)
-        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(
-            data.translate(None, delimiter.encode() + b"\n")))
-        return cls(a, cells, data, newlines, names, delimiter)
+        text = data.translate(None, delimiter.encode() + b"\n")
+        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+        return cls(a, cells, data, newlines, names, delimiter, offsets, text)
+
+    def cell(self, k: int, j: int) -> str:
+        """The cell of row ``k``, column ``j``, as written."""
+        if not -self.rows <= k < self.rows:
+            raise IndexError(k)
+        i = (k % self.rows) * self.width + j
+        return self.text[self.offsets[i]:self.offsets[i + 1]].decode("ascii")
 
     def numbers(self, columns: list[int]):
         """The float64 arrays of these columns, or None if a cell is no number."""

@@ -37,9 +37,9 @@ class Rows:
     """A chunk of computed points, as plain lists (indices are local to the chunk)."""
 
     start: int                          # index of the first point overall (0-based)
-    points: dict[str, list[float]]
-    value: list[float]
-    gradient: dict[str, list[float]]
+    points: dict[str, Sequence[float]]   # (points.Floats: NumPy's arrays, lists on demand)
+    value: Sequence[float]
+    gradient: dict[str, Sequence[float]]
     errors: dict[int, str] = field(default_factory=dict)
     extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     checks: dict[int, object] = field(default_factory=dict)   # sampled points -> Check
@@ -167,8 +167,10 @@ class RowWriter:
 
     def _bulk(self, rows: Rows) -> bool:
         """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
-        numbers in the text ``repr`` gives (``shortest``); False, having written nothing, when
-        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
+        numbers in the text ``repr`` gives (``_digits``); False, having written nothing, when
+        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes. A row
+        with an error, or with a number whose text pyarrow writes otherwise than repr (a few in
+        10^4), is written by ``_row`` instead, spliced into the joined text."""
         from ..points import arrow
 
         texts = rows.texts or {}
@@ -178,10 +180,12 @@ class RowWriter:
                                              if c is not None):
             return False
         a = arrow()
-        numbers = [rows.value, *(rows.gradient[w] for w in self.wrt)]
-        if a is None or any(type(x[0]) is not float for x in numbers):
-            return False   # (a chunk this big is computed by NumPy: lists of float, tolist's)
+        if a is None:
+            return False
         pa, pc, np = a.pa, a.pc, a.np
+        arrays = [_floats(np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
+        if any(x is None for x in arrays):
+            return False   # (a chunk this big is computed by NumPy: float64 arrays)
         sep = self._line.delimiter
         block: Any = getattr(cells[0], "block", None)
         whole = (block is not None and len(cells) == block.width and block.delimiter == sep
@@ -203,7 +207,12 @@ class RowWriter:
         if not whole:
             columns += [c.arrow for c in cells[len(self.variables):]]
         try:
-            numbers = [shortest(a, x) for x in numbers]
+            numbers = []
+            redo = np.zeros(len(rows), dtype=bool)
+            for x in arrays:
+                text, same = _digits(a, x)
+                numbers.append(text)
+                redo |= ~same
             if whole:   # (the row's start ends with the delimiter)
                 between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
                 lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
@@ -211,17 +220,20 @@ class RowWriter:
             else:
                 lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
                                                     a.text(sep))
-            if rows.errors:
-                redo = np.zeros(len(rows), dtype=bool)
-                redo[list(rows.errors)] = True
-                lines = pc.replace_with_mask(lines, a.mask(redo), a.strings(
-                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)]))
         except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
             return False
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-        text = memoryview(lines.buffers()[2])[offsets[lines.offset]:
-                                              offsets[lines.offset + len(lines)]]
-        self.echo(bytes(text) if self.raw else str(text, "utf-8"), nl=False)
+        if rows.errors:
+            redo[list(rows.errors)] = True
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
+            lines.offset:lines.offset + len(lines) + 1]
+        text = memoryview(lines.buffers()[2])
+        pieces, at = [], int(offsets[0])
+        for k in np.flatnonzero(redo).tolist():   # the rows written otherwise, in place
+            pieces += [text[at:offsets[k]], (self._row(rows, k) + "\n").encode()]
+            at = int(offsets[k + 1])
+        pieces.append(text[at:offsets[-1]])
+        data = b"".join(pieces)
+        self.echo(data if self.raw else str(data, "utf-8"), nl=False)
         return True
 
     _tsv = _csv
@@ -523,26 +535,46 @@ def _read_in_bulk(rows: Rows) -> bool:
                                              *rows.extras.values()))
 
 
-def shortest(a, values: list[float]):
-    """``repr`` of each float, as a pyarrow string array (``a`` is points.Arrow), at a fraction
-    of its cost: pyarrow's shortest round-trip digits are Python's (both give the shortest digits
-    that read back to the same float, the nearest when several do: the digits are unique, as no
-    double lies exactly halfway between two such candidates), and where the two write them alike,
-    pyarrow's text is taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16
-    (both 1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers
-    (pyarrow writes 3 for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| <
-    1e-4 (1.5e-7 for 1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
+def shortest(a, values):
+    """``repr`` of each float (a list, or a float64 array), as a pyarrow string array (``a`` is
+    points.Arrow): pyarrow's text where it is repr's (``_digits``), repr's own elsewhere."""
     np = a.np
-    x = np.fromiter(values, np.float64, len(values))
+    x = _floats(np, values)
+    if x is None:
+        x = np.fromiter(values, np.float64, len(values))
+    text, same = _digits(a, x)
+    if same.all():
+        return text
+    own = [repr(v) for v in x[~same].tolist()]
+    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
+
+
+def _digits(a, x):
+    """pyarrow's text of each float of the array ``x``, and where that text is ``repr``'s, at a
+    fraction of repr's cost: pyarrow's shortest round-trip digits are Python's (both give the
+    shortest digits that read back to the same float, the nearest when several do: the digits
+    are unique, as no double lies exactly halfway between two such candidates), and the two
+    write them alike for 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16 (both
+    1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Not elsewhere: integers (pyarrow writes 3 for
+    3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| < 1e-4 (1.5e-7 for
+    1.5e-07, 0.00001 for 1e-05), zeros, inf and nan: those are the caller's to repr."""
+    np = a.np
     m = np.abs(x)
     with np.errstate(invalid="ignore"):
         same = (((m >= 1e-4) & (m < 1e10) & (np.floor(x) != x))
                 | ((m >= 1e16) & (m < np.inf)) | ((m < 1e-9) & (m > 0)))
-    text = a.pc.cast(a.floats(x), a.pa.string())
-    if same.all():
-        return text
-    own = [repr(values[k]) for k in np.flatnonzero(~same).tolist()]
-    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
+    return a.pc.cast(a.floats(x), a.pa.string()), same
+
+
+def _floats(np, values):
+    """``values`` as a float64 array (a column of points.Floats as it is, a list whose items
+    are all floats converted), or None."""
+    array = getattr(values, "array", None)
+    if array is not None and getattr(array, "dtype", None) == np.float64:
+        return array
+    if isinstance(values, list) and all(type(v) is float for v in values):
+        return np.fromiter(values, np.float64, len(values))
+    return None
 
 
 def _needs_quotes(cell: str, sep: str) -> bool:
