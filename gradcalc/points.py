@@ -565,13 +565,31 @@ def arrow() -> Arrow | None:
         np = _numpy()
         try:
             import pyarrow as pa
-            import pyarrow.compute as pc
+            from pyarrow import _compute
         except ImportError:
             _ARROW.append(None)
         else:
             new = int(pa.__version__.split(".")[0]) >= 14
-            _ARROW.append(Arrow(pa, pc, np) if new else None)
+            _ARROW.append(Arrow(pa, _Compute(_compute), np) if new else None)
     return _ARROW[0]
+
+
+class _Compute:
+    """The few pyarrow compute functions used here, called by name through pyarrow's own
+    function registry (``pyarrow._compute``): importing ``pyarrow.compute``, which makes a
+    Python wrapper for each of its hundreds of functions, costs 60 ms of start-up."""
+
+    def __init__(self, compute):
+        self._compute = compute
+
+    def cast(self, array, target):
+        return self._compute.call_function("cast", [array], self._compute.CastOptions(target))
+
+    def binary_join_element_wise(self, *strings):
+        return self._compute.call_function("binary_join_element_wise", list(strings))
+
+    def replace_with_mask(self, array, mask, replacements):
+        return self._compute.call_function("replace_with_mask", [array, mask, replacements])
 
 
 _ARROW: list = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class RowWriter:
         self.raw = self.background = stdout
         self._pool: Any = None
         self._writing: deque = deque()
+        self._lock = threading.Lock()
         self.output = columns.output
         self.variables = list(columns.variables)
         self.extras = list(columns.extras)
@@ -104,19 +106,20 @@ class RowWriter:
                 and self.format in ("csv", "tsv") and _read_in_bulk(rows):
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradcalc-rows")
+            self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="gradcalc-rows")
         if self._pool is None:
             getattr(self, f"_{self.format}")(rows)
-        else:   # one chunk written while the next is read and computed, in order
-            self.drain(keep=1)
-            self._writing.append(self._pool.submit(getattr(self, f"_{self.format}"), rows))
+        else:   # chunks made into text by threads while the next are read and computed; the
+            self.drain(keep=WRITERS)   # text echoed here, in order
+            self._writing.append(self._pool.submit(self._csv_text, rows))
         self.count += len(rows)
 
     def drain(self, keep: int = 0) -> None:
-        """Wait until at most ``keep`` chunks are still being written (a writing error, such as
-        a closed pipe, raised here)."""
+        """Echo the text of the chunks made, in order, until at most ``keep`` are still being
+        made (a writing error, such as a closed pipe, raised here)."""
         while len(self._writing) > keep:
-            self._writing.popleft().result()
+            text, nl = self._writing.popleft().result()
+            self.echo(text, nl=nl)
         if not keep and self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -130,10 +133,18 @@ class RowWriter:
 
     # --- formats ------------------------------------------------------------------------------
     def _csv(self, rows: Rows) -> None:
-        # Column by column: numbers never need quoting, so most lines are a plain join; a row
-        # with an error or a text cell that needs quotes goes through the csv module.
-        if len(rows) >= BULK and self._bulk(rows):
-            return
+        text, nl = self._csv_text(rows)
+        self.echo(text, nl=nl)
+
+    def _csv_text(self, rows: Rows) -> tuple[str | bytes, bool]:
+        """The rows' text, and whether echo is to end it with a newline.
+
+        Column by column: numbers never need quoting, so most lines are a plain join; a row
+        with an error or a text cell that needs quotes goes through the csv module."""
+        if len(rows) >= BULK:
+            text = self._bulk(rows)
+            if text is not None:
+                return text, False
         sep = self._line.delimiter
         texts = rows.texts or {}
         columns = [texts[v] if v in texts else list(map(repr, rows.points[v]))
@@ -150,11 +161,12 @@ class RowWriter:
                 redo.update(k for k, cell in enumerate(cells) if _needs_quotes(cell, sep))
         for k in redo:
             lines[k] = self._row(rows, k)
-        self.echo("\n".join(lines))
+        return "\n".join(lines), True
 
     def _row(self, rows: Rows, k: int) -> str:
         """Row ``k`` through the csv module: quoted where a cell needs it, a failed point's
-        reason in place of its numbers."""
+        reason in place of its numbers. (Called by the writing threads too: one line at a
+        time.)"""
         texts = rows.texts or {}
         cells = [texts[v][k] if v in texts else _cell(rows.points[v][k]) for v in self.variables]
         cells += [rows.extras[e][k] for e in self.extras]
@@ -163,12 +175,13 @@ class RowWriter:
             cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt), ""]
         else:
             cells += [""] * (1 + len(self.wrt)) + [error]
-        return self._line(cells)
+        with self._lock:
+            return self._line(cells)
 
-    def _bulk(self, rows: Rows) -> bool:
+    def _bulk(self, rows: Rows) -> str | bytes | None:
         """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
-        numbers in the text ``repr`` gives (``_digits``); False, having written nothing, when
-        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes. A row
+        numbers in the text ``repr`` gives (``_digits``), as bytes when ``raw``; None when the
+        rows are not such a chunk's. Such cells are plain numbers: none needs quotes. A row
         with an error, or with a number whose text pyarrow writes otherwise than repr (a few in
         10^4), is written by ``_row`` instead, spliced into the joined text."""
         from ..points import arrow
@@ -178,14 +191,14 @@ class RowWriter:
                             *(rows.extras[e] for e in self.extras)]
         if not _read_in_bulk(rows) or not all(hasattr(c, "block") for c in cells
                                              if c is not None):
-            return False
+            return None
         a = arrow()
         if a is None:
-            return False
+            return None
         pa, pc, np = a.pa, a.pc, a.np
         arrays = [_floats(np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
         if any(x is None for x in arrays):
-            return False   # (a chunk this big is computed by NumPy: float64 arrays)
+            return None   # (a chunk this big is computed by NumPy: float64 arrays)
         sep = self._line.delimiter
         block: Any = getattr(cells[0], "block", None)
         whole = (block is not None and len(cells) == block.width and block.delimiter == sep
@@ -202,7 +215,7 @@ class RowWriter:
                 continue
             x = rows.points[v]   # a value given by --at, the same in every row
             if x.count(x[0]) != len(x):
-                return False
+                return None
             columns.append(a.text(repr(x[0])))
         if not whole:
             columns += [c.arrow for c in cells[len(self.variables):]]
@@ -221,7 +234,7 @@ class RowWriter:
                 lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
                                                     a.text(sep))
         except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
-            return False
+            return None
         if rows.errors:
             redo[list(rows.errors)] = True
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
@@ -233,8 +246,7 @@ class RowWriter:
             at = int(offsets[k + 1])
         pieces.append(text[at:offsets[-1]])
         data = b"".join(pieces)
-        self.echo(data if self.raw else str(data, "utf-8"), nl=False)
-        return True
+        return data if self.raw else str(data, "utf-8")
 
     _tsv = _csv
 
@@ -339,6 +351,7 @@ class RowWriter:
 
 
 BULK = 4_096        # at least this many rows of a chunk read in bulk are written in bulk
+WRITERS = 2         # threads making such chunks into text (pyarrow's work runs without the GIL)
 HEAD = 10           # rows shown before "⋮ N rows not shown"
 TAIL = 10           # and after it
 SCREEN = 40         # at most this many rows are all shown (off a terminal)
