@@ -334,16 +334,14 @@ class _Block:
         return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
     def lines(self):
-        """Each row as written followed by the delimiter, as a pyarrow string array: what the
-        CSV output's row starts with when it keeps every column of the file, in order."""
+        """Each row as written (without its line end), as a pyarrow string array: what the CSV
+        output's row starts with when it keeps every column of the file, in order."""
         pa, np = self.a.pa, self.a.np
-        sep = self.delimiter.encode()
-        data = self.data.replace(b"\n", sep)
+        data = self.data.replace(b"\n", b"")
         offsets = np.empty(self.rows + 1, np.int32)
-        offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines + 1
-        if len(self.newlines) < self.rows:   # the last line, with no \n
-            data += sep
-            offsets[-1] = len(data)
+        offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines - np.arange(
+            len(self.newlines))
+        offsets[-1] = len(data)   # (the last line may have no \n)
         return pa.StringArray.from_buffers(self.rows, pa.py_buffer(offsets), pa.py_buffer(data))
 
 

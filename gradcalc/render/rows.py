@@ -226,13 +226,8 @@ class RowWriter:
                 text, same = _digits(a, x)
                 numbers.append(text)
                 redo |= ~same
-            if whole:   # (the row's start ends with the delimiter)
-                between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
-                lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
-                                                    a.text(""))
-            else:
-                lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
-                                                    a.text(sep))
+            # (the error column is empty: the line ends with the delimiter)
+            lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"), a.text(sep))
         except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
             return None
         if rows.errors:
