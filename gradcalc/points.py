@@ -40,7 +40,7 @@ class Chunk:
 
     start: int                                  # index of the first row (0-based, data rows)
     size: int
-    columns: dict[str, list[float]]
+    columns: dict[str, Sequence[float]]   # (points.Floats when read in bulk)
     extras: Mapping[str, Sequence[str]]        # (points.TextColumn when read in bulk)
     invalid: dict[int, str] = field(default_factory=dict)   # row within the chunk -> reason
     texts: Mapping[str, Sequence[str]] | None = None   # the variables' cells as written
@@ -116,7 +116,7 @@ class Floats(Sequence[float]):
             other = other.cells()
         return self.cells() == other if isinstance(other, list) else NotImplemented
 
-    __hash__ = None   # type: ignore[assignment]   (as a list's)
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return repr(self.cells())
@@ -213,8 +213,9 @@ class PointsFile:
                     continue
                 cells = [list(c) for c in zip(*rows, strict=True)]
             size = len(cells[0])
-            columns = {v: _numbers(v, cells[j], invalid)
-                       for v, j in zip(self.variables, where, strict=True)}
+            columns: dict[str, Sequence[float]] = {
+                v: _numbers(v, cells[j], invalid)
+                for v, j in zip(self.variables, where, strict=True)}
             extras = {e: list(cells[j]) for e, j in zip(self.extras, keep, strict=True)}
             texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
             yield Chunk(start, size, columns, extras, dict(sorted(invalid.items())), texts)
@@ -285,7 +286,7 @@ class _Block:
         self.width = len(names)
         self.rows = len(newlines) + (not data.endswith(b"\n"))
         self.floats = floats              # variable -> float64 array
-        self._strings = None
+        self._strings: Any = None   # every column as text, read when first asked for
 
     @classmethod
     def read(cls, a: Arrow, data: bytes, names: list[str], variables: list[str], delimiter: str,
@@ -424,7 +425,7 @@ class _Text:
             else:
                 self._end = True
             ends = _newlines(more) if self._ends is not None else None
-            if ends is None:
+            if ends is None or self._ends is None:
                 self._ends = None
                 self._count += _count_lines(more)
             else:   # each piece looked at once, as it comes (each line ends at a \n)

@@ -235,7 +235,8 @@ class RowWriter:
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
             lines.offset:lines.offset + len(lines) + 1]
         text = memoryview(lines.buffers()[2])
-        pieces, at = [], int(offsets[0])
+        pieces: list[Any] = []
+        at = int(offsets[0])
         for k in np.flatnonzero(redo).tolist():   # the rows written otherwise, in place
             pieces += [text[at:offsets[k]], (self._row(rows, k) + "\n").encode()]
             at = int(offsets[k + 1])
@@ -380,7 +381,7 @@ class _Screenful:
         self.errors = 0
         self.first_errors: list[tuple[int, str]] = []
 
-    def add(self, rows: Rows, numbers: list[list[float]], extras: list[Sequence[str]]) -> None:
+    def add(self, rows: Rows, numbers: list[Sequence[float]], extras: list[Sequence[str]]) -> None:
         size = len(rows)
 
         def row(k):
@@ -396,7 +397,7 @@ class _Screenful:
                 self.first_errors.append((rows.start + k + 1, rows.errors[k]))
         self._ranges(numbers, rows.errors)
 
-    def _ranges(self, numbers: list[list[float]], errors: dict[int, str]) -> None:
+    def _ranges(self, numbers: list[Sequence[float]], errors: dict[int, str]) -> None:
         """Min and max over the cells that are numbers: a bad cell is NaN, and a failed row's
         results are not results."""
         for i, column in enumerate(numbers):
