@@ -5,9 +5,11 @@ column is carried along (to be copied to the output or dropped). A malformed cel
 own row: the row is reported, the others are computed.
 
 A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
-. e E + - and the delimiter only, every row full) is split by NumPy and converted by pyarrow when
-it is installed: the same floats, cells and rows as cell by cell (tests/test_points_bulk.py). Any
-other chunk, or every chunk without pyarrow, is read cell by cell by the csv module's rules.
+. e E + - and the delimiter only, every row full) is split and converted by pyarrow's CSV reader
+when pyarrow is installed: the same floats, cells and rows as cell by cell
+(tests/test_points_bulk.py). Its columns stay float64 arrays (``Floats``), its cells the text of
+the chunk (``TextColumn``), until something asks for lists. Any other chunk, or every chunk
+without pyarrow, is read cell by cell by the csv module's rules.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
   ``error``), then one row per point (the rows of a chunk read in bulk, points.py, joined by
-  pyarrow with the numbers in repr's own text: ``shortest``);
+  pyarrow with the numbers in repr's own text, ``_digits``, by two threads);
 - jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
   "warnings"}`` (and
   ``"columns"`` for kept columns);
@@ -77,8 +77,8 @@ class RowWriter:
         self.format = fmt_name
         self.echo = echo
         # ``stdout``: echo is click.echo to standard output, which takes bytes too (the rows of a
-        # chunk read in bulk go as bytes), and big CSV/TSV chunks are written by a thread of
-        # their own (formats/_rows.py drains it before anything else is said)
+        # chunk read in bulk go as bytes), and big CSV/TSV chunks are made into text by threads
+        # of their own (formats/_rows.py drains them before anything else is said)
         self.raw = self.background = stdout
         self._pool: Any = None
         self._writing: deque = deque()
