@@ -28,7 +28,7 @@ _gradcalc_numpy()
 
 from . import many, memory, overhead, points_io, report, single  # noqa: E402
 from .peers import version  # noqa: E402
-from .startup import timed  # noqa: E402
+from .startup import plain_install, timed  # noqa: E402
 
 SECTIONS = ("single", "many", "startup", "memory", "overhead", "points")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,11 +46,15 @@ QUICK = {"sizes": [10**2, 10**3, 10**4], "budget": 5.0, "repeat": 3, "cap": 2.0,
 
 
 def startup(repeat: int, log) -> dict:
-    exe = os.path.join(os.path.dirname(sys.executable), "gradcalc")
+    with plain_install() as (python, exe):
+        return _startup(python, exe, repeat, log)
+
+
+def _startup(python: str, exe: str, repeat: int, log) -> dict:
     seed = [exe, "z*(x+y)", "--at", "x=-2,y=5,z=-4"]
-    rows = [("python -c pass", [sys.executable, "-c", "pass"]),
-            ('python -c "import sympy"', [sys.executable, "-c", "import sympy"])]
-    notes = []
+    rows = [("python -c pass", [python, "-c", "pass"]),
+            ('python -c "import sympy"', [python, "-c", "import sympy"])]
+    notes = ["timed as a regular install runs (benchmarks/startup.py: plain_install)"]
     if os.path.exists(exe):
         rows += [('gradcalc "z*(x+y)" --at x=-2,y=5,z=-4 --no-check', seed + ["--no-check"]),
                  ('gradcalc "z*(x+y)" --at x=-2,y=5,z=-4', seed)]

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GradcalcError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONSTRUCTORS = {"zeros": 2, "ones": 2, "eye": 1, "randn": 2, "rand": 2}   # name -> most sizes
 _CALL = re.compile(r"\b(zeros|ones|eye|randn|rand)\s*\(")
@@ -85,6 +87,8 @@ def check_size(name: str, shape: tuple[int, ...], max_elements: int | None, valu
 def save_gradients(gradient: dict[str, Any], directory: str) -> list[Path]:
     """One ``directory/<name>.npy`` per partial (float64, its input's shape), the directory made
     if missing; the paths written."""
+    from pathlib import Path  # here: a plain run does without pathlib (start-up)
+
     from .lazy import numpy
 
     np = numpy()
@@ -229,6 +233,8 @@ def _from_file(name: str, value: str, max_elements: int | None, finite: bool = T
             said = "no file before ':'" if not shown.strip() else "no member after ':'"
             raise UsageError(f"{said} in the value of {name}", value, whole,
                              hint=f"a member of an .npz archive: {name}=@f.npz:{name}")
+    from pathlib import Path
+
     path = Path(os.path.expanduser(shown))
     place = (start, start + len(shown))
     try:
@@ -405,7 +411,7 @@ def _text(name, shown, path, value, place, max_elements):
 def _exists(shown: str) -> bool:
     """Whether a path names anything; False for a name the system refuses (too long, NUL)."""
     try:
-        return Path(os.path.expanduser(shown)).exists()
+        return os.path.exists(os.path.expanduser(shown))
     except (OSError, ValueError):
         return False
 

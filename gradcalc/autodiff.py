@@ -18,7 +18,6 @@ at 0: pow's local 3·cbrt(x)² is 0 there, cbrt's is ∞) is something reverse m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import partial
 
 from .domains import FLOAT
@@ -26,6 +25,7 @@ from .errors import EvaluationError
 from .graph import Graph
 from .numfmt import fmt
 from .ops import REGISTRY, VARIADIC
+from .records import field, record
 
 _UNARY, _VARIADIC, _VJP = -1, -2, -3   # the `b` slot of a step: one, many arguments, a VJP
 _LINEAR, _MUL = 1, 2   # float_backprop's steps of + and - (partials ±1), and of * (y and x)
@@ -36,7 +36,7 @@ _MUL_RULES = REGISTRY["mul"].partials
 _FAILURES = (ValueError, ZeroDivisionError, OverflowError)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edge:
     """One step of the backward pass: node ``source`` sends gradient to its argument ``target``."""
 
@@ -49,7 +49,7 @@ class Edge:
     total: float         # ∂out/∂target accumulated so far
 
 
-@dataclass
+@record
 class Tape:
     """A graph compiled for evaluating one output with respect to given variables."""
 

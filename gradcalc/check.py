@@ -13,12 +13,12 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass, replace
 
 from .deadline import GAVE_UP, SYMPY_FAILURES, Timeout, deadline, gave_up, with_sympy
 from .domains import FLOAT, sympy_domain
 from .function import Function, Result, SymbolicResult, symbols_for
 from .printing import sstr
+from .records import record, replace
 from .verdicts import SKIPPED, STATUSES, Check, PartialCheck  # noqa: F401 (check.SKIPPED...)
 
 
@@ -303,7 +303,7 @@ def check_symbolic(fn: Function, sym: SymbolicResult, timeout: float = 5.0) -> C
                  seconds=time.perf_counter() - start, expression=sstr(sym.expression))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Equivalence:
     """Whether two expressions are the same function, and what decided it."""
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from .errors import UsageError
 from .lazy import numpy
 from .points import CHUNK, Chunk
+from .records import record
 
 PARQUET = (".parquet", ".pq")
 ARROW = (".arrow", ".feather", ".ipc")
@@ -104,7 +104,7 @@ def _refusal(t, pa) -> str | None:
     return f"values of type {t}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Part:
     """Consecutive rows of one file, read and computed as one piece (a Dask partition): the
     file's row groups (Parquet) or record batches (Arrow) [first, stop), whose first row is the
@@ -341,7 +341,7 @@ def _chunk(batch, start: int, variables: list[str], extras: list[str]) -> Chunk:
 
 # --- writing ----------------------------------------------------------------------------------
 
-@dataclass
+@record
 class Writer:
     """Rows (render.rows.Rows) written to a Parquet or Arrow IPC file a chunk at a time, with the
     CSV output's columns: the variables, kept columns, ``value``, ``d<out>/d<w>``..., ``error``.

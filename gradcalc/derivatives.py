@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 
 from .domains import FLOAT
 from .errors import UsageError
 from .graph import Graph, Node
 from .ops import REGISTRY
+from .records import field, record
 
 MAX_PARTIALS = 500    # distinct partials --order N may list
 
@@ -278,7 +278,7 @@ def _name(prefix: str, x: str) -> str:
     return f"d{n + 1}{top[1 + len(order):]}/{bottom}d{x}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Partial:
     """One partial derivative of order N: with respect to ``wrt`` (in order), at the point."""
 
@@ -308,7 +308,7 @@ def label(wrt, output: str = "f") -> str:
 _SUPERSCRIPT = {k: "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(k)) for k in range(1, 100)}
 
 
-@dataclass
+@record
 class Derivatives:
     """Every distinct partial of ``order`` at a point (or symbolically)."""
 
@@ -379,7 +379,7 @@ def _check_size(current, original) -> None:
                          f"past the limit of {limit:,} (--max-nodes)", hint="lower --order")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hessian:
     """The matrix of second partials at a point, what its eigenvalues say, and the gradient."""
 
@@ -548,7 +548,7 @@ def directional(fn, point: dict, direction: dict, output: str | None = None):
     return out.v, out.t, [(i, v[i].v, v[i].t) for i in tape.order]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JacobianMatrix:
     """∂(outputs)/∂(variables): one row per output, and the determinant when square."""
 
@@ -583,7 +583,7 @@ def jacobian(fn, point: dict | None, outputs) -> JacobianMatrix:
     return JacobianMatrix(outputs, variables, matrix, det)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Implicit:
     """dy/dx (and d²y/dx²) of y defined by F(x, y) = 0 near a point on the curve."""
 

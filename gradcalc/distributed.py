@@ -33,11 +33,11 @@ import functools
 import os
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UsageError
 from .lazy import numpy
+from .records import field, record
 
 HINT = "pip install 'gradcalc[distributed]'"
 PART_ROWS = 1_000_000     # most rows of one partition (a file is cut between row groups)
@@ -57,7 +57,7 @@ def dask(what: str = "the Dask path"):
     return dd
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Job:
     """What every partition's task needs: the program as text (parsed on the worker), the
     variables read from columns, the values fixed for every row, the partials asked for."""
@@ -204,7 +204,7 @@ def _column(series, name: str, invalid: dict[int, str]):
 
 # --- the command line: files in, a directory of parts out -------------------------------------
 
-@dataclass
+@record
 class Outcome:
     """What the cluster reports back: rows in all, and the rows (numbered across the files,
     0-based) that failed, were malformed, or passed a kink (message -> rows)."""
@@ -247,7 +247,7 @@ def run_files(files, job: Job, directory: str, scheduler: str, workers: int | No
     return _outcome(table, files, len(parts), simd)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Read:
     """The columns a partition's task reads from its file."""
 

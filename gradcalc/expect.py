@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from .errors import GradcalcError, UsageError
 from .function import Function
 from .numfmt import simple
+from .records import record
 from .syntax import split_top_level
 
 _PARTIAL = re.compile(r"^d(?P<of>[^\W\d_]\w*)?/d(?P<wrt>[^\W\d_]\w*)$")
@@ -26,7 +26,7 @@ _PRIMES = re.compile(r"^(?P<of>[^\W\d_]\w*)(?P<primes>'+)$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Expectation:
     """One answer to check: the value of ``of`` (wrt None) or ∂of/∂wrt."""
 
@@ -40,7 +40,7 @@ class Expectation:
     option: str = "--expect"    # where the answer was typed, for messages: --expect, or expect
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     """The decision on one answer. A wrong expression comes with a point where it differs from
     the correct one, as a sentence (``counterexample``) and as numbers (``differs_at``, and the

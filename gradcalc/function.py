@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .autodiff import Tape
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError, describe
 from .graph import Graph
+from .records import field, record
 from .syntax import CONSTANTS, DEFAULT_LIMITS, Limits, parse_graph
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     """The output's value and its partial derivatives at one point."""
 
@@ -35,7 +35,7 @@ class Result:
         return {k: d.note for k, d in self.determined.items() if d.value is None}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SymbolicResult:
     """The output and its gradient as SymPy expressions (our reverse pass run on symbols)."""
 
@@ -57,7 +57,7 @@ class Resolved(NamedTuple):
     notes: list[str]             # the program's warnings, and notes on the point
 
 
-@dataclass
+@record
 class Function:
     """A parsed program: parse once, evaluate at as many points as you like."""
 

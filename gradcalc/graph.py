@@ -7,26 +7,45 @@ chain costs what a 3-node one does per node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from .records import field, record
 
-@dataclass(slots=True)
+
 class Node:
     """One tape entry: an op from the registry (or 'input' / 'const') applied to earlier nodes.
 
-    Treat it as immutable. (Not frozen=True: a frozen dataclass is 4x slower to build, and the
-    parser builds one per node.)"""
+    Treat it as immutable. Written by hand, not a record: the parser makes one per node, and a
+    plain __init__ on slots is the fastest to build."""
 
-    op: str
-    args: tuple[int, ...] = ()
-    value: Any = None   # a constant's value; the default of a named constant (pi, e); the
-    #                     parameter of an op with a static one (an axis, an index: ops.Op.static)
-    text: str | None = None      # a literal as typed ("0.5"), or an input's name
-    span: tuple[int, int] = (0, 0)
+    __slots__ = ("op", "args", "value", "text", "span")
+
+    def __init__(self, op: str, args: tuple[int, ...] = (), value: Any = None,
+                 text: str | None = None, span: tuple[int, int] = (0, 0)):
+        self.op = op
+        self.args = args
+        # a constant's value; the default of a named constant (pi, e); the parameter of an op
+        # with a static one (an axis, an index: ops.Op.static)
+        self.value = value
+        self.text = text     # a literal as typed ("0.5"), or an input's name
+        self.span = span
+
+    def _fields(self) -> tuple:
+        return (self.op, self.args, self.value, self.text, self.span)
+
+    def __eq__(self, other):
+        if other.__class__ is not Node:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None   # type: ignore[assignment]   # compared by value, and mutable
+
+    def __repr__(self) -> str:
+        return ("Node(op={!r}, args={!r}, value={!r}, text={!r}, span={!r})"
+                .format(*self._fields()))
 
 
-@dataclass
+@record
 class Graph:
     """The tape plus what the program named: its inputs, its assignments and its output."""
 

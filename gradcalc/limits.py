@@ -17,16 +17,16 @@ other. Where neither decides, or the sides differ, the partial is undetermined: 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .domains import FLOAT
 from .errors import GradcalcError
+from .records import record
 
 HALVINGS = 14        # step sizes h0 ... h0/2^13
 SETTLED = 1e-8       # an extrapolation error below this (relative to max(1, |value|)) settles it
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Determination:
     """How a partial that reverse mode could not give was found, or why it was not."""
 
@@ -53,7 +53,7 @@ class Determination:
                 "note": self.note or None}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Quotients:
     """Difference quotients on one side of the point."""
 

@@ -17,14 +17,15 @@ Adding a function means adding one entry here and its tests; nothing else change
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from .records import record
 
 Rule = Callable[..., Any]   # its result is the domain's: a float, a SymPy expression, a node...
 VARIADIC = -1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Op:
     """One operation: value rule, per-argument derivative rules, domain and spelling."""
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
 from .errors import EvaluationError, UsageError, describe
 from .numfmt import fmt
+from .records import field, record
 
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001,   # PyTorch's customary defaults
               "newton": 1.0}                                 # a full Newton step
@@ -25,7 +25,7 @@ BLOWUP = 1e100     # a value, gradient or parameter beyond this has diverged
 GROWTH = 100       # a loss more than this many times its start is diverging (growth_warning)
 
 
-@dataclass
+@record
 class Optimizer:
     """One optimizer's state and hyper-parameters; ``step`` updates a dict of parameters."""
 
@@ -101,7 +101,7 @@ class Optimizer:
         return {n: params[n] - self.rate * float(d[k]) for k, n in enumerate(names)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One iteration: the point it started from, the value and gradient there."""
 
@@ -115,7 +115,7 @@ class Step:
         return math.sqrt(sum(g * g for g in self.gradient.values()))
 
 
-@dataclass
+@record
 class Outcome:
     """How a run ended: its last good step, why it stopped, whether that is success."""
 
@@ -245,7 +245,7 @@ def _blown_up(step: Step) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Epoch:
     """One pass over the data: its number, the mean of its batch losses, the parameters after."""
 
@@ -255,7 +255,7 @@ class Epoch:
     steps: int                     # optimizer steps so far
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Batch:
     """One optimizer step of fit, so that a progress bar can move per mini-batch (an epoch of a
     big data set may take minutes): where the run is, and this batch's loss before the step."""
@@ -282,7 +282,7 @@ def fit_batches(rows: int, batch_size: int, epochs: int) -> int:
     return epochs * -(-rows // max(1, min(batch_size, rows)))
 
 
-@dataclass
+@record
 class FitOutcome:
     """The fitted parameters, the loss over all the data with them, and how the run ended."""
 
@@ -373,7 +373,7 @@ def start_params(spec: dict | None, seed: int, init: str | None = None,
     return params
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Schedule:
     """How fit goes through the data: passes, rows per optimizer step, their order."""
 

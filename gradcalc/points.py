@@ -22,10 +22,10 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradcalcError, UsageError
+from .records import field, record
 
 CHUNK = 25_000   # rows per chunk: about 75 MB of memory at most, whatever the size of the file
 BULK = 4_096     # a chunk of this many lines or more is read in bulk by pyarrow, when installed,
@@ -36,7 +36,7 @@ WORTH = 20_000   # once the file is that big (a chunk that long or full): the im
 PLAIN = {",": b"0123456789.eE+-,\n", "\t": b"0123456789.eE+-\t\n"}
 
 
-@dataclass
+@record
 class Chunk:
     """Consecutive rows of a points file: values per variable, other columns as text."""
 

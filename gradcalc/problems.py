@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import difflib
 import sys
-from dataclasses import dataclass, field
 
 from .errors import GradcalcError, UsageError
+from .records import field, record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,7 +36,7 @@ SYNONYMS = {"point": "at", "answer": "expect", "answers": "expect", "expected": 
 TOL_USAGE = 'write tol = "REL" or "REL,ABS", e.g. "1e-3"'
 
 
-@dataclass
+@record
 class ProblemReport:
     """One problem's outcome: its verdicts, or why it could not run (``error``, rendered). The
     program and point are kept as written so that a report can show what was checked."""
@@ -53,7 +53,7 @@ class ProblemReport:
         return sum(1 for v in self.verdicts if v.ok)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Score:
     """The unit is the answer. An answer of a problem that could not run counts in the total as
     not right (``not_checked`` of them): a broken problem must not make the score look better,

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UsageError
+from .records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Request:
     """What to compute besides the value and gradient. ``timeout`` is the cross-check's time
     (None: no check at all, and SymPy is never imported)."""
@@ -44,7 +44,7 @@ class Request:
         return 0.0 if self.timeout is None else self.timeout
 
 
-@dataclass
+@record
 class Report:
     """Everything one run found. ``kind`` says which parts are filled in:
 
@@ -379,7 +379,7 @@ def implicit_report(F, y: str, point: dict | None, order: int, request: Request)
 
 # --- many points -------------------------------------------------------------------------------
 
-@dataclass
+@record
 class Batches:
     """Many points, computed chunk by chunk as they are iterated (memory bounded by a chunk, not
     the file); the tallies fill in as they go, for the diagnostics after the rows."""

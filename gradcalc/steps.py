@@ -9,17 +9,16 @@ the labels, so the formula is exactly the rule that produced the number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .autodiff import Tape
 from .domains import FLOAT
 from .function import Function, Result
 from .ops import REGISTRY
+from .records import record
 
 _SHOWN = {"*": "·"}   # how an operator is shown in a definition, where it differs
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForwardStep:
     step: int
     node: str            # label
@@ -27,7 +26,7 @@ class ForwardStep:
     value: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BackwardStep:
     step: int
     source: str          # the consumer's label (the edge runs source → target)
@@ -45,7 +44,7 @@ class BackwardStep:
         return f"{self.source} → {self.target}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Walkthrough:
     output: str
     forward: tuple[ForwardStep, ...]

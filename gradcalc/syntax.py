@@ -22,17 +22,17 @@ import itertools
 import math
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .errors import ParseError, describe
 from .graph import Graph, Node
 from .ops import FUNCTIONS, TENSOR_NAMES, arity_text, lookup_call
+from .records import record
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """What one program may cost. Text from a source nobody controls must not take unbounded time
     or memory; each bound can be raised (the command line's --max-* options), or lifted with
@@ -1089,7 +1089,7 @@ _F_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div",
           _F_PLUS: "add", _F_MINUS: "sub", _F_TIMES: "mul", _F_DIVIDE: "div"}
 
 
-@dataclass
+@record
 class _Resume:
     """Where the fast path handed over: the graph of the statements it read (its names are the
     parser's env), the start of a separator token before the first statement it did not read (or

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, UsageError
 from .ops import REGISTRY, VARIADIC, ShapeError, ValueRefused
+from .records import field, record
 
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorResult:
     """The scalar output's value and its gradient, each partial of its input's shape."""
 
@@ -154,7 +154,7 @@ def compile_tape(fn, point: dict, output: str | None = None, wrt=None):
     return resolved._replace(tape=narrow)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Plan:
     """A tape specialised to the names and shapes of a point (made once per shape signature and
     kept with the Function's tapes): every node's shape from the shapes pass, the value list
@@ -518,7 +518,7 @@ def _index(x, at) -> str:
     return "[" + ", ".join(str(k if n > 1 else 0) for k, n in zip(own, shape, strict=True)) + "]"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NumericalCheck:
     """The gradient against central differences: the largest relative error (CS231n's
     rel_error, |a - b| / max(1e-8, |a| + |b|)) per input, over single entries and directions."""

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .ops import REGISTRY, slice_text
+from .records import record
 from .steps import node_labels
 from .tensor import Shape, shape_text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorForwardStep:
     step: int
     node: str            # label: the program's name, an input's name, or t1, t2, ...
@@ -32,7 +32,7 @@ class TensorForwardStep:
     value: Any           # a float, or a float64 array
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorBackwardStep:
     step: int
     source: str          # the consumer's label (the edge runs source → target)
@@ -58,7 +58,7 @@ class TensorBackwardStep:
         return self.shape == self.target_shape
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorWalkthrough:
     output: str
     forward: tuple[TensorForwardStep, ...]
@@ -75,7 +75,7 @@ class TensorWalkthrough:
 
 # --- the formulas ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edge:
     """What a formula is written from: the names (labels) and shapes around one edge."""
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
 from .deadline import with_sympy
 from .domains import FUNCTIONS, sympy_domain
+from .records import record, replace
 
 MAX_ENTRIES = 36      # entries of the point's inputs, in all, that SymPy checks one by one
 TOLERANCE = 1e-8      # the scalar check's: |ours - SymPy's| ≤ 1e-8·max(|ours|, |SymPy's|) + 1e-12
@@ -38,7 +38,7 @@ _MAX_JUMPS = 6        # kinks met at once in one entry's derivative: past it, un
 
 # --- the verdicts --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntryCheck:
     """One entry of one partial that a method did not confirm (agreeing entries are counted)."""
 
@@ -52,7 +52,7 @@ class EntryCheck:
     #                                  max(a, b))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InputCheck:
     """The verdict on one partial (an input's, or an intermediate's with --wrt)."""
 
@@ -64,7 +64,7 @@ class InputCheck:
     problems: tuple[EntryCheck, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorCheck:
     """How an array program's gradient was checked and what came of it."""
 

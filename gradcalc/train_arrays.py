@@ -33,18 +33,18 @@ import math
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .autodiff import Tape
 from .errors import EvaluationError, GradcalcError, UsageError, describe
 from .optimize import BLOWUP, Batch, Optimizer, Schedule, growth_warning, known_only
+from .records import field, record
 from .tensor import _plan as plan_of
 from .tensor import label_inputs, shape_text, shapes
 
 # --- the optimizer --------------------------------------------------------------------------
 
-@dataclass
+@record
 class TrainingOptimizer(Optimizer):
     """An Optimizer (sgd, momentum, adam: PyTorch's rules) with weight decay and a step
     learning-rate schedule, which also steps arrays in place (``step_arrays``). On scalars its
@@ -115,7 +115,7 @@ class TrainingOptimizer(Optimizer):
 
 # --- data -----------------------------------------------------------------------------------
 
-@dataclass
+@record
 class Data:
     """Named float64 arrays sharing their first axis (the examples), and where each came from."""
 
@@ -356,7 +356,7 @@ def save_params(path: str, params: dict[str, Any]) -> None:
 
 # --- the model: names, shapes and labels checked once, the tape compiled once ---------------
 
-@dataclass
+@record
 class Model:
     """A program ready to train: its loss tape (the parameters its only variables), the
     forward steps of the loss and every reported statement, and where each value goes."""
@@ -618,7 +618,7 @@ def evaluate(model: Model, data: Data, params: dict, batch_size: int) -> dict[st
     return {name: total / data.rows for name, total in totals.items()}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EpochFigures:
     """One pass over the training data: the training figures (each reported statement's mean
     over the epoch's mini-batches, weighted by their sizes, each taken before its step, as the
@@ -634,7 +634,7 @@ class EpochFigures:
     steps: int                                # optimizer steps so far
 
 
-@dataclass
+@record
 class ArrayOutcome:
     """How an array fit ended: the parameters (the last good ones when it diverged)."""
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from .domains import FLOAT
 from .errors import EvaluationError, UsageError
 from .lazy import numpy
 from .ops import REGISTRY
+from .records import field, record
 
 BLOCK = 65_536     # most points per block of the op-by-op path
 SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op path)
@@ -35,7 +35,7 @@ CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
 
-@dataclass
+@record
 class Batch:
     """Values and partials at many points: float64 arrays, NaN where a point failed.
 
@@ -126,7 +126,7 @@ def _set_aside(point: dict, errors: dict[int, str], n: int) -> dict:
     return {k: np.where(skip, 0.0, c) for k, c in point.items()}
 
 
-@dataclass
+@record
 class _Swept:
     """What a sweep over the points fills in, point by point."""
 
@@ -206,7 +206,7 @@ def _deal(block, starts) -> None:
         helper.result()
 
 
-@dataclass
+@record
 class _Job:
     """What every block of a sweep shares."""
 

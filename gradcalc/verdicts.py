@@ -3,10 +3,10 @@ Apart from the checker, so that a run without a check (--no-check) need not impo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PartialCheck:
     """One partial derivative as the checker sees it."""
 
@@ -24,7 +24,7 @@ class PartialCheck:
 STATUSES = ("agree", "kink", "ill-conditioned", "undetermined", "disagree", "skipped")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     """The outcome of a cross-check: which method ran, and per-partial verdicts."""
 

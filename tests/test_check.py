@@ -1,13 +1,12 @@
 """The cross-check: SymPy agrees, disagreement is caught, and the time bound falls back to central
 differences."""
 
-import dataclasses
 import time
 
 import pytest
 
 import gradcalc
-from gradcalc import ops
+from gradcalc import ops, records
 from gradcalc.check import check_point, check_symbolic
 from gradcalc.deadline import deadline
 from gradcalc.printing import sstr
@@ -38,7 +37,7 @@ def test_intermediates_are_checked_too():
 
 
 def test_a_wrong_rule_is_caught(monkeypatch):
-    wrong = dataclasses.replace(ops.REGISTRY["sin"], partials=(lambda D, x, out: -D.cos(x),))
+    wrong = records.replace(ops.REGISTRY["sin"], partials=(lambda D, x, out: -D.cos(x),))
     monkeypatch.setitem(ops.REGISTRY, "sin", wrong)
     r, c = check("sin(x)*y", x=0.5, y=2)
     assert c.status == "disagree"
@@ -47,7 +46,7 @@ def test_a_wrong_rule_is_caught(monkeypatch):
 
 
 def test_a_wrong_rule_is_caught_by_finite_differences_too(monkeypatch):
-    wrong = dataclasses.replace(ops.REGISTRY["exp"], partials=(lambda D, x, out: 2 * out,))
+    wrong = records.replace(ops.REGISTRY["exp"], partials=(lambda D, x, out: 2 * out,))
     monkeypatch.setitem(ops.REGISTRY, "exp", wrong)
     _r, c = check("exp(x)", timeout=0, x=0.5)
     assert (c.method, c.status) == ("finite-difference", "disagree")
@@ -150,7 +149,7 @@ def test_intermediate_not_on_the_output_path_has_zero_gradient():
 
 
 def test_a_kink_elsewhere_does_not_hide_a_wrong_rule(monkeypatch):
-    wrong = dataclasses.replace(ops.REGISTRY["mul"], partials=(
+    wrong = records.replace(ops.REGISTRY["mul"], partials=(
         lambda D, x, y, out: y, lambda D, x, y, out: 3 * x))
     monkeypatch.setitem(ops.REGISTRY, "mul", wrong)
     r, c = check("c*d + relu(y)", c=1, d=2, y=0)

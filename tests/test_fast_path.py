@@ -3,7 +3,6 @@ again with a point of the same names takes a plan made on the first call. Its an
 and errors must be the full path's own, bit for bit: each call below is compared with the same
 call on a freshly parsed Function (which has no plan, so takes the full path)."""
 
-import dataclasses
 import math
 import random
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import gradcalc
+from gradcalc import records
 from gradcalc.function import _PLAN, Result, _plan_key
 
 UNARY = ["sin", "cos", "exp", "log", "sqrt", "abs", "relu", "tanh", "cbrt", "step", "sign",
@@ -130,11 +130,11 @@ def test_the_result_of_the_fast_path_is_a_whole_result():
     f.gradient(x=1.0, y=2.0, wrt=["x", "q"])
     f.gradient(x=1.0, y=2.0, wrt=["x", "q"])
     r = _planned(f, {"x": 1.0, "y": 2.0}, ["x", "q"]).gradient({"x": 3.0, "y": -1.0})
-    assert set(vars(r)) == {field.name for field in dataclasses.fields(Result)}
+    assert set(vars(r)) == {field.name for field in records.fields(Result)}
     assert r == Result("f", 0.0, {"x": 0.0, "q": 1.0}, {"x": 3.0, "y": -1.0},
                        intermediates={"q": -3.0})
     assert r.undetermined == {}
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenInstanceError):
         r.value = 1.0   # type: ignore[misc]
 
 

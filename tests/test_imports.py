@@ -146,3 +146,21 @@ def test_rich_is_imported_when_the_table_needs_it():
                                  "--format", "plain"])
     assert out == "f = -12\ndf/dx = -4\ndf/dy = -4\ndf/dz = 3\n"
     assert not _top(modules, "rich") and not _top(modules, "gradcalc.check")
+
+
+def test_the_console_script_runs_a_common_command_line_without_click():
+    """``gradcalc ... --no-check`` through the console script (cli.entry): quick.py reads the
+    command line, so neither click nor what it imports is loaded; nor are dataclasses (records)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nfrom gradcalc.cli import entry\n"
+            "os._exit = lambda code: sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules))\n"
+            "entry()\n")
+    r = subprocess.run([sys.executable, "-c", code, "z*(x+y)", "--at", "x=-2,y=5,z=-4",
+                        "--no-check"], capture_output=True, text=True, check=False)
+    assert r.stdout.splitlines()[-2:] == ["z             -4         3",
+                                          "not cross-checked (--no-check)"]
+    modules = set(r.stderr.rsplit("MODULES ", 1)[1].split())
+    heavy = NOT_IMPORTED_BY_A_PLAIN_RUN + ["click", "dataclasses", "inspect"]
+    assert [m for m in heavy if _top(modules, m)] == []

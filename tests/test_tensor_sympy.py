@@ -3,7 +3,6 @@ object-array domain against the tensor domain, SymPy's partials against closed f
 caught, kinks undetermined, and the choice of method shown in every format."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from gradcalc import Function
 from gradcalc.cli import main
 from gradcalc.domains import tensor_domain
 from gradcalc.ops import REGISTRY
+from gradcalc.records import replace
 from gradcalc.report import Request, tensor_report
 from gradcalc.tensor import gradient
 from gradcalc.tensor_sympy import (

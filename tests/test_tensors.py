@@ -318,8 +318,7 @@ def test_every_array_op_is_tested_here():
 
 
 def test_numerical_check_passes_a_right_gradient_and_fails_a_wrong_one():
-    from dataclasses import replace
-
+    from gradcalc.records import replace
     from gradcalc.tensor import numerical_check
 
     f = Function("mean((X@w - y)^2)")

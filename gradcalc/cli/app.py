@@ -1,6 +1,7 @@
 """What every command shares: the settings of one run (passed along, never module-level), the
-one guard that turns errors into exit codes, reading the program, and the click classes that
-print usage errors in gradcalc's own format.
+one guard that turns errors into exit codes, reading the program, and ``echo``. No click here:
+the gradient command's common runs never import it (``quick.py``; click_base.py has the click
+classes).
 
 Exit codes: 0 ok; 1 the answer failed (the check disagreed, a partial is undetermined, an
 answer is wrong, some of many points failed); 2 bad input or usage; 3 a bug in gradcalc.
@@ -11,17 +12,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
-
-import click
 
 from ..errors import GradcalcError, UsageError
+from ..records import record
 from ..syntax import DEFAULT_LIMITS, Limits
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """How this run talks to the user: --quiet, --no-color, the --max-* limits."""
 
@@ -33,7 +30,7 @@ class Settings:
     def note(self, text: str) -> None:
         """A warning or note on standard error, unless --quiet."""
         if not self.quiet:
-            click.echo(text, err=True)
+            echo(text, err=True)
 
     def console(self, stderr: bool = False):
         # rich honours NO_COLOR and colours only terminals
@@ -86,11 +83,26 @@ def _decode(data: bytes, where: str) -> str:
                          f"{data[exc.start:exc.start + 1]!r})") from None
 
 
-def settings_of(ctx: click.Context, quiet: bool, no_color: bool, limits: Limits = DEFAULT_LIMITS,
+def echo(message: str | bytes = "", nl: bool = True, err: bool = False) -> None:
+    """Write a line to standard output (or error), as click.echo does with text and bytes, and
+    flush it (so that errors and output keep their order). Bytes go to the stream's buffer."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:   # no standard stream (pythonw)
+        return
+    if isinstance(message, (bytes, bytearray)):
+        stream.flush()
+        stream.buffer.write(bytes(message) + b"\n" if nl else message)
+        stream.buffer.flush()
+        return
+    stream.write(message + "\n" if nl else message)
+    stream.flush()
+
+
+def settings_of(own_process: bool, quiet: bool, no_color: bool, limits: Limits = DEFAULT_LIMITS,
                 memory: int | None = None) -> Settings:
     """This run's settings; with --max-memory in a process of gradcalc's own (``entry``), the
     address space is bounded too."""
-    if memory and (ctx.find_root().obj or {}).get("own_process"):
+    if memory and own_process:
         _cap_memory(memory)
     return Settings(quiet, not no_color, limits, memory)
 
@@ -102,22 +114,22 @@ def guarded(run, settings: Settings | None = None) -> int:
     try:
         return run()
     except GradcalcError as exc:
-        click.echo(exc.render(), err=True)
+        echo(exc.render(), err=True)
         return 2
     except BrokenPipeError:
         return 0
     except MemoryError:
         limit = settings.memory if settings is not None else None
-        click.echo("error: out of memory" + (f" (the limit is {limit:,} MB: --max-memory)"
+        echo("error: out of memory" + (f" (the limit is {limit:,} MB: --max-memory)"
                                              if limit else ""), err=True)
         return 2
     except OSError as exc:   # e.g. writing to a full disk
-        click.echo(f"error: {exc.strerror or exc}", err=True)
+        echo(f"error: {exc.strerror or exc}", err=True)
         return 2
     except Exception as exc:  # a bug
         if os.environ.get("GRADCALC_DEBUG"):
             raise
-        click.echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+        echo(f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
                    "gradcalc; please report it with the command you ran. "
                    "GRADCALC_DEBUG=1 shows the details.", err=True)
         return 3
@@ -157,35 +169,6 @@ def _cap_memory(megabytes: int) -> None:
             pass
 
 
-class _Guarded(click.Command):
-    """Mixin for click commands and groups: usage errors in gradcalc's 'error: ...' format
-    (exit 2), and the whole run under ``guarded`` (a bug is exit 3, never a traceback).
-    (A click.Command itself only so that its ``main`` is checked against click's.)"""
-
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> NoReturn:
-        """click's main, always as if ``standalone_mode`` were False, then exit."""
-
-        def run():
-            try:
-                rv = super(_Guarded, self).main(args, prog_name, complete_var,
-                                                standalone_mode=False, **extra)
-            except click.ClickException as exc:
-                click.echo(f"error: {exc.format_message()}", err=True)
-                click.echo(f"hint: {prog_name or 'gradcalc'} --help lists the options", err=True)
-                return exc.exit_code
-            except click.Abort:
-                return 130
-            return rv if isinstance(rv, int) else 0
-
-        sys.exit(guarded(run))
-
-
-class Command(_Guarded, click.Command):
-    """A gradcalc command."""
-
-
 def title(file, source: str) -> str:
     """What the output's header calls the program: a file's name, then (when it is short) its
     statements without comments, a line each; or the program as typed."""
@@ -219,4 +202,4 @@ def warn(settings: Settings, warnings, check=None, result=None) -> None:
                       "moves by more than the difference when the point moves by a few ulps")
     if check.status == "disagree":
         bad = [p.name for p in check.partials if p.status == "disagree"] or ["the value"]
-        click.echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)
+        echo(f"error: the cross-check disagrees on {', '.join(bad)}", err=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .app import Command, Settings, guarded, settings_of
+from .app import Settings, echo, guarded, settings_of
+from .click_base import Command, own_process
 
 
 @click.command("check", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +20,7 @@ def check_command(ctx, problem_file, fmt, quiet, no_color):
     score. Exit 0 if all are right, 1 if any is wrong, 2 if a problem cannot be run."""
     from ..problems import load, run
 
-    settings = settings_of(ctx, quiet, no_color)
+    settings = settings_of(own_process(ctx), quiet, no_color)
     return guarded(lambda: _report(run(load(problem_file)), fmt, settings), settings)
 
 
@@ -38,7 +39,7 @@ def _json(reports, total, settings: Settings) -> None:
 
     from ..render.formats import answers_json
 
-    click.echo(json.dumps({
+    echo(json.dumps({
         "problems": [{"name": r.name, "program": r.program, "at": r.at,
                       "answers": answers_json(r.verdicts), "right": r.right,
                       "total": r.answers, "error": r.error} for r in reports],
@@ -52,11 +53,11 @@ def _plain(reports, total, settings: Settings) -> None:
 
     for k, r in enumerate(reports, start=1):
         head = "could not run" if r.error else f"{r.right} of {len(r.verdicts)} right"
-        click.echo(f"# {k}. {r.name}: {head}")
-        click.echo(f"# program: {' '.join(r.program.split())}")
-        click.echo(f"# at: {r.at}" if r.at else "# at: no point (answers checked symbolically)")
-        click.echo(r.error if r.error else answers_plain(r.verdicts))
-    click.echo(f"score: {total.sentence}")
+        echo(f"# {k}. {r.name}: {head}")
+        echo(f"# program: {' '.join(r.program.split())}")
+        echo(f"# at: {r.at}" if r.at else "# at: no point (answers checked symbolically)")
+        echo(r.error if r.error else answers_plain(r.verdicts))
+    echo(f"score: {total.sentence}")
 
 
 def _table(reports, total, settings: Settings) -> None:

@@ -6,7 +6,8 @@ import click
 
 from ..errors import UsageError
 from ..points import every_variable, parse_point
-from .app import Command, Settings
+from .app import Settings, echo
+from .click_base import Command
 from .training import live as live_progress
 from .training import optimizer_json, optimizer_options, run_training
 
@@ -75,7 +76,7 @@ def _descend(o, opt, settings: Settings) -> int:
         import json
 
         last = outcome.last
-        click.echo(json.dumps({
+        echo(json.dumps({
             "output": out, "optimizer": optimizer_json(opt), "start": point,
             "point": last.point, "value": last.value, "gradient": last.gradient,
             "gradient_norm": last.norm, "steps": last.number, "converged": outcome.converged,
@@ -87,7 +88,7 @@ def _descend(o, opt, settings: Settings) -> int:
 
         descend_table(settings.console(), out, point, outcome, opt, o.digits)
     if outcome.diverged:
-        click.echo(f"error: {outcome.reason}; the last good point is step "
+        echo(f"error: {outcome.reason}; the last good point is step "
                    f"{outcome.last.number}", err=True)
     return 1 if outcome.diverged else 0
 

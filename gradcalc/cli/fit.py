@@ -11,7 +11,8 @@ import click
 from ..errors import UsageError, describe
 from ..points import parse_point
 from ..syntax import split_top_level
-from .app import Command, Settings
+from .app import Settings, echo
+from .click_base import Command
 from .many import open_points
 from .training import live as live_progress
 from .training import optimizer_json, optimizer_options, run_training
@@ -158,7 +159,7 @@ def _fit(o, opt, settings: Settings) -> int:
     if o.fmt == "json":
         import json
 
-        click.echo(json.dumps({
+        echo(json.dumps({
             "output": o.output or fn.output, "optimizer": optimizer_json(opt),
             "initial": params, "params": outcome.params, "loss": outcome.loss,
             "rows": rows, "epochs": outcome.epochs, "steps": outcome.steps,
@@ -180,7 +181,7 @@ def _fit(o, opt, settings: Settings) -> int:
 def _finish(outcome, o, settings: Settings) -> int:
     """What a fit says last, on stderr, and its exit code: 1 when it diverged."""
     if outcome.diverged:
-        click.echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
+        echo(f"error: {outcome.reason}; the parameters shown are the last good ones",
                    err=True)
     elif o.save:
         settings.note(f"wrote the parameters to {o.save}")
@@ -289,7 +290,7 @@ def _fit_arrays(fn, o, opt, settings: Settings) -> int:
     if o.fmt == "json":
         import json
 
-        click.echo(json.dumps(_arrays_json(model, data, validation, outcome, opt, o),
+        echo(json.dumps(_arrays_json(model, data, validation, outcome, opt, o),
                               ensure_ascii=False, indent=2))
     else:
         from ..render.training import array_fit_table

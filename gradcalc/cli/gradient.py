@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__, formats
-from ..errors import GradcalcError, UsageError
-from ..syntax import Limits
-from .app import Command, Settings, guarded, settings_of
-from .options import Options
+from .click_base import Command, own_process
+from .dispatch import start
+from .options import DEFAULTS, Options
 
 EXAMPLES = """
 \b
@@ -110,12 +109,12 @@ class _Command(Command):
                    "square.")
 @click.option("--format", "fmt",
               type=click.Choice(formats.names()),
-              default="table", show_default=True,
+              default=DEFAULTS.fmt, show_default=True,
               help="Output format. json: one object (an array for several points); jsonl: an "
                    "object per point per line; csv/tsv: a header row, then a row per point.")
 @click.option("--digits", type=click.IntRange(1, 17), default=None,
               help="Significant digits shown (default: 6 in tables, full precision otherwise).")
-@click.option("--check-timeout", type=click.FloatRange(0, 86400), default=5.0,
+@click.option("--check-timeout", type=click.FloatRange(0, 86400), default=DEFAULTS.check_timeout,
               show_default=True,
               metavar="SECONDS", help="Time allowed for SymPy before falling back to central "
                                       "differences.")
@@ -135,7 +134,7 @@ class _Command(Command):
                    "the forward and backward passes in a browser, with the graph, each node's "
                    "chain rule, the gradient check and a descent step (one scalar point).")
 @click.option("--rankdir", type=click.Choice(["auto", "LR", "TB"], case_sensitive=False),
-              default="auto", show_default=True,
+              default=DEFAULTS.rankdir, show_default=True,
               help="Which way --graph draws: LR (inputs left, output right), TB (top to "
                    "bottom), or auto (whichever fits a 16:9 screen better).")
 @click.option("--tree", is_flag=True, help="Show the graph as a tree in the terminal.")
@@ -160,20 +159,24 @@ class _Command(Command):
               help="Also compute the value and gradient with mpmath at DIGITS significant digits.")
 @click.option("--tol", metavar="REL[,ABS]",
               help="Tolerance for numeric answers (default: as precise as the digits written).")
-@click.option("--max-size", type=click.IntRange(0), default=5_000_000, show_default=True,
+@click.option("--max-size", type=click.IntRange(0), default=DEFAULTS.max_size, show_default=True,
               metavar="CHARS", help="Longest program accepted (0: no limit).")
-@click.option("--max-nodes", type=click.IntRange(0), default=1_000_000, show_default=True,
+@click.option("--max-nodes", type=click.IntRange(0), default=DEFAULTS.max_nodes, show_default=True,
               metavar="N", help="Most graph nodes a program may have (0: no limit).")
-@click.option("--max-depth", type=click.IntRange(0), default=100_000, show_default=True,
+@click.option("--max-depth", type=click.IntRange(0), default=DEFAULTS.max_depth, show_default=True,
               metavar="N", help="Deepest nesting of parentheses and calls (0: no limit).")
-@click.option("--max-digits", type=click.IntRange(0), default=100_000, show_default=True,
+@click.option("--max-digits", type=click.IntRange(0), default=DEFAULTS.max_digits,
+              show_default=True,
               metavar="N", help="Most digits of one exact number with --exact (0: no limit).")
-@click.option("--max-memory", type=click.IntRange(0), default=4096, show_default=True,
+@click.option("--max-memory", type=click.IntRange(0), default=DEFAULTS.max_memory,
+              show_default=True,
               metavar="MB", help="Most memory the process may take (0: no limit).")
-@click.option("--max-elements", type=click.IntRange(0), default=10_000_000, show_default=True,
+@click.option("--max-elements", type=click.IntRange(0), default=DEFAULTS.max_elements,
+              show_default=True,
               metavar="N", help="Most entries of one input array (--at W=@w.npy, "
                                 "randn(m, n)...), refused before any arithmetic (0: no limit).")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, metavar="N",
+@click.option("--seed", type=click.IntRange(0), default=DEFAULTS.seed,
+              show_default=True, metavar="N",
               help="Seed of randn(...) and rand(...) in --at values: the same seed gives the "
                    "same numbers on every run.")
 @click.option("--save-gradients", metavar="DIR",
@@ -190,72 +193,4 @@ def gradient_command(ctx, **options):
     PROGRAM is an expression such as "z*(x+y)", or statements "q = x + y; f = z*q" separated by
     ';' or newlines. Use '-' to read it from standard input.
     """
-    import sys
-
-    if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)   # exact numbers print whole (--max-digits bounds them)
-    o = Options(**options)
-    limits = Limits(*(n or None for n in (o.max_size, o.max_nodes, o.max_depth, o.max_digits)))
-    settings = settings_of(ctx, o.quiet, o.no_color, limits, o.max_memory or None)
-    return guarded(lambda: run(o, settings), settings)
-
-
-def run(o: Options, settings: Settings) -> int:
-    """Choose what to compute from the options; with --format json an error is a JSON object on
-    standard output too, so a script always has one to read."""
-    try:
-        return _dispatch(o, settings)
-    except GradcalcError as exc:
-        if o.fmt != "json":
-            raise
-        click.echo(exc.render(), err=True)
-        click.echo(formats.get("json").error(exc.message, 2))
-        return 2
-
-
-def _html_applies(o: Options) -> None:
-    """--html walks through the gradient at one point; refuse it where there is none."""
-    if o.points_file is not None or len(o.at) > 1:
-        raise UsageError("--html walks through one point; it takes a single --at",
-                         hint="write one page per point")
-    other = o.given("implicit", "order", "jacobian")
-    if o.output and "," in o.output:
-        other.append("-o with several outputs")
-    if other:
-        raise UsageError(f"--html walks through the gradient at one point; it does not combine "
-                         f"with {', '.join(other)}",
-                         hint="drop those options, or use --steps and --graph for them")
-
-
-def _dispatch(o: Options, settings: Settings) -> int:
-    if o.save_gradients is not None and (
-            o.implicit is not None or o.jacobian or (o.output and "," in o.output) or o.hessian
-            or o.order is not None or o.points_file is not None or len(o.at) > 1):
-        raise UsageError("--save-gradients writes the gradient of an array program at one "
-                         "point", hint='e.g. gradcalc "sum(W@x)" --at "W=@w.npy,x=[1,2]" '
-                                       "--save-gradients grads")
-    if o.html_file is not None:
-        _html_applies(o)
-    if o.points_file is None and len(o.at) < 2 and (o.save_points is not None
-                                                     or o.scheduler is not None):
-        raise UsageError(f"{o.given('save_points', 'scheduler')[0]} works with many points "
-                         "(--points FILE, or --at given more than once)",
-                         hint="e.g. gradcalc \"z*(x+y)\" --points points.parquet "
-                              "--save-points out.parquet")
-    # each kind of run imports its own module (start-up time: issue 18)
-    if o.implicit is not None or (o.output and "," in o.output) or o.hessian or \
-            o.order is not None:
-        from . import higher
-
-        if o.implicit is not None:
-            return higher.implicit(o, settings)
-        if o.output and "," in o.output:
-            return higher.outputs(o, settings)
-        return higher.higher(o, settings)
-    if o.points_file is not None or len(o.at) > 1:
-        from . import many
-
-        return many.many(o, settings)
-    from . import point
-
-    return point.point(o, settings)
+    return start(Options(**options), own_process(ctx))

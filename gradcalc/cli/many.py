@@ -9,14 +9,12 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 
-import click
-
 from .. import formats
 from ..errors import UsageError
 from ..function import Function
 from ..points import CHUNK, Chunk, PointsFile, parse_point
 from ..report import Batches
-from .app import Settings
+from .app import Settings, echo
 from .options import Options
 
 
@@ -310,14 +308,14 @@ def _summary(settings: Settings, b: Batches, locate=None) -> None:
                       + ")" + (f"; {'; '.join(reasons)}" if reasons else ""))
     for k, c in b.disagree():
         bad = [p.name for p in c.partials if p.status == "disagree"] or ["the value"]
-        click.echo(f"error: the cross-check disagrees at {at([k])} on {', '.join(bad)}",
+        echo(f"error: the cross-check disagrees at {at([k])} on {', '.join(bad)}",
                    err=True)
     if b.failed:
-        click.echo(f"error: {len(b.failed)} of {b.total} points could not be computed "
+        echo(f"error: {len(b.failed)} of {b.total} points could not be computed "
                    f"({at(b.failed)}); their rows say why", err=True)
     if b.malformed:
         n = len(b.malformed)
-        click.echo(f"error: {n} row{'s' * (n != 1)} of the points file "
+        echo(f"error: {n} row{'s' * (n != 1)} of the points file "
                    f"{'are' if n != 1 else 'is'} malformed ({at(b.malformed)}); their "
                    "rows say why", err=True)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import click
-
 from .. import formats
 from ..errors import UsageError
-from .app import Settings
+from .app import Settings, echo
 
 
 class Options(NamedTuple):
@@ -78,4 +76,16 @@ class Options(NamedTuple):
         return None if self.no_check else self.check_timeout
 
     def out(self, settings: Settings) -> formats.Out:
-        return formats.Out(click.echo, settings, self.digits, not self.no_symbolic, self.tree)
+        return formats.Out(echo, settings, self.digits, not self.no_symbolic, self.tree)
+
+
+# The defaults, in one place: the click declarations (gradient.py) and quick.py read them here.
+DEFAULTS = Options(
+    program=None, file=None, at=(), points_file=None, keep_columns=False, chunk_size=None,
+    save_points=None, scheduler=None, wrt=None, output=None, jacobian=False, fmt="table",
+    digits=None, check_timeout=5.0, no_check=False, no_symbolic=False, steps=False,
+    graph_file=None, html_file=None, rankdir="auto", tree=False, hessian=False, direction=None,
+    implicit=None, order=None, expect=(), exact=False, precision=None, tol=None,
+    max_size=5_000_000, max_nodes=1_000_000, max_depth=100_000, max_digits=100_000,
+    max_memory=4096, max_elements=10_000_000, seed=0, save_gradients=None, quiet=False,
+    no_color=False)

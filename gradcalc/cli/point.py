@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import click
-
 from ..errors import UsageError
 from ..function import Function
 from ..points import parse_point
 from ..report import Request, point_report, symbolic_report
-from .app import Settings, title, warn
+from .app import Settings, echo, title, warn
 from .options import Options
 
 _EXTRAS = ("steps", "graph_file", "html_file", "tree", "exact", "precision")
@@ -122,7 +120,7 @@ def _tensor(fn, point, o: Options, settings: Settings) -> int:
     warn(settings, report.warnings)
     check = report.tensor_check
     if check is not None and not check.passed:
-        click.echo(f"error: {check.problem()}", err=True)
+        echo(f"error: {check.problem()}", err=True)
     if o.steps:
         from ..render.tensor_steps import render
 

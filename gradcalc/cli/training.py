@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import click
 
 from .app import Settings, guarded, settings_of
+from .click_base import own_process
 
 
 def optimizer_options(f):
@@ -43,7 +44,7 @@ def optimizer_options(f):
 def run_training(ctx, options: dict, body) -> int:
     """Run ``body(o, optimizer, settings)`` for a training command, under the guard."""
     o = SimpleNamespace(**options)
-    settings = settings_of(ctx, o.quiet, o.no_color)
+    settings = settings_of(own_process(ctx), o.quiet, o.no_color)
 
     def run():
         from ..optimize import Optimizer

@@ -9,10 +9,10 @@ of the run (digits, colour, the console for rich).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
+from ..records import record
 from . import csv, json, jsonl, latex, plain, table, tsv
 
 DEFAULT = "table"
@@ -50,11 +50,11 @@ def renderer(name: str, kind: str):
     return module
 
 
-@dataclass
+@record
 class Out:
     """Where a renderer writes, and how the user asked numbers to look."""
 
-    echo: Any                       # click.echo's signature: (text, nl=True)
+    echo: Any                       # cli.app.echo's signature: (text, nl=True)
     settings: Any                   # cli.app.Settings (quiet, colour, console())
     digits: int | None = None       # --digits: None means each format's own default
     symbolic: bool = True           # show the SymPy column (--no-symbolic hides it)

@@ -8,15 +8,14 @@ import sys
 
 def write(name: str, report, out) -> None:
     """Every row of a many-points report, as the chunks come."""
-    import click
-
+    from ..cli.app import echo
     from ..render.rows import Columns, RowWriter
 
     b = report.batches
     console = out.console() if name == "table" else None
     writer = RowWriter(name, out.echo, Columns(b.output, b.names, b.wrt, b.extras), out.digits,
                        console, title=f"{b.output} = {' '.join(report.source.split())[:60]}",
-                       stdout=out.echo is click.echo and _binary(sys.stdout))
+                       stdout=out.echo is echo and _binary(sys.stdout))
     try:
         for rows in b:
             writer.write(rows)
@@ -27,7 +26,7 @@ def write(name: str, report, out) -> None:
 
 
 def _binary(stream) -> bool:
-    """Whether click.echo can write bytes to ``stream`` (through its binary buffer)."""
+    """Whether echo can write bytes to ``stream`` (through its binary buffer)."""
     return getattr(stream, "buffer", None) is not None
 
 

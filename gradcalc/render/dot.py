@@ -20,10 +20,10 @@ import html
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..numfmt import fmt
+from ..records import record
 from .arrays import shape_text
 
 GRADIENT_COLOUR = "#c2410c"   # orange, as in textbook figures (dark enough for a projector)
@@ -51,7 +51,7 @@ def _h(text: str) -> str:
 SPLIT_INPUTS_ABOVE = 100
 
 
-@dataclass
+@record
 class _Box:
     """A node as drawn: its DOT names (one per copy), HTML label and plain lines (for sizing)."""
 

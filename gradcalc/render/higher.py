@@ -4,13 +4,13 @@ axes, its eigenvalues and the second-derivative test; the partials of order N by
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from ..numfmt import fmt
+from ..records import record
 from .table import _MARKS, Col, _cut, _method_line, fit, say
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def higher_plain(out: str, h=None, d=None, digits=None) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Directional:
     """A directional derivative by forward mode, and its check against ∇f·v."""
 
@@ -206,7 +206,7 @@ def _labels(fn, rows) -> dict:
     return node_labels(tape)
 
 
-@dataclass
+@record
 class Jacobian:
     """Several outputs' gradients at a point (or symbolically): the rows of their Jacobian."""
 

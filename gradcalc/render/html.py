@@ -22,19 +22,18 @@ from __future__ import annotations
 
 import base64
 import bisect
-import dataclasses
 import hashlib
 import html
 import json
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..domains import FLOAT
 from ..errors import GradcalcError, UsageError
 from ..numfmt import fmt
+from ..records import record, replace
 from .dot import GRADIENT_COLOUR, SPLIT_INPUTS_ABOVE
 
 PAGE = Path(__file__).parent / "page"
@@ -51,7 +50,7 @@ _TITLE = f"{{{SVG_NS}}}title"
 _TSPAN = f"{{{SVG_NS}}}tspan"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Page:
     """A built page: its text, and which layout drew the graph (with why, for the user)."""
 
@@ -136,7 +135,7 @@ def json_text(report, walk=None) -> str:
         return dumps(json_object(report, walk))
 
     chunks: list[str] = []
-    get("json").render(dataclasses.replace(report, steps=True),
+    get("json").render(replace(report, steps=True),
                        Out(lambda text, nl=True: chunks.append(text), None))
     return "".join(chunks)   # (strict JSON: formats.json.dumps)
 
@@ -445,7 +444,7 @@ GAP = 18           # pixels between boxes of a rank
 RANK_GAP = 50      # pixels between ranks (more where edge labels need it)
 
 
-@dataclass
+@record
 class _Box:
     node: int                  # page index (forward step - 1)
     rank: int

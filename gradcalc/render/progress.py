@@ -18,7 +18,9 @@ class Bar:
         columns = [TextColumn("points"), BarColumn(), DownloadColumn(), TimeRemainingColumn()]
         if size is None:
             columns = [TextColumn("points: {task.fields[rows]:,} rows")]
-        self._progress = Progress(*columns, console=console, transient=True)
+        # standard output carries the rows: written to it directly, never through the bar
+        self._progress = Progress(*columns, console=console, transient=True,
+                                  redirect_stdout=False)
         self._task = self._progress.add_task("points", total=size, rows=0)
         self._progress.start()
 

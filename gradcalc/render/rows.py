@@ -24,16 +24,16 @@ import math
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..numfmt import fmt
+from ..records import field, record
 
 if TYPE_CHECKING:
     from rich.text import Text
 
 
-@dataclass
+@record
 class Rows:
     """A chunk of computed points, as plain lists (indices are local to the chunk)."""
 
@@ -57,7 +57,7 @@ def _check_json(check) -> dict:
                          for p in check.partials}}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Columns:
     """What each row holds, in order: the point's variables, the file's kept columns (extras),
     then the output's value and its partials with respect to ``wrt``."""
@@ -409,7 +409,7 @@ class _Screenful:
                 self.hi[i] = max(self.hi[i], max(column))
 
 
-@dataclass
+@record
 class _Column:
     header: str
     numeric: bool        # numbers are right-aligned and never wrapped or cut

@@ -57,7 +57,7 @@ class Live:
         if eta:
             columns.append(TimeRemainingColumn())
         self._progress = Progress(*columns, TextColumn("{task.fields[info]}"), console=console,
-                                  transient=True)
+                                  transient=True, redirect_stdout=False)   # output: as written
         self._task = self._progress.add_task(label, total=total, info="")
         self._batch: Batch | None = None     # fit's last Batch
         self._epoch: Epoch | EpochFigures | None = None     # and last finished epoch

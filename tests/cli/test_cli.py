@@ -1,6 +1,5 @@
 """The command line, through click's runner and through the installed console script."""
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -9,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from gradcalc import __version__, ops
+from gradcalc import __version__, ops, records
 from gradcalc.cli import main
 
 SEED = ["z*(x+y)", "--at", "x=-2,y=5,z=-4"]
@@ -171,7 +170,7 @@ def test_bad_option_exits_2():
 
 
 def test_disagreement_exits_1(monkeypatch):
-    wrong = dataclasses.replace(ops.REGISTRY["mul"], partials=(
+    wrong = records.replace(ops.REGISTRY["mul"], partials=(
         lambda D, x, y, out: y, lambda D, x, y, out: 2 * x))
     monkeypatch.setitem(ops.REGISTRY, "mul", wrong)
     r = run([*SEED, "--format", "json"])

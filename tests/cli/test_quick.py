@@ -1,0 +1,158 @@
+"""quick.py reads the gradient command's common command lines without click: on every command
+line it reads, it must give exactly the Options click gives; every other one it leaves to click
+(issue 18: start-up time)."""
+
+import os
+import random
+import subprocess
+import sys
+
+import click
+import pytest
+
+from gradcalc.cli.gradient import gradient_command
+from gradcalc.cli.options import DEFAULTS, Options
+from gradcalc.cli.quick import OPTIONS, read
+
+PROGRAMS = ["z*(x+y)", "-", "x^2", "-x^2", "", "check", "sin(x)*y"]
+VALUES = {
+    "flag": [None, "=1"],
+    "text": ["f", "x,y", "-x", "", "x=-2,y=5", "--at", "q", "=", "a=b"],
+    "texts": ["x=-2,y=5,z=-4", "x=1", "-x=1", "", "x=1,y=2", "f=-12", "W=[[1,2],[3,4]]"],
+    "format": ["json", "csv", "table", "plain", "yaml", "JSON", "tsv", "jsonl", "latex"],
+    "digits": ["3", "1", "17", "0", "18", "05", " 5", "x", "-1", "\u0663", "99999999999"],
+    "rows": ["1", "100", "10000000", "10000001", "0", "2.5"],
+    "path": ["-", "points.csv", "missing.csv", "adir", ""],
+}
+OTHERS = ["--help", "-h", "--version", "--", "--max-nodes", "10", "-f", "--unknown", "-qo",
+          "-of", "--check-timeout", "1", "--rankdir", "LR", "--seed", "3", "--no-check=1"]
+
+
+def click_options(args) -> Options | None:
+    """What click makes of the gradient command's arguments (None: a usage error)."""
+    try:
+        ctx = gradient_command.make_context("gradcalc", list(args), resilient_parsing=False)
+    except (click.UsageError, click.exceptions.Exit):
+        return None
+    return Options(**ctx.params)
+
+
+def generated(rng: random.Random) -> list[str]:
+    args: list[str] = []
+    if rng.random() < 0.9:
+        args.append(rng.choice(PROGRAMS))
+    for _ in range(rng.randrange(0, 6)):
+        if rng.random() < 0.05:
+            args.append(rng.choice(OTHERS))
+            continue
+        name = rng.choice(list(OPTIONS))
+        kind = OPTIONS[name][1]
+        value = rng.choice(VALUES[kind])
+        if value is None:
+            args.append(name)
+        elif value.startswith("="):
+            args.append(name + value)
+        elif rng.random() < 0.3 and name.startswith("--"):
+            args.append(f"{name}={value}")
+        else:
+            args += [name, value]
+    if rng.random() < 0.3:
+        rng.shuffle(args)
+    return args
+
+
+@pytest.fixture
+def place(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "points.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "adir").mkdir()
+    monkeypatch.delenv("GRADCALC_NO_CHECK", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("env", [None, "1", "0"])
+def test_quick_reads_what_click_reads(place, monkeypatch, env):
+    if env is not None:
+        monkeypatch.setenv("GRADCALC_NO_CHECK", env)
+    rng = random.Random(18 + (env == "1") + 2 * (env == "0"))
+    read_here = 0
+    for _ in range(3000):
+        args = generated(rng)
+        quick = read(args, os.environ)
+        if quick is None:
+            continue
+        read_here += 1
+        assert quick == click_options(args), args
+    assert read_here > 600   # the test compares many command lines, not a few
+
+
+@pytest.mark.parametrize("args", [
+    ["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--no-check"],
+    ["--at=x=1", "--format=json", "-q", "x^2", "--digits", "3"],
+    ["sin(x)", "--points", "points.csv", "--keep-columns", "--chunk-size", "10", "-o", "f"],
+    ["-"],
+])
+def test_quick_reads_these(place, args):
+    assert read(args, os.environ) is not None
+    assert read(args, os.environ) == click_options(args)
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--help"], ["-h"], ["--version"], ["check", "x.toml"], ["--", "check"], ["-x^2"],
+    ["x", "--digits", "18"], ["x", "--format", "yaml"], ["x", "--points", "adir"],
+    ["x", "--at"], ["x", "y"], ["x", "--max-nodes", "10"], ["x", "-of"], ["x", "--steps=1"],
+    ["x", "--wrt", "-y"], ["x", "-f", "p.gc"],
+])
+def test_click_reads_the_others(place, args):
+    assert read(args, os.environ) is None
+
+
+def test_quick_leaves_other_spellings_of_the_environment_variable_to_click(place):
+    assert read(["x"], {"GRADCALC_NO_CHECK": "true"}) is None
+    assert read(["x"], {"_GRADCALC_COMPLETE": "bash_source"}) is None
+    assert read(["x"], {"GRADCALC_NO_CHECK": "1"}) == DEFAULTS._replace(program="x",
+                                                                       no_check=True)
+
+
+def _console(args, via_click: bool, cwd, stdin=None):
+    """(exit code, standard output, standard error, whether click was imported) of gradcalc run
+    in a fresh process: through ``entry`` (the console script), or through click's group."""
+    run = ("from gradcalc.cli import main\n"
+           "try:\n    main.main(sys.argv[1:], prog_name='gradcalc', obj={'own_process': True})\n"
+           "except SystemExit as e:\n    code = e.code\n") if via_click else (
+           "from gradcalc.cli import entry\nsys.argv[0] = 'gradcalc'\n"
+           "import os\nos._exit = lambda c: (_ for _ in ()).throw(SystemExit(c))\n"
+           "try:\n    entry()\nexcept SystemExit as e:\n    code = e.code\n")
+    code = ("import sys\ncode = 0\n" + run +
+            "sys.stdout.flush()\nsys.stderr.write('\\nCLICK ' + str('click' in sys.modules))\n"
+            "sys.stderr.flush()\nsys.exit(code)\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "GRADCALC_NO_CHECK")}
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env=env, cwd=cwd, input=stdin, check=False)
+    err, _, clicked = r.stderr.rpartition("\nCLICK ")
+    return r.returncode, r.stdout, err, clicked == "True"
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--no-check"], None),
+    (["z*(x+y)", "--at", "x=-2,y=5,z=-4", "--at", "x=1,y=2,z=3", "--format", "csv",
+      "--no-check"], None),
+    (["x*y", "--points", "points.csv", "--format", "jsonl", "--no-check"], None),
+    (["1/x", "--at", "x=0", "--no-check", "--format", "json"], None),   # exit 2, JSON error
+    (["z*(x+", "--at", "x=1", "--no-check"], None),                     # exit 2, a caret
+    (["-", "--at", "x=2", "--digits", "3", "--no-check"], "sqrt(x)"),
+    (["relu(x)", "--at", "x=0", "--no-check"], None),                   # a warning
+    (["relu(x)", "--at", "x=0", "--no-check", "-q"], None),
+])
+def test_the_console_script_prints_what_click_prints(place, args, stdin):
+    quick = _console(args, False, place, stdin)
+    by_click = _console(args, True, place, stdin)
+    assert quick[:3] == by_click[:3]
+    assert quick[3] is False and by_click[3] is True
+
+
+def test_the_console_script_hands_the_rest_to_click(place):
+    code, out, err, clicked = _console(["x", "--digits", "99"], False, place)
+    assert code == 2 and clicked
+    assert err.startswith("error: Invalid value for '--digits': 99 is not in the range")
