@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 @record
 class Rows:
-    """A chunk of computed points, as plain lists (indices are local to the chunk)."""
+    """A chunk of computed points, as sequences of floats (indices are local to the chunk)."""
 
     start: int                          # index of the first point overall (0-based)
     points: dict[str, Sequence[float]]   # (points.Floats: NumPy's arrays, lists on demand)
