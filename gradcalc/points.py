@@ -5,9 +5,11 @@ column is carried along (to be copied to the output or dropped). A malformed cel
 own row: the row is reported, the others are computed.
 
 A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
-. e E + - and the delimiter only, every row full) is split by NumPy and converted by pyarrow when
-it is installed: the same floats, cells and rows as cell by cell (tests/test_points_bulk.py). Any
-other chunk, or every chunk without pyarrow, is read cell by cell by the csv module's rules.
+. e E + - and the delimiter only, every row full) is split and converted by pyarrow's CSV reader
+when pyarrow is installed: the same floats, cells and rows as cell by cell
+(tests/test_points_bulk.py). Its columns stay float64 arrays (``Floats``), its cells the text of
+the chunk (``TextColumn``), until something asks for lists. Any other chunk, or every chunk
+without pyarrow, is read cell by cell by the csv module's rules.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Chunk:
 
     start: int                                  # index of the first row (0-based, data rows)
     size: int
-    columns: dict[str, list[float]]
+    columns: dict[str, Sequence[float]]   # (points.Floats when read in bulk)
     extras: Mapping[str, Sequence[str]]        # (points.TextColumn when read in bulk)
     invalid: dict[int, str] = field(default_factory=dict)   # row within the chunk -> reason
     texts: Mapping[str, Sequence[str]] | None = None   # the variables' cells as written
@@ -68,23 +70,58 @@ class TextColumn(Sequence[str]):
         return self.block.rows
 
     def __getitem__(self, k):
+        if self._cells is None and isinstance(k, int):   # one cell (a row written otherwise)
+            return self.block.cell(k, self.position)
         return self.cells()[k]
 
     def __iter__(self):
         return iter(self.cells())
 
 
-class Floats(list):
-    """A column of a chunk read in bulk: its floats as a list, with the float64 array they came
-    from, which NumPy takes as it is (``__array__``) instead of converting the list again."""
+class Floats(Sequence[float]):
+    """A column of floats kept as the float64 array it is (a chunk read in bulk, a batch's
+    values and partials): NumPy takes the array as it is (``__array__``), and a list of Python
+    floats is made only if something asks for every cell (one cell is ``array.item``: a Python
+    float, never a NumPy scalar, whose repr is not the float's)."""
+
+    __slots__ = ("array", "_cells")
 
     def __init__(self, array):
-        super().__init__(array.tolist())
         self.array = array
+        self._cells: list[float] | None = None
+
+    def cells(self) -> list[float]:
+        if self._cells is None:
+            self._cells = self.array.tolist()
+        return self._cells
 
     def __array__(self, dtype=None, copy=None):
         x = self.array if dtype is None else self.array.astype(dtype, copy=False)
         return x.copy() if copy else x
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, k):
+        if self._cells is None and isinstance(k, int):
+            return self.array.item(k)
+        return self.cells()[k]
+
+    def __iter__(self):
+        return iter(self.cells())
+
+    def tolist(self) -> list[float]:
+        return list(self.cells())
+
+    def __eq__(self, other):
+        if isinstance(other, Floats):
+            other = other.cells()
+        return self.cells() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.cells())
 
 
 class PointsFile:
@@ -154,14 +191,16 @@ class PointsFile:
         while True:
             with _reading(self.where):
                 block, count = text.take(self.chunk)
+                newlines = text.newlines
                 if '"' in block and block.count('"') % 2:   # a quoted field goes on
                     block += text.close_quote()
+                    newlines = None
             if not block:
                 return
             self._consumed += _encoded(block)
             self._utf8()
             worth = count >= min(self.chunk, WORTH) or bool(_ARROW and _ARROW[0])
-            bulk = self._bulk(block, start) if count >= BULK and worth else None
+            bulk = self._bulk(block, start, newlines) if count >= BULK and worth else None
             if bulk is not None:
                 yield bulk
                 start += bulk.size
@@ -176,8 +215,9 @@ class PointsFile:
                     continue
                 cells = [list(c) for c in zip(*rows, strict=True)]
             size = len(cells[0])
-            columns = {v: _numbers(v, cells[j], invalid)
-                       for v, j in zip(self.variables, where, strict=True)}
+            columns: dict[str, Sequence[float]] = {
+                v: _numbers(v, cells[j], invalid)
+                for v, j in zip(self.variables, where, strict=True)}
             extras = {e: list(cells[j]) for e, j in zip(self.extras, keep, strict=True)}
             texts = {v: cells[j] for v, j in zip(self.variables, where, strict=True)}
             yield Chunk(start, size, columns, extras, dict(sorted(invalid.items())), texts)
@@ -194,16 +234,18 @@ class PointsFile:
         if bad[0] // block <= (self._checked.bom + self._consumed - 1) // block:
             raise UsageError(f"{self.where} is not UTF-8 text (it holds the byte {bad[1]!r})")
 
-    def _bulk(self, text: str, start: int) -> Chunk | None:
+    def _bulk(self, text: str, start: int, newlines=None) -> Chunk | None:
         """A chunk whose every cell is a plain number and every row full (the common big file),
-        split by NumPy and converted by pyarrow (whose parser gives float()'s own floats); else
-        None, and the chunk is read as before, cell by cell, a bad cell or row reported as
-        ever. Row numbers stay those of the lines."""
+        split and converted by pyarrow's CSV reader (whose parser gives float()'s own floats);
+        else None, and the chunk is read as before, cell by cell, a bad cell or row reported as
+        ever. Row numbers stay those of the lines. ``newlines``: where the text's \n are, when
+        the caller has found them."""
         a = arrow()
         if a is None:
             return None
         if "\r" in text:
             text = text.replace("\r\n", "\n")
+            newlines = None
             if "\r" in text:
                 return None
         try:
@@ -212,16 +254,15 @@ class PointsFile:
             return None
         if data.translate(None, PLAIN[self.delimiter]) or len(data) >= 2 ** 31 - 2:
             return None   # a character that is no number's, or past pyarrow's 2 GiB of text
-        block = _Block.split(a, data, self.names, self.delimiter, csv.field_size_limit())
+        block = _Block.read(a, data, self.names, self.variables, self.delimiter,
+                            csv.field_size_limit(), newlines)
         if block is None:
             return None
-        numbers = block.numbers([self.names.index(v) for v in self.variables])
-        if numbers is None:
-            return None
-        np = _numpy()
+        np = a.np
         invalid: dict[int, str] = {}
-        columns: dict[str, list[float]] = {}
-        for v, x in zip(self.variables, numbers, strict=True):
+        columns: dict[str, Sequence[float]] = {}
+        for v in self.variables:
+            x = block.floats[v]
             columns[v] = values = Floats(x)
             if not np.isfinite(x).all():   # inf (1e400): its row is malformed
                 for k in np.flatnonzero(~np.isfinite(x)).tolist():
@@ -233,81 +274,77 @@ class PointsFile:
 
 
 class _Block:
-    """A chunk of plain-number rows as one pyarrow string array of cells, row by row."""
+    """A chunk of plain-number rows (ASCII, no quotes, \n line ends, every row full), read by
+    pyarrow's CSV reader: the variables' columns as float64 arrays; the cells as written (a
+    string array a column) only if something asks for them."""
 
-    def __init__(self, a: Arrow, cells, data: bytes, newlines, names: list[str],
-                 delimiter: str):
+    def __init__(self, a: Arrow, data: bytes, newlines, names: list[str], delimiter: str,
+                 floats: dict):
         self.a = a
-        self.cells = cells
         self.data = data
         self.newlines = newlines          # where each row's \n is (the last may have none)
         self.names = names
         self.delimiter = delimiter
         self.width = len(names)
-        self.rows = len(cells) // self.width
-        self._columns: dict[int, object] = {}
+        self.rows = len(newlines) + (not data.endswith(b"\n"))
+        self.floats = floats              # variable -> float64 array
+        self._strings: Any = None   # every column as text, read when first asked for
 
     @classmethod
-    def split(cls, a: Arrow, data: bytes, names: list[str], delimiter: str, limit: int):
-        """The cells of ``data`` (ASCII, no quotes, \n line ends), or None unless every row
-        has as many cells as the header names, and no line is longer than ``limit``."""
-        pa, np = a.pa, a.np
-        width = len(names)
-        buf = np.frombuffer(data, np.uint8)
-        where = np.flatnonzero(np.frombuffer(data.translate(_ENDS[delimiter]), np.uint8))
+    def read(cls, a: Arrow, data: bytes, names: list[str], variables: list[str], delimiter: str,
+             limit: int, newlines=None):
+        """The rows of ``data`` (plain-number characters only, \n line ends), or None unless
+        every row has as many cells as the header names, every variable's cell is a number, no
+        line is blank (the csv module skips those) and none is longer than ``limit``."""
+        np = a.np
+        if newlines is None:
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
         tail = not data.endswith(b"\n")   # the file's last line, with no \n
-        count = len(where) + tail
-        if count % width or (width == 1 and (data[:1] == b"\n" or b"\n\n" in data)):
-            return None   # (the csv module reads a one-column file: it skips blank lines)
-        newlines = where[width - 1::width]   # every row's last cell ends at a \n, and no other
-        if len(newlines) != count // width - tail or data.count(b"\n") != len(newlines) \
-                or not (buf[newlines] == 10).all():
-            return None
-        edges = np.empty(len(newlines) + 2, np.int64)
-        edges[0], edges[-1] = -1, len(data)
-        edges[1:-1] = newlines
-        if np.diff(edges).max() > limit:   # the csv module's limit decides
-            return None
-        starts = np.empty(count + 1, np.int64)
-        starts[0], starts[1:len(where) + 1] = 0, where + 1
+        edges = np.empty(len(newlines) + 1 + tail, np.int64)
+        edges[0] = -1
+        edges[1:len(newlines) + 1] = newlines
         if tail:
-            starts[count] = len(data) + 1
-        offsets = (starts - np.arange(count + 1)).astype(np.int32)
-        cells = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(
-            data.translate(None, delimiter.encode() + b"\n")))
-        return cls(a, cells, data, newlines, names, delimiter)
-
-    def numbers(self, columns: list[int]):
-        """The float64 arrays of these columns, or None if a cell is no number."""
-        a = self.a
-        pa, pc = a.pa, a.pc
-        try:
-            if len(columns) == self.width:   # every cell at once
-                x = a.numbers(pc.cast(self.cells, pa.float64()))
-                return [x[j::self.width] for j in columns]
-            return [a.numbers(pc.cast(self.column(j), pa.float64())) for j in columns]
-        except pa.ArrowInvalid:
+            edges[-1] = len(data)
+        lengths = np.diff(edges)   # each line with its \n
+        if not len(lengths) or lengths.min() <= 1 or lengths.max() > limit:
+            return None   # a blank line, or the csv module's limit decides
+        table = a.csv(data, names, variables, delimiter)
+        if table is None or table.num_rows != len(lengths):
             return None
+        floats = {}
+        for v in variables:
+            column = table.column(v)
+            column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+            if column.null_count:
+                return None
+            floats[v] = a.numbers(column)
+        return cls(a, data, newlines, names, delimiter, floats)
+
+    def cell(self, k: int, j: int) -> str:
+        """The cell of row ``k``, column ``j``, as written."""
+        if not -self.rows <= k < self.rows:
+            raise IndexError(k)
+        k %= self.rows
+        begin = int(self.newlines[k - 1]) + 1 if k else 0
+        end = int(self.newlines[k]) if k < len(self.newlines) else len(self.data)
+        return self.data[begin:end].decode("ascii").split(self.delimiter)[j]
 
     def column(self, j: int):
-        """Column ``j``'s cells as a pyarrow string array."""
-        if j not in self._columns:
-            a = self.a
-            self._columns[j] = a.pc.take(self.cells, a.indices(
-                a.np.arange(j, len(self.cells), self.width)))
-        return self._columns[j]
+        """Column ``j``'s cells as written, as a pyarrow string array."""
+        if self._strings is None:
+            self._strings = self.a.csv(self.data, self.names, [], self.delimiter)
+        column = self._strings.column(j)
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
     def lines(self):
-        """Each row as written followed by the delimiter, as a pyarrow string array: what the
-        CSV output's row starts with when it keeps every column of the file, in order."""
+        """Each row as written (without its line end), as a pyarrow string array: what the CSV
+        output's row starts with when it keeps every column of the file, in order."""
         pa, np = self.a.pa, self.a.np
-        sep = self.delimiter.encode()
-        data = self.data.replace(b"\n", sep)
+        data = self.data.replace(b"\n", b"")
         offsets = np.empty(self.rows + 1, np.int32)
-        offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines + 1
-        if len(self.newlines) < self.rows:   # the last line, with no \n
-            data += sep
-            offsets[-1] = len(data)
+        offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines - np.arange(
+            len(self.newlines))
+        offsets[-1] = len(data)   # (the last line may have no \n)
         return pa.StringArray.from_buffers(self.rows, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
@@ -366,10 +403,6 @@ def _encoded(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
 
 
-_ENDS = {sep: bytes(int(c in (ord(sep), 10)) for c in range(256)) for sep in PLAIN}
-# (byte -> 1 where a cell ends: at the delimiter or \n, else 0)
-
-
 class _Text:
     """The rest of a points file (after its header) read a block at a time and handed out a
     number of lines at a time: a line ends at \n, \r\n or a lone \r, as io's universal newlines
@@ -382,6 +415,8 @@ class _Text:
         self._pending = ""    # whole lines read ahead (at the end of the file, maybe not whole)
         self._count = 0       # how many lines _pending holds, each counted at its end
         self._end = False
+        self._ends: list | None = []   # where _pending's \n are, piece by piece (None: unknown)
+        self.newlines = None  # where the \n of the text last taken are, when known
 
     def take(self, n: int) -> tuple[str, int]:
         """The next ``n`` lines (all that are left, if fewer) as one text, and how many."""
@@ -391,22 +426,38 @@ class _Text:
                 more += self._stream.readline()
             else:
                 self._end = True
+            ends = _newlines(more) if self._ends is not None else None
+            if ends is None or self._ends is None:
+                self._ends = None
+                self._count += _count_lines(more)
+            else:   # each piece looked at once, as it comes (each line ends at a \n)
+                self._ends = [*self._ends, ends + len(self._pending)]
+                self._count += len(ends)
             self._pending += more
-            self._count += _count_lines(more)
         pending = self._pending
-        if self._count < n:
-            text, self._pending, self._count = pending, "", 0
-            return text, _count_lines(text) + (bool(text) and text[-1] not in "\r\n")
-        if "\r" in pending and pending.count("\r") != pending.count("\r\n"):   # a lone \r
-            lines = _lines(pending)
-            text, self._pending = "".join(lines[:n]), "".join(lines[n:])
-        elif pending.isascii():   # where the n-th line ends (at a \n), found by NumPy
+        found = None
+        if self._ends is not None:
             np = _numpy()
-            ends = np.flatnonzero(np.frombuffer(pending.encode("ascii"), np.uint8) == 10)
-            text, self._pending = pending[:ends[n - 1] + 1], pending[ends[n - 1] + 1:]
+            found = self._ends[0] if len(self._ends) == 1 else \
+                np.concatenate(self._ends) if self._ends else np.empty(0, np.int64)
+        self.newlines = None
+        if self._count < n:
+            text, self._pending, self._count, self._ends = pending, "", 0, []
+            self.newlines = found
+            return text, _count_lines(text) + (bool(text) and text[-1] not in "\r\n")
+        if found is not None:   # where the n-th line ends (at a \n), found by NumPy
+            cut = int(found[n - 1]) + 1
+            text, self._pending = pending[:cut], pending[cut:]
+            self.newlines, self._ends = found[:n], [found[n:] - cut]
         else:
-            rest = pending.split("\n", n)[n]
-            text, self._pending = pending[:len(pending) - len(rest)], rest
+            if "\r" in pending and pending.count("\r") != pending.count("\r\n"):   # a lone \r
+                lines = _lines(pending)
+                text, self._pending = "".join(lines[:n]), "".join(lines[n:])
+            else:
+                rest = pending.split("\n", n)[n]
+                text, self._pending = pending[:len(pending) - len(rest)], rest
+            ends = _newlines(self._pending)
+            self._ends = None if ends is None else [ends]
         self._count -= n
         return text, n
 
@@ -417,9 +468,19 @@ class _Text:
             if line.count('"') % 2:
                 rest = "".join(lines[k + 1:])
                 self._pending = rest + self._pending
+                self._ends = None
                 self._count += _count_lines(rest)
                 return "".join(lines[:k + 1])
         return "".join(lines)
+
+
+def _newlines(text: str):
+    """Where the \n of ``text`` are (a NumPy array), or None unless it is ASCII with no lone
+    \r (a line may end at \r\n)."""
+    if not text.isascii() or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        return None
+    np = _numpy()
+    return np.flatnonzero(np.frombuffer(text.encode("ascii"), np.uint8) == 10)
 
 
 def _count_lines(text: str) -> int:
@@ -462,9 +523,26 @@ class Arrow:
         bits = self.np.packbits(x, bitorder="little")
         return self.pa.Array.from_buffers(self.pa.bool_(), len(x), [None, self.pa.py_buffer(bits)])
 
-    def indices(self, x):
-        x = self.np.ascontiguousarray(x, dtype=self.np.int64)
-        return self.pa.Array.from_buffers(self.pa.int64(), len(x), [None, self.pa.py_buffer(x)])
+    def csv(self, data: bytes, names: list[str], floats: list[str], delimiter: str):
+        """``data`` (no header, no quotes) read by pyarrow's CSV reader, in this thread: the
+        columns ``floats`` as float64 (no cell may be empty or no number), the others as text;
+        None if a row has more or fewer cells than ``names``, or a float's cell is no number."""
+        from pyarrow import csv as pcsv
+
+        pa = self.pa
+        read = pcsv.ReadOptions(column_names=names, use_threads=False,
+                                block_size=max(1 << 20, len(data) + 1))
+        parse = pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                  escape_char=False, newlines_in_values=False,
+                                  ignore_empty_lines=False)
+        convert = pcsv.ConvertOptions(
+            column_types={n: pa.float64() if n in floats else pa.string() for n in names},
+            null_values=[], true_values=[], false_values=[], strings_can_be_null=False,
+            quoted_strings_can_be_null=False, check_utf8=False)
+        try:
+            return pcsv.read_csv(pa.py_buffer(data), read, parse, convert)
+        except pa.ArrowInvalid:
+            return None
 
     def strings(self, texts: list[str]):
         """A string array of ``texts``."""
@@ -488,13 +566,31 @@ def arrow() -> Arrow | None:
         np = _numpy()
         try:
             import pyarrow as pa
-            import pyarrow.compute as pc
+            from pyarrow import _compute
         except ImportError:
             _ARROW.append(None)
         else:
             new = int(pa.__version__.split(".")[0]) >= 14
-            _ARROW.append(Arrow(pa, pc, np) if new else None)
+            _ARROW.append(Arrow(pa, _Compute(_compute), np) if new else None)
     return _ARROW[0]
+
+
+class _Compute:
+    """The few pyarrow compute functions used here, called by name through pyarrow's own
+    function registry (``pyarrow._compute``): importing ``pyarrow.compute``, which makes a
+    Python wrapper for each of its hundreds of functions, costs 60 ms of start-up."""
+
+    def __init__(self, compute):
+        self._compute = compute
+
+    def cast(self, array, target):
+        return self._compute.call_function("cast", [array], self._compute.CastOptions(target))
+
+    def binary_join_element_wise(self, *strings):
+        return self._compute.call_function("binary_join_element_wise", list(strings))
+
+    def replace_with_mask(self, array, mask, replacements):
+        return self._compute.call_function("replace_with_mask", [array, mask, replacements])
 
 
 _ARROW: list = []

@@ -449,8 +449,14 @@ def _compute(fn, columns, wrt, output, invalid):
     return gradient_many(fn, columns, wrt, output, invalid)
 
 
-def _list(column) -> list:
-    return column.tolist() if hasattr(column, "tolist") else list(column)
+def _list(column):
+    """A batch's column for the rows: NumPy's array kept as it is (points.Floats: a list of
+    floats is made only if a format asks for one), a list as a list."""
+    if hasattr(column, "tolist"):
+        from .points import Floats
+
+        return Floats(column)
+    return list(column)
 
 
 def _check_sample(fn, rows, wrt, output, timeout, count: int = 5) -> dict:

@@ -132,6 +132,65 @@ def test_pyarrow_reads_plain_numbers_as_float_does():
         assert got == want, cell
 
 
+def test_pyarrows_csv_reader_reads_plain_numbers_as_float_does():
+    """The bulk reader's CSV reader (points.Arrow.csv) takes a plain cell exactly when float()
+    does, and to the same float: cell by cell, and all at once in one column."""
+    a = points.arrow()
+    rng = random.Random(4)
+    cells = ["", "+", "-", ".", "e", "1e", "1e+", "e5", "1.2.3", "1e5.5", "--1", "+-1", "1-",
+             "1+1", "1ee5", "+.5", "-.5e-3", "5.", "00012", "1E5", "-0", "+0.0e+00", "1e400",
+             "-1e400", "1e-400", "1e-320", "0e0", "1.e5", ".1e-5", "9" * 400,
+             "0." + "0" * 500 + "1", "2.4703282292062327e-324", "2.4703282292062328e-324",
+             "1.7976931348623158e308", "1.7976931348623159e308",
+             "0.1000000000000000055511151231257827"]
+    cells += ["".join(rng.choice("0123456789.eE+-") for _ in range(rng.randint(1, 6)))
+              for _ in range(2000)]
+    cells += [f"{rng.choice('+-')}{rng.randint(0, 10 ** rng.randint(1, 30))}."
+              f"{rng.randint(0, 10 ** 25)}e{rng.randint(-330, 310)}" for _ in range(3000)]
+    good = []
+    for cell in cells:
+        try:
+            want = repr(float(cell))
+            good.append(cell)
+        except ValueError:
+            want = "no number"
+        table = a.csv(cell.encode() + b"\n", ["x"], ["x"], ",")
+        got = "no number" if table is None else repr(table.column("x").to_pylist()[0])
+        assert got == want, cell
+    table = a.csv("\n".join(good).encode(), ["x"], ["x"], ",")
+    assert [repr(v) for v in table.column("x").to_pylist()] == [repr(float(c)) for c in good]
+
+
+def test_float_columns_are_lists_of_python_floats_on_demand():
+    """points.Floats (a chunk's column, a batch's values): the floats of a list, cell by cell
+    and whole, never NumPy scalars (whose repr is not the float's)."""
+    import numpy as np
+
+    x = np.array([0.1, -2.5, 1e-05, 3.0, float("inf")])
+    column = points.Floats(x)
+    assert type(column[1]) is float and repr(column[2]) == "1e-05" and column[-1] == math.inf
+    assert list(column) == [0.1, -2.5, 1e-05, 3.0, math.inf] == column
+    assert all(type(v) is float for v in column) and column[1:3] == [-2.5, 1e-05]
+    assert len(column) == 5 and np.asarray(column) is x
+
+
+def test_a_cell_read_in_bulk_one_at_a_time_is_the_cell_as_written():
+    data = _file("id,x,w,y", _numbers(random.Random(16), 250, 4), last=False)
+    mp = bulk(True)
+    try:
+        chunks = list(PointsFile(io.BytesIO(data), "p.csv", ("x", "y"), chunk=100).chunks())
+    finally:
+        mp.undo()
+    columns = [column for c in chunks for column in [*c.extras.values(), *c.texts.values()]
+               if isinstance(column, points.TextColumn)]
+    assert len(columns) == 8   # two chunks of 100 read in bulk (the last, of 50, cell by cell)
+    for column in columns:
+        one = [column[k] for k in range(len(column))] + [column[-1], column[-100]]
+        assert one == [*column.cells(), column.cells()[-1], column.cells()[0]]
+        with pytest.raises(IndexError):
+            points.TextColumn(column.block, column.position)[100]
+
+
 # --- reading: the same chunks -----------------------------------------------------------------
 
 def _chunks(data: bytes, variables, chunk: int):
@@ -280,6 +339,8 @@ def test_the_text_reader_cuts_lines_as_universal_newlines_do(block, monkeypatch)
             want = list(itertools.islice(wrapper, n))
             got, count = reader.take(n)
             assert _lines(got) == want and count == len(want)
+            if reader.newlines is not None:   # where its \n are, when the reader knows
+                assert reader.newlines.tolist() == [k for k, c in enumerate(got) if c == "\n"]
             if not want:
                 break
 
@@ -374,6 +435,35 @@ def test_the_command_line_writes_the_same_bytes(tmp_path, name, args):
     assert fast == slow
     if "csv" in args or "tsv" in args:
         assert fast[1].count(b"\n") == 301
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_many_chunks_written_by_threads_come_out_in_order(tmp_path, fmt):
+    """Chunks made into text by the writing threads, several at a time: the same bytes as cell
+    by cell, with domain errors, malformed rows and numbers pyarrow writes otherwise than repr
+    (integers, 1e-05, 1e+16...) in many chunks."""
+    rng = random.Random(17)
+    special = ["0", "1", "2", "-3", "1e-3", "3e-4", "1e8", "1e5", "2.5e-5", "1e-12", "-1"]
+    rows = [[rng.choice(special) if rng.random() < 0.3 else repr(rng.uniform(-2, 2))
+             for _ in range(2)] for _ in range(2000)]
+    rows[777] = ["1", "abc"]
+    data = _file("x,y", rows)
+
+    def run():
+        path = tmp_path / "p.csv"
+        path.write_bytes(data)
+        result = CliRunner().invoke(main, ["x*y + log(x) + 1e16*y", "--points", str(path),
+                                           "--format", fmt, "--no-check", "--chunk-size",
+                                           "100"])
+        return result.exit_code, result.stdout_bytes, result.stderr_bytes
+
+    fast, slow = both(run)
+    assert fast == slow
+    code, out, err = fast
+    assert code == 2 and out.count(b"\n") == 2001
+    lines = out.decode().splitlines()
+    assert any("1e-05" in line or "e+16" in line for line in lines)
+    assert "row 778" in err.decode()
 
 
 def test_domain_errors_keep_their_rows_and_reasons(tmp_path):

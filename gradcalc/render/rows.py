@@ -5,7 +5,7 @@ float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
   ``error``), then one row per point (the rows of a chunk read in bulk, points.py, joined by
-  pyarrow with the numbers in repr's own text: ``shortest``);
+  pyarrow with the numbers in repr's own text, ``_digits``, by two threads);
 - jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
   "warnings"}`` (and
   ``"columns"`` for kept columns);
@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,12 +35,12 @@ if TYPE_CHECKING:
 
 @record
 class Rows:
-    """A chunk of computed points, as plain lists (indices are local to the chunk)."""
+    """A chunk of computed points, as sequences of floats (indices are local to the chunk)."""
 
     start: int                          # index of the first point overall (0-based)
-    points: dict[str, list[float]]
-    value: list[float]
-    gradient: dict[str, list[float]]
+    points: dict[str, Sequence[float]]   # (points.Floats: NumPy's arrays, lists on demand)
+    value: Sequence[float]
+    gradient: dict[str, Sequence[float]]
     errors: dict[int, str] = field(default_factory=dict)
     extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     checks: dict[int, object] = field(default_factory=dict)   # sampled points -> Check
@@ -76,11 +77,12 @@ class RowWriter:
         self.format = fmt_name
         self.echo = echo
         # ``stdout``: echo is click.echo to standard output, which takes bytes too (the rows of a
-        # chunk read in bulk go as bytes), and big CSV/TSV chunks are written by a thread of
-        # their own (formats/_rows.py drains it before anything else is said)
+        # chunk read in bulk go as bytes), and big CSV/TSV chunks are made into text by threads
+        # of their own (formats/_rows.py drains them before anything else is said)
         self.raw = self.background = stdout
         self._pool: Any = None
         self._writing: deque = deque()
+        self._lock = threading.Lock()
         self.output = columns.output
         self.variables = list(columns.variables)
         self.extras = list(columns.extras)
@@ -104,19 +106,20 @@ class RowWriter:
                 and self.format in ("csv", "tsv") and _read_in_bulk(rows):
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradcalc-rows")
+            self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="gradcalc-rows")
         if self._pool is None:
             getattr(self, f"_{self.format}")(rows)
-        else:   # one chunk written while the next is read and computed, in order
-            self.drain(keep=1)
-            self._writing.append(self._pool.submit(getattr(self, f"_{self.format}"), rows))
+        else:   # chunks made into text by threads while the next are read and computed; the
+            self.drain(keep=WRITERS)   # text echoed here, in order
+            self._writing.append(self._pool.submit(self._csv_text, rows))
         self.count += len(rows)
 
     def drain(self, keep: int = 0) -> None:
-        """Wait until at most ``keep`` chunks are still being written (a writing error, such as
-        a closed pipe, raised here)."""
+        """Echo the text of the chunks made, in order, until at most ``keep`` are still being
+        made (a writing error, such as a closed pipe, raised here)."""
         while len(self._writing) > keep:
-            self._writing.popleft().result()
+            text, nl = self._writing.popleft().result()
+            self.echo(text, nl=nl)
         if not keep and self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -130,10 +133,18 @@ class RowWriter:
 
     # --- formats ------------------------------------------------------------------------------
     def _csv(self, rows: Rows) -> None:
-        # Column by column: numbers never need quoting, so most lines are a plain join; a row
-        # with an error or a text cell that needs quotes goes through the csv module.
-        if len(rows) >= BULK and self._bulk(rows):
-            return
+        text, nl = self._csv_text(rows)
+        self.echo(text, nl=nl)
+
+    def _csv_text(self, rows: Rows) -> tuple[str | bytes, bool]:
+        """The rows' text, and whether echo is to end it with a newline.
+
+        Column by column: numbers never need quoting, so most lines are a plain join; a row
+        with an error or a text cell that needs quotes goes through the csv module."""
+        if len(rows) >= BULK:
+            text = self._bulk(rows)
+            if text is not None:
+                return text, False
         sep = self._line.delimiter
         texts = rows.texts or {}
         columns = [texts[v] if v in texts else list(map(repr, rows.points[v]))
@@ -150,11 +161,12 @@ class RowWriter:
                 redo.update(k for k, cell in enumerate(cells) if _needs_quotes(cell, sep))
         for k in redo:
             lines[k] = self._row(rows, k)
-        self.echo("\n".join(lines))
+        return "\n".join(lines), True
 
     def _row(self, rows: Rows, k: int) -> str:
         """Row ``k`` through the csv module: quoted where a cell needs it, a failed point's
-        reason in place of its numbers."""
+        reason in place of its numbers. (Called by the writing threads too: one line at a
+        time.)"""
         texts = rows.texts or {}
         cells = [texts[v][k] if v in texts else _cell(rows.points[v][k]) for v in self.variables]
         cells += [rows.extras[e][k] for e in self.extras]
@@ -163,12 +175,15 @@ class RowWriter:
             cells += [repr(rows.value[k]), *(repr(rows.gradient[w][k]) for w in self.wrt), ""]
         else:
             cells += [""] * (1 + len(self.wrt)) + [error]
-        return self._line(cells)
+        with self._lock:
+            return self._line(cells)
 
-    def _bulk(self, rows: Rows) -> bool:
+    def _bulk(self, rows: Rows) -> str | bytes | None:
         """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
-        numbers in the text ``repr`` gives (``shortest``); False, having written nothing, when
-        the rows are not such a chunk's. Such cells are plain numbers: none needs quotes."""
+        numbers in the text ``repr`` gives (``_digits``), as bytes when ``raw``; None when the
+        rows are not such a chunk's. Such cells are plain numbers: none needs quotes. A row
+        with an error, or with a number whose text pyarrow writes otherwise than repr (a few in
+        10^4), is written by ``_row`` instead, spliced into the joined text."""
         from ..points import arrow
 
         texts = rows.texts or {}
@@ -176,12 +191,14 @@ class RowWriter:
                             *(rows.extras[e] for e in self.extras)]
         if not _read_in_bulk(rows) or not all(hasattr(c, "block") for c in cells
                                              if c is not None):
-            return False
+            return None
         a = arrow()
-        numbers = [rows.value, *(rows.gradient[w] for w in self.wrt)]
-        if a is None or any(type(x[0]) is not float for x in numbers):
-            return False   # (a chunk this big is computed by NumPy: lists of float, tolist's)
+        if a is None:
+            return None
         pa, pc, np = a.pa, a.pc, a.np
+        arrays = [_floats(np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
+        if any(x is None for x in arrays):
+            return None   # (a chunk this big is computed by NumPy: float64 arrays)
         sep = self._line.delimiter
         block: Any = getattr(cells[0], "block", None)
         whole = (block is not None and len(cells) == block.width and block.delimiter == sep
@@ -198,31 +215,34 @@ class RowWriter:
                 continue
             x = rows.points[v]   # a value given by --at, the same in every row
             if x.count(x[0]) != len(x):
-                return False
+                return None
             columns.append(a.text(repr(x[0])))
         if not whole:
             columns += [c.arrow for c in cells[len(self.variables):]]
         try:
-            numbers = [shortest(a, x) for x in numbers]
-            if whole:   # (the row's start ends with the delimiter)
-                between = [numbers[0], *(p for n in numbers[1:] for p in (a.text(sep), n))]
-                lines = pc.binary_join_element_wise(*columns, *between, a.text(sep + "\n"),
-                                                    a.text(""))
-            else:
-                lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"),
-                                                    a.text(sep))
-            if rows.errors:
-                redo = np.zeros(len(rows), dtype=bool)
-                redo[list(rows.errors)] = True
-                lines = pc.replace_with_mask(lines, a.mask(redo), a.strings(
-                    [self._row(rows, k) + "\n" for k in sorted(rows.errors)]))
+            numbers = []
+            redo = np.zeros(len(rows), dtype=bool)
+            for x in arrays:
+                text, same = _digits(a, x)
+                numbers.append(text)
+                redo |= ~same
+            # (the error column is empty: the line ends with the delimiter)
+            lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"), a.text(sep))
         except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
-            return False
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-        text = memoryview(lines.buffers()[2])[offsets[lines.offset]:
-                                              offsets[lines.offset + len(lines)]]
-        self.echo(bytes(text) if self.raw else str(text, "utf-8"), nl=False)
-        return True
+            return None
+        if rows.errors:
+            redo[list(rows.errors)] = True
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
+            lines.offset:lines.offset + len(lines) + 1]
+        text = memoryview(lines.buffers()[2])
+        pieces: list[Any] = []
+        at = int(offsets[0])
+        for k in np.flatnonzero(redo).tolist():   # the rows written otherwise, in place
+            pieces += [text[at:offsets[k]], (self._row(rows, k) + "\n").encode()]
+            at = int(offsets[k + 1])
+        pieces.append(text[at:offsets[-1]])
+        data = b"".join(pieces)
+        return data if self.raw else str(data, "utf-8")
 
     _tsv = _csv
 
@@ -327,6 +347,7 @@ class RowWriter:
 
 
 BULK = 4_096        # at least this many rows of a chunk read in bulk are written in bulk
+WRITERS = 2         # threads making such chunks into text (pyarrow's work runs without the GIL)
 HEAD = 10           # rows shown before "⋮ N rows not shown"
 TAIL = 10           # and after it
 SCREEN = 40         # at most this many rows are all shown (off a terminal)
@@ -360,7 +381,7 @@ class _Screenful:
         self.errors = 0
         self.first_errors: list[tuple[int, str]] = []
 
-    def add(self, rows: Rows, numbers: list[list[float]], extras: list[Sequence[str]]) -> None:
+    def add(self, rows: Rows, numbers: list[Sequence[float]], extras: list[Sequence[str]]) -> None:
         size = len(rows)
 
         def row(k):
@@ -376,7 +397,7 @@ class _Screenful:
                 self.first_errors.append((rows.start + k + 1, rows.errors[k]))
         self._ranges(numbers, rows.errors)
 
-    def _ranges(self, numbers: list[list[float]], errors: dict[int, str]) -> None:
+    def _ranges(self, numbers: list[Sequence[float]], errors: dict[int, str]) -> None:
         """Min and max over the cells that are numbers: a bad cell is NaN, and a failed row's
         results are not results."""
         for i, column in enumerate(numbers):
@@ -523,26 +544,46 @@ def _read_in_bulk(rows: Rows) -> bool:
                                              *rows.extras.values()))
 
 
-def shortest(a, values: list[float]):
-    """``repr`` of each float, as a pyarrow string array (``a`` is points.Arrow), at a fraction
-    of its cost: pyarrow's shortest round-trip digits are Python's (both give the shortest digits
-    that read back to the same float, the nearest when several do: the digits are unique, as no
-    double lies exactly halfway between two such candidates), and where the two write them alike,
-    pyarrow's text is taken: 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16
-    (both 1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Everything else is repr'd here: integers
-    (pyarrow writes 3 for 3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| <
-    1e-4 (1.5e-7 for 1.5e-07, 0.00001 for 1e-05), zeros, inf and nan."""
+def shortest(a, values):
+    """``repr`` of each float (a list, or a float64 array), as a pyarrow string array (``a`` is
+    points.Arrow): pyarrow's text where it is repr's (``_digits``), repr's own elsewhere."""
     np = a.np
-    x = np.fromiter(values, np.float64, len(values))
+    x = _floats(np, values)
+    if x is None:
+        x = np.fromiter(values, np.float64, len(values))
+    text, same = _digits(a, x)
+    if same.all():
+        return text
+    own = [repr(v) for v in x[~same].tolist()]
+    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
+
+
+def _digits(a, x):
+    """pyarrow's text of each float of the array ``x``, and where that text is ``repr``'s, at a
+    fraction of repr's cost: pyarrow's shortest round-trip digits are Python's (both give the
+    shortest digits that read back to the same float, the nearest when several do: the digits
+    are unique, as no double lies exactly halfway between two such candidates), and the two
+    write them alike for 1e-4 <= |x| < 1e10 not an integer (both 0.015625), |x| >= 1e16 (both
+    1.5e+16) and 0 < |x| < 1e-9 (both 1.5e-10). Not elsewhere: integers (pyarrow writes 3 for
+    3.0), 1e10 <= |x| < 1e16 (1.5e+10 for 15000000000.0), 1e-9 <= |x| < 1e-4 (1.5e-7 for
+    1.5e-07, 0.00001 for 1e-05), zeros, inf and nan: those are the caller's to repr."""
+    np = a.np
     m = np.abs(x)
     with np.errstate(invalid="ignore"):
         same = (((m >= 1e-4) & (m < 1e10) & (np.floor(x) != x))
                 | ((m >= 1e16) & (m < np.inf)) | ((m < 1e-9) & (m > 0)))
-    text = a.pc.cast(a.floats(x), a.pa.string())
-    if same.all():
-        return text
-    own = [repr(values[k]) for k in np.flatnonzero(~same).tolist()]
-    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
+    return a.pc.cast(a.floats(x), a.pa.string()), same
+
+
+def _floats(np, values):
+    """``values`` as a float64 array (a column of points.Floats as it is, a list whose items
+    are all floats converted), or None."""
+    array = getattr(values, "array", None)
+    if array is not None and getattr(array, "dtype", None) == np.float64:
+        return array
+    if isinstance(values, list) and all(type(v) is float for v in values):
+        return np.fromiter(values, np.float64, len(values))
+    return None
 
 
 def _needs_quotes(cell: str, sep: str) -> bool:
