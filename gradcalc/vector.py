@@ -572,8 +572,8 @@ def _tanh_matches() -> bool:
     the sign of zero included; checked once per process (about a millisecond)."""
     if not _TANH_OK:
         np = numpy()
-        x = _tanh_probe()
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):   # (subnormal probes underflow)
+            x = _tanh_probe()
             got = _tanh_steps(np, x)
         want = np.array([math.tanh(v) for v in x.tolist()])
         _TANH_OK.append(bool(np.array_equal(got.view(np.int64), want.view(np.int64))))
