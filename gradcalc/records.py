@@ -142,8 +142,12 @@ def record(cls=None, /, *, frozen: bool = False):
         inherited = {f.name: f for base in reversed(cls.__mro__[1:])
                      for f in base.__dict__.get("__record_fields__", ())}
         declared = []
-        for name in own.get("__annotations__", {}):
+        annotations = own.get("__annotations__") or getattr(cls, "__annotations__", {})
+        for name in annotations:
             given = own.get(name, _MISSING)
+            if isinstance(given, (list, dict, set)):   # shared by every instance: refused
+                raise ValueError(f"{cls.__name__}.{name}: a mutable default; use "
+                                 "field(default_factory=...)")
             f = given if isinstance(given, Field) else Field(default=given)
             f.name = name
             if isinstance(given, Field):   # the class attribute is the default, or nothing

@@ -123,6 +123,13 @@ def test_a_field_without_a_default_after_one_with_a_default_is_refused():
             b: int
 
 
+def test_a_mutable_default_is_refused():
+    with pytest.raises(ValueError, match="default_factory"):
+        @record
+        class Shared:
+            items: list = []   # noqa: RUF012
+
+
 def test_gradcalc_makes_no_dataclasses():
     """One way to declare a record in gradcalc: records (dataclasses would come back into a
     plain run's imports)."""

@@ -51,9 +51,14 @@ def entry() -> None:
             code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        pass
+    except (KeyboardInterrupt, EOFError):   # Ctrl-C: a new line and 130, as click's Abort
+        code = 130
+        if sys.stderr is not None:
+            sys.stderr.write("\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:   # None: started with the stream closed (>&-)
+                stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
     os._exit(code)

@@ -87,15 +87,30 @@ def echo(message: str | bytes = "", nl: bool = True, err: bool = False) -> None:
     """Write a line to standard output (or error), as click.echo does with text and bytes, and
     flush it (so that errors and output keep their order). Bytes go to the stream's buffer."""
     stream = sys.stderr if err else sys.stdout
-    if stream is None:   # no standard stream (pythonw)
+    if stream is None:   # no standard stream (pythonw, or started with it closed)
         return
-    if isinstance(message, (bytes, bytearray)):
-        stream.flush()
-        stream.buffer.write(bytes(message) + b"\n" if nl else message)
-        stream.buffer.flush()
-        return
-    stream.write(message + "\n" if nl else message)
+    if not isinstance(message, (bytes, bytearray)):
+        text = message + "\n" if nl else message
+        if not _ascii(stream):
+            stream.write(text)
+            stream.flush()
+            return
+        # a stream set to ASCII (PYTHONIOENCODING=ascii) is misconfigured: UTF-8, as click
+        message, nl = text.encode("utf-8", "replace"), False
     stream.flush()
+    stream.buffer.write(bytes(message) + b"\n" if nl else message)
+    stream.buffer.flush()
+
+
+def _ascii(stream) -> bool:
+    """Whether a text stream encodes ASCII only (and has a binary buffer beneath it)."""
+    import codecs
+
+    try:
+        ascii_only = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "ascii"
+    except LookupError:
+        return False
+    return ascii_only and getattr(stream, "buffer", None) is not None
 
 
 def settings_of(own_process: bool, quiet: bool, no_color: bool, limits: Limits = DEFAULT_LIMITS,

@@ -43,7 +43,7 @@ def read(args: Sequence[str], environ: Mapping[str, str]) -> Options | None:
     if not args or args[0] in OTHER_COMMANDS or "_GRADCALC_COMPLETE" in environ:
         return None
     no_check = environ.get("GRADCALC_NO_CHECK")
-    if no_check not in (None, "0", "1"):   # click reads other spellings of a boolean
+    if no_check not in (None, "1"):   # click's reading of other values changed across versions
         return None
     values: dict = {"no_check": no_check == "1"}
     texts: dict[str, list[str]] = {}
