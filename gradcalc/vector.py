@@ -34,6 +34,7 @@ SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op
 CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
+TANH = True        # compiled plans take tanh from expm1 where that is this C library's tanh
 
 @record
 class Batch:
@@ -72,10 +73,14 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     errors = dict(invalid or {})
     probe = {k: 0.0 for k in point}
     tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
-    point = _set_aside(point, errors, n)
-    swept = _sweep(tape, point, probe, wrt, n)
+    if errors:   # the caller's: set aside before the sweep
+        point = _set_aside(point, errors, n)
+    swept = _sweep(tape, point, probe, wrt, n, check=not errors)
+    if swept.skipped:   # blocks with an input not finite: those points set aside, then again
+        point = _set_aside(point, errors, n)
+        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped))
     swept.bad[list(errors)] = False
-    redone = np.flatnonzero(swept.bad).tolist()
+    redone = np.flatnonzero(swept.bad).tolist() if swept.marked else []
     _redo(fn, point, redone, wrt, output, swept, errors)
     if errors:
         failed = list(errors)
@@ -134,13 +139,19 @@ class _Swept:
     grad: dict[str, Any]             # name -> ndarray: the partials
     bad: Any                         # bool ndarray: something not finite, for the float path
     hits: dict[int, list[int]]       # kink node -> points
+    skipped: list[int] = field(default_factory=list)   # blocks (start) with an input not finite
+    marked: bool = False             # some block may have marked points bad (none ran unchecked)
 
 
-def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
-    """The tape over every point, in blocks run on a thread pool. A block runs the compiled plan
-    (``_Plan``) when the tape has one (again with every number checked when a float exception
-    shows that some number in the block is not finite), else the tape itself, op by op
-    (``_generic``)."""
+def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,
+           only: list[int] | None = None, check: bool = False) -> _Swept:
+    """The tape over every point, in blocks run on a thread pool (into ``out``, the blocks
+    starting at ``only``, if given). A block runs the compiled plan (``_Plan``) when the tape
+    has one (again with every number checked when a float exception shows that some number in
+    the block is not finite), else the tape itself, op by op (``_generic``). With ``check``, a
+    block first adds up each of its columns, and one with a value not finite (or a sum that
+    overflows) is not run but listed in ``out.skipped``, for ``_set_aside`` (this makes that
+    pass over the columns in parallel, and on the numbers the block is about to read)."""
     np = numpy()
     from .domains import numpy_domain
 
@@ -151,27 +162,36 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int) -> _Swept:
     base = tape.forward(FLOAT, probe, steps=fixed)
     varying = [s for s in tape.forward_steps if tape.needs[s[0]]]
     targets = [tape.graph.index_of(w) for w in wrt]
-    out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
+    if out is None:
+        out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
     plan = _plan_of(tape, base, varying, targets) if FAST else None
     size = _block_size(n, plan)
     columns = [(tape.graph.inputs[name], column) for name, column in point.items()
                if tape.keeps(tape.graph.inputs[name])]
     job = _Job(tape, D, base, varying, columns, out, wrt, targets)
+    every = list(point.values())   # a column the tape does not read must be finite too
 
     def block(start):
         stop = min(start + size, n)
+        if check:
+            with np.errstate(all="ignore"):
+                if not all(math.isfinite(np.add.reduce(c[start:stop])) for c in every):
+                    out.skipped.append(start)
+                    return
         if plan is not None:
             try:
                 v, g = plan.run(columns, start, stop, out, wrt)
             except FloatingPointError:   # an inf or NaN somewhere in the block: again, checked
+                out.marked = True
                 v, g = plan.run(columns, start, stop, out, wrt, checked=True)
         else:
+            out.marked = True
             v, g = _generic(job, start, stop)
         if v is not None:
             for i, rows in _kinks(tape, v, g, stop - start):
                 out.hits.setdefault(i, []).extend((rows + start).tolist())
 
-    starts = range(0, n, size)
+    starts = range(0, n, size) if only is None else only
     if len(starts) > 1 and THREADS > 1:   # NumPy releases the GIL in its loops: in parallel
         _deal(block, starts)
     else:
@@ -407,11 +427,15 @@ def _down(tape, v) -> dict:
 # --- compiled plans ---------------------------------------------------------------------------
 # The registry's rules, run once on placeholders (``_Rec``) instead of arrays, leave the list of
 # NumPy calls a block makes: the forward pass and the backward one, with x·1 dropped (exact),
-# x·(-1) a negation (exact) and a node's first contribution to an adjoint taken as it is, not
-# added to 0 (which only turns -0 into +0: the partials get their + 0.0 at the end). Each float
+# x·(-1) a negation (exact), -|x| a copysign(x, -1) (exact), a ufunc called again with the same
+# arguments (|u| in tanh(u) and in its slope) made once, a node's first contribution to an
+# adjoint taken as it is, not added to 0 (which only turns -0 into +0: the partials get their
+# + 0.0 at the end), and tanh made from expm1 as fdlibm makes it (``_tanh_steps``: one C library
+# call instead of two, used only where it gives math.tanh at every probe point). Each float
 # result goes into a buffer allocated once per thread and reused once its value is dead, so a
-# block runs in its core's cache with no allocation. The same calls on the same floats: the
-# numbers are the op-by-op path's, bit for bit. Nothing is checked for finiteness on the way:
+# block runs with no allocation; each thread binds the calls to its buffers once per block size
+# (``_Plan._bound``). The same floats from the same operations: the numbers are the op-by-op
+# path's, bit for bit. Nothing is checked for finiteness on the way:
 # NumPy raises FloatingPointError at the first overflow, division by zero or invalid operation
 # (the only ways an inf or a NaN can arise from finite inputs), and the block is then run again
 # with every result checked (``_Plan.run``'s ``checked``).
@@ -507,16 +531,70 @@ class _Rec:
         return self.rec.call(_astype, self, dtype)
 
 
+def _tanh_steps(N, x):
+    """tanh(x) made of ``N``'s ufuncs as fdlibm's tanh makes it (glibc's, and that of the C
+    libraries derived from fdlibm): with a = |x| and t = expm1(-2a), -t/(t+2) for a < 1; with
+    t = expm1(2a), 1 - 2/(t+2) for 1 <= a < 22; 1 beyond (the formula gives 1 there too, so a
+    is clamped at 22, where 2a is far from expm1's overflow); then x's sign. One C library call
+    per point instead of two (tanh calls expm1), the same float from the same operations.
+
+    Branch-free: the sign of a - 1 picks the argument of expm1, and of the two quotients the
+    right one is the larger: for a < 1, -t/(t+2) >= 0 >= 1 - 2/(t+2) (t <= 0); for a >= 1,
+    1 - 2/(t+2) > 0 > -t/(t+2) (t > 6). Used only where it gives the float path's tanh, bit
+    for bit, at every point of ``_tanh_probe`` (``_tanh_matches``)."""
+    a = N.absolute(x)
+    c = N.minimum(a, 22.0)
+    t = N.expm1(N.copysign(N.add(c, c), N.subtract(a, 1.0)))
+    nd = N.subtract(-2.0, t)   # -(t+2), exactly: t/nd is -t/(t+2), 1 + 2/nd is 1 - 2/(t+2)
+    z = N.maximum(N.true_divide(t, nd), N.add(1.0, N.true_divide(2.0, nd)))
+    return N.copysign(z, x)
+
+
+_TANH_OK: list = []   # whether _tanh_steps is the float path's tanh here, once known
+
+
+def _tanh_probe():
+    """Arguments where a tanh computed some other way would show it: every range of fdlibm's
+    (tiny, below 1, from 1 to 22, beyond), spread evenly (a golden-ratio sequence), the edges
+    and their neighbours, subnormals and zeros of both signs."""
+    np = numpy()
+    edges = np.array([0.0, 2.0 ** -55, 2.0 ** -54, 2.0 ** -28, 0.5, 1.0, 2.0, 22.0, 44.0,
+                      354.0, 710.0, 1e300, 5e-324, 2.2250738585072014e-308])
+    near = np.concatenate([np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+    u = np.arange(1, 1025) * 0.6180339887498949 % 1.0   # in [0, 1), evenly spread
+    x = np.concatenate([edges, near, u, 4.0 * u, 25.0 * u, 10.0 ** (323.0 * u - 320.0),
+                        0.99 + 0.02 * u, 21.9 + 0.2 * u])
+    return np.concatenate([x, -x])
+
+
+def _tanh_matches() -> bool:
+    """Whether _tanh_steps over NumPy gives math.tanh (the float path's) at every probe point,
+    the sign of zero included; checked once per process (about a millisecond)."""
+    if not _TANH_OK:
+        np = numpy()
+        with np.errstate(all="ignore"):   # (subnormal probes underflow)
+            x = _tanh_probe()
+            got = _tanh_steps(np, x)
+        want = np.array([math.tanh(v) for v in x.tolist()])
+        _TANH_OK.append(bool(np.array_equal(got.view(np.int64), want.view(np.int64))))
+    return _TANH_OK[0]
+
+
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 class _Recorder:
-    """Collects the calls: (function, arguments (a _Rec or a constant), result, buffered)."""
+    """Collects the calls: (function, arguments (a _Rec or a constant), result, buffered).
+
+    A ufunc called again with the same arguments gives the result of the first call (a pure
+    function of values that never change: |u| in tanh(u) and in its slope is one call)."""
 
     def __init__(self):
         self.calls: list[tuple] = []
         self.slots = 0
+        self.made: dict = {}     # (ufunc name, its arguments) -> its result
+        self.abs_of: dict = {}   # slot of |x| -> x
 
     def new(self, kind: str) -> _Rec:
         self.slots += 1
@@ -535,10 +613,25 @@ class _Recorder:
         recs = [a for a in args if isinstance(a, _Rec)]
         floats = all(r.kind == "f" for r in recs) and all(
             _number(a) for a in args if not isinstance(a, _Rec))
+        if floats and len(recs) == 1 == len(args):
+            if name == "tanh" and TANH and _tanh_matches():   # the C library's, from expm1
+                return _tanh_steps(_RecordingNumPy(self), args[0])
+            if name == "negative" and args[0].slot in self.abs_of:   # -|x|: copysign(x, -1)
+                return self.ufunc("copysign", self.abs_of[args[0].slot], -1.0)
+        key = None
+        if all(isinstance(a, _Rec) or type(a) in (int, float, bool) for a in args):
+            key = (name, tuple(a.slot if isinstance(a, _Rec) else (type(a), repr(a))
+                               for a in args))
+            if key in self.made:
+                return self.made[key]
         kind = "b" if name in _BOOL else ("f" if floats else "?")
         buffered = floats and (name in _ARITH or name not in _BOOL)
         out = self.new(kind)
         self.calls.append((getattr(np, name), args, out, buffered))
+        if key is not None:
+            self.made[key] = out
+        if name == "absolute" and floats and len(recs) == 1 == len(args):
+            self.abs_of[out.slot] = args[0]
         return out
 
     def call(self, fn, *args, kind: str = "f"):
@@ -709,6 +802,7 @@ class _Plan:
                 self.numbers.append(t)
         self.init = init
         self.prog = prog
+        self.slots = rec.slots   # the slots past these hold constants
 
     def _buffers(self, m: int) -> list:
         """This thread's buffers (``m`` points long)."""
@@ -717,7 +811,33 @@ class _Plan:
             np = numpy()
             have = [np.empty(max(m, CHUNK)) for _ in range(self.buffers)]
             self._local.bufs = have
+            self._local.bound = {}
         return [b[:m] for b in have] if have and len(have[0]) != m else have
+
+    def _bound(self, m: int) -> tuple[list, dict]:
+        """This thread's program for blocks of ``m`` points, made once per size: each call
+        with its arguments and its buffer in place, as (function, arguments, the (position,
+        slot) of the arguments known only as the block runs (the block's columns, the results
+        of calls into no buffer), its buffer or None (then the slot for its result)); and
+        slot -> value for the values known beforehand (constants, buffers)."""
+        bound = getattr(self._local, "bound", None)
+        if bound is not None and m in bound:
+            return bound[m]
+        bufs = self._buffers(m)   # (made larger, they leave every binding behind)
+        bound = self._local.bound
+        if m not in bound:
+            known = {j: x for j, x in enumerate(self.init) if j >= self.slots}
+            steps = []
+            for fn, slots, o, b in self.prog:
+                args = tuple(known.get(j) for j in slots)
+                late = tuple((p, j) for p, j in enumerate(slots) if j not in known)
+                if b >= 0:
+                    known[o] = bufs[b]
+                steps.append((fn, args, late, bufs[b] if b >= 0 else None, o))
+            if len(bound) > 3:   # a block size seen once (a last, shorter block) goes
+                bound.clear()
+            bound[m] = steps, known
+        return bound[m]
 
     def run(self, columns, start: int, stop: int, out: _Swept, wrt, checked: bool = False):
         """One block: values and partials into ``out``; (v, g) for the kink tests, or Nones.
@@ -728,6 +848,8 @@ class _Plan:
         more: the float path gives those their single-point numbers all the same)."""
         np = numpy()
         m = stop - start
+        if not checked:
+            return self._run(columns, start, stop, out, wrt)
         bufs = self._buffers(m)
         vals = list(self.init)
         for i, column in columns:
@@ -756,6 +878,43 @@ class _Plan:
                 np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
         if checked:
             out.bad[start:stop] = ~np.isfinite(total)
+        if not self.kinked:
+            return None, None
+        v = [get(x) for x in self.nodes]
+        g = [0.0] * len(v)
+        for i, d in self.adjoints.items():
+            g[i] = 0.0 if d is None else get(d)
+        return v, g
+
+    def _run(self, columns, start: int, stop: int, out: _Swept, wrt):
+        """``run`` unchecked: the calls of ``_bound``, float exceptions raised."""
+        np = numpy()
+        steps, known = self._bound(stop - start)
+        vals = list(self.init)
+        for i, column in columns:
+            k = self.inputs.get(i)
+            if k is not None:
+                vals[k] = column[start:stop]
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            for fn, args, late, buf, o in steps:
+                if late:
+                    args = list(args)
+                    for p, j in late:
+                        args[p] = vals[j]
+                if buf is None:
+                    vals[o] = fn(*args)
+                else:
+                    fn(*args, out=buf)
+
+            def get(x):
+                if not isinstance(x, _Rec):
+                    return x
+                return known[x.slot] if x.slot in known else vals[x.slot]
+
+            out.value[start:stop] = get(self.value)
+            for w, d in zip(wrt, self.grads, strict=True):
+                # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
+                np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
         if not self.kinked:
             return None, None
         v = [get(x) for x in self.nodes]

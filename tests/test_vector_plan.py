@@ -242,3 +242,132 @@ def test_partials_nobody_asked_for_are_not_computed(monkeypatch):
             m.setattr(vector, "FAST", False)
             identical(batch, gradient_many(fn, columns, wrt=wrt))
     assert calls[1] < calls[3]
+
+
+def plan_of(fn, columns):
+    """``fn``'s compiled plan (all partials), made by a batch over ``columns``."""
+    gradient_many(fn, columns)
+    tape = fn.resolve(dict.fromkeys(fn.variables, 0.0))[0]
+    (plan,) = tape._vector_plans.values()
+    return plan
+
+
+def plan_calls(fn, columns) -> list[str]:
+    """The names of the NumPy calls of ``fn``'s compiled plan."""
+    return [step[0].__name__ for step in plan_of(fn, columns).prog]
+
+
+def test_tanh_from_expm1_is_the_float_paths_tanh_bit_for_bit():
+    # plans take tanh as fdlibm does, from expm1, where that gives math.tanh at every probe
+    # point; here, at many more (every range, random bit patterns, zeros of both signs)
+    if not vector._tanh_matches():
+        assert "tanh" in plan_calls(Function("tanh(x)"), {"x": [0.5, 2.0]})
+        pytest.skip("this C library's tanh is not fdlibm's: plans call NumPy's tanh")
+    rng = np.random.default_rng(7)
+    x = np.concatenate([
+        rng.uniform(-1, 1, 40_000), rng.uniform(-30, 30, 40_000),
+        rng.uniform(0.999, 1.001, 10_000), rng.uniform(21.99, 22.01, 10_000),
+        10.0 ** rng.uniform(-323, 3, 20_000),
+        rng.integers(0, 2**63, 40_000, dtype=np.int64).view(np.float64),
+        [0.0, -0.0, 5e-324, 2.0**-55, 1.0, 22.0, 710.0, 1e308, math.inf]])
+    x = np.concatenate([x, -x])
+    x = x[~np.isnan(x)]
+    with np.errstate(all="ignore"):
+        got = vector._tanh_steps(np, x)
+    want = np.array([math.tanh(v) for v in x.tolist()])
+    assert np.array_equal(bits(got), bits(want))
+
+
+def test_tanh_in_a_plan_gives_the_single_point_numbers(slow_blocks, monkeypatch):
+    fn = Function("tanh(x*y) + sech(x) + tanh(-x)*y")
+    calls = plan_calls(fn, {"x": [0.5, 2.0], "y": [1.0, 1.0]})
+    assert ("expm1" in calls and "tanh" not in calls) == vector._tanh_matches()
+    edge = [0.0, 5e-324, 2.0**-55, 1e-9, 0.5, 1.0 - 2**-53, 1.0, 1.0 + 2**-52, 3.0, 19.0,
+            22.0, 22.5, 400.0, 1e300]
+    xs = np.array(edge + [-v for v in edge] + np.linspace(-25, 25, 572).tolist())
+    ys = np.resize([1.0, -1.0, 0.5, 2.0, 1e-300], len(xs))
+    columns = {"x": xs, "y": ys}
+    slow_blocks.clear()
+    batch = gradient_many(fn, columns)
+    assert slow_blocks == [] and not batch.errors
+    identical(batch, op_by_op(fn, columns, monkeypatch))   # NumPy's tanh, op by op
+    with monkeypatch.context() as m:
+        m.setattr(vector, "TANH", False)                     # a plan with NumPy's tanh
+        fn2 = Function("tanh(x*y) + sech(x) + tanh(-x)*y")
+        assert "tanh" in plan_calls(fn2, columns)
+        identical(batch, gradient_many(fn2, columns))
+    same_as_single_points(fn, {k: c.tolist() for k, c in columns.items()}, batch)
+
+
+def test_a_call_made_twice_is_made_once_and_minus_abs_is_copysign(slow_blocks, monkeypatch):
+    # |u| is computed once for tanh(u) (from expm1) and for its slope sech(u)²; -|u| is
+    # copysign(u, -1), the same float for every u, zeros, infinities and NaNs included
+    fn = Function("tanh(x*y) + exp(-abs(x - y))")
+    xs = np.array([0.0, 1e-310, -2.5, 3.0, 1.0, -0.0])
+    ys = np.array([1.0, 0.0, 2.0, 3.0, -1.0, 0.0])
+    plan = plan_of(fn, {"x": xs, "y": ys})
+    made_by = {o: f.__name__ for f, _slots, o, _b in plan.prog}
+    assert not [s for f, s, _o, _b in plan.prog if f.__name__ == "negative"
+                and made_by.get(s[0]) == "absolute"]
+    assert len([s for f, s, _o, _b in plan.prog if f.__name__ == "copysign"
+                and plan.init[s[1]] == -1.0]) == 2   # -|x*y| (in sech) and -|x - y|
+    assert [f.__name__ for f, *_ in plan.prog].count("absolute") == 2   # |x*y| once, |x - y|
+    slow_blocks.clear()
+    batch = gradient_many(fn, {"x": xs, "y": ys})
+    assert slow_blocks == []
+    identical(batch, op_by_op(fn, {"x": xs, "y": ys}, monkeypatch))
+    same_as_single_points(fn, {"x": xs.tolist(), "y": ys.tolist()}, batch)
+    v = np.array([0.0, -0.0, 1e-310, -1e-310, 2.5, -2.5, math.inf, -math.inf, math.nan,
+                  -math.nan])
+    with np.errstate(all="ignore"):
+        assert np.array_equal(bits(np.copysign(v, -1.0)), bits(np.negative(np.abs(v))))
+
+
+def test_one_thread_runs_blocks_of_several_sizes_in_turn(monkeypatch):
+    # a thread's buffers grow for larger blocks, and its calls are bound once per block size:
+    # every size, in any order, gives the op-by-op numbers
+    fn = Function(MANY)
+    rng = np.random.default_rng(8)
+    monkeypatch.setattr(vector, "THREADS", 1)
+    for n, chunk in ((1000, 300), (5000, 4096), (1000, 4096), (3001, 1000), (5000, 4096)):
+        monkeypatch.setattr(vector, "CHUNK", chunk)
+        columns = {k: rng.uniform(-2, 2, n) for k in "xyz"}
+        identical(gradient_many(fn, columns), op_by_op(fn, columns, monkeypatch))
+
+
+def test_blocks_with_an_input_not_finite_are_run_again_with_it_set_aside(monkeypatch):
+    # each block adds up its columns first; one with inf or NaN (in any column, read or not),
+    # or whose sum overflows, waits until those points are set aside, then runs
+    fn = Function("sin(x*y) + tanh(x) + 0*w")
+    rng = np.random.default_rng(9)
+    n = 1000
+    xs, ys, ws = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+    xs[[3, 450]] = [math.inf, math.nan]
+    ys[[3, 700]] = [-math.inf, math.inf]
+    ws[[910]] = math.nan                        # in a third column
+    ws[[200, 201]] = [1.5e308, 1.5e308]         # finite, but the block's sum overflows
+    runs = []
+    sweep = vector._sweep
+
+    def spy(*args, **kw):
+        out = sweep(*args, **kw)
+        runs.append((kw.get("only"), sorted(out.skipped)))
+        return out
+
+    monkeypatch.setattr(vector, "_sweep", spy)
+    monkeypatch.setattr(vector, "CHUNK", 100)
+    monkeypatch.setattr(vector, "THREADS", 2)
+    columns = {"x": xs, "y": ys, "w": ws}
+    batch = gradient_many(fn, columns)
+    assert runs[0] == (None, [0, 200, 400, 700, 900])
+    assert runs[1][0] == [0, 200, 400, 700, 900]
+    assert batch.errors == {3: "the value of x must be finite, not inf",
+                            450: "the value of x must be finite, not nan",
+                            700: "the value of y must be finite, not inf",
+                            910: "the value of w must be finite, not nan"}
+    assert not batch.ok[[3, 450, 700, 910]].any() and batch.ok.sum() == n - 4
+    monkeypatch.setattr(vector, "_sweep", sweep)
+    identical(batch, op_by_op(fn, columns, monkeypatch))
+    ok = [0, 2, 4, 199, 200, 201, 202, 451, 699, 701, 909, 911, 999]
+    assert [(batch.value[i], {w: batch.gradient[w][i] for w in "xyw"}) for i in ok] == [
+        single(fn, {k: float(c[i]) for k, c in columns.items()}) for i in ok]
