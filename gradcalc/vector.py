@@ -846,21 +846,14 @@ class _Plan:
         (some number was not, or the sum overflowed) are marked in ``out.bad`` for the float
         path, as the op-by-op path marks those with a value or partial not finite (and a few
         more: the float path gives those their single-point numbers all the same)."""
-        np = numpy()
-        m = stop - start
         if not checked:
             return self._run(columns, start, stop, out, wrt)
-        bufs = self._buffers(m)
-        vals = list(self.init)
-        for i, column in columns:
-            k = self.inputs.get(i)
-            if k is not None:
-                vals[k] = column[start:stop]
-        errors = dict(all="ignore") if checked else dict(over="raise", divide="raise",
-                                                         invalid="raise", under="ignore")
-        numbers = set(self.numbers) if checked else ()
-        total = np.zeros(m) if checked else None
-        with np.errstate(**errors):
+        np = numpy()
+        bufs = self._buffers(stop - start)
+        vals = self._values(columns, start, stop)
+        numbers = set(self.numbers)
+        total = np.zeros(stop - start)
+        with np.errstate(all="ignore"):
             for t, (fn, slots, o, b) in enumerate(self.prog):
                 if b >= 0:
                     vals[o] = fn(*[vals[j] for j in slots], out=bufs[b])
@@ -868,33 +861,15 @@ class _Plan:
                     vals[o] = fn(*[vals[j] for j in slots])
                 if t in numbers:
                     np.add(total, vals[o], out=total)
-
-            def get(x):
-                return vals[x.slot] if isinstance(x, _Rec) else x
-
-            out.value[start:stop] = get(self.value)
-            for w, d in zip(wrt, self.grads, strict=True):
-                # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
-                np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
-        if checked:
-            out.bad[start:stop] = ~np.isfinite(total)
-        if not self.kinked:
-            return None, None
-        v = [get(x) for x in self.nodes]
-        g = [0.0] * len(v)
-        for i, d in self.adjoints.items():
-            g[i] = 0.0 if d is None else get(d)
-        return v, g
+        out.bad[start:stop] = ~np.isfinite(total)
+        return self._finish(lambda x: vals[x.slot] if isinstance(x, _Rec) else x, out, start,
+                            stop, wrt)
 
     def _run(self, columns, start: int, stop: int, out: _Swept, wrt):
         """``run`` unchecked: the calls of ``_bound``, float exceptions raised."""
         np = numpy()
         steps, known = self._bound(stop - start)
-        vals = list(self.init)
-        for i, column in columns:
-            k = self.inputs.get(i)
-            if k is not None:
-                vals[k] = column[start:stop]
+        vals = self._values(columns, start, stop)
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
             for fn, args, late, buf, o in steps:
                 if late:
@@ -906,15 +881,30 @@ class _Plan:
                 else:
                     fn(*args, out=buf)
 
-            def get(x):
-                if not isinstance(x, _Rec):
-                    return x
-                return known[x.slot] if x.slot in known else vals[x.slot]
+        def get(x):
+            if not isinstance(x, _Rec):
+                return x
+            return known[x.slot] if x.slot in known else vals[x.slot]
 
-            out.value[start:stop] = get(self.value)
-            for w, d in zip(wrt, self.grads, strict=True):
-                # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
-                np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
+        return self._finish(get, out, start, stop, wrt)
+
+    def _values(self, columns, start: int, stop: int) -> list:
+        """The slots' starting values: the constants, and the block of each input's column."""
+        vals = list(self.init)
+        for i, column in columns:
+            k = self.inputs.get(i)
+            if k is not None:
+                vals[k] = column[start:stop]
+        return vals
+
+    def _finish(self, get, out: _Swept, start: int, stop: int, wrt):
+        """The block's value and partials into ``out`` (``get`` gives a recorded slot's
+        numbers); the nodes' values and adjoints for the kink tests, or Nones."""
+        np = numpy()
+        out.value[start:stop] = get(self.value)
+        for w, d in zip(wrt, self.grads, strict=True):
+            # + 0.0: the single-point adjoint starts at 0, so a -0 partial is +0 there
+            np.add(0.0 if d is None else get(d), 0.0, out=out.grad[w][start:stop])
         if not self.kinked:
             return None, None
         v = [get(x) for x in self.nodes]
