@@ -141,9 +141,11 @@ class PointsFile:
         with _reading(where):
             header = self._text.readline()
             self._consumed = _encoded(header)
+            self._lines = 1   # lines read so far (blank ones, then the header): for messages
             while header and not header.strip():
                 header = self._text.readline()
                 self._consumed += _encoded(header)
+                self._lines += 1
         self._utf8()
         if not header:
             raise UsageError(f"{where} is empty: it needs a header row naming the variables",
@@ -197,6 +199,7 @@ class PointsFile:
                     newlines = None
             if not block:
                 return
+            before, self._lines = self._lines, self._lines + _count_lines(block)
             self._consumed += _encoded(block)
             self._utf8()
             worth = count >= min(self.chunk, WORTH) or bool(_ARROW and _ARROW[0])
@@ -210,7 +213,7 @@ class PointsFile:
             long_line = max(map(len, lines)) > csv.field_size_limit()
             cells = None if long_line else _split(lines, width, self.delimiter)
             if cells is None:   # quotes, blank lines or ragged rows: the csv module decides
-                rows = _parse(lines, width, self.delimiter, self.where, invalid)
+                rows = _parse(lines, width, self.delimiter, self.where, invalid, before)
                 if not rows:
                     continue
                 cells = [list(c) for c in zip(*rows, strict=True)]
@@ -615,11 +618,13 @@ def _split(lines: list[str], width: int, sep: str) -> list[list[str]] | None:
     return [flat[j::width] for j in range(width)]
 
 
-def _parse(lines: list[str], width: int, sep: str, where: str, invalid: dict) -> list[list[str]]:
+def _parse(lines: list[str], width: int, sep: str, where: str, invalid: dict,
+           before: int = 0) -> list[list[str]]:
     """Rows by the csv module: quoted fields, blank lines dropped, short and long rows noted in
-    ``invalid`` and padded or cut to the header's width."""
+    ``invalid`` and padded or cut to the header's width. ``before``: the file's lines before
+    ``lines`` (for the line number of a reading error)."""
     reader = csv.reader(lines, delimiter=sep)
-    with _reading(where, reader):
+    with _reading(where, reader, before):
         rows = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
     for k, r in enumerate(rows):
         if len(r) != width:
@@ -649,15 +654,16 @@ def _numbers(name: str, texts, invalid: dict) -> list[float]:
 
 
 @contextmanager
-def _reading(where: str, reader=None):
-    """Reading errors (not UTF-8, a NUL byte, a field over 128 KiB) said as ours."""
+def _reading(where: str, reader=None, before: int = 0):
+    """Reading errors (not UTF-8, a NUL byte, a field over 128 KiB) said as ours; with the csv
+    ``reader``, at its line (after ``before`` lines of the file)."""
     try:
         yield
     except UnicodeDecodeError as exc:
         raise UsageError(f"{where} is not UTF-8 text (it holds the byte "
                          f"{exc.object[exc.start:exc.start + 1]!r})") from None
     except csv.Error as exc:
-        line = f", line {reader.line_num + 1}" if reader is not None else ""
+        line = f", line {before + reader.line_num}" if reader is not None else ""
         raise UsageError(f"{where}{line}: {exc}") from None
 
 

@@ -145,6 +145,16 @@ def test_a_field_over_the_csv_limit_is_an_error_with_its_line():
         "error: p.csv, line 3: field larger than field limit (131072)")
 
 
+def test_the_line_of_a_reading_error_counts_from_the_top_of_the_file():
+    """Past the first chunk, and after blank lines before the header (line 3 + 2,500 rows)."""
+    import csv
+
+    long = "1" * (csv.field_size_limit() + 1)
+    text = "\n\nx,y\n" + "1,2\n" * 2_500 + f'"{long}",3\n'
+    assert failure(lambda: rows(text, chunk=1_000)) == (
+        "error: p.csv, line 2504: field larger than field limit (131072)")
+
+
 # --- parse_point -------------------------------------------------------------------------------
 
 def test_a_point_of_numbers_and_constant_expressions():

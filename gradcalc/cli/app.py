@@ -138,6 +138,11 @@ def guarded(run, settings: Settings | None = None) -> int:
         echo("error: out of memory" + (f" (the limit is {limit:,} MB: --max-memory)"
                                              if limit else ""), err=True)
         return 2
+    except UnicodeEncodeError as exc:   # an output whose encoding lacks a character
+        echo(f"error: the output's encoding ({exc.encoding}) cannot write "
+             f"{ascii(exc.object[exc.start:exc.end])}", err=True)
+        echo("hint: set PYTHONIOENCODING=utf-8, or use a UTF-8 locale", err=True)
+        return 2
     except OSError as exc:   # e.g. writing to a full disk
         echo(f"error: {exc.strerror or exc}", err=True)
         return 2

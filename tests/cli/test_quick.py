@@ -187,3 +187,16 @@ def test_echo_writes_utf8_where_the_stream_is_set_to_ascii(place):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode("utf-8") == "f = 1\ndf/d\u03b8 = 2\n"
+
+
+def test_an_output_encoding_without_a_character_is_bad_input_not_a_bug(place):
+    """latin-1 has no θ: exit 2 and a plain message (it was 'internal error', exit 3)."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "PYTHONUTF8": "0"}
+    env.pop("GRADCALC_NO_CHECK", None)
+    code = ("import sys\nfrom gradcalc.cli import entry\nsys.argv = ['gradcalc', '\u03b8^2', "
+            "'--at', '\u03b8=1', '--no-check', '--format', 'plain']\nentry()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=False)
+    assert r.returncode == 2
+    assert r.stderr.decode("latin-1").splitlines()[-2:] == [
+        "error: the output's encoding (latin-1) cannot write '\\u03b8'",
+        "hint: set PYTHONIOENCODING=utf-8, or use a UTF-8 locale"]
