@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from ..records import replace
 from .options import DEFAULTS, Options
 
 # option as typed -> (Options field, how its value is read)
@@ -82,7 +83,7 @@ def read(args: Sequence[str], environ: Mapping[str, str]) -> Options | None:
         else:
             values[field] = converted
     values.update({field: tuple(given) for field, given in texts.items()})
-    return DEFAULTS._replace(program=program, **values)
+    return replace(DEFAULTS, program=program, **values)
 
 
 def _convert(kind: str, value: str):

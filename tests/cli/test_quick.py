@@ -13,6 +13,7 @@ import pytest
 from gradcalc.cli.gradient import gradient_command
 from gradcalc.cli.options import DEFAULTS, Options
 from gradcalc.cli.quick import OPTIONS, read
+from gradcalc.records import replace
 
 PROGRAMS = ["z*(x+y)", "-", "x^2", "-x^2", "", "check", "sin(x)*y"]
 VALUES = {
@@ -111,8 +112,8 @@ def test_quick_leaves_other_spellings_of_the_environment_variable_to_click(place
     assert read(["x"], {"GRADCALC_NO_CHECK": "true"}) is None
     assert read(["x"], {"GRADCALC_NO_CHECK": "0"}) is None   # click 8.2.0 and 8.2.1 read it True
     assert read(["x"], {"_GRADCALC_COMPLETE": "bash_source"}) is None
-    assert read(["x"], {"GRADCALC_NO_CHECK": "1"}) == DEFAULTS._replace(program="x",
-                                                                       no_check=True)
+    assert read(["x"], {"GRADCALC_NO_CHECK": "1"}) == replace(DEFAULTS, program="x",
+                                                              no_check=True)
 
 
 def _console(args, via_click: bool, cwd, stdin=None):
