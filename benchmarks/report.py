@@ -520,7 +520,9 @@ def markdown(res: dict, png_name: str | None) -> str:
         st = res["startup"]
         out += ["", "## Start-up", "",
                 f"Whole-process time, {st['repeat']} runs each (`benchmarks/startup.py`'s "
-                "timer), with the `gradcalc` console script of the benchmark environment.", ""]
+                "timer), of the benchmark environment's `gradcalc` installed as `pip install .` "
+                "installs it (an editable install's import finder costs every run ~25 ms more: "
+                "`benchmarks/startup.py`'s `plain_install`).", ""]
         out += startup_table(st)
     if "memory" in res:
         out += ["", "## Memory", "",
