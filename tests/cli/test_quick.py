@@ -180,23 +180,26 @@ def test_ctrl_c_is_a_new_line_and_exit_130_without_a_traceback(place):
     assert p.returncode == 130 and err == "\n"
 
 
-def test_echo_writes_utf8_where_the_stream_is_set_to_ascii(place):
-    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+def _theta_squared(encoding: str) -> subprocess.CompletedProcess:
+    """``gradcalc 'θ^2' --at θ=1 --format plain`` through the console script, its output
+    streams set to ``encoding`` (bytes captured)."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "PYTHONUTF8": "0"}
     env.pop("GRADCALC_NO_CHECK", None)
     code = ("import sys\nfrom gradcalc.cli import entry\nsys.argv = ['gradcalc', '\u03b8^2', "
             "'--at', '\u03b8=1', '--no-check', '--format', 'plain']\nentry()\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=False)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, env=env,
+                          check=False)
+
+
+def test_echo_writes_utf8_where_the_stream_is_set_to_ascii(place):
+    r = _theta_squared("ascii")
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode("utf-8") == "f = 1\ndf/d\u03b8 = 2\n"
 
 
 def test_an_output_encoding_without_a_character_is_bad_input_not_a_bug(place):
     """latin-1 has no θ: exit 2 and a plain message (it was 'internal error', exit 3)."""
-    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "PYTHONUTF8": "0"}
-    env.pop("GRADCALC_NO_CHECK", None)
-    code = ("import sys\nfrom gradcalc.cli import entry\nsys.argv = ['gradcalc', '\u03b8^2', "
-            "'--at', '\u03b8=1', '--no-check', '--format', 'plain']\nentry()\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=False)
+    r = _theta_squared("latin-1")
     assert r.returncode == 2
     assert r.stderr.decode("latin-1").splitlines()[-2:] == [
         "error: the output's encoding (latin-1) cannot write '\\u03b8'",
