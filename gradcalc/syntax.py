@@ -22,6 +22,7 @@ import itertools
 import math
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .errors import ParseError, describe
@@ -1370,6 +1371,23 @@ def _fast_program(source: str, limits: Limits) -> Graph | _Resume:  # noqa: C901
     return _Resume(graph, begin.start(begin_group) - 1 if begin is not None else 0, last, bare)
 
 
+def _load_native() -> Callable[[str, Limits], Graph | _Resume] | None:
+    """The same fast path in C (gradcalc/_fastparse.c, built by setup.py), if it is built."""
+    try:
+        from ._fastparse import fast_program, setup
+    except ImportError:
+        return None
+    setup(Graph, Node, _Resume, FUNCTIONS, _MACROS, CONSTANTS, lookup_call, TENSOR_NAMES)
+    return fast_program
+
+
+# ``_fast_program`` above stays the reference and the fallback: the C version returns what it
+# returns on every input (tests/test_native_parse.py, fuzz/fuzz_native_parse.py). NATIVE off
+# runs the Python one (the tests switch it, as vector.FAST).
+_native_program = _load_native()
+NATIVE = _native_program is not None
+
+
 def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Parse a program into its graph (a flat tape in topological order), within ``limits``."""
     # The parser allocates a few objects per token and none of them form cycles: pausing the
@@ -1381,7 +1399,8 @@ def parse_graph(source: str, limits: Limits = DEFAULT_LIMITS) -> Graph:
         if limits.size is not None and len(source) > limits.size:
             graph = _Parser(source, limits).program()   # (its message)
         else:
-            fast = _fast_program(source, limits)
+            fast = (_native_program if NATIVE and _native_program is not None
+                    else _fast_program)(source, limits)
             graph = fast if isinstance(fast, Graph) else _Parser(source, limits).program(fast)
         return graph
     finally:

@@ -1,7 +1,8 @@
 """The fast path of the parser (``syntax._fast_program``, with its hand-over to ``_Parser``) against
 the full parser alone, on random programs: the same graph node for node (op, arguments, value,
 text, span), the same inputs, names, output, warnings and tensor flag, or the same error (message,
-span, hint)."""
+span, hint). Each test runs with the Python fast path and with the C one (``gradcalc._fastparse``,
+when it is built; tests/test_native_parse.py compares the two directly)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from benchmarks import dags
 from benchmarks.parse import expression
+from gradcalc import syntax
 from gradcalc.errors import ParseError
 from gradcalc.syntax import (
     DEFAULT_LIMITS,
@@ -21,6 +23,20 @@ from gradcalc.syntax import (
     _Resume,
     parse_graph,
 )
+
+
+@pytest.fixture(autouse=True, params=["python", "native"])
+def fast_path(request, monkeypatch):
+    """Every test with either fast path: the Python one, and the C one when it is built."""
+    if request.param == "native" and syntax._native_program is None:
+        pytest.skip("the C extension gradcalc._fastparse is not built")
+    monkeypatch.setattr(syntax, "NATIVE", request.param == "native")
+
+
+def fast_program(source: str, limits: Limits):
+    """The fast path parse_graph runs."""
+    native = syntax._native_program
+    return native(source, limits) if syntax.NATIVE and native else _fast_program(source, limits)
 
 
 def outcome(parse, source: str, limits: Limits):
@@ -123,7 +139,7 @@ def test_random_programs_parse_as_the_full_parser_does():
                              Limits(nodes=6), Limits(depth=2), Limits(size=40)])
         kinds[same(src, limits)[0]] += 1
         if limits.size is None or len(src) <= limits.size:
-            kinds["fast"] += not isinstance(_fast_program(src, limits), _Resume)
+            kinds["fast"] += not isinstance(fast_program(src, limits), _Resume)
     # each kind well exercised: graphs, errors, and programs the fast path reads alone
     assert kinds["graph"] > 1000 and kinds["error"] > 1000 and kinds["fast"] > 800, kinds
 
@@ -131,7 +147,7 @@ def test_random_programs_parse_as_the_full_parser_does():
 def test_the_fast_path_reads_the_benchmark_programs_itself():
     stmts = dags.structure(3000, seed=5)
     for src in (dags.source(stmts), expression(stmts)):
-        assert not isinstance(_fast_program(src, NO_LIMITS), _Resume)
+        assert not isinstance(fast_program(src, NO_LIMITS), _Resume)
         same(src, NO_LIMITS)
 
 
@@ -141,7 +157,7 @@ def test_hand_over_late_in_a_long_program(tail):
     """The full parser takes over past its first 65,536 tokens (where it lets earlier tokens
     go), with names the fast path bound before."""
     src = dags.source(dags.structure(16_000, seed=2)) + "\n" + tail + "\nq = w + v3"
-    assert isinstance(_fast_program(src, NO_LIMITS), _Resume)
+    assert isinstance(fast_program(src, NO_LIMITS), _Resume)
     same(src, NO_LIMITS)
 
 

@@ -1,0 +1,9 @@
+"""The parser's fast path in C (gradcalc/_fastparse.c): ``syntax._fast_program``'s twin."""
+
+from typing import Any
+
+def setup(graph: type, node: type, resume: type, functions: dict[str, Any],
+          macros: dict[str, int], constants: dict[str, float], lookup_call: Any,
+          tensor_names: Any, /) -> None: ...
+def fast_program(source: str, limits: Any, /) -> Any: ...
+def direct_nodes() -> bool: ...
