@@ -63,11 +63,14 @@ class Batch:
         return mask
 
 
-def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None = None) -> Batch:
+def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None = None,
+                  fast_math: bool = False) -> Batch:
     """Value and gradient of ``fn`` at every point given as ``columns`` (name -> 1-D array).
 
     ``invalid`` maps point indices to a reason they cannot be computed (a malformed number in a
-    file); those points are skipped and reported as errors."""
+    file); those points are skipped and reported as errors. ``fast_math``: sin, cos, exp, expm1
+    and log from gradcalc's vector kernels (fastmath.py: each within 2 ulp, not always the C
+    library's float), where the batch runs a compiled plan."""
     np = numpy()
     point, n = _arrays(columns)
     errors = dict(invalid or {})
@@ -75,10 +78,10 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
     if errors:   # the caller's: set aside before the sweep
         point = _set_aside(point, errors, n)
-    swept = _sweep(tape, point, probe, wrt, n, check=not errors)
+    swept = _sweep(tape, point, probe, wrt, n, check=not errors, fast=fast_math)
     if swept.skipped:   # blocks with an input not finite: those points set aside, then again
         point = _set_aside(point, errors, n)
-        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped))
+        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped), fast=fast_math)
     swept.bad[list(errors)] = False
     redone = np.flatnonzero(swept.bad).tolist() if swept.marked else []
     _redo(fn, point, redone, wrt, output, swept, errors)
@@ -143,8 +146,9 @@ class _Swept:
     marked: bool = False             # some block may have marked points bad (none ran unchecked)
 
 
-def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,
-           only: list[int] | None = None, check: bool = False) -> _Swept:
+def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,  # noqa: PLR0913
+           only: list[int] | None = None, check: bool = False, fast: bool = False) -> _Swept:
+    # (the last four: options of the two calls in gradient_many)
     """The tape over every point, in blocks run on a thread pool (into ``out``, the blocks
     starting at ``only``, if given). A block runs the compiled plan (``_Plan``) when the tape
     has one (again with every number checked when a float exception shows that some number in
@@ -164,7 +168,7 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = Non
     targets = [tape.graph.index_of(w) for w in wrt]
     if out is None:
         out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
-    plan = _plan_of(tape, base, varying, targets) if FAST else None
+    plan = _plan_of(tape, base, varying, targets, fast) if FAST else None
     size = _block_size(n, plan)
     columns = [(tape.graph.inputs[name], column) for name, column in point.items()
                if tape.keeps(tape.graph.inputs[name])]
@@ -590,7 +594,8 @@ class _Recorder:
     A ufunc called again with the same arguments gives the result of the first call (a pure
     function of values that never change: |u| in tanh(u) and in its slope is one call)."""
 
-    def __init__(self):
+    def __init__(self, kernels: dict | None = None):
+        self.kernels = kernels or {}   # fast math: ufunc name -> fastmath.Kernel
         self.calls: list[tuple] = []
         self.slots = 0
         self.made: dict = {}     # (ufunc name, its arguments) -> its result
@@ -627,7 +632,8 @@ class _Recorder:
         kind = "b" if name in _BOOL else ("f" if floats else "?")
         buffered = floats and (name in _ARITH or name not in _BOOL)
         out = self.new(kind)
-        self.calls.append((getattr(np, name), args, out, buffered))
+        fn = self.kernels.get(name) if floats and len(recs) == 1 == len(args) else None
+        self.calls.append((fn or getattr(np, name), args, out, buffered))
         if key is not None:
             self.made[key] = out
         if name == "absolute" and floats and len(recs) == 1 == len(args):
@@ -708,10 +714,10 @@ def _recording_domain(rec: _Recorder):
 class _Plan:
     """A tape's forward and backward passes as a list of NumPy calls over block buffers."""
 
-    def __init__(self, tape, base: list, varying: list, targets: list):
+    def __init__(self, tape, base: list, varying: list, targets: list, kernels=None):
         from .autodiff import _UNARY, _VARIADIC
 
-        rec = _Recorder()
+        rec = _Recorder(kernels)
         D = _recording_domain(rec)
         v = list(base)
         self.inputs = {}
@@ -855,6 +861,7 @@ class _Plan:
         total = np.zeros(stop - start)
         with np.errstate(all="ignore"):
             for t, (fn, slots, o, b) in enumerate(self.prog):
+                fn = getattr(fn, "quiet", fn)   # a fast-math kernel: no FloatingPointError
                 if b >= 0:
                     vals[o] = fn(*[vals[j] for j in slots], out=bufs[b])
                 else:
@@ -936,14 +943,20 @@ def _last_uses(calls: list, keep: set) -> dict:
     return end
 
 
-def _plan_of(tape, base: list, varying: list, targets: list):
-    """The tape's plan for these partials (made once, kept on the tape), or None where a rule
-    cannot be recorded (it branches on a value that differs from point to point)."""
-    key = tuple(targets)
+def _plan_of(tape, base: list, varying: list, targets: list, fast: bool = False):
+    """The tape's plan for these partials (made once, kept on the tape; with ``fast``, its
+    fast-math plan), or None where a rule cannot be recorded (it branches on a value that
+    differs from point to point)."""
+    kernels = None
+    if fast:
+        from .fastmath import kernels as fast_kernels
+
+        kernels = fast_kernels()
+    key: tuple = tuple(targets) if kernels is None else (tuple(targets), "fast math")
     plans = tape.__dict__.setdefault("_vector_plans", {})
     if key not in plans:
         try:
-            plans[key] = _Plan(tape, base, varying, targets)
+            plans[key] = _Plan(tape, base, varying, targets, kernels)
         except (TypeError, AttributeError, ValueError, ArithmeticError):
             plans[key] = None   # op by op (where a rule failing on constants is handled)
     return plans[key]

@@ -1,0 +1,385 @@
+/* gradcalc._vmath: sin, cos, exp, expm1 and log over float64 arrays, four at a time (AVX2, FMA).
+
+   The kernels of `--fast-math` (gradcalc/fastmath.py). The C library computes these one number at
+   a time; here each is a range reduction and a polynomial on four numbers at once, designed to
+   stay within 1 ulp of the exact result (tests/test_fastmath.py holds every kernel to 2 ulp
+   against mpmath, and to the C library's own result where it falls back). Written for this
+   project from the textbook methods (Cody-Waite reduction with split constants, Taylor
+   polynomials long enough that truncation is far below an ulp, error-free sums where a rounding
+   would cost a bit):
+
+   - exp(x) = 2^k exp(r), r = x - k ln2, |r| <= ln2/2; exp(r) = 1 + (r + r^2 P(r)), degree 13.
+   - expm1(x) = (2^k - 1) + 2^k expm1(r), expm1(r) = r + r^2 P(r) carried as two doubles, and the
+     sum made with an error-free addition (no cancellation loses the last bits).
+   - log(x) = e ln2 + log1p(f), x = 2^e (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); log1p(f) from
+     s = f/(2 + f): f - (f^2/2 - s (f^2/2 + R(s^2))), R a series of 10 terms.
+   - sin, cos: r = x - k pi/2 in three parts (r as a pair of doubles), then the polynomials of
+     sin and cos on |r| <= pi/4 (to r^17, r^18), the pair's low part added as a correction, and
+     the quadrant k mod 4 picking which and with which sign.
+
+   Numbers outside a kernel's fast range (sin/cos: |x| > 2^20, or x so close to a multiple of pi/2
+   that the reduction could lose bits; exp: x outside [-707, 709]; expm1: outside [-36, 708]; log:
+   x not a positive normal number; and every inf or NaN) are computed by the C library, one at a
+   time, so those are the float path's numbers exactly.
+
+   Each call releases the GIL. On a CPU without AVX2 and FMA (checked at run time) `available()`
+   is false and gradcalc never calls the kernels. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { K_SIN, K_COS, K_EXP, K_EXPM1, K_LOG, K_COUNT };
+static const char *const NAMES[K_COUNT] = {"sin", "cos", "exp", "expm1", "log"};
+static double (*const LIBM[K_COUNT])(double) = {sin, cos, exp, expm1, log};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_KERNELS 1
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+typedef __m256d V;
+
+/* ln 2 in two parts: LN2HI has 42 significant bits, so k * LN2HI is exact for |k| <= 2^11. */
+#define LN2HI 0x1.62e42fefa3800p-1
+#define LN2LO 0x1.ef35793c76730p-45
+#define LOG2E 0x1.71547652b82fep+0
+/* pi/2 in three parts: P1 and P2 have 33 bits, so k * P1 and k * P2 are exact for |k| < 2^20. */
+#define P1 0x1.921fb54400000p+0
+#define P2 0x1.0b4611a600000p-34
+#define P3 0x1.3198a2e037073p-69
+#define TWO_OVER_PI 0x1.45f306dc9c883p-1
+#define SQRT2 0x1.6a09e667f3bcdp+0
+#define MAGIC 0x1.8p52 /* k + MAGIC holds k in its low bits (|k| < 2^51) */
+
+AVX2 static inline V splat(double x) { return _mm256_set1_pd(x); }
+AVX2 static inline V fma_(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+AVX2 static inline V vabs(V x) { return _mm256_andnot_pd(splat(-0.0), x); }
+AVX2 static inline V rint_(V x) {
+    return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+/* Lanes where lo <= x <= hi (false for NaN). */
+AVX2 static inline V within(V x, double lo, double hi) {
+    return _mm256_and_pd(_mm256_cmp_pd(x, splat(lo), _CMP_GE_OQ),
+                         _mm256_cmp_pd(x, splat(hi), _CMP_LE_OQ));
+}
+/* The integer k (a whole double, |k| < 2^51) as 64-bit lanes. */
+AVX2 static inline __m256i to_int(V k) {
+    return _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(k, splat(MAGIC))),
+                            _mm256_castpd_si256(splat(MAGIC)));
+}
+/* 2^k for integer lanes -1022 <= k <= 1023. */
+AVX2 static inline V pow2(__m256i k) {
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k, _mm256_set1_epi64x(1023)), 52));
+}
+/* a + b = s + e exactly (Knuth's two-sum). */
+AVX2 static inline V two_sum(V a, V b, V *e) {
+    V s = _mm256_add_pd(a, b);
+    V bb = _mm256_sub_pd(s, a);
+    *e = _mm256_add_pd(_mm256_sub_pd(a, _mm256_sub_pd(s, bb)), _mm256_sub_pd(b, bb));
+    return s;
+}
+
+/* expm1(r) - r - r^2/2 ... as r^2 (1/2 + r/6 + ... + r^11/13!), for |r| <= ln2/2. */
+AVX2 static inline V exp_poly(V r) {
+    V p = splat(0x1.6124613a86d09p-33);
+    p = fma_(p, r, splat(0x1.1eed8eff8d898p-29));
+    p = fma_(p, r, splat(0x1.ae64567f544e4p-26));
+    p = fma_(p, r, splat(0x1.27e4fb7789f5cp-22));
+    p = fma_(p, r, splat(0x1.71de3a556c734p-19));
+    p = fma_(p, r, splat(0x1.a01a01a01a01ap-16));
+    p = fma_(p, r, splat(0x1.a01a01a01a01ap-13));
+    p = fma_(p, r, splat(0x1.6c16c16c16c17p-10));
+    p = fma_(p, r, splat(0x1.1111111111111p-7));
+    p = fma_(p, r, splat(0x1.5555555555555p-5));
+    p = fma_(p, r, splat(0x1.5555555555555p-3));
+    p = fma_(p, r, splat(0.5));
+    return _mm256_mul_pd(_mm256_mul_pd(r, r), p);
+}
+
+AVX2 static V k_exp(V x, V *slow) {
+    *slow = _mm256_xor_pd(within(x, -707.0, 709.0), _mm256_castsi256_pd(_mm256_set1_epi64x(-1)));
+    V k = rint_(_mm256_mul_pd(x, splat(LOG2E)));
+    V r = fma_(k, splat(-LN2HI), x);           /* exact */
+    V lo = _mm256_mul_pd(k, splat(-LN2LO));    /* x - k ln2 = r + lo */
+    V rr = _mm256_add_pd(r, lo);
+    V c = _mm256_add_pd(_mm256_sub_pd(r, rr), lo);   /* what rr lost (|lo| <= |r| or r = 0) */
+    /* exp(rr + c) = 1 + rr + (q + c): 1 + rr made exactly, as a pair, before the rest */
+    V e;
+    V s = two_sum(splat(1.0), rr, &e);
+    V y = _mm256_add_pd(s, _mm256_add_pd(e, _mm256_add_pd(exp_poly(rr), c)));
+    return _mm256_mul_pd(y, pow2(to_int(k)));
+}
+
+AVX2 static V k_expm1(V x, V *slow) {
+    *slow = _mm256_xor_pd(within(x, -36.0, 708.0), _mm256_castsi256_pd(_mm256_set1_epi64x(-1)));
+    V k = rint_(_mm256_mul_pd(x, splat(LOG2E)));
+    V r = fma_(k, splat(-LN2HI), x);           /* exact */
+    V lo = _mm256_mul_pd(k, splat(-LN2LO));    /* the reduction's tail: x - k ln2 = r + lo */
+    V el;
+    V eh = two_sum(r, exp_poly(r), &el);       /* expm1(r) = eh + el */
+    /* expm1(r + lo) = expm1(r) + lo (1 + expm1(r)), to first order (|lo| < 2^-33) */
+    el = _mm256_add_pd(el, fma_(lo, eh, lo));
+    V s2 = pow2(to_int(k));
+    V a = _mm256_sub_pd(s2, splat(1.0));      /* 2^k - 1: exact for |k| <= 53 */
+    V err;
+    V s = two_sum(a, _mm256_mul_pd(s2, eh), &err);
+    V y = _mm256_add_pd(s, fma_(s2, el, err));
+    /* expm1(x) = x for the tiniest x, the sign of zero included */
+    V tiny = _mm256_cmp_pd(vabs(x), splat(0x1p-54), _CMP_LT_OQ);
+    return _mm256_blendv_pd(y, x, tiny);
+}
+
+AVX2 static V k_log(V x, V *slow) {
+    *slow = _mm256_xor_pd(within(x, 0x1p-1022, 0x1.fffffffffffffp1023),
+                          _mm256_castsi256_pd(_mm256_set1_epi64x(-1)));
+    __m256i bits = _mm256_castpd_si256(x);
+    /* the biased exponent as a double: the exponent field put in a double's low bits */
+    V e = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits, 52),
+                                            _mm256_castpd_si256(splat(0x1p52)))),
+        splat(0x1p52 + 1023.0));
+    V m = _mm256_castsi256_pd(_mm256_or_si256(
+        _mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
+        _mm256_castpd_si256(splat(1.0))));
+    V big = _mm256_cmp_pd(m, splat(SQRT2), _CMP_GT_OQ);
+    m = _mm256_blendv_pd(m, _mm256_mul_pd(m, splat(0.5)), big);
+    e = _mm256_add_pd(e, _mm256_and_pd(big, splat(1.0)));
+    V f = _mm256_sub_pd(m, splat(1.0));        /* exact */
+    V s = _mm256_div_pd(f, _mm256_add_pd(splat(2.0), f));
+    V z = _mm256_mul_pd(s, s);
+    V R = splat(0x1.8618618618618p-4);
+    R = fma_(R, z, splat(0x1.af286bca1af28p-4));
+    R = fma_(R, z, splat(0x1.e1e1e1e1e1e1ep-4));
+    R = fma_(R, z, splat(0x1.1111111111111p-3));
+    R = fma_(R, z, splat(0x1.3b13b13b13b14p-3));
+    R = fma_(R, z, splat(0x1.745d1745d1746p-3));
+    R = fma_(R, z, splat(0x1.c71c71c71c71cp-3));
+    R = fma_(R, z, splat(0x1.2492492492492p-2));
+    R = fma_(R, z, splat(0x1.999999999999ap-2));
+    R = fma_(R, z, splat(0x1.5555555555555p-1));
+    R = _mm256_mul_pd(R, z);
+    V hfsq = _mm256_mul_pd(_mm256_mul_pd(splat(0.5), f), f);
+    /* e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f) */
+    V inner = fma_(s, _mm256_add_pd(hfsq, R), _mm256_mul_pd(e, splat(LN2LO)));
+    V y = _mm256_sub_pd(_mm256_mul_pd(e, splat(LN2HI)),
+                        _mm256_sub_pd(_mm256_sub_pd(hfsq, inner), f));
+    return y;
+}
+
+/* sin and cos of r = x + y (|x| <= pi/4 + a little, |y| tiny), as in the header. */
+AVX2 static inline V sin_r(V x, V y) {
+    V z = _mm256_mul_pd(x, x);
+    V p = splat(0x1.952c77030ad4ap-49);
+    p = fma_(p, z, splat(-0x1.ae7f3e733b81fp-41));
+    p = fma_(p, z, splat(0x1.6124613a86d09p-33));
+    p = fma_(p, z, splat(-0x1.ae64567f544e4p-26));
+    p = fma_(p, z, splat(0x1.71de3a556c734p-19));
+    p = fma_(p, z, splat(-0x1.a01a01a01a01ap-13));
+    p = fma_(p, z, splat(0x1.1111111111111p-7));
+    p = fma_(p, z, splat(-0x1.5555555555555p-3));
+    /* sin(x + y) = x + (x^3 p + y (1 - x^2/2)) */
+    V corr = fma_(_mm256_mul_pd(z, x), p, fma_(_mm256_mul_pd(splat(-0.5), z), y, y));
+    return _mm256_add_pd(x, corr);
+}
+
+AVX2 static inline V cos_r(V x, V y) {
+    V z = _mm256_mul_pd(x, x);
+    V p = splat(-0x1.6827863b97d97p-53);
+    p = fma_(p, z, splat(0x1.ae7f3e733b81fp-45));
+    p = fma_(p, z, splat(-0x1.93974a8c07c9dp-37));
+    p = fma_(p, z, splat(0x1.1eed8eff8d898p-29));
+    p = fma_(p, z, splat(-0x1.27e4fb7789f5cp-22));
+    p = fma_(p, z, splat(0x1.a01a01a01a01ap-16));
+    p = fma_(p, z, splat(-0x1.6c16c16c16c17p-10));
+    p = fma_(p, z, splat(0x1.5555555555555p-5));
+    /* cos(x + y) = (1 - z/2) + (z^2 p - x y), the rounding of 1 - z/2 carried (hz <= 0.31) */
+    V hz = _mm256_mul_pd(splat(0.5), z);
+    V w = _mm256_sub_pd(splat(1.0), hz);
+    V lost = _mm256_sub_pd(_mm256_sub_pd(splat(1.0), w), hz);
+    V tail = _mm256_sub_pd(_mm256_mul_pd(_mm256_mul_pd(z, z), p), _mm256_mul_pd(x, y));
+    return _mm256_add_pd(w, _mm256_add_pd(lost, tail));
+}
+
+AVX2 static V k_sincos(V x, V *slow, int cosine) {
+    V k = rint_(_mm256_mul_pd(x, splat(TWO_OVER_PI)));
+    V t1 = fma_(k, splat(-P1), x);             /* exact */
+    V w = _mm256_mul_pd(k, splat(P2));         /* exact */
+    V err;
+    V rh = two_sum(t1, _mm256_sub_pd(_mm256_setzero_pd(), w), &err);
+    V rl = fma_(k, splat(-P3), err);
+    /* renormalized (k P3 reaches ~10 ulp of rh at |x| ~ 2^20): |rl| <= ulp(rh)/2 */
+    V r2 = _mm256_add_pd(rh, rl);
+    rl = _mm256_add_pd(_mm256_sub_pd(rh, r2), rl);
+    rh = r2;
+    /* too large, not finite, or near a multiple of pi/2 (k != 0): the C library's */
+    V near = _mm256_andnot_pd(_mm256_cmp_pd(k, _mm256_setzero_pd(), _CMP_EQ_OQ),
+                              _mm256_cmp_pd(vabs(rh), splat(0x1p-30), _CMP_LT_OQ));
+    V fast = _mm256_cmp_pd(vabs(x), splat(0x1p20), _CMP_LE_OQ);
+    *slow = _mm256_or_pd(near, _mm256_xor_pd(fast, _mm256_castsi256_pd(_mm256_set1_epi64x(-1))));
+    V s = sin_r(rh, rl), c = cos_r(rh, rl);
+    __m256i n = to_int(k);
+    if (cosine) n = _mm256_add_epi64(n, _mm256_set1_epi64x(1));   /* cos x = sin(x + pi/2) */
+    V odd = _mm256_castsi256_pd(_mm256_cmpeq_epi64(
+        _mm256_and_si256(n, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1)));
+    V y = _mm256_blendv_pd(s, c, odd);
+    V sign = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(n, _mm256_set1_epi64x(2)), 62));
+    y = _mm256_xor_pd(y, sign);
+    if (!cosine) {   /* sin(x) = x for the tiniest x, the sign of zero included */
+        V tiny = _mm256_cmp_pd(vabs(x), splat(0x1p-26), _CMP_LT_OQ);
+        y = _mm256_blendv_pd(y, x, tiny);
+    }
+    return y;
+}
+
+AVX2 static inline V kernel(int kind, V x, V *slow) {
+    switch (kind) {
+    case K_SIN: return k_sincos(x, slow, 0);
+    case K_COS: return k_sincos(x, slow, 1);
+    case K_EXP: return k_exp(x, slow);
+    case K_EXPM1: return k_expm1(x, slow);
+    default: return k_log(x, slow);
+    }
+}
+
+/* y[i] = f(x[i]) for i < n (x and y may be the same array); returns whether some result is not
+   finite. Lanes outside the fast range are the C library's, from the saved inputs. A last short
+   block is padded with ones. Inlined once per kernel (``kind`` a constant in each copy). */
+AVX2 static inline __attribute__((always_inline)) int
+run_kind(int kind, const double *x, double *y, Py_ssize_t n) {
+    double (*f)(double) = LIBM[kind];
+    const V inf = splat(INFINITY);
+    V bad = _mm256_setzero_pd();
+    Py_ssize_t i = 0;
+    for (;; i += 4) {
+        double in[4] = {1.0, 1.0, 1.0, 1.0}, out[4];
+        Py_ssize_t m = n - i;
+        if (m <= 0) break;
+        V xv, slow;
+        if (m >= 4) {
+            xv = _mm256_loadu_pd(x + i);
+        } else {
+            memcpy(in, x + i, (size_t)m * sizeof(double));
+            xv = _mm256_loadu_pd(in);
+        }
+        V yv = kernel(kind, xv, &slow);
+        int lanes = _mm256_movemask_pd(slow);
+        if (lanes) {
+            _mm256_storeu_pd(in, xv);
+            _mm256_storeu_pd(out, yv);
+            for (int j = 0; j < 4; j++)
+                if (lanes & (1 << j)) out[j] = f(in[j]);
+            yv = _mm256_loadu_pd(out);
+        }
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(vabs(yv), inf, _CMP_NLT_UQ));
+        if (m >= 4) {
+            _mm256_storeu_pd(y + i, yv);
+        } else {
+            _mm256_storeu_pd(out, yv);
+            memcpy(y + i, out, (size_t)m * sizeof(double));
+            break;
+        }
+    }
+    return _mm256_movemask_pd(bad) != 0;
+}
+
+AVX2 static int run_avx2(int kind, const double *x, double *y, Py_ssize_t n) {
+    switch (kind) {
+    case K_SIN: return run_kind(K_SIN, x, y, n);
+    case K_COS: return run_kind(K_COS, x, y, n);
+    case K_EXP: return run_kind(K_EXP, x, y, n);
+    case K_EXPM1: return run_kind(K_EXPM1, x, y, n);
+    default: return run_kind(K_LOG, x, y, n);
+    }
+}
+
+static int cpu_ok(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define HAVE_KERNELS 0
+static int cpu_ok(void) { return 0; }
+#endif
+
+static int AVAILABLE = 0;
+
+static int double_buffer(PyObject *o, Py_buffer *view, int writable, const char *what) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, view, flags) < 0) return -1;
+    if (view->itemsize != 8 || view->format == NULL || strcmp(view->format, "d") != 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous float64 array", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(apply_doc,
+"apply(kind, x, out, raising) -> out\n\n"
+"out[i] = f(x[i]) for f the kernel ``kind`` (an index into NAMES), x and out contiguous float64\n"
+"buffers of one length (they may be the same). With ``raising``, FloatingPointError when some\n"
+"result is not finite (as NumPy raises under errstate(raise)); the results are written either way.");
+
+static PyObject *vm_apply(PyObject *self, PyObject *args) {
+    int kind, raising;
+    PyObject *xo, *yo;
+    if (!PyArg_ParseTuple(args, "iOOp:apply", &kind, &xo, &yo, &raising)) return NULL;
+    if (kind < 0 || kind >= K_COUNT) return PyErr_Format(PyExc_ValueError, "no kernel %d", kind);
+    if (!AVAILABLE) return PyErr_Format(PyExc_RuntimeError, "the kernels need AVX2 and FMA");
+    Py_buffer bx, by;
+    if (double_buffer(xo, &bx, 0, "x") < 0) return NULL;
+    if (double_buffer(yo, &by, 1, "out") < 0) { PyBuffer_Release(&bx); return NULL; }
+    if (bx.len != by.len) {
+        PyBuffer_Release(&bx);
+        PyBuffer_Release(&by);
+        return PyErr_Format(PyExc_ValueError, "x and out differ in length");
+    }
+    int bad = 0;
+#if HAVE_KERNELS
+    Py_BEGIN_ALLOW_THREADS
+    bad = run_avx2(kind, (const double *)bx.buf, (double *)by.buf, bx.len / 8);
+    Py_END_ALLOW_THREADS
+#endif
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&by);
+    if (bad && raising) {
+        PyErr_Format(PyExc_FloatingPointError, "a result of %s is not finite", NAMES[kind]);
+        return NULL;
+    }
+    Py_INCREF(yo);
+    return yo;
+}
+
+static PyObject *vm_available(PyObject *self, PyObject *unused) {
+    return PyBool_FromLong(AVAILABLE);
+}
+
+static PyMethodDef methods[] = {
+    {"apply", vm_apply, METH_VARARGS, apply_doc},
+    {"available", vm_available, METH_NOARGS, "Whether this CPU runs the kernels (AVX2 and FMA)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "gradcalc._vmath",
+    "float64 vector kernels of sin, cos, exp, expm1 and log (see gradcalc/fastmath.py).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__vmath(void) {
+    AVAILABLE = HAVE_KERNELS && cpu_ok();
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    PyObject *names = PyTuple_New(K_COUNT);
+    if (names == NULL) { Py_DECREF(m); return NULL; }
+    for (int k = 0; k < K_COUNT; k++) {
+        PyObject *s = PyUnicode_FromString(NAMES[k]);
+        if (s == NULL) { Py_DECREF(names); Py_DECREF(m); return NULL; }
+        PyTuple_SET_ITEM(names, k, s);
+    }
+    if (PyModule_AddObject(m, "NAMES", names) < 0) { Py_DECREF(names); Py_DECREF(m); return NULL; }
+    return m;
+}
