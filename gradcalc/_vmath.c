@@ -305,6 +305,217 @@ static int cpu_ok(void) { return 0; }
 #endif
 
 static int AVAILABLE = 0;
+static int double_buffer(PyObject *o, Py_buffer *view, int writable, const char *what);
+
+/* --- a compiled plan, run in tiles ----------------------------------------------------------
+   gradcalc/vector.py's compiled plan is a list of NumPy calls over blocks of up to 32k points:
+   each call a pass over memory, and a trip through the interpreter (holding the GIL) between
+   calls. run_plan runs the same calls here, TILE points at a time, every intermediate in cache
+   and the GIL released for the whole block. Each operation is computed as NumPy computes it:
+   the same IEEE operations with one rounding each (AVX without FMA, and -ffp-contract=off), the
+   same C library function for sin, exp, ...; minimum/maximum give the second argument on a tie,
+   as NumPy's loops do. So the floats are NumPy's, bit for bit (tests/test_vector_plan.py runs
+   with and without). Instead of raising at the first overflow, division by zero or invalid
+   operation, it reports that one happened (the caller then runs the block through NumPy,
+   checked); the fast-math kernels' scratch flags are set aside, and a kernel's result not
+   finite is reported. */
+
+#include <fenv.h>
+#include <stdlib.h>
+
+#define TILE 256
+
+enum {   /* opcodes: the ufuncs vector.py hands over (FUSED_OPS there, in this order) */
+    O_ADD, O_SUB, O_MUL, O_DIV, O_NEG, O_ABS, O_COPYSIGN, O_MIN, O_MAX, O_SQRT, O_POW,
+    O_SIN, O_COS, O_TAN, O_EXP, O_EXPM1, O_LOG, O_LOG1P, O_ATAN, O_SINH, O_COSH, O_TANH,
+    O_LOG2, O_LOG10, O_CBRT, O_ASIN, O_ACOS, O_ASINH, O_ACOSH, O_ATANH,
+    O_FAST_SIN, O_FAST_COS, O_FAST_EXP, O_FAST_EXPM1, O_FAST_LOG, O_COUNT
+};
+/* the C library's functions, from O_SIN on: NumPy's float64 loops call the same ones */
+static double (*const UNARY[])(double) = {sin, cos, tan, exp, expm1, log, log1p, atan, sinh,
+                                          cosh, tanh, log2, log10, cbrt, asin, acos, asinh,
+                                          acosh, atanh};
+enum { A_REG, A_INPUT, A_CONST };   /* where an operand is: a tile register, an input, a constant */
+
+/* An operand packed as kind << 32 | index: whether its index is within what it names. */
+static int in_range(int64_t packed, int nregs, Py_ssize_t ninputs, Py_ssize_t nconsts) {
+    int64_t kind = packed >> 32, index = packed & 0xffffffff;
+    return (kind == A_REG && index < nregs) || (kind == A_INPUT && index < ninputs)
+           || (kind == A_CONST && index < nconsts);
+}
+
+#if HAVE_KERNELS
+#define AVX __attribute__((target("avx2")))   /* no FMA: every operation rounds on its own */
+
+/* The operand's m values (a constant spread over the tile), in a[] of TILE. */
+AVX static inline const double *values(int64_t packed, double *regs, const double **inputs,
+                                       const double *consts, Py_ssize_t t0, int m, double *spread) {
+    int64_t kind = packed >> 32, index = packed & 0xffffffff;
+    if (kind == A_REG) return regs + index * TILE;
+    if (kind == A_INPUT) return inputs[index] + t0;
+    __m256d c = _mm256_set1_pd(consts[index]);
+    for (int i = 0; i < m; i += 4) _mm256_storeu_pd(spread + i, c);
+    return spread;
+}
+
+#define LOOP(vexpr, sexpr) do { \
+    int i = 0; \
+    for (; i + 4 <= m; i += 4) { __m256d x = _mm256_loadu_pd(a + i), y = _mm256_loadu_pd(b + i); \
+        (void)y; _mm256_storeu_pd(d + i, (vexpr)); } \
+    for (; i < m; i++) { double x = a[i], y = b[i]; (void)y; d[i] = (sexpr); } } while (0)
+
+/* One instruction over m <= TILE points into d (which may be a or b); returns 1 where a fast
+   kernel's result is not finite. */
+AVX static int step(int64_t op, double *d, const double *a, const double *b, int m) {
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    switch (op) {
+    case O_ADD: LOOP(_mm256_add_pd(x, y), x + y); return 0;
+    case O_SUB: LOOP(_mm256_sub_pd(x, y), x - y); return 0;
+    case O_MUL: LOOP(_mm256_mul_pd(x, y), x * y); return 0;
+    case O_DIV: LOOP(_mm256_div_pd(x, y), x / y); return 0;
+    case O_NEG: LOOP(_mm256_xor_pd(x, sign), -x); return 0;
+    case O_ABS: LOOP(_mm256_andnot_pd(sign, x), fabs(x)); return 0;
+    case O_COPYSIGN:
+        LOOP(_mm256_or_pd(_mm256_andnot_pd(sign, x), _mm256_and_pd(sign, y)), copysign(x, y));
+        return 0;
+    /* MINPD/MAXPD give the second operand on a tie (and on NaN: none here, see above) */
+    case O_MIN: LOOP(_mm256_min_pd(x, y), x < y ? x : y); return 0;
+    case O_MAX: LOOP(_mm256_max_pd(x, y), x > y ? x : y); return 0;
+    case O_SQRT: LOOP(_mm256_sqrt_pd(x), sqrt(x)); return 0;
+    case O_POW: for (int i = 0; i < m; i++) d[i] = pow(a[i], b[i]); return 0;
+    default: break;
+    }
+    if (op >= O_SIN && op <= O_ATANH) {
+        double (*f)(double) = UNARY[op - O_SIN];
+        for (int i = 0; i < m; i++) d[i] = f(a[i]);
+        return 0;
+    }
+    fexcept_t saved;
+    fegetexceptflag(&saved, FE_ALL_EXCEPT);
+    int bad = run_avx2((int)(op - O_FAST_SIN), a, d, m);
+    fesetexceptflag(&saved, FE_ALL_EXCEPT);
+    return bad;
+}
+
+/* The plan over n points; returns whether a float exception (or a fast kernel's result not
+   finite) happened. */
+AVX static int run_tiles(const int64_t *code, Py_ssize_t count, const double *consts,
+                         double *regs, const double **inputs, double **outs,
+                         const int64_t *where, Py_ssize_t no, Py_ssize_t n) {
+    double sa[TILE + 4], sb[TILE + 4];
+    int failed = 0;
+    feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
+    for (Py_ssize_t t0 = 0; t0 < n && !failed; t0 += TILE) {
+        int m = (int)(n - t0 < TILE ? n - t0 : TILE);
+        for (Py_ssize_t t = 0; t < count; t++) {
+            const int64_t *c = code + 5 * t;
+            const double *a = values(c[2], regs, inputs, consts, t0, m, sa);
+            const double *b = c[4] == 2 ? values(c[3], regs, inputs, consts, t0, m, sb) : a;
+            failed |= step(c[0], regs + c[1] * TILE, a, b, m);
+        }
+        for (Py_ssize_t k = 0; k < no; k++) {
+            const double *v = values(where[2 * k], regs, inputs, consts, t0, m, sa);
+            double *d = outs[k] + t0;
+            if (where[2 * k + 1])
+                for (int i = 0; i < m; i++) d[i] = v[i] + 0.0;
+            else
+                for (int i = 0; i < m; i++) d[i] = v[i];
+        }
+    }
+    return failed || fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID) != 0;
+}
+#endif
+
+PyDoc_STRVAR(run_plan_doc,
+"run_plan(code, consts, registers, inputs, outputs) -> bool\n\n"
+"Run a compiled plan over one block of n points. ``code``: an int64 buffer of instructions of 5\n"
+"fields (opcode, destination register, operand a, operand b, how many operands: 1 or 2), an\n"
+"operand packed as kind << 32 | index (kind 0 a register, 1 an input, 2 a constant);\n"
+"``consts``: float64; ``registers``: how many the code uses; ``inputs``: a tuple of float64\n"
+"arrays of n (the block's columns); ``outputs``: a tuple of (writable float64 array of n,\n"
+"operand, plus_zero), each given its operand's values (+ 0.0 with plus_zero). False (the\n"
+"outputs then undefined) where an overflow, a division by zero or an invalid operation happened.");
+
+static PyObject *vm_run_plan(PyObject *self, PyObject *args) {
+    PyObject *code_o, *consts_o, *inputs_o, *outputs_o;
+    int nregs;
+    if (!PyArg_ParseTuple(args, "OOiO!O!:run_plan", &code_o, &consts_o, &nregs, &PyTuple_Type,
+                          &inputs_o, &PyTuple_Type, &outputs_o))
+        return NULL;
+    if (!AVAILABLE) return PyErr_Format(PyExc_RuntimeError, "run_plan needs AVX2 and FMA");
+    if (nregs < 1 || nregs > 1 << 20) return PyErr_Format(PyExc_ValueError, "bad registers");
+    Py_buffer code, consts;
+    if (PyObject_GetBuffer(code_o, &code, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (code.itemsize != 8 || code.format == NULL || (strcmp(code.format, "l") != 0
+            && strcmp(code.format, "q") != 0) || code.len % (5 * 8) != 0) {
+        PyBuffer_Release(&code);
+        return PyErr_Format(PyExc_ValueError, "code must be int64 instructions of 5 fields");
+    }
+    if (double_buffer(consts_o, &consts, 0, "consts") < 0) { PyBuffer_Release(&code); return NULL; }
+    Py_ssize_t ni = PyTuple_GET_SIZE(inputs_o), no = PyTuple_GET_SIZE(outputs_o);
+    Py_buffer *views = calloc((size_t)(ni + no) + 1, sizeof(Py_buffer));
+    const double **inputs = calloc((size_t)ni + 1, sizeof(double *));
+    double **outs = calloc((size_t)no + 1, sizeof(double *));
+    int64_t *where = calloc((size_t)no * 2 + 1, sizeof(int64_t));
+    double *regs = malloc(sizeof(double) * TILE * (size_t)nregs);
+    Py_ssize_t got = 0, n = -1;
+    PyObject *result = NULL;
+    if (!views || !inputs || !outs || !where || !regs) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t k = 0; k < ni + no; k++) {
+        int output = k >= ni;
+        PyObject *arr = output ? NULL : PyTuple_GET_ITEM(inputs_o, k);
+        if (output) {
+            long long packed;
+            int plus_zero;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(outputs_o, k - ni), "OLp:run_plan output",
+                                  &arr, &packed, &plus_zero))
+                goto done;
+            where[2 * (k - ni)] = packed;
+            where[2 * (k - ni) + 1] = plus_zero;
+        }
+        if (double_buffer(arr, &views[got], output, output ? "an output" : "an input") < 0) goto done;
+        got++;
+        if (output) outs[k - ni] = views[got - 1].buf;
+        else inputs[k] = views[got - 1].buf;
+        if (n >= 0 && views[got - 1].len / 8 != n) {
+            PyErr_SetString(PyExc_ValueError, "the inputs and outputs differ in length");
+            goto done;
+        }
+        n = views[got - 1].len / 8;
+    }
+    if (n < 0) n = 0;
+    const int64_t *ins = code.buf;
+    Py_ssize_t count = code.len / (5 * 8), nconsts = consts.len / 8;
+    for (Py_ssize_t t = 0; t < count; t++) {   /* every index in range, before any is used */
+        const int64_t *c = ins + 5 * t;
+        int ok = c[0] >= 0 && c[0] < O_COUNT && c[1] >= 0 && c[1] < nregs
+                 && (c[4] == 1 || c[4] == 2);
+        for (int j = 0; j < c[4] && ok; j++) ok = in_range(c[2 + j], nregs, ni, nconsts);
+        if (!ok) { PyErr_SetString(PyExc_ValueError, "a bad instruction"); goto done; }
+    }
+    for (Py_ssize_t k = 0; k < no; k++)
+        if (!in_range(where[2 * k], nregs, ni, nconsts)) {
+            PyErr_SetString(PyExc_ValueError, "a bad output operand");
+            goto done;
+        }
+    int failed = 1;
+#if HAVE_KERNELS
+    Py_BEGIN_ALLOW_THREADS
+    failed = run_tiles(ins, count, consts.buf, regs, inputs, outs, where, no, n);
+    Py_END_ALLOW_THREADS
+#endif
+    result = PyBool_FromLong(!failed);
+done:
+    for (Py_ssize_t k = 0; k < got; k++) PyBuffer_Release(&views[k]);
+    PyBuffer_Release(&code);
+    PyBuffer_Release(&consts);
+    free(views);
+    free(inputs);
+    free(outs);
+    free(where);
+    free(regs);
+    return result;
+}
 
 static int double_buffer(PyObject *o, Py_buffer *view, int writable, const char *what) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -359,6 +570,7 @@ static PyObject *vm_available(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"apply", vm_apply, METH_VARARGS, apply_doc},
+    {"run_plan", vm_run_plan, METH_VARARGS, run_plan_doc},
     {"available", vm_available, METH_NOARGS, "Whether this CPU runs the kernels (AVX2 and FMA)."},
     {NULL, NULL, 0, NULL},
 };

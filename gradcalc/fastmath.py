@@ -21,6 +21,7 @@ NAMES = ("sin", "cos", "exp", "expm1", "log")
 ULPS = 2   # the documented bound: each kernel's result is within 2 ulp of the exact one
 
 _KERNELS: list = []   # the name -> Kernel map (or None), once known
+_NATIVE: list = []    # the _vmath module (or None), once known
 
 
 class Kernel:
@@ -53,18 +54,25 @@ class Kernel:
         return f"<gradcalc fast-math kernel {self.__name__}>"
 
 
+def native():
+    """The C extension module ``gradcalc._vmath`` where it is built and this CPU runs it (AVX2
+    and FMA), else None."""
+    if not _NATIVE:
+        try:
+            from . import _vmath  # type: ignore[attr-defined, unused-ignore]
+        except ImportError:
+            _vmath = None
+        _NATIVE.append(_vmath if _vmath is not None and _vmath.available() else None)
+    return _NATIVE[0]
+
+
 def kernels() -> dict[str, Kernel] | None:
     """name -> Kernel, or None where the kernels cannot run here."""
     if not _KERNELS:
-        found = None
-        try:
-            from ._vmath import NAMES as order  # type: ignore[import-not-found, unused-ignore]
-            from ._vmath import apply, available
-        except ImportError:
-            order = None
-        if order is not None and available():
-            found = {name: Kernel(name, order.index(name), True, apply) for name in NAMES}
-        _KERNELS.append(found)
+        vm = native()
+        _KERNELS.append(None if vm is None else
+                        {name: Kernel(name, vm.NAMES.index(name), True, vm.apply)
+                         for name in NAMES})
     return _KERNELS[0]
 
 

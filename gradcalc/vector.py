@@ -36,6 +36,7 @@ SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op
 CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
+FUSE = True        # run them in C, tile by tile, where _vmath runs (tests compare both ways)
 TANH = True        # compiled plans take tanh from expm1 where that is this C library's tanh
 
 @record
@@ -768,6 +769,7 @@ class _Plan:
         self.base = base
         self._compile(rec, [self.value, *self.grads, *self.nodes, *self.adjoints.values()])
         self._local = threading.local()
+        self.fused = _fused(self)
 
     def _compile(self, rec: _Recorder, kept: list) -> None:
         """The calls ``kept`` needs, with slots for their constants (``init``), and buffers
@@ -855,6 +857,8 @@ class _Plan:
         path, as the op-by-op path marks those with a value or partial not finite (and a few
         more: the float path gives those their single-point numbers all the same)."""
         if not checked:
+            if self.fused is not None and FUSE:
+                return self.fused.run(columns, start, stop, out, wrt)
             return self._run(columns, start, stop, out, wrt)
         np = numpy()
         bufs = self._buffers(stop - start)
@@ -921,6 +925,102 @@ class _Plan:
         for i, d in self.adjoints.items():
             g[i] = 0.0 if d is None else get(d)
         return v, g
+
+
+# --- fused plans --------------------------------------------------------------------------------
+# A plan whose calls are all among FUSED_OPS, and that keeps no values for kink tests, also runs
+# in C (``_vmath.run_plan``): the same operations in the same order, each rounded as NumPy rounds
+# it, tile by tile (every intermediate in cache, the GIL released for the whole block: blocks on
+# two threads really run at once). Where NumPy would raise FloatingPointError, run_plan reports
+# failure and the block runs again through NumPy, checked, as an unfused plan's does. The tests
+# of compiled plans (tests/test_vector_plan.py) run fused, and compare with FUSE off.
+
+FUSED_OPS = ("add", "subtract", "multiply", "divide", "negative", "absolute", "copysign",
+             "minimum", "maximum", "sqrt", "power", "sin", "cos", "tan", "exp", "expm1", "log",
+             "log1p", "arctan", "sinh", "cosh", "tanh", "log2", "log10", "cbrt", "arcsin",
+             "arccos", "arcsinh", "arccosh", "arctanh")   # _vmath.c's opcodes, in order
+_FAST_OPS = ("sin", "cos", "exp", "expm1", "log")   # then its fast-math kernels'
+_REG, _INPUT, _CONST = 0, 1 << 32, 2 << 32   # an operand: where it is | its index
+
+
+@record
+class _Fused:
+    """A plan as _vmath.run_plan's program."""
+
+    run_plan: Any      # _vmath.run_plan
+    code: Any          # int64 array: the instructions
+    consts: Any        # float64 array
+    registers: int
+    inputs: list       # the input nodes, in the order run_plan gets their columns
+    outputs: list      # (operand, plus zero) of the value, then of each partial
+
+    def run(self, columns, start: int, stop: int, out: _Swept, wrt):
+        """One block, as _Plan.run unchecked: FloatingPointError where NumPy would raise."""
+        given = dict(columns)
+        inputs = tuple(given[i][start:stop] for i in self.inputs)
+        if not all(c.flags.c_contiguous for c in inputs):   # a strided column of the caller's
+            inputs = tuple(numpy().ascontiguousarray(c) for c in inputs)
+        arrays = [out.value] + [out.grad[w] for w in wrt]
+        outputs = tuple((a[start:stop], where, plus_zero)
+                        for a, (where, plus_zero) in zip(arrays, self.outputs, strict=True))
+        if not self.run_plan(self.code, self.consts, self.registers, inputs, outputs):
+            raise FloatingPointError("an overflow, a division by zero or an invalid operation")
+        return None, None
+
+
+def _fused(plan: _Plan) -> _Fused | None:
+    """``plan`` as a _Fused, or None where it cannot be (see above)."""
+    from .fastmath import Kernel, native
+
+    vm = native()
+    if plan.kinked or vm is None:
+        return None
+    np = numpy()
+    where = {plan.inputs[i]: _INPUT | k for k, i in enumerate(plan.inputs)}
+    consts: list[float] = []
+
+    def constant(x) -> int:
+        consts.append(float(x))
+        return _CONST | (len(consts) - 1)
+
+    def operand(j):
+        if j in where:
+            return where[j]
+        x = plan.init[j] if j >= plan.slots else None
+        return constant(x) if _number(x) or isinstance(x, np.floating) else None
+
+    code: list[int] = []
+    for fn, slots, o, b in plan.prog:
+        if fn is _full_like:   # a value the same at every point, spread (for power): kept whole
+            value = operand(slots[1])
+            if value is None:
+                return None
+            where[o] = value
+            continue
+        if isinstance(fn, Kernel):
+            op = len(FUSED_OPS) + _FAST_OPS.index(fn.__name__)
+        elif isinstance(fn, np.ufunc) and fn.__name__ in FUSED_OPS and fn.nin == len(slots):
+            op = FUSED_OPS.index(fn.__name__)
+        else:
+            return None
+        args = [operand(j) for j in slots]
+        if b < 0 or None in args:
+            return None
+        code += [op, b, args[0], args[-1], len(args)]
+        where[o] = _REG | b
+    outputs = []
+    for x, plus_zero in [(plan.value, False)] + [(d, True) for d in plan.grads]:
+        if isinstance(x, _Rec):
+            packed = where.get(x.slot)
+        elif x is None or _number(x):   # no partial (0), or one the same at every point
+            packed = constant(0.0 if x is None else x)
+        else:
+            return None
+        if packed is None:
+            return None
+        outputs.append((packed, plus_zero))
+    return _Fused(vm.run_plan, np.array(code, dtype=np.int64), np.array(consts + [0.0]),
+                  max(1, plan.buffers), list(plan.inputs), outputs)
 
 
 def _needed(calls: list, keep: set) -> list:

@@ -261,5 +261,7 @@ def test_no_kernel_module_means_not_available(monkeypatch):
         return real(name, globals, locals, fromlist, level)
 
     monkeypatch.setattr(fastmath, "_KERNELS", [])
+    monkeypatch.setattr(fastmath, "_NATIVE", [])
     monkeypatch.setattr(builtins, "__import__", refuse)
     assert fastmath.kernels() is None and not fastmath.available()
+    assert fastmath.native() is None
