@@ -59,10 +59,10 @@ def native():
     and FMA), else None."""
     if not _NATIVE:
         try:
-            from . import _vmath  # type: ignore[attr-defined, unused-ignore]
+            import gradcalc._vmath as vm  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
-            _vmath = None
-        _NATIVE.append(_vmath if _vmath is not None and _vmath.available() else None)
+            vm = None
+        _NATIVE.append(vm if vm is not None and vm.available() else None)
     return _NATIVE[0]
 
 
