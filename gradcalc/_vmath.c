@@ -347,26 +347,35 @@ static int in_range(int64_t packed, int nregs, Py_ssize_t ninputs, Py_ssize_t nc
 #if HAVE_KERNELS
 #define AVX __attribute__((target("avx2")))   /* no FMA: every operation rounds on its own */
 
-/* The operand's m values (a constant spread over the tile), in a[] of TILE. */
+/* The operand's m values: a register's or an input's, or (*one set) a constant's one value. */
 AVX static inline const double *values(int64_t packed, double *regs, const double **inputs,
-                                       const double *consts, Py_ssize_t t0, int m, double *spread) {
+                                       const double *consts, Py_ssize_t t0, int *one) {
     int64_t kind = packed >> 32, index = packed & 0xffffffff;
+    *one = kind == A_CONST;
     if (kind == A_REG) return regs + index * TILE;
     if (kind == A_INPUT) return inputs[index] + t0;
-    __m256d c = _mm256_set1_pd(consts[index]);
-    for (int i = 0; i < m; i += 4) _mm256_storeu_pd(spread + i, c);
-    return spread;
+    return consts + index;
 }
 
+/* d[i] = f(a[i], b[i]) for i < m, in fours then one by one; an operand that is one value is
+   read once (x or y a broadcast). */
 #define LOOP(vexpr, sexpr) do { \
     int i = 0; \
-    for (; i + 4 <= m; i += 4) { __m256d x = _mm256_loadu_pd(a + i), y = _mm256_loadu_pd(b + i); \
-        (void)y; _mm256_storeu_pd(d + i, (vexpr)); } \
-    for (; i < m; i++) { double x = a[i], y = b[i]; (void)y; d[i] = (sexpr); } } while (0)
+    if (b_one) { \
+        __m256d y = _mm256_set1_pd(b[0]); double ys = b[0]; (void)y; (void)ys; \
+        for (; i + 4 <= m; i += 4) { __m256d x = _mm256_loadu_pd(a + i); \
+            _mm256_storeu_pd(d + i, (vexpr)); } \
+        for (; i < m; i++) { double x = a[i], y = ys; (void)y; d[i] = (sexpr); } \
+    } else { \
+        for (; i + 4 <= m; i += 4) { __m256d x = _mm256_loadu_pd(a + i), y = _mm256_loadu_pd(b + i); \
+            (void)y; _mm256_storeu_pd(d + i, (vexpr)); } \
+        for (; i < m; i++) { double x = a[i], y = b[i]; (void)y; d[i] = (sexpr); } \
+    } } while (0)
 
-/* One instruction over m <= TILE points into d (which may be a or b); returns 1 where a fast
-   kernel's result is not finite. */
-AVX static int step(int64_t op, double *d, const double *a, const double *b, int m) {
+/* One instruction over m <= TILE points into d (which may be a or b); b_one: b is one value
+   for every point (a is never: run_tiles spreads it). Returns 1 where a fast kernel's result is
+   not finite. */
+AVX static int step(int64_t op, double *d, const double *a, const double *b, int b_one, int m) {
     const __m256d sign = _mm256_set1_pd(-0.0);
     switch (op) {
     case O_ADD: LOOP(_mm256_add_pd(x, y), x + y); return 0;
@@ -382,7 +391,7 @@ AVX static int step(int64_t op, double *d, const double *a, const double *b, int
     case O_MIN: LOOP(_mm256_min_pd(x, y), x < y ? x : y); return 0;
     case O_MAX: LOOP(_mm256_max_pd(x, y), x > y ? x : y); return 0;
     case O_SQRT: LOOP(_mm256_sqrt_pd(x), sqrt(x)); return 0;
-    case O_POW: for (int i = 0; i < m; i++) d[i] = pow(a[i], b[i]); return 0;
+    case O_POW: for (int i = 0; i < m; i++) d[i] = pow(a[i], b[b_one ? 0 : i]); return 0;
     default: break;
     }
     if (op >= O_SIN && op <= O_ATANH) {
@@ -402,24 +411,31 @@ AVX static int step(int64_t op, double *d, const double *a, const double *b, int
 AVX static int run_tiles(const int64_t *code, Py_ssize_t count, const double *consts,
                          double *regs, const double **inputs, double **outs,
                          const int64_t *where, Py_ssize_t no, Py_ssize_t n) {
-    double sa[TILE + 4], sb[TILE + 4];
+    double spread[TILE];
     int failed = 0;
     feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
     for (Py_ssize_t t0 = 0; t0 < n && !failed; t0 += TILE) {
         int m = (int)(n - t0 < TILE ? n - t0 : TILE);
         for (Py_ssize_t t = 0; t < count; t++) {
             const int64_t *c = code + 5 * t;
-            const double *a = values(c[2], regs, inputs, consts, t0, m, sa);
-            const double *b = c[4] == 2 ? values(c[3], regs, inputs, consts, t0, m, sb) : a;
-            failed |= step(c[0], regs + c[1] * TILE, a, b, m);
+            int a_one, b_one = 0;
+            const double *a = values(c[2], regs, inputs, consts, t0, &a_one);
+            const double *b = c[4] == 2 ? values(c[3], regs, inputs, consts, t0, &b_one) : a;
+            if (a_one) {   /* (rare: 1 - x, 2/x) spread over the tile */
+                for (int i = 0; i < m; i++) spread[i] = a[0];
+                if (b == a) b = spread;
+                a = spread;
+            }
+            failed |= step(c[0], regs + c[1] * TILE, a, b, b_one && b != a, m);
         }
         for (Py_ssize_t k = 0; k < no; k++) {
-            const double *v = values(where[2 * k], regs, inputs, consts, t0, m, sa);
+            int one;
+            const double *v = values(where[2 * k], regs, inputs, consts, t0, &one);
             double *d = outs[k] + t0;
             if (where[2 * k + 1])
-                for (int i = 0; i < m; i++) d[i] = v[i] + 0.0;
+                for (int i = 0; i < m; i++) d[i] = v[one ? 0 : i] + 0.0;
             else
-                for (int i = 0; i < m; i++) d[i] = v[i];
+                for (int i = 0; i < m; i++) d[i] = v[one ? 0 : i];
         }
     }
     return failed || fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID) != 0;
