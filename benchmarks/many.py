@@ -56,9 +56,9 @@ def best_of(fn, repeat, cap):
     return {"seconds": wall, "cpu": cpu}, result
 
 
-def _gradcalc(f):
+def _gradcalc(f, fast_math: bool = False):
     def run(xs, ys, zs):
-        b = f.gradient({"x": xs, "y": ys, "z": zs})
+        b = f.gradient({"x": xs, "y": ys, "z": zs}, fast_math=fast_math)
         return b.value, b.gradient["x"], b.gradient["y"], b.gradient["z"]
     return run
 
@@ -200,17 +200,21 @@ def _torch_threads(torch, k: int, fn):
 
 def run(sizes, repeat, cap, log=print, worker: bool = True, op_by_op: int = 10**6) -> dict:
     """Rows of figures per number of points: gradcalc with its thread pool ("gradcalc") and
-    with one thread ("gradcalc_1"), op by op up to ``op_by_op`` points ("gradcalc_ops", the
-    engine before compiled plans), PyTorch with its default threads ("torch") and one
-    ("torch_1"), all run in turns; SymPy and gradcalc with SIMD on from the subprocess."""
+    with one thread ("gradcalc_1"), the same with --fast-math ("gradcalc_fast",
+    "gradcalc_fast_1", where the kernels run here), op by op up to ``op_by_op`` points
+    ("gradcalc_ops", the engine before compiled plans), PyTorch with its default threads
+    ("torch") and one ("torch_1"), all run in turns; SymPy and gradcalc with SIMD on from the
+    subprocess."""
     from gradcalc.lazy import numpy
 
     np = numpy()   # gradcalc's import of NumPy (SIMD dispatch off), before torch's
     import gradcalc
     import gradcalc.vector as vector
+    from gradcalc.fastmath import available
 
     f = gradcalc.parse(MANY)
     batch = _gradcalc(f)
+    fast = _gradcalc(f, fast_math=True) if available() else None
     have_torch = version("torch") is not None
     if have_torch:
         import torch
@@ -237,6 +241,10 @@ def run(sizes, repeat, cap, log=print, worker: bool = True, op_by_op: int = 10**
         xs, ys, zs = points(n)
         one = lambda xs=xs, ys=ys, zs=zs: batch(xs, ys, zs)   # noqa: E731
         fns = {"gradcalc": one, "gradcalc_1": _threads(vector, 1, one)}
+        if fast is not None:   # --fast-math: gradcalc's vector kernels (fastmath.py)
+            quick = lambda xs=xs, ys=ys, zs=zs: fast(xs, ys, zs)   # noqa: E731
+            fns["gradcalc_fast"] = quick
+            fns["gradcalc_fast_1"] = _threads(vector, 1, quick)
         if n <= op_by_op:
             fns["gradcalc_ops"] = _op_by_op(vector, one)
         if have_torch:

@@ -400,13 +400,15 @@ class Batches:
     kinks: dict[str, list[int]] = field(default_factory=dict)
     checks: list = field(default_factory=list)   # (row, Check)
     total: int = 0
+    fast_math: bool = False          # vector.gradient_many's fast_math
 
     def __iter__(self) -> Iterator:
         from .render.rows import Rows
 
         for chunk in self.chunks:
             columns = {**chunk.columns, **{k: [x] * chunk.size for k, x in self.fixed.items()}}
-            batch = _compute(self.fn, columns, self.wrt, self.output, chunk.invalid)
+            batch = _compute(self.fn, columns, self.wrt, self.output, chunk.invalid,
+                             self.fast_math)
             rows = Rows(chunk.start, {k: columns[k] for k in self.names}, _list(batch.value),
                         {w: _list(c) for w, c in batch.gradient.items()}, batch.errors,
                         {e: chunk.extras[e] for e in self.extras}, texts=chunk.texts)
@@ -439,14 +441,15 @@ class Batches:
         return 2 if self.malformed else (1 if self.failed or self.disagree() else 0)
 
 
-def _compute(fn, columns, wrt, output, invalid):
-    """A chunk's values and gradients: NumPy for many points, plain floats for a few."""
+def _compute(fn, columns, wrt, output, invalid, fast_math: bool = False):
+    """A chunk's values and gradients: NumPy for many points, plain floats for a few (exact:
+    fast math is for the many)."""
     from .vector import gradient_few, gradient_many
 
     size = len(next(iter(columns.values()), ()))
     if size <= 64:
         return gradient_few(fn, columns, wrt, output, invalid)
-    return gradient_many(fn, columns, wrt, output, invalid)
+    return gradient_many(fn, columns, wrt, output, invalid, fast_math)
 
 
 def _list(column):

@@ -4,7 +4,8 @@ The rules are the registry's, run in the NumPy domain (``domains.numpy_domain``)
 knows a derivative. They are run once on placeholders, which records the NumPy calls a pass makes
 (``_Plan``): the points are then cut into blocks of at most CHUNK, dealt to a thread pool, and
 each block makes those calls into buffers of its thread's own, reused as values die (no array is
-allocated, no input copied). Undefined points do not stop the batch: the arrays carry inf or NaN
+allocated, no input copied), or, where gradcalc's C extension runs, makes the same calls in C,
+256 points at a time, with the GIL released (``_Fused``: the same floats). Undefined points do not stop the batch: the arrays carry inf or NaN
 there, and afterwards each such point is run again alone in the float domain, which computes it
 or explains why it cannot (the same message a single-point run gives). The float domain stays
 the reference: every number of a batch is the number a single-point run prints.
@@ -12,8 +13,10 @@ the reference: every number of a batch is the number a single-point run prints.
 NumPy is imported with its SIMD math off (``lazy.numpy``): its SIMD loops round differently
 from the C library's. On an AVX2 machine only tanh has one (NumPy's AVX-512 builds add exp,
 log, sin, cos, ...), up to 3 ulp from the C library's at |x| < 1 (``python -m benchmarks.many
---simd-ulps``), for about a tenth of a transcendental-heavy batch's time: so there is no
-fast-math mode giving up the last bit.
+--simd-ulps``), for about a tenth of a transcendental-heavy batch's time. What gives up the
+last bit for speed is an option instead: ``fast_math`` (``--fast-math``) records gradcalc's own
+vector kernels of sin, cos, exp, expm1 and log in the plan in place of NumPy's (fastmath.py),
+each within 2 ulp of the exact result.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ SPLIT = 8_192      # fewest points per block worth a thread of its own (op-by-op
 CHUNK = 32_768     # most points per block of a compiled plan (_block_size)
 THREADS = min(4, os.cpu_count() or 1)
 FAST = True        # run compiled plans (tests turn it off to compare with the op-by-op path)
+FUSE = True        # run them in C, tile by tile, where _vmath runs (tests compare both ways)
 TANH = True        # compiled plans take tanh from expm1 where that is this C library's tanh
 
 @record
@@ -63,11 +67,14 @@ class Batch:
         return mask
 
 
-def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None = None) -> Batch:
+def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None = None,
+                  fast_math: bool = False) -> Batch:
     """Value and gradient of ``fn`` at every point given as ``columns`` (name -> 1-D array).
 
     ``invalid`` maps point indices to a reason they cannot be computed (a malformed number in a
-    file); those points are skipped and reported as errors."""
+    file); those points are skipped and reported as errors. ``fast_math``: sin, cos, exp, expm1
+    and log from gradcalc's vector kernels (fastmath.py: each within 2 ulp, not always the C
+    library's float), where the batch runs a compiled plan."""
     np = numpy()
     point, n = _arrays(columns)
     errors = dict(invalid or {})
@@ -75,10 +82,10 @@ def gradient_many(fn, columns: dict, wrt=None, output=None, invalid: dict | None
     tape, out_name, _p, wrt, notes = fn.resolve(probe, output, wrt)
     if errors:   # the caller's: set aside before the sweep
         point = _set_aside(point, errors, n)
-    swept = _sweep(tape, point, probe, wrt, n, check=not errors)
+    swept = _sweep(tape, point, probe, wrt, n, check=not errors, fast=fast_math)
     if swept.skipped:   # blocks with an input not finite: those points set aside, then again
         point = _set_aside(point, errors, n)
-        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped))
+        _sweep(tape, point, probe, wrt, n, out=swept, only=sorted(swept.skipped), fast=fast_math)
     swept.bad[list(errors)] = False
     redone = np.flatnonzero(swept.bad).tolist() if swept.marked else []
     _redo(fn, point, redone, wrt, output, swept, errors)
@@ -143,8 +150,9 @@ class _Swept:
     marked: bool = False             # some block may have marked points bad (none ran unchecked)
 
 
-def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,
-           only: list[int] | None = None, check: bool = False) -> _Swept:
+def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = None,  # noqa: PLR0913
+           only: list[int] | None = None, check: bool = False, fast: bool = False) -> _Swept:
+    # (the last four: options of the two calls in gradient_many)
     """The tape over every point, in blocks run on a thread pool (into ``out``, the blocks
     starting at ``only``, if given). A block runs the compiled plan (``_Plan``) when the tape
     has one (again with every number checked when a float exception shows that some number in
@@ -164,7 +172,7 @@ def _sweep(tape, point: dict, probe: dict, wrt, n: int, out: _Swept | None = Non
     targets = [tape.graph.index_of(w) for w in wrt]
     if out is None:
         out = _Swept(np.empty(n), {w: np.empty(n) for w in wrt}, np.zeros(n, dtype=bool), {})
-    plan = _plan_of(tape, base, varying, targets) if FAST else None
+    plan = _plan_of(tape, base, varying, targets, fast) if FAST else None
     size = _block_size(n, plan)
     columns = [(tape.graph.inputs[name], column) for name, column in point.items()
                if tape.keeps(tape.graph.inputs[name])]
@@ -590,7 +598,8 @@ class _Recorder:
     A ufunc called again with the same arguments gives the result of the first call (a pure
     function of values that never change: |u| in tanh(u) and in its slope is one call)."""
 
-    def __init__(self):
+    def __init__(self, kernels: dict | None = None):
+        self.kernels = kernels or {}   # fast math: ufunc name -> fastmath.Kernel
         self.calls: list[tuple] = []
         self.slots = 0
         self.made: dict = {}     # (ufunc name, its arguments) -> its result
@@ -627,7 +636,8 @@ class _Recorder:
         kind = "b" if name in _BOOL else ("f" if floats else "?")
         buffered = floats and (name in _ARITH or name not in _BOOL)
         out = self.new(kind)
-        self.calls.append((getattr(np, name), args, out, buffered))
+        fn = self.kernels.get(name) if floats and len(recs) == 1 == len(args) else None
+        self.calls.append((fn or getattr(np, name), args, out, buffered))
         if key is not None:
             self.made[key] = out
         if name == "absolute" and floats and len(recs) == 1 == len(args):
@@ -708,10 +718,10 @@ def _recording_domain(rec: _Recorder):
 class _Plan:
     """A tape's forward and backward passes as a list of NumPy calls over block buffers."""
 
-    def __init__(self, tape, base: list, varying: list, targets: list):
+    def __init__(self, tape, base: list, varying: list, targets: list, kernels=None):
         from .autodiff import _UNARY, _VARIADIC
 
-        rec = _Recorder()
+        rec = _Recorder(kernels)
         D = _recording_domain(rec)
         v = list(base)
         self.inputs = {}
@@ -760,6 +770,7 @@ class _Plan:
         self.base = base
         self._compile(rec, [self.value, *self.grads, *self.nodes, *self.adjoints.values()])
         self._local = threading.local()
+        self.fused = _fused(self)
 
     def _compile(self, rec: _Recorder, kept: list) -> None:
         """The calls ``kept`` needs, with slots for their constants (``init``), and buffers
@@ -847,6 +858,8 @@ class _Plan:
         path, as the op-by-op path marks those with a value or partial not finite (and a few
         more: the float path gives those their single-point numbers all the same)."""
         if not checked:
+            if self.fused is not None and FUSE:
+                return self.fused.run(columns, start, stop, out, wrt)
             return self._run(columns, start, stop, out, wrt)
         np = numpy()
         bufs = self._buffers(stop - start)
@@ -855,6 +868,7 @@ class _Plan:
         total = np.zeros(stop - start)
         with np.errstate(all="ignore"):
             for t, (fn, slots, o, b) in enumerate(self.prog):
+                fn = getattr(fn, "quiet", fn)   # a fast-math kernel: no FloatingPointError
                 if b >= 0:
                     vals[o] = fn(*[vals[j] for j in slots], out=bufs[b])
                 else:
@@ -914,6 +928,102 @@ class _Plan:
         return v, g
 
 
+# --- fused plans --------------------------------------------------------------------------------
+# A plan whose calls are all among FUSED_OPS, and that keeps no values for kink tests, also runs
+# in C (``_vmath.run_plan``): the same operations in the same order, each rounded as NumPy rounds
+# it, tile by tile (every intermediate in cache, the GIL released for the whole block: blocks on
+# two threads really run at once). Where NumPy would raise FloatingPointError, run_plan reports
+# failure and the block runs again through NumPy, checked, as an unfused plan's does. The tests
+# of compiled plans (tests/test_vector_plan.py) run fused, and compare with FUSE off.
+
+FUSED_OPS = ("add", "subtract", "multiply", "divide", "negative", "absolute", "copysign",
+             "minimum", "maximum", "sqrt", "power", "sin", "cos", "tan", "exp", "expm1", "log",
+             "log1p", "arctan", "sinh", "cosh", "tanh", "log2", "log10", "cbrt", "arcsin",
+             "arccos", "arcsinh", "arccosh", "arctanh")   # _vmath.c's opcodes, in order
+_FAST_OPS = ("sin", "cos", "exp", "expm1", "log")   # then its fast-math kernels'
+_REG, _INPUT, _CONST = 0, 1 << 32, 2 << 32   # an operand: where it is | its index
+
+
+@record
+class _Fused:
+    """A plan as _vmath.run_plan's program."""
+
+    run_plan: Any      # _vmath.run_plan
+    code: Any          # int64 array: the instructions
+    consts: Any        # float64 array
+    registers: int
+    inputs: list       # the input nodes, in the order run_plan gets their columns
+    outputs: list      # (operand, plus zero) of the value, then of each partial
+
+    def run(self, columns, start: int, stop: int, out: _Swept, wrt):
+        """One block, as _Plan.run unchecked: FloatingPointError where NumPy would raise."""
+        given = dict(columns)
+        inputs = tuple(given[i][start:stop] for i in self.inputs)
+        if not all(c.flags.c_contiguous for c in inputs):   # a strided column of the caller's
+            inputs = tuple(numpy().ascontiguousarray(c) for c in inputs)
+        arrays = [out.value] + [out.grad[w] for w in wrt]
+        outputs = tuple((a[start:stop], where, plus_zero)
+                        for a, (where, plus_zero) in zip(arrays, self.outputs, strict=True))
+        if not self.run_plan(self.code, self.consts, self.registers, inputs, outputs):
+            raise FloatingPointError("an overflow, a division by zero or an invalid operation")
+        return None, None
+
+
+def _fused(plan: _Plan) -> _Fused | None:
+    """``plan`` as a _Fused, or None where it cannot be (see above)."""
+    from .fastmath import Kernel, native
+
+    vm = native()
+    if plan.kinked or vm is None:
+        return None
+    np = numpy()
+    where = {plan.inputs[i]: _INPUT | k for k, i in enumerate(plan.inputs)}
+    consts: list[float] = []
+
+    def constant(x) -> int:
+        consts.append(float(x))
+        return _CONST | (len(consts) - 1)
+
+    def operand(j):
+        if j in where:
+            return where[j]
+        x = plan.init[j] if j >= plan.slots else None
+        return constant(x) if _number(x) or isinstance(x, np.floating) else None
+
+    code: list[int] = []
+    for fn, slots, o, b in plan.prog:
+        if fn is _full_like:   # a value the same at every point, spread (for power): kept whole
+            value = operand(slots[1])
+            if value is None:
+                return None
+            where[o] = value
+            continue
+        if isinstance(fn, Kernel):
+            op = len(FUSED_OPS) + _FAST_OPS.index(fn.__name__)
+        elif isinstance(fn, np.ufunc) and fn.__name__ in FUSED_OPS and fn.nin == len(slots):
+            op = FUSED_OPS.index(fn.__name__)
+        else:
+            return None
+        args = [operand(j) for j in slots]
+        if b < 0 or None in args:
+            return None
+        code += [op, b, args[0], args[-1], len(args)]
+        where[o] = _REG | b
+    outputs = []
+    for x, plus_zero in [(plan.value, False)] + [(d, True) for d in plan.grads]:
+        if isinstance(x, _Rec):
+            packed = where.get(x.slot)
+        elif x is None or _number(x):   # no partial (0), or one the same at every point
+            packed = constant(0.0 if x is None else x)
+        else:
+            return None
+        if packed is None:
+            return None
+        outputs.append((packed, plus_zero))
+    return _Fused(vm.run_plan, np.array(code, dtype=np.int64), np.array(consts + [0.0]),
+                  max(1, plan.buffers), list(plan.inputs), outputs)
+
+
 def _needed(calls: list, keep: set) -> list:
     """The calls the slots in ``keep`` need (not the adjoints of variables outside wrt)."""
     wanted = set(keep)
@@ -936,14 +1046,20 @@ def _last_uses(calls: list, keep: set) -> dict:
     return end
 
 
-def _plan_of(tape, base: list, varying: list, targets: list):
-    """The tape's plan for these partials (made once, kept on the tape), or None where a rule
-    cannot be recorded (it branches on a value that differs from point to point)."""
-    key = tuple(targets)
+def _plan_of(tape, base: list, varying: list, targets: list, fast: bool = False):
+    """The tape's plan for these partials (made once, kept on the tape; with ``fast``, its
+    fast-math plan), or None where a rule cannot be recorded (it branches on a value that
+    differs from point to point)."""
+    kernels = None
+    if fast:
+        from .fastmath import kernels as fast_kernels
+
+        kernels = fast_kernels()
+    key: tuple = tuple(targets) if kernels is None else (tuple(targets), "fast math")
     plans = tape.__dict__.setdefault("_vector_plans", {})
     if key not in plans:
         try:
-            plans[key] = _Plan(tape, base, varying, targets)
+            plans[key] = _Plan(tape, base, varying, targets, kernels)
         except (TypeError, AttributeError, ValueError, ArithmeticError):
             plans[key] = None   # op by op (where a rule failing on constants is handled)
     return plans[key]

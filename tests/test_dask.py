@@ -243,3 +243,18 @@ def test_scheduler_local_end_to_end(dataset, tmp_path):
     assert code1 == 0
     table, _names = parts_table(tmp_path / "out")
     assert table.equals(pq.read_table(tmp_path / "one.parquet"))
+
+
+def test_gradcalc_dask_is_the_dask_path():
+    """The issue's name, gradcalc.dask, gives the same functions (and imports no Dask)."""
+    import subprocess
+    import sys
+
+    import gradcalc.dask
+    import gradcalc.distributed
+
+    assert gradcalc.dask.gradient is gradcalc.distributed.gradient
+    assert gradcalc.dask.local_cluster is gradcalc.distributed.local_cluster
+    code = "import sys, gradcalc.dask; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

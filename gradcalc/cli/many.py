@@ -43,7 +43,8 @@ def many(o: Options, settings: Settings) -> int:
         else:
             chunks = table.chunks()
     _tape, out_name, _p, wrt, notes = fn.resolve(dict.fromkeys(names, 0.0), o.output, o.wrt_names)
-    batches = Batches(fn, chunks, names, wrt, out_name, fixed, extras, o.timeout, notes)
+    batches = Batches(fn, chunks, names, wrt, out_name, fixed, extras, o.timeout, notes,
+                      fast_math=o.fast_math)
     if o.scheduler is not None:
         return _distributed(o, settings, fn, table, batches)
     bar = _progress(settings, o.points_file, table)
@@ -166,6 +167,9 @@ def _validate_saving(o: Options) -> None:
     if o.save_points is not None and o.fmt != "table":
         raise UsageError("--save-points writes the rows in the format its name says; --format "
                          "is for standard output", hint="drop --format, or --save-points")
+    if o.scheduler is not None and o.fast_math:
+        raise UsageError("--fast-math does not reach the Dask workers yet: their batches are "
+                         "the exact ones", hint="drop --fast-math with --scheduler")
     if o.scheduler is None:
         if o.save_points is not None and (o.save_points.endswith(("/", os.sep))
                                           or os.path.isdir(o.save_points)):

@@ -50,6 +50,7 @@ class Options:
     max_elements: int
     seed: int
     save_gradients: str | None
+    fast_math: bool                # --fast-math: batches' vector kernels (fastmath.py)
     quiet: bool
     no_color: bool
 
@@ -86,5 +87,5 @@ DEFAULTS = Options(
     graph_file=None, html_file=None, rankdir="auto", tree=False, hessian=False, direction=None,
     implicit=None, order=None, expect=(), exact=False, precision=None, tol=None,
     max_size=5_000_000, max_nodes=1_000_000, max_depth=100_000, max_digits=100_000,
-    max_memory=4096, max_elements=10_000_000, seed=0, save_gradients=None, quiet=False,
-    no_color=False)
+    max_memory=4096, max_elements=10_000_000, seed=0, save_gradients=None, fast_math=False,
+    quiet=False, no_color=False)

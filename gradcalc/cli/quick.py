@@ -22,7 +22,7 @@ from .options import DEFAULTS, Options
 #   flag: no value; text: one value; texts: repeatable (a tuple); format: one of formats.names();
 #   digits: 1..17; rows: 1..10,000,000; path: a file name or '-' (not a directory)
 _FLAGS = ("--no-check", "--no-symbolic", "--steps", "--tree", "--exact", "--hessian",
-          "--jacobian", "--keep-columns", "--no-color")
+          "--jacobian", "--keep-columns", "--no-color", "--fast-math")
 OPTIONS: dict[str, tuple[str, str]] = {
     **{name: (name[2:].replace("-", "_"), "flag") for name in _FLAGS},
     "-q": ("quiet", "flag"), "--quiet": ("quiet", "flag"),

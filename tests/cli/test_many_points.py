@@ -346,3 +346,36 @@ def test_quoted_fields_with_newlines_across_chunks(tmp_path):
         objs = [json.loads(line) for line in out.splitlines()]
         assert [(o["point"]["x"], o["columns"]["note"], o["value"]) for o in objs] == [
             (1.0, "two\nlines", 1.0), (2.0, "plain", 4.0), (3.0, "x", 9.0)]
+
+
+def test_fast_math_through_the_cli(tmp_path):
+    """--fast-math: the same rows, each number within a few ulp of the exact run's (exactly it
+    where the kernels are not built); an error row stays an error row; one point ignores it;
+    --scheduler refuses it (the workers' batches are the exact ones)."""
+    from gradcalc import fastmath
+
+    points = tmp_path / "p.csv"
+    write_points(points, 3000, seed=5)
+    with open(points, "a") as f:
+        f.write("-1,0.5,800\n")   # exp(-z^2) underflows; log(1 + x^2) fine: computed
+        f.write("oops,1,2\n")     # malformed
+    code, exact, _ = run(SOURCE, "--points", str(points), "--format", "csv", "--no-check")
+    code_f, fast, err = run(SOURCE, "--points", str(points), "--format", "csv", "--no-check",
+                            "--fast-math")
+    assert code == code_f == 2 and "malformed" in err
+    a = list(csv.reader(io.StringIO(exact)))
+    b = list(csv.reader(io.StringIO(fast)))
+    assert len(a) == len(b) == 3003 and a[0] == b[0] and a[-1] == b[-1]
+    differ = 0
+    for ra, rb in zip(a[1:-1], b[1:-1], strict=True):
+        assert ra[:3] == rb[:3] and ra[-1] == rb[-1] == ""
+        for u, v in zip(ra[3:7], rb[3:7], strict=True):
+            assert abs(float(u) - float(v)) <= 1e-13 * max(1.0, abs(float(u)))
+            differ += u != v
+    assert (differ > 0) == fastmath.available()
+    one = run(SOURCE, "--at", "x=1,y=2,z=0.5", "--no-check", "--format", "json")
+    assert run(SOURCE, "--at", "x=1,y=2,z=0.5", "--no-check", "--format", "json",
+               "--fast-math") == one
+    code, _out, err = run(SOURCE, "--points", str(points), "--scheduler", "local",
+                          "--save-points", str(tmp_path / "out") + "/", "--fast-math")
+    assert code == 2 and "--fast-math does not reach the Dask workers" in err
