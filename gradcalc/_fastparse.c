@@ -27,7 +27,7 @@ static PyObject *Graph_cls, *Node_cls, *Resume_cls, *functions, *macros, *consta
     *lookup_call, *tensor_names;
 static PyObject *s_input, *s_const, *s_neg, *s_add, *s_sub, *s_mul, *s_div, *s_pow, *s_f,
     *s_out, *s_dims, *s_minus, *a_nodes, *a_inputs, *a_names, *a_tensor, *a_output, *a_static,
-    *a_name, *a_depth;
+    *a_name;
 /* the byte offsets of Node's slots (op, args, value, text, span), or -1: call the class */
 static Py_ssize_t slot[5] = {-1, -1, -1, -1, -1};
 static int ready;
@@ -712,7 +712,7 @@ done:
 }
 
 /* The index of a name: the node it was assigned, else its input, else a new input node (spanning
-   [start, end)). A new reference; *made: an input was added. */
+   [start, end)), as _Parser.reference. A new reference. */
 static PyObject *
 reference(State *st, PyObject *env, PyObject *inputs, PyObject *name, PyObject *start,
           PyObject *end)
@@ -1339,9 +1339,19 @@ setup(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* direct_nodes([on]): whether nodes are made by writing their slots; direct_nodes(False) makes
+   them by calling the class (as when Node is not the class find_slots expects: the tests run
+   both), direct_nodes(True) writes the slots again where it can. */
 static PyObject *
-direct_nodes(PyObject *module, PyObject *unused)
+direct_nodes(PyObject *module, PyObject *args)
 {
+    int on = -1;
+    if (!PyArg_ParseTuple(args, "|p:direct_nodes", &on))
+        return NULL;
+    if (on == 0)
+        slot[0] = -1;
+    else if (on == 1 && Node_cls != NULL)
+        find_slots(Node_cls);
     return PyBool_FromLong(slot[0] >= 0);
 }
 
@@ -1350,8 +1360,9 @@ static PyMethodDef methods[] = {
      "fast_program(source, limits): syntax._fast_program's Graph or _Resume, in C."},
     {"setup", setup, METH_VARARGS,
      "setup(Graph, Node, _Resume, FUNCTIONS, _MACROS, CONSTANTS, lookup_call, TENSOR_NAMES)"},
-    {"direct_nodes", direct_nodes, METH_NOARGS,
-     "Whether nodes are built by writing Node's slots (else by calling the class)."},
+    {"direct_nodes", direct_nodes, METH_VARARGS,
+     "direct_nodes([on]): whether nodes are built by writing Node's slots (else by calling "
+     "the class); on: switch it."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1365,10 +1376,10 @@ PyInit__fastparse(void)
 {
     static const char *strings[] = {"input", "const", "neg", "add", "sub", "mul", "div", "pow",
                                     "f", "out", "dims", "-", "nodes", "inputs", "names",
-                                    "tensor", "output", "static", "name", "depth"};
+                                    "tensor", "output", "static", "name"};
     PyObject **targets[] = {&s_input, &s_const, &s_neg, &s_add, &s_sub, &s_mul, &s_div, &s_pow,
                             &s_f, &s_out, &s_dims, &s_minus, &a_nodes, &a_inputs, &a_names,
-                            &a_tensor, &a_output, &a_static, &a_name, &a_depth};
+                            &a_tensor, &a_output, &a_static, &a_name};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         if (*targets[i] == NULL) {
             *targets[i] = PyUnicode_InternFromString(strings[i]);

@@ -1063,6 +1063,7 @@ def split_top_level(text: str):
 # multiplication, a reading that warns, any error, a limit reached) it undoes that statement and
 # hands the rest of the program, with the graph so far, to ``_Parser``, so every message and every
 # rarer reading comes from one place. tests/test_fast_parse.py compares the two on random programs.
+# gradcalc/_fastparse.c is this function in C, run instead where it is built (see _load_native).
 
 # One match per token, blanks after it included (so a match starts where its token does), its
 # last group says which token it is: an empty group after the token (which also keeps the regex's

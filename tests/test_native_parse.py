@@ -106,6 +106,23 @@ def test_parse_graph_takes_the_c_path_only(monkeypatch):
         parse_graph("x", NO_LIMITS)
 
 
+def test_nodes_made_by_calling_the_class():
+    """Where Node is not the plain __slots__ class the C code writes into, it calls the class:
+    the same outcome."""
+    assert native.direct_nodes(False) is False
+    try:
+        rng = random.Random(4)
+        for _ in range(800):
+            same_fast(program(rng), rng.choice(LIMITS))
+        for src in CORNERS:
+            same_fast(src, DEFAULT_LIMITS)
+        stmts = dags.structure(2000, seed=9)
+        for src in (dags.source(stmts), expression(stmts)):
+            same_fast(src, NO_LIMITS)
+    finally:
+        assert native.direct_nodes(True) is True
+
+
 def test_random_programs():
     rng = random.Random(20261130)
     kinds = {"graph": 0, "resume": 0}
