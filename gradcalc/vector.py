@@ -5,9 +5,10 @@ knows a derivative. They are run once on placeholders, which records the NumPy c
 (``_Plan``): the points are then cut into blocks of at most CHUNK, dealt to a thread pool, and
 each block makes those calls into buffers of its thread's own, reused as values die (no array is
 allocated, no input copied), or, where gradcalc's C extension runs, makes the same calls in C,
-256 points at a time, with the GIL released (``_Fused``: the same floats). Undefined points do not stop the batch: the arrays carry inf or NaN
-there, and afterwards each such point is run again alone in the float domain, which computes it
-or explains why it cannot (the same message a single-point run gives). The float domain stays
+256 points at a time, with the GIL released (``_Fused``: the same floats). Undefined points do
+not stop the batch: the arrays carry inf or NaN there, and afterwards each such point is run
+again alone in the float domain, which computes it or explains why it cannot (the same message
+a single-point run gives). The float domain stays
 the reference: every number of a batch is the number a single-point run prints.
 
 NumPy is imported with its SIMD math off (``lazy.numpy``): its SIMD loops round differently
