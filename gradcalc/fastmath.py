@@ -59,7 +59,7 @@ def native():
     and FMA), else None."""
     if not _NATIVE:
         try:
-            import gradcalc._vmath as vm  # type: ignore[import-not-found, unused-ignore]
+            import gradcalc._vmath as vm
         except ImportError:
             vm = None
         _NATIVE.append(vm if vm is not None and vm.available() else None)

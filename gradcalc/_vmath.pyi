@@ -1,0 +1,9 @@
+# Types of the C extension gradcalc/_vmath.c (for mypy; the module itself is compiled).
+from typing import Any
+
+NAMES: tuple[str, ...]
+
+def available() -> bool: ...
+def apply(kind: int, x: Any, out: Any, raising: bool) -> Any: ...
+def run_plan(code: Any, consts: Any, registers: int, inputs: tuple[Any, ...],
+             outputs: tuple[tuple[Any, int, bool], ...]) -> bool: ...
