@@ -2,10 +2,10 @@
 
 A batch spends most of its time in the C library's sin, cos, exp, expm1 and log, one number at
 a time (NumPy, on a machine without AVX-512, calls them). ``gradcalc/_vmath.c`` computes four at
-once (AVX2 and FMA), 2.8-5.6× faster here, each result within 1 ulp of the exact one by design and held
-to 2 ulp by tests/test_fastmath.py (against mpmath). That is not always the C library's float,
-so a batch under fast math is no longer the single-point run bit for bit: it is an option
-(``--fast-math``, ``gradient(..., fast_math=True)``), never the default.
+once (AVX2 and FMA), 2.8-5.6× faster here, each result within 1 ulp of the exact one by design
+and held to 2 ulp by tests/test_fastmath.py (against mpmath). That is not always the C
+library's float, so a batch under fast math is no longer the single-point run bit for bit: it is
+an option (``--fast-math``, ``gradient(..., fast_math=True)``), never the default.
 
 Where the kernels are not built (the C extension is optional: no compiler at install) or the CPU
 lacks AVX2 or FMA, ``kernels()`` is None and fast math changes nothing.
