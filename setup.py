@@ -13,6 +13,8 @@ EXTENSIONS = [
               extra_compile_args=["-ffp-contract=off"]),
     # the parser's fast path (syntax._fast_program's twin)
     Extension("gradcalc._fastparse", ["gradcalc/_fastparse.c"], optional=True),
+    # repr's text of many floats, for big CSV outputs (floattext.py)
+    Extension("gradcalc._floattext", ["gradcalc/_floattext.c"], optional=True),
 ]
 
 setup(ext_modules=EXTENSIONS)

@@ -339,6 +339,17 @@ class _Block:
         column = self._strings.column(j)
         return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
+    def spans(self):
+        """Where each row starts and ends (before its line end) in ``data``: int64 arrays."""
+        np = self.a.np
+        ends = np.empty(self.rows, np.int64)
+        ends[:len(self.newlines)] = self.newlines
+        ends[len(self.newlines):] = len(self.data)   # (the last line may have no \n)
+        starts = np.empty(self.rows, np.int64)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        return starts, ends
+
     def lines(self):
         """Each row as written (without its line end), as a pyarrow string array: what the CSV
         output's row starts with when it keeps every column of the file, in order."""
@@ -558,6 +569,12 @@ class Arrow:
     def text(self, text: str):
         """A string scalar."""
         return self.strings([text])[0]
+
+    def spans(self, strings):
+        """A string array's data buffer, and where each string starts and ends in it (int64)."""
+        offsets = self.np.frombuffer(strings.buffers()[1], self.np.int32)[
+            strings.offset:strings.offset + len(strings) + 1].astype(self.np.int64)
+        return strings.buffers()[2] or b"", offsets[:-1], offsets[1:]
 
 
 def arrow() -> Arrow | None:

@@ -1,8 +1,8 @@
 """Big CSV/TSV points files in bulk (issue 18): chunks of plain numbers split by NumPy and read by
 pyarrow (points.PointsFile._bulk), rows joined by pyarrow with the numbers in repr's own text
-(render.rows.RowWriter._bulk, render.rows.shortest). Every test compares the bulk path with the
-cell-by-cell path (pyarrow switched off) or with repr itself: the same chunks, the same bytes out,
-the same malformed rows with the same numbers and reasons."""
+(render.rows.RowWriter._bulk, render.rows.shortest), or by the C extension (floattext.py). Every
+test compares the bulk path with the cell-by-cell path (pyarrow switched off) or with repr itself:
+the same chunks, the same bytes out, the same malformed rows with the same numbers and reasons."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from gradcalc import points
+from gradcalc import floattext, points
 from gradcalc.cli import main
 from gradcalc.points import PointsFile, _lines, _Text
 from gradcalc.render import rows as rows_module
@@ -41,15 +41,20 @@ def bulk(on: bool):
 
 
 def both(call):
-    """call() the bulk way, then cell by cell."""
+    """call() the bulk way, then cell by cell: (bulk, cells). The bulk way runs twice, the
+    numbers' text written by the C extension (floattext.py) and by pyarrow's cast, with the
+    same outcome."""
     out = []
-    for on in (True, False):
-        mp = bulk(on)
+    for mode in ("native", "pyarrow", "cells"):
+        mp = bulk(mode != "cells")
+        if mode == "pyarrow":
+            mp.setattr(floattext, "_NATIVE", [None])
         try:
             out.append(call())
         finally:
             mp.undo()
-    return out
+    assert out[0] == out[1]
+    return out[0], out[2]
 
 
 # --- shortest: repr's text ----------------------------------------------------------------------

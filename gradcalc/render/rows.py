@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import floattext
+from ..lazy import numpy
 from ..numfmt import fmt
 from ..records import field, record
 
@@ -179,11 +181,11 @@ class RowWriter:
             return self._line(cells)
 
     def _bulk(self, rows: Rows) -> str | bytes | None:
-        """The rows of a chunk read in bulk (points.TextColumn cells) joined by pyarrow, the
-        numbers in the text ``repr`` gives (``_digits``), as bytes when ``raw``; None when the
-        rows are not such a chunk's. Such cells are plain numbers: none needs quotes. A row
-        with an error, or with a number whose text pyarrow writes otherwise than repr (a few in
-        10^4), is written by ``_row`` instead, spliced into the joined text."""
+        """The rows of a chunk read in bulk (points.TextColumn cells), as bytes when ``raw``;
+        None when the rows are not such a chunk's. Such cells are plain numbers: none needs
+        quotes. Each row starts with its cells as written; the numbers in repr's text follow,
+        written by the C extension (``_native``) or, without it, by pyarrow (``_joined``). A
+        row with an error is written by ``_row``."""
         from ..points import arrow
 
         texts = rows.texts or {}
@@ -195,8 +197,7 @@ class RowWriter:
         a = arrow()
         if a is None:
             return None
-        pa, pc, np = a.pa, a.pc, a.np
-        arrays = [_floats(np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
+        arrays = [_floats(a.np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
         if any(x is None for x in arrays):
             return None   # (a chunk this big is computed by NumPy: float64 arrays)
         sep = self._line.delimiter
@@ -204,12 +205,28 @@ class RowWriter:
         whole = (block is not None and len(cells) == block.width and block.delimiter == sep
                  and all(getattr(c, "block", None) is block and c.position == j
                          for j, c in enumerate(cells)))
+        ft = floattext.native()
+        if ft is not None and whole:   # every column of the file, in order, as written
+            starts, ends = block.spans()
+            return self._native(ft, rows, block.data, starts, ends, arrays)
+        columns = [block.lines()] if whole else self._kept(a, rows, cells)
+        if columns is None:
+            return None
+        try:
+            if ft is not None:   # the kept columns joined by pyarrow, the numbers by C
+                start = a.pc.binary_join_element_wise(*columns, a.text(sep))
+                data, starts, ends = a.spans(start)
+                return self._native(ft, rows, data, starts, ends, arrays)
+            return self._joined(a, rows, columns, arrays)
+        except (a.pa.ArrowInvalid, a.pa.ArrowCapacityError):   # e.g. past 2 GiB in a chunk
+            return None
+
+    def _kept(self, a, rows: Rows, cells: list) -> list | None:
+        """The text columns a row starts with, as pyarrow strings: each variable's cells as
+        written (or its value given by --at), then the kept columns'; None if a variable not
+        read from the file differs between rows."""
         columns: list = []
-        if whole:   # every column of the file, in order: each row starts as it was written
-            columns.append(block.lines())
         for v, c in zip(self.variables, cells, strict=False):
-            if whole:
-                break
             if c is not None:
                 columns.append(c.arrow)
                 continue
@@ -217,19 +234,21 @@ class RowWriter:
             if x.count(x[0]) != len(x):
                 return None
             columns.append(a.text(repr(x[0])))
-        if not whole:
-            columns += [c.arrow for c in cells[len(self.variables):]]
-        try:
-            numbers = []
-            redo = np.zeros(len(rows), dtype=bool)
-            for x in arrays:
-                text, same = _digits(a, x)
-                numbers.append(text)
-                redo |= ~same
-            # (the error column is empty: the line ends with the delimiter)
-            lines = pc.binary_join_element_wise(*columns, *numbers, a.text("\n"), a.text(sep))
-        except (pa.ArrowInvalid, pa.ArrowCapacityError):   # e.g. past 2 GiB of text in a chunk
-            return None
+        return columns + [c.arrow for c in cells[len(self.variables):]]
+
+    def _joined(self, a, rows: Rows, columns: list, arrays: list) -> str | bytes:
+        """The rows joined by pyarrow, the numbers in pyarrow's text where it is repr's
+        (``_digits``); a row with an error, or with a number pyarrow writes otherwise than
+        repr (a few in 10^4), is written by ``_row`` instead, spliced into the joined text."""
+        np, sep = a.np, self._line.delimiter
+        numbers = []
+        redo = np.zeros(len(rows), dtype=bool)
+        for x in arrays:
+            text, same = _digits(a, x)
+            numbers.append(text)
+            redo |= ~same
+        # (the error column is empty: the line ends with the delimiter)
+        lines = a.pc.binary_join_element_wise(*columns, *numbers, a.text("\n"), a.text(sep))
         if rows.errors:
             redo[list(rows.errors)] = True
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
@@ -243,6 +262,15 @@ class RowWriter:
         pieces.append(text[at:offsets[-1]])
         data = b"".join(pieces)
         return data if self.raw else str(data, "utf-8")
+
+    def _native(self, ft, rows: Rows, data, starts, ends, arrays) -> str | bytes:
+        """Row k: ``data[starts[k]:ends[k]]`` (its cells as written), then each number's repr,
+        by the C extension (floattext.py); a row with an error written by ``_row``."""
+        sep = self._line.delimiter.encode()
+        lines = {k: (self._row(rows, k) + "\n").encode() for k in rows.errors}
+        arrays = [numpy().ascontiguousarray(x) for x in arrays]
+        text = ft.rows(data, starts, ends, arrays, sep, sep + b"\n", lines)
+        return text if self.raw else str(text, "utf-8")
 
     _tsv = _csv
 

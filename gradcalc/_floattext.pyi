@@ -1,0 +1,9 @@
+# Types of the C extension gradcalc/_floattext.c (for mypy; the module itself is compiled).
+from typing import Any
+
+K_MIN: int
+K_MAX: int
+
+def init(table: bytes) -> None: ...
+def rows(data: Any, starts: Any, ends: Any, numbers: Any, sep: bytes, tail: bytes,
+         lines: dict[int, bytes]) -> bytes: ...
