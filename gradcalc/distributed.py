@@ -71,6 +71,7 @@ class Job:
     out_name: str
     keep: tuple[str, ...] = ()
     provenance: bool = False     # the command line's hidden columns (HIDDEN)
+    fast_math: bool = False      # the workers' batches with fastmath.py's kernels (where built)
 
     def columns(self) -> list[str]:
         return [*self.names, *self.keep, "value", *(f"d{self.out_name}/d{w}" for w in self.wrt),
@@ -78,19 +79,21 @@ class Job:
 
 
 def gradient(program, dataframe, *, wrt: Sequence[str] | None = None, output: str | None = None,
-             at: dict | None = None, keep: Sequence[str] = (), limits=None):
+             at: dict | None = None, keep: Sequence[str] = (), limits=None,
+             fast_math: bool = False):
     """Value and gradient of ``program`` (text or a ``gradcalc.Function``) at every row of the
     dask.dataframe ``dataframe`` (a column per variable): a lazy dask.dataframe with the CSV
     output's columns (see the module's help), partition for partition. ``at`` fixes variables
     for every row; ``keep`` copies (numeric) columns along. A row where the program is undefined
     (log of a negative) or a value is missing or not finite has NaN results and its reason in
     ``error``; the others are computed. Columns must be numeric: text, categories, objects are
-    refused before anything runs."""
-    job = _job(program, dict(dataframe.dtypes.items()), at, wrt, output, keep, limits)
+    refused before anything runs. ``fast_math``: as ``Function.gradient``'s, on each worker
+    (a worker whose gradcalc has no kernels computes exactly)."""
+    job = _job(program, dict(dataframe.dtypes.items()), at, wrt, output, keep, limits, fast_math)
     return dataframe.map_partitions(_partition, job, meta=_meta(job), align_dataframes=False)
 
 
-def _job(program, dtypes: dict, at, wrt, output, keep, limits) -> Job:
+def _job(program, dtypes: dict, at, wrt, output, keep, limits, fast_math: bool = False) -> Job:
     """The job for a dataframe whose columns have ``dtypes`` (name -> dtype), checked."""
     from .function import Function
     from .syntax import DEFAULT_LIMITS
@@ -119,7 +122,7 @@ def _job(program, dtypes: dict, at, wrt, output, keep, limits) -> Job:
     _t, out_name, _p, wrt_names, _notes = fn.resolve(dict.fromkeys([*names, *fixed], 0.0),
                                                       output, wrt)
     return Job(source, limits, tuple(names), tuple(fixed.items()), tuple(wrt_names), output,
-               out_name, tuple(keep))
+               out_name, tuple(keep), fast_math=fast_math)
 
 
 def _meta(job: Job):
@@ -162,7 +165,7 @@ def _partition(frame, job: Job):
         columns = {v: _column(frame[v], v, invalid) for v in job.names}
     invalid = dict(sorted(invalid.items()))
     given = {**columns, **{k: np.full(n, x) for k, x in job.fixed}}
-    batch = _compute(fn, given, list(job.wrt), job.output, invalid)
+    batch = _compute(fn, given, list(job.wrt), job.output, invalid, job.fast_math)
     data: dict[str, Any] = dict(columns)
     for e in job.keep:
         data[e] = frame[e].to_numpy(np.float64, na_value=np.nan)

@@ -136,6 +136,31 @@ def test_the_command_line_on_the_cluster_equals_one_process(cluster, dataset, tm
         assert bits(table.column(c_).to_numpy()) == bits(one.column(c_).to_numpy())
 
 
+def test_fast_math_on_the_workers_is_fast_math_in_one_process(cluster, dataset, tmp_path):
+    """fast_math=True (--fast-math) reaches the workers: their numbers are the one-process
+    fast batch's, bit for bit (the same kernels), and within a few ulp of the exact ones."""
+    from gradcalc import fastmath
+
+    c, _client = cluster
+    root, whole, exact = dataset
+    fast = Function(SOURCE).gradient(whole, fast_math=True)
+    frame = dd.read_parquet(sorted(str(p) for p in root.glob("*.parquet")))
+    got = gd.gradient(SOURCE, frame, fast_math=True).compute()
+    assert bits(got["value"]) == bits(fast.value)
+    for k in "xyz":
+        assert bits(got[f"df/d{k}"]) == bits(fast.gradient[k])
+    differ = np.asarray(fast.value) != np.asarray(exact.value)
+    assert differ.any() == fastmath.available()
+    assert np.allclose(fast.value, exact.value, rtol=1e-13, atol=1e-15)
+    code, out, err = run(SOURCE, "--points", str(root / "*.parquet"), "--scheduler",
+                         c.scheduler_address, "--save-points", str(tmp_path / "out") + "/",
+                         "--fast-math", "--no-check")
+    assert (code, out) == (0, ""), err
+    table, _names = parts_table(tmp_path / "out")
+    assert bits(table.column("value").to_numpy()) == bits(fast.value)
+    assert bits(table.column("df/dz").to_numpy()) == bits(fast.gradient["z"])
+
+
 def test_failures_on_a_worker_are_reported_with_file_and_row(cluster, tmp_path):
     c, _client = cluster
     data = tmp_path / "data"

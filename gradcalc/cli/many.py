@@ -120,7 +120,8 @@ def _distributed(o: Options, settings: Settings, fn, table, batches: Batches) ->
 
     job = distributed.Job(fn.source, settings.limits, tuple(table.variables),
                           tuple(batches.fixed.items()), tuple(batches.wrt), o.output,
-                          batches.output, tuple(batches.extras), provenance=True)
+                          batches.output, tuple(batches.extras), provenance=True,
+                          fast_math=o.fast_math)
     outcome = distributed.run_files(table, job, str(o.save_points), str(o.scheduler))
     for worker in outcome.simd[:1]:
         settings.note(f"warning: the NumPy of {len(outcome.simd)} worker(s) ({worker}, ...) runs "
@@ -167,9 +168,6 @@ def _validate_saving(o: Options) -> None:
     if o.save_points is not None and o.fmt != "table":
         raise UsageError("--save-points writes the rows in the format its name says; --format "
                          "is for standard output", hint="drop --format, or --save-points")
-    if o.scheduler is not None and o.fast_math:
-        raise UsageError("--fast-math does not reach the Dask workers yet: their batches are "
-                         "the exact ones", hint="drop --fast-math with --scheduler")
     if o.scheduler is None:
         if o.save_points is not None and (o.save_points.endswith(("/", os.sep))
                                           or os.path.isdir(o.save_points)):
