@@ -4,8 +4,9 @@ Machine formats carry every float at full precision (the shortest repr that read
 float) and a failed point's reason in place of its numbers:
 
 - csv / tsv: a header (the point's variables, any kept columns, ``value``, ``d<out>/d<var>``...,
-  ``error``), then one row per point (the rows of a chunk read in bulk, points.py, joined by
-  pyarrow with the numbers in repr's own text, ``_digits``, by two threads);
+  ``error``), then one row per point (the rows of a chunk read in bulk, points.py, by two
+  threads: each row's cells as read, then the numbers in repr's text, by the C extension of
+  floattext.py, or joined by pyarrow, ``_joined``);
 - jsonl: one object per line: ``{"output", "point", "value", "gradient", "error", "check",
   "warnings"}`` (and
   ``"columns"`` for kept columns);
@@ -570,20 +571,6 @@ def _read_in_bulk(rows: Rows) -> bool:
     """Whether the rows come from a chunk read in bulk (their cells are points.TextColumn)."""
     return any(hasattr(c, "block") for c in (*(rows.texts or {}).values(),
                                              *rows.extras.values()))
-
-
-def shortest(a, values):
-    """``repr`` of each float (a list, or a float64 array), as a pyarrow string array (``a`` is
-    points.Arrow): pyarrow's text where it is repr's (``_digits``), repr's own elsewhere."""
-    np = a.np
-    x = _floats(np, values)
-    if x is None:
-        x = np.fromiter(values, np.float64, len(values))
-    text, same = _digits(a, x)
-    if same.all():
-        return text
-    own = [repr(v) for v in x[~same].tolist()]
-    return a.pc.replace_with_mask(text, a.mask(~same), a.strings(own))
 
 
 def _digits(a, x):
