@@ -1,6 +1,21 @@
-/* gradcalc._floattext: Python's repr of many floats at once, written straight into a CSV's lines.
+/* gradcalc._floattext: floats from and to text in bulk, as Python's float() and repr make them.
 
-   Writing a big points file, the time goes into the text of its numbers: repr costs ~150 ns a
+   `parse` reads a chunk of CSV rows' numbers; `rows` writes the output rows with each number's
+   repr. Both are twins of Python code they must agree with to the bit and the character, and
+   tests/test_floattext.py holds them to it.
+
+   Reading. A cell is a number only in float()'s grammar ([sign] digits [. digits] [e [sign]
+   digits], at least one digit before the exponent); a chunk with any other cell is left to the
+   caller, which reads it cell by cell. The float is the correctly rounded one, as float() makes
+   it: exactly computed where the digits (at most 2^53) and the power of ten (at most 10^22) are
+   both exact doubles (one division or multiplication rounds once); else by the Eisel-Lemire
+   method (D. Lemire, "Number Parsing at a Gigabyte per Second", 2021, written here from the
+   paper's description): the digits times a 128-bit approximation of the power of ten (rounded
+   down, made exactly by Python's integers in floattext.py), whose error is bounded, so where the
+   product's bits cannot decide the rounding (or the float would be subnormal, infinite, or the
+   digits more than 19) the cell is read by Python's own float parser instead.
+
+   Writing. Writing a big points file, the time goes into the text of its numbers: repr costs ~150 ns a
    float from Python, pyarrow's cast about as much. Here each float's shortest round-trip digits
    come from the Schubfach method (R. Giulietti, "The Schubfach way to render doubles", 2020),
    written for this project from the paper's description: the float's rounding interval scaled
@@ -11,8 +26,9 @@
    even one on a tie): the digits repr gives. They are then laid out as repr lays them out
    (fixed notation for 1e-4 <= |x| < 1e16, '.0' on an integer, else d.ddde+XX).
 
-   tests/test_floattext.py holds the text to repr's, string for string, on every binary
-   exponent, the interval edge cases and millions of random floats. */
+   The tests compare the text with repr's, string for string, on every binary exponent, the
+   interval edge cases and millions of random floats; the floats read with float()'s, bit for
+   bit, on millions of cells of every kind. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -91,27 +107,39 @@ static const char DIGIT_PAIRS[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* f's decimal digits at p (f < 10^17, no leading zeros); their count. */
-static int digits(uint64_t f, char *p) {
-    char buf[20];
-    int n = 20;
-    while (f >= 100) {
-        uint64_t r = f % 100;
-        f /= 100;
-        n -= 2;
-        memcpy(buf + n, DIGIT_PAIRS + 2 * r, 2);
-    }
-    if (f >= 10) {
-        n -= 2;
-        memcpy(buf + n, DIGIT_PAIRS + 2 * f, 2);
-    } else {
-        buf[--n] = (char)('0' + f);
-    }
-    memcpy(p, buf + n, 20 - n);
-    return 20 - n;
+static const uint64_t POW10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+    1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+    1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+    10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL,
+    10000000000000000000ULL};
+
+/* v < 10^8 as eight ASCII digits in the bytes of a little-endian word, the first digit in the
+   lowest byte: v split into halves of four digits in 32-bit lanes, each into pairs in 16-bit
+   lanes, each into digits in bytes (division by 10^4, 100 and 10 as multiplications: exact for
+   these ranges), all lanes at once. */
+static inline uint64_t eight_ascii(uint64_t v) {
+    uint64_t fours = v / 10000 | (v % 10000) << 32;
+    uint64_t hundreds = (fours * 10486 >> 20) & 0x0000007F0000007FULL;
+    uint64_t pairs = hundreds | (fours - hundreds * 100) << 16;
+    uint64_t tens = (pairs * 103 >> 10) & 0x000F000F000F000FULL;
+    return (tens | (pairs - tens * 10) << 8) + 0x3030303030303030ULL;
 }
 
-/* repr(x) at p (at most MAX_TEXT bytes); the end of the text. */
+/* f's decimal digits (0 < f < 10^17) written in d[0..17) with leading zeros; where the
+   digits start (no leading zero), and *n their count. */
+static inline const char *digits(uint64_t f, char *d, int *n) {
+    int count = ((64 - __builtin_clzll(f)) * 1233) >> 12; /* floor(log10 f) or one less */
+    *n = count + (f >= POW10[count]);
+    uint64_t low = eight_ascii(f % 100000000), high = eight_ascii(f / 100000000 % 100000000);
+    d[0] = (char)('0' + f / 10000000000000000ULL);
+    memcpy(d + 1, &high, 8);
+    memcpy(d + 9, &low, 8);
+    return d + 17 - *n;
+}
+
+/* repr(x) at p; the end of the text. Writes up to SLACK bytes past it (copies of a fixed size,
+   which the compiler makes a few moves, where a copy of the text's own size is a call). */
+#define SLACK 48
 static char *write_repr(char *p, double x) {
     uint64_t bits;
     memcpy(&bits, &x, 8);
@@ -129,16 +157,15 @@ static char *write_repr(char *p, double x) {
     if (bq) to_decimal(bq - 1075, t | C_MIN, &f, &e);
     else to_decimal(Q_MIN, t, &f, &e);
     while (f % 10 == 0) f /= 10, e++;
-    char d[20];
-    int n = digits(f, d);
+    char buf[48];
+    int n;
+    const char *d = digits(f, buf, &n);
     int point = n + e; /* x = 0.d1d2...dn 10^point */
     if (point <= -4 || point > 16) {
-        *p++ = d[0];
-        if (n > 1) {
-            *p++ = '.';
-            memcpy(p, d + 1, n - 1);
-            p += n - 1;
-        }
+        p[0] = d[0];
+        p[1] = '.';
+        memcpy(p + 2, d + 1, 24);
+        p += n > 1 ? n + 1 : 1;
         int x10 = point - 1;
         *p++ = 'e';
         *p++ = x10 < 0 ? '-' : '+';
@@ -147,26 +174,144 @@ static char *write_repr(char *p, double x) {
         memcpy(p, DIGIT_PAIRS + 2 * x10, 2);
         return p + 2;
     }
-    if (point <= 0) {
-        *p++ = '0';
-        *p++ = '.';
-        memset(p, '0', -point);
-        p += -point;
-        memcpy(p, d, n);
+    if (point <= 0) { /* 0.000ddd: at most three zeros after the point */
+        memcpy(p, "0.000", 5);
+        p += 2 - point;
+        memcpy(p, d, 24);
         return p + n;
     }
-    if (point < n) {
-        memcpy(p, d, point);
+    memcpy(p, d, 24);
+    if (point < n) { /* ddd.ddd */
         p += point;
         *p++ = '.';
-        memcpy(p, d + point, n - point);
+        memcpy(p, d + point, 24);
         return p + n - point;
     }
-    memcpy(p, d, n);
-    p += n;
-    memset(p, '0', point - n);
+    p += n; /* ddd000.0: at most 15 zeros */
+    memcpy(p, "000000000000000000", 16);
     p += point - n;
-    return memcpy(p, ".0", 2), p + 2;
+    memcpy(p, ".0", 2);
+    return p + 2;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+#define E_MIN (-342) /* the powers of ten of the Eisel-Lemire table: 10^E_MIN .. 10^E_MAX */
+#define E_MAX 308
+/* P[2(q - E_MIN)], P[2(q - E_MIN) + 1]: the high and low 64-bit halves of
+   floor(10^q 2^(127 - floor(log2 10^q))), in [2^127, 2^128). */
+static uint64_t P[2 * (E_MAX - E_MIN + 1)];
+
+static const double EXACT10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* m 10^q correctly rounded (m > 0, at most 19 digits) into *x; 0 where undecided here. */
+static int decimal_to_double(uint64_t m, int q, double *x) {
+    if (m <= ((uint64_t)1 << 53) && q >= -22 && q <= 22) {
+        *x = q < 0 ? (double)m / EXACT10[-q] : (double)m * EXACT10[q];
+        return 1;
+    }
+    if (q < E_MIN || q > E_MAX) return 0;
+    int lz = __builtin_clzll(m);
+    uint64_t w = m << lz;
+    const uint64_t *t = &P[2 * (q - E_MIN)];
+    u128 x1 = (u128)w * t[0]; /* w T / 2^64, T's low half left out: short by less than w */
+    uint64_t hi = (uint64_t)(x1 >> 64), lo = (uint64_t)x1;
+    if ((hi & 0x1FF) == 0x1FF && lo + w < w) { /* that shortfall could reach the kept bits */
+        u128 y = (u128)w * t[1];
+        uint64_t yhi = (uint64_t)(y >> 64), ylo = (uint64_t)y;
+        uint64_t mlo = lo + yhi, mhi = hi + (mlo < lo);
+        if ((mhi & 0x1FF) == 0x1FF && mlo + 1 == 0 && ylo + w < w) return 0;
+        hi = mhi;
+        lo = mlo;
+    }
+    uint64_t top = hi >> 63;
+    uint64_t mant = hi >> (top + 9); /* 54 bits: the float's 53 and the rounding bit */
+    /* the biased exponent: floor(log2 10^q) + 64 + 1023 - lz, one less without the top bit */
+    int64_t e2 = (int64_t)((217706 * (int64_t)q) >> 16) + 64 + 1023 - lz - (int64_t)(1 ^ top);
+    if (lo == 0 && (hi & 0x1FF) == 0 && (mant & 3) == 1) return 0; /* maybe a tie: undecided */
+    mant = (mant + (mant & 1)) >> 1;
+    if (mant >> 53) {
+        mant >>= 1;
+        e2++;
+    }
+    if (e2 <= 0 || e2 >= 0x7FF) return 0; /* subnormal or infinite: Python's parser */
+    uint64_t bits = ((uint64_t)e2 << 52) | (mant & (C_MIN - 1));
+    memcpy(x, &bits, 8);
+    return 1;
+}
+
+enum { CELL_NUMBER, CELL_OTHER, CELL_LATER };
+
+/* Eight ASCII digits at once (little-endian loads): whether the 8 bytes are all digits, and
+   their value (pairs, then fours, then the eight combined by multiplications). */
+static inline uint64_t load8(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline int eight_digits(uint64_t v) {
+    return !(((v + 0x4646464646464646ULL) | (v - 0x3030303030303030ULL)) & 0x8080808080808080ULL);
+}
+static inline uint64_t eight_value(uint64_t v) {
+    v -= 0x3030303030303030ULL;
+    v = v * 10 + (v >> 8); /* each even byte: a pair's value */
+    v = ((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL +
+         ((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL) >> 32;
+    return v & 0xFFFFFFFFULL;
+}
+
+/* Digits from p on into *m (which may wrap past 19 digits: the caller counts them); the end. */
+static inline const char *read_digits(const char *p, const char *end, uint64_t *m) {
+    uint64_t v = *m;
+    while (end - p >= 8 && eight_digits(load8(p))) {
+        v = v * 100000000 + eight_value(load8(p));
+        p += 8;
+    }
+    while (p < end && (unsigned char)(*p - '0') < 10) v = 10 * v + (uint64_t)(*p++ - '0');
+    *m = v;
+    return p;
+}
+
+/* The cell [p, end) as float() reads it: CELL_NUMBER (*x set), CELL_OTHER (not a number in
+   float()'s grammar), CELL_LATER (a number this code leaves to Python's parser). */
+static int read_cell(const char *p, const char *end, double *x) {
+    int negative = 0;
+    if (p < end && (*p == '+' || *p == '-')) negative = *p++ == '-';
+    const char *first = p;
+    uint64_t m = 0;
+    p = read_digits(p, end, &m);
+    Py_ssize_t count = p - first, q = 0;
+    if (p < end && *p == '.') {
+        const char *point = ++p;
+        p = read_digits(p, end, &m);
+        q = -(p - point);
+        count += p - point;
+    }
+    if (count == 0) return CELL_OTHER;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int eneg = 0;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (p == end || (unsigned char)(*p - '0') >= 10) return CELL_OTHER;
+        Py_ssize_t e = 0;
+        for (; p < end && (unsigned char)(*p - '0') < 10; p++)
+            if (e < 100000) e = 10 * e + (*p - '0');
+        q += eneg ? -e : e;
+    }
+    if (p != end) return CELL_OTHER;
+    if (count > 19) { /* past 19 digits, leading zeros aside: Python's parser */
+        for (const char *z = first; z < end && (*z == '0' || *z == '.'); z++) count -= *z == '0';
+        if (count > 19) return CELL_LATER;
+    }
+    if (m == 0) {
+        *x = negative ? -0.0 : 0.0;
+        return CELL_NUMBER;
+    }
+    if (!decimal_to_double(m, (int)q, x)) return CELL_LATER;
+    if (negative) *x = -*x;
+    return CELL_NUMBER;
 }
 
 /* ---- the Python functions ------------------------------------------------------------------ */
@@ -238,7 +383,7 @@ static PyObject *ft_rows(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    size += (size_t)n * ((size_t)ncols * (sep.len + MAX_TEXT) + tail.len);
+    size += (size_t)n * ((size_t)ncols * (sep.len + MAX_TEXT) + tail.len) + SLACK;
     ngiven = PyDict_GET_SIZE(lines);
     given = PyMem_Calloc(ngiven ? ngiven : 1, sizeof(Line));
     if (given == NULL) { PyErr_NoMemory(); goto done; }
@@ -278,7 +423,8 @@ static PyObject *ft_rows(PyObject *self, PyObject *args) {
         memcpy(p, src + st[k], en[k] - st[k]);
         p += en[k] - st[k];
         for (Py_ssize_t j = 0; j < ncols; j++) {
-            memcpy(p, sp, sl);
+            if (sl == 1) *p = *sp;
+            else memcpy(p, sp, sl);
             p = write_repr(p + sl, ((const double *)cols[j].buf)[k]);
         }
         memcpy(p, tl, tn);
@@ -300,33 +446,173 @@ done:
     return result;
 }
 
+typedef struct {
+    Py_ssize_t row, column, start, size;
+} Later;
+
+PyDoc_STRVAR(parse_doc,
+"parse(data, starts, ends, sep, width, wanted, out) -> bool\n\n"
+"Row k is data[starts[k]:ends[k]], cells split at the byte ``sep``. For each i, the cells of\n"
+"column wanted[i] are read as float() reads them into the float64 array out[i]. False (out\n"
+"partly written) if a row has not ``width`` cells or a wanted cell is not a number in float()'s\n"
+"grammar.");
+
+static PyObject *ft_parse(PyObject *self, PyObject *args) {
+    Py_buffer data = {0}, starts = {0}, ends = {0};
+    int sep;
+    Py_ssize_t width;
+    PyObject *wanted, *outs, *result = NULL, *wseq = NULL, *oseq = NULL;
+    Py_buffer *cols = NULL;
+    Py_ssize_t *slot = NULL, ncols = 0, got = 0;
+    Later *later = NULL;
+    if (!READY) {
+        PyErr_SetString(PyExc_RuntimeError, "_floattext.init has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*y*inOO", &data, &starts, &ends, &sep, &width, &wanted,
+                          &outs))
+        return NULL;
+    if (int64s(&starts, "starts") || int64s(&ends, "ends")) goto done;
+    Py_ssize_t n = starts.len / 8;
+    if (ends.len != starts.len || width < 1 || sep < 0 || sep > 127) {
+        PyErr_SetString(PyExc_ValueError, "starts and ends differ in length, or a bad width or sep");
+        goto done;
+    }
+    const int64_t *st = starts.buf, *en = ends.buf;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (st[k] < 0 || st[k] > en[k] || en[k] > data.len) {
+            PyErr_Format(PyExc_ValueError, "row %zd's span is outside the data", k);
+            goto done;
+        }
+    wseq = PySequence_Fast(wanted, "wanted must be a sequence");
+    oseq = wseq ? PySequence_Fast(outs, "out must be a sequence") : NULL;
+    if (oseq == NULL) goto done;
+    ncols = PySequence_Fast_GET_SIZE(wseq);
+    if (PySequence_Fast_GET_SIZE(oseq) != ncols) {
+        PyErr_SetString(PyExc_ValueError, "wanted and out differ in length");
+        goto done;
+    }
+    slot = PyMem_Malloc(width * sizeof(Py_ssize_t));
+    cols = PyMem_Calloc(ncols ? ncols : 1, sizeof(Py_buffer));
+    if (slot == NULL || cols == NULL) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t j = 0; j < width; j++) slot[j] = -1;
+    for (; got < ncols; got++) {
+        Py_ssize_t j = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(wseq, got));
+        if (j == -1 && PyErr_Occurred()) goto done;
+        if (j < 0 || j >= width || slot[j] != -1) {
+            PyErr_SetString(PyExc_ValueError, "wanted: distinct columns below width");
+            goto done;
+        }
+        slot[j] = got;
+        Py_buffer *b = &cols[got];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(oseq, got), b,
+                               PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+            goto done;
+        if (b->itemsize != 8 || (b->format && strcmp(b->format, "d")) || b->len != n * 8) {
+            got++;
+            PyErr_SetString(PyExc_TypeError, "out: float64 arrays as long as the rows");
+            goto done;
+        }
+    }
+    const char *text = data.buf;
+    char delimiter = (char)sep;
+    Py_ssize_t nlater = 0, cap = 0;
+    int ok = 1, nomemory = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n && ok; k++) {
+        const char *p = text + st[k], *end = text + en[k];
+        for (Py_ssize_t j = 0; ok; j++) {
+            const char *stop = memchr(p, delimiter, end - p);
+            const char *cell_end = stop ? stop : end;
+            if (j >= width || (!stop && j != width - 1)) {
+                ok = 0; /* too many or too few cells */
+                break;
+            }
+            Py_ssize_t i = slot[j];
+            if (i >= 0) {
+                double *x = (double *)cols[i].buf + k;
+                int kind = read_cell(p, cell_end, x);
+                if (kind == CELL_OTHER) ok = 0;
+                else if (kind == CELL_LATER) {
+                    if (nlater == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        Later *more = realloc(later, cap * sizeof(Later));
+                        if (more == NULL) {
+                            ok = 0;
+                            nomemory = 1;
+                            break;
+                        }
+                        later = more;
+                    }
+                    later[nlater++] = (Later){k, i, p - text, cell_end - p};
+                }
+            }
+            if (!stop) break;
+            p = stop + 1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (nomemory) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t t = 0; ok && t < nlater; t++) { /* Python's own parser: float()'s float */
+        Later *c = &later[t];
+        char *cell = PyMem_Malloc(c->size + 1), *stop;
+        if (cell == NULL) { PyErr_NoMemory(); goto done; }
+        memcpy(cell, text + c->start, c->size);
+        cell[c->size] = '\0';
+        double x = PyOS_string_to_double(cell, &stop, NULL);
+        int whole = stop == cell + c->size;
+        PyMem_Free(cell);
+        if (x == -1.0 && PyErr_Occurred()) goto done;
+        if (!whole) ok = 0;
+        else ((double *)cols[c->column].buf)[c->row] = x;
+    }
+    result = PyBool_FromLong(ok);
+done:
+    for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&cols[j]);
+    PyMem_Free(cols);
+    PyMem_Free(slot);
+    free(later);
+    Py_XDECREF(wseq);
+    Py_XDECREF(oseq);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    return result;
+}
+
 PyDoc_STRVAR(init_doc,
-"init(table) -> None\n\n"
-"The powers of ten, as bytes: for k = -324 .. 292, g's high and low 63-bit halves as native\n"
-"uint64 (floattext.table makes them).");
+"init(writing, reading) -> None\n\n"
+"The powers of ten, as bytes of native uint64 (floattext.py makes them): for writing, for\n"
+"k = K_MIN .. K_MAX, g's high and low 63-bit halves; for reading, for q = E_MIN .. E_MAX, the\n"
+"high and low halves of floor(10^q 2^(127 - floor(log2 10^q))).");
 
 static PyObject *ft_init(PyObject *self, PyObject *args) {
-    Py_buffer table;
-    if (!PyArg_ParseTuple(args, "y*", &table)) return NULL;
-    if (table.len != (Py_ssize_t)sizeof(G)) {
-        PyBuffer_Release(&table);
-        return PyErr_Format(PyExc_ValueError, "the table must be %zd bytes", sizeof(G));
+    Py_buffer writing, reading;
+    if (!PyArg_ParseTuple(args, "y*y*", &writing, &reading)) return NULL;
+    if (writing.len != (Py_ssize_t)sizeof(G) || reading.len != (Py_ssize_t)sizeof(P)) {
+        PyErr_Format(PyExc_ValueError, "the tables must be %zd and %zd bytes", sizeof(G),
+                     sizeof(P));
+    } else {
+        memcpy(G, writing.buf, sizeof(G));
+        memcpy(P, reading.buf, sizeof(P));
+        READY = 1;
     }
-    memcpy(G, table.buf, sizeof(G));
-    READY = 1;
-    PyBuffer_Release(&table);
+    PyBuffer_Release(&writing);
+    PyBuffer_Release(&reading);
+    if (!READY) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"init", ft_init, METH_VARARGS, init_doc},
     {"rows", ft_rows, METH_VARARGS, rows_doc},
+    {"parse", ft_parse, METH_VARARGS, parse_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "gradcalc._floattext",
-    "repr's text of many floats, written into CSV lines (see gradcalc/floattext.py).", -1,
+    "floats from and to text in bulk, as float() and repr (see gradcalc/floattext.py).", -1,
     methods,
 };
 
@@ -334,7 +620,9 @@ PyMODINIT_FUNC PyInit__floattext(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyModule_AddIntConstant(m, "K_MIN", K_MIN) < 0 ||
-        PyModule_AddIntConstant(m, "K_MAX", K_MAX) < 0) {
+        PyModule_AddIntConstant(m, "K_MAX", K_MAX) < 0 ||
+        PyModule_AddIntConstant(m, "E_MIN", E_MIN) < 0 ||
+        PyModule_AddIntConstant(m, "E_MAX", E_MAX) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -34,6 +34,23 @@ def table(k_min: int, k_max: int) -> bytes:
     return b"".join(w.to_bytes(8, sys.byteorder) for w in words)
 
 
+def powers(e_min: int, e_max: int) -> bytes:
+    """For q = e_min .. e_max, floor(10^q 2^(127 - floor(log2 10^q))) (the power of ten's first
+    128 bits, rounded down) as its high and low 64-bit halves, native uint64 each."""
+    words = []
+    for q in range(e_min, e_max + 1):
+        if q >= 0:
+            p = 10 ** q
+            e = p.bit_length() - 1                    # floor(log2 10^q)
+            t = p << (127 - e) if e <= 127 else p >> (e - 127)
+        else:
+            p = 10 ** -q
+            e = -p.bit_length()                       # 10^-q is no power of 2
+            t = (1 << (127 - e)) // p
+        words += [t >> 64, t & ((1 << 64) - 1)]
+    return b"".join(w.to_bytes(8, sys.byteorder) for w in words)
+
+
 def native():
     """The C extension, ready to use, or None where it is not built."""
     if not _NATIVE:
@@ -42,6 +59,6 @@ def native():
         except ImportError:
             _NATIVE.append(None)
         else:
-            ft.init(table(ft.K_MIN, ft.K_MAX))
+            ft.init(table(ft.K_MIN, ft.K_MAX), powers(ft.E_MIN, ft.E_MAX))
             _NATIVE.append(ft)
     return _NATIVE[0]

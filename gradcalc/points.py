@@ -5,10 +5,11 @@ column is carried along (to be copied to the output or dropped). A malformed cel
 own row: the row is reported, the others are computed.
 
 A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
-. e E + - and the delimiter only, every row full) is split and converted by pyarrow's CSV reader
-when pyarrow is installed: the same floats, cells and rows as cell by cell
-(tests/test_points_bulk.py). Its columns stay float64 arrays (``Floats``), its cells the text of
-the chunk (``TextColumn``), until something asks for lists. Any other chunk, or every chunk
+. e E + - and the delimiter only, every row full) is split and converted in bulk when pyarrow is
+installed, by gradcalc's C extension (floattext.py) or else by pyarrow's CSV reader: the same
+floats, cells and rows as cell by cell (tests/test_points_bulk.py). Its columns stay float64
+arrays (``Floats``), its cells the text of the chunk (``TextColumn``), until something asks for
+lists. Any other chunk, or every chunk
 without pyarrow, is read cell by cell by the csv module's rules.
 """
 
@@ -24,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from . import floattext
 from .errors import GradcalcError, UsageError
 from .records import field, record
 
@@ -278,11 +280,12 @@ class PointsFile:
 
 class _Block:
     """A chunk of plain-number rows (ASCII, no quotes, \n line ends, every row full), read by
-    pyarrow's CSV reader: the variables' columns as float64 arrays; the cells as written (a
-    string array a column) only if something asks for them."""
+    the C extension of floattext.py or by pyarrow's CSV reader: the variables' columns as
+    float64 arrays; the cells as written (a string array a column) only if something asks for
+    them."""
 
     def __init__(self, a: Arrow, data: bytes, newlines, names: list[str], delimiter: str,
-                 floats: dict):
+                 floats: dict, spans=None):
         self.a = a
         self.data = data
         self.newlines = newlines          # where each row's \n is (the last may have none)
@@ -291,6 +294,7 @@ class _Block:
         self.width = len(names)
         self.rows = len(newlines) + (not data.endswith(b"\n"))
         self.floats = floats              # variable -> float64 array
+        self._spans = spans               # (starts, ends), when known
         self._strings: Any = None   # every column as text, read when first asked for
 
     @classmethod
@@ -311,6 +315,14 @@ class _Block:
         lengths = np.diff(edges)   # each line with its \n
         if not len(lengths) or lengths.min() <= 1 or lengths.max() > limit:
             return None   # a blank line, or the csv module's limit decides
+        ft = floattext.native()
+        if ft is not None:   # float()'s floats, by C
+            spans = edges[:-1] + 1, edges[1:]
+            floats = {v: np.empty(len(lengths)) for v in variables}
+            if not ft.parse(data, *spans, ord(delimiter), len(names),
+                            [names.index(v) for v in variables], list(floats.values())):
+                return None
+            return cls(a, data, newlines, names, delimiter, floats, spans)
         table = a.csv(data, names, variables, delimiter)
         if table is None or table.num_rows != len(lengths):
             return None
@@ -341,6 +353,8 @@ class _Block:
 
     def spans(self):
         """Where each row starts and ends (before its line end) in ``data``: int64 arrays."""
+        if self._spans is not None:
+            return self._spans
         np = self.a.np
         ends = np.empty(self.rows, np.int64)
         ends[:len(self.newlines)] = self.newlines

@@ -213,3 +213,151 @@ def test_rows_refuse_what_they_cannot_write(bad):
     with pytest.raises((TypeError, ValueError)):
         ft.rows(*args.values())
 
+
+
+# --- parse: float()'s floats ----------------------------------------------------------------------
+
+def parse(cells: list[str]):
+    """(parse's verdict, the floats) of a one-column file of ``cells``."""
+    data = "\n".join(cells).encode()
+    lengths = np.array([len(c) for c in cells], np.int64)
+    ends = np.cumsum(lengths + 1) - 1
+    out = np.empty(len(cells))
+    return ft.parse(data, ends - lengths, ends, ord(","), 1, [0], [out]), out
+
+
+def assert_float(cells: list[str]) -> None:
+    ok, out = parse(cells)
+    assert ok
+    want = np.array([float(c) for c in cells])
+    wrong = np.flatnonzero(want.view(np.int64) != out.view(np.int64))
+    assert not len(wrong), [(cells[k], float(cells[k]), out[k]) for k in wrong[:10]]
+
+
+def _bit_patterns(seed: int, n: int) -> np.ndarray:
+    x = np.random.default_rng(seed).integers(0, 2 ** 64, n, dtype=np.uint64).view(np.float64)
+    return x[np.isfinite(x)]
+
+
+@built
+@pytest.mark.parametrize("digits", [None, 15, 19, 25])
+def test_parse_reads_floats_written_to_any_number_of_digits(digits):
+    """repr's own text (the common file), and 16, 20 (past Eisel-Lemire's 19: Python's parser)
+    and 26 significant digits, over random bit patterns."""
+    x = _bit_patterns(digits or 0, 100_000).tolist()
+    assert_float([repr(v) if digits is None else f"{v:.{digits}e}" for v in x])
+
+
+@built
+def test_parse_reads_random_digit_strings_at_every_exponent():
+    rng = random.Random(1)
+    cells = []
+    for _ in range(150_000):
+        d = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 21)))
+        e = rng.randint(-360, 330)
+        cell = rng.choice([f"{d}e{e}", f"{d[:1]}.{d[1:]}E{e:+d}", f"0.{d}", f"{d}.{d}", d,
+                           f".{d}e{e}", f"{d}."])
+        cells.append(rng.choice(["", "-", "+"]) + cell)
+    assert_float(cells)
+
+
+@built
+def test_parse_reads_the_halfway_cases_as_float_does():
+    """Exactly halfway between two neighbouring floats (ties to even), and a hair either side:
+    where the product's bits cannot decide, Python's parser must."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 1200
+    cells = []
+    for x in _bit_patterns(7, 3000).tolist():
+        y = float(np.nextafter(x, np.inf))
+        if not math.isfinite(y):
+            continue
+        mid = (Decimal(x) + Decimal(y)) / 2
+        hair = (Decimal(y) - Decimal(x)) / 10 ** 30
+        cells += [format(m, "e") for m in (mid, mid + hair, mid - hair)]
+    # ties of at most 19 digits, which the fast method itself must see as undecided: odd
+    # multiples of half an ulp, o 2^s with o of 54 bits; with o = 5^q r, written r 2^(s-q) e q
+    rng = random.Random(8)
+    for q in range(0, 23):
+        for _ in range(40):
+            r = rng.randrange(2 ** 53 // 5 ** q + 1, 2 ** 54 // 5 ** q + 1) | 1
+            if not 2 ** 53 < 5 ** q * r < 2 ** 54:
+                continue
+            for s in range(q - 4 if q == 0 else q, q + 40):
+                tie = Fraction(5 ** q * r) * Fraction(2) ** s
+                d = tie / 10 ** q
+                if d.denominator == 1 and len(str(d.numerator)) <= 19:
+                    cells += [f"{d.numerator}e{q}", f"{d.numerator * 10 + 1}e{q - 1}",
+                              f"{d.numerator * 10 - 1}e{q - 1}"]
+                elif d.denominator <= 16:   # (q = 0, s < 0: a few digits after the point)
+                    cells.append(format(Decimal(tie.numerator) / tie.denominator, "f"))
+    assert len(cells) > 20_000
+    assert_float(cells)
+
+
+@built
+def test_parse_reads_the_edges_of_the_float_range():
+    cells = ["0", "-0", "0.0", "-0.0", "000", "00012", "5.", ".5", "+.5e-3", "-.5E+3", "1e5",
+             "1E5", "1e-400", "1e400", "-1e400", "1e-320", "2.4703282292062327e-324",
+             "2.4703282292062328e-324", "4.9406564584124654e-324", "2.2250738585072011e-308",
+             "2.2250738585072012e-308", "1.7976931348623157e308", "1.7976931348623158e308",
+             "1.7976931348623159e308", "9" * 400, "0." + "0" * 500 + "1", "9007199254740993",
+             "9007199254740992.5", "1e23", "8.98846567431158e307", "1" + "0" * 30 + "e-30",
+             "0.1000000000000000055511151231257827", "1e-5", "1.5e+16", "1e0000000000000005",
+             "1e-00000000000000001", "123456789012345678", "1234567890123456789",
+             "12345678901234567890", "0.000000000000000000000000000001234567890123456789"]
+    cells += [repr(10.0 ** k) for k in range(-323, 309)] + [repr(2.0 ** k) for k in
+                                                             range(-1074, 1024)]
+    assert_float(cells + ["-" + c for c in cells if c[0] not in "+-"])
+
+
+@built
+@pytest.mark.parametrize("cell", ["", "+", "-", ".", "e", "E", "1e", "1e+", "e5", ".e5",
+                                  "1.2.3", "1e5.5", "--1", "+-1", "1-", "1+1", "1e++5", "1ee5",
+                                  "-.", "+.", "1e+-5", "1e5e5", "1 ", " 1", "1_000", "inf",
+                                  "nan", "0x10", "1,5"])
+def test_parse_refuses_what_float_refuses(cell):
+    """A cell float() refuses (or one this file's two columns make two) is no number: the chunk
+    goes cell by cell, where it is reported in its row."""
+    ok, _out = parse(["1.5", cell, "2.5"])
+    assert not ok
+
+
+@built
+def test_parse_reads_the_wanted_columns_of_full_rows():
+    data = b"1,a,2.5\n-3,b b,1e3\n0.5,,7"
+    ends = np.array([7, 18, len(data)], np.int64)
+    starts = np.array([0, 8, 19], np.int64)
+    z, x = np.empty(3), np.empty(3)
+    assert ft.parse(data, starts, ends, ord(","), 3, [2, 0], [z, x])
+    assert z.tolist() == [2.5, 1000.0, 7.0] and x.tolist() == [1.0, -3.0, 0.5]
+    for width in (2, 4):   # a row with more or fewer cells than the header names
+        assert not ft.parse(data, starts, ends, ord(","), width, [0], [x])
+    tabs = data.replace(b",", b"\t")
+    assert ft.parse(tabs, starts, ends, ord("\t"), 3, [0], [x]) and x.tolist() == [1, -3, 0.5]
+
+
+@built
+@pytest.mark.parametrize("bad", [
+    dict(wanted=[3]),                                # no such column
+    dict(wanted=[0, 0], out=[np.empty(1), np.empty(1)]),   # twice
+    dict(out=[np.empty(2)]),                         # too long
+    dict(out=[np.empty(1, np.float32)]),             # not float64
+    dict(out=[np.empty(1)[::1].view(np.int64)]),     # not floats
+    dict(out=[]),                                    # lengths differ
+    dict(width=0),
+    dict(sep=300),
+    dict(ends=np.array([9], np.int64)),              # past the data
+])
+def test_parse_refuses_what_it_cannot_read(bad):
+    args = dict(data=b"1,2", starts=np.array([0], np.int64), ends=np.array([3], np.int64),
+                sep=ord(","), width=2, wanted=[0], out=[np.empty(1)])
+    args.update(bad)
+    with pytest.raises((TypeError, ValueError)):
+        ft.parse(*args.values())
+    frozen = np.empty(1)
+    frozen.flags.writeable = False
+    with pytest.raises((TypeError, ValueError, BufferError)):
+        ft.parse(b"1,2", np.array([0], np.int64), np.array([3], np.int64), ord(","), 2, [0],
+                 [frozen])
