@@ -51,7 +51,8 @@ static uint64_t G[2 * (K_MAX - K_MIN + 1)];
 static int READY = 0;
 
 /* floor(q log10 2), floor(log10(3/4 2^q)), floor(e log2 10): exact over the ranges used here
-   (tests/test_floattext.py checks them against Python's integers). */
+   (checked against Python's integers when written; tests/test_floattext.py runs every binary
+   exponent through them). */
 static inline int flog10pow2(int q) { return (int)(((int64_t)q * 661971961083LL) >> 41); }
 static inline int flog10threequarterspow2(int q) {
     return (int)(((int64_t)q * 661971961083LL - 274743187321LL) >> 41);
@@ -283,6 +284,7 @@ static int read_cell(const char *p, const char *end, double *x) {
     uint64_t m = 0;
     p = read_digits(p, end, &m);
     Py_ssize_t count = p - first, q = 0;
+    int huge = 0;
     if (p < end && *p == '.') {
         const char *point = ++p;
         p = read_digits(p, end, &m);
@@ -298,9 +300,11 @@ static int read_cell(const char *p, const char *end, double *x) {
         Py_ssize_t e = 0;
         for (; p < end && (unsigned char)(*p - '0') < 10; p++)
             if (e < 100000) e = 10 * e + (*p - '0');
+        if (e >= 100000) huge = 1;   /* (and e no longer the exponent) */
         q += eneg ? -e : e;
     }
     if (p != end) return CELL_OTHER;
+    if (huge || q < -100000 || q > 100000) return CELL_LATER; /* Python's parser: 0, inf... */
     if (count > 19) { /* past 19 digits, leading zeros aside: Python's parser */
         for (const char *z = first; z < end && (*z == '0' || *z == '.'); z++) count -= *z == '0';
         if (count > 19) return CELL_LATER;
@@ -326,12 +330,37 @@ static int by_row(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int int64s(Py_buffer *b, const char *what) {
-    if (b->itemsize != 8 || (b->format && strcmp(b->format, "q") && strcmp(b->format, "l"))) {
+/* An int64 array argument, copied: its numbers are checked once and then read with the GIL
+   released, when nothing else (another thread, an output array over the same memory) may change
+   them. NULL on error; *n its length. */
+static int64_t *int64s(PyObject *obj, const char *what, Py_ssize_t *n) {
+    Py_buffer b;
+    if (PyObject_GetBuffer(obj, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    const char *f = b.format ? b.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    int64_t *copy = NULL;
+    if (b.itemsize != 8 || (strcmp(f, "q") && strcmp(f, "l")))
         PyErr_Format(PyExc_TypeError, "%s: an int64 array was expected", what);
-        return -1;
+    else if ((copy = PyMem_Malloc(b.len ? b.len : 1)) == NULL)
+        PyErr_NoMemory();
+    else {
+        memcpy(copy, b.buf, b.len);
+        *n = b.len / 8;
     }
-    return 0;
+    PyBuffer_Release(&b);
+    return copy;
+}
+
+/* Whether a float64 array's buffer (asked with PyBUF_FORMAT) holds n aligned float64s. */
+static int float64s(const Py_buffer *b, Py_ssize_t n) {
+    const char *f = b->format ? b->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    return b->itemsize == 8 && !strcmp(f, "d") && b->len == n * 8 && ((uintptr_t)b->buf & 7) == 0;
+}
+
+/* a + b, or -1 if either is -1 or the sum is past PY_SSIZE_T_MAX (sizes: never negative). */
+static Py_ssize_t add_sizes(Py_ssize_t a, Py_ssize_t b) {
+    return a < 0 || b < 0 || a > PY_SSIZE_T_MAX - b ? -1 : a + b;
 }
 
 PyDoc_STRVAR(rows_doc,
@@ -340,32 +369,33 @@ PyDoc_STRVAR(rows_doc,
 "``numbers``, then ``tail``; or, where ``lines`` (a dict) has k, its bytes instead.");
 
 static PyObject *ft_rows(PyObject *self, PyObject *args) {
-    Py_buffer data = {0}, starts = {0}, ends = {0}, sep = {0}, tail = {0};
-    PyObject *numbers, *lines, *result = NULL, *seq = NULL;
+    Py_buffer data = {0}, sep = {0}, tail = {0};
+    PyObject *starts, *ends, *numbers, *lines, *result = NULL, *seq = NULL;
     Py_buffer *cols = NULL;
     Line *given = NULL;
-    Py_ssize_t ncols = 0, ngiven = 0, got = 0;
+    int64_t *st = NULL, *en = NULL;
+    Py_ssize_t ncols = 0, ngiven = 0, got = 0, n = 0, m = 0;
     if (!READY) {
         PyErr_SetString(PyExc_RuntimeError, "_floattext.init has not been called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*y*y*Oy*y*O!", &data, &starts, &ends, &numbers, &sep, &tail,
+    if (!PyArg_ParseTuple(args, "y*OOOy*y*O!", &data, &starts, &ends, &numbers, &sep, &tail,
                           &PyDict_Type, &lines))
         return NULL;
-    if (int64s(&starts, "starts") || int64s(&ends, "ends")) goto done;
-    Py_ssize_t n = starts.len / 8;
-    if (ends.len != starts.len) {
+    if ((st = int64s(starts, "starts", &n)) == NULL || (en = int64s(ends, "ends", &m)) == NULL)
+        goto done;
+    if (m != n) {
         PyErr_SetString(PyExc_ValueError, "starts and ends differ in length");
         goto done;
     }
-    const int64_t *st = starts.buf, *en = ends.buf;
-    size_t size = 0;
+    /* the output's size: every row's text, each number at its longest, the given lines */
+    Py_ssize_t size = SLACK, each = add_sizes(sep.len, MAX_TEXT);
     for (Py_ssize_t k = 0; k < n; k++) {
         if (st[k] < 0 || st[k] > en[k] || en[k] > data.len) {
             PyErr_Format(PyExc_ValueError, "row %zd's span is outside the data", k);
             goto done;
         }
-        size += (size_t)(en[k] - st[k]);
+        size = add_sizes(size, en[k] - st[k]);
     }
     seq = PySequence_Fast(numbers, "numbers must be a sequence");
     if (seq == NULL) goto done;
@@ -377,13 +407,19 @@ static PyObject *ft_rows(PyObject *self, PyObject *args) {
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, got), b,
                                PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
             goto done;
-        if (b->itemsize != 8 || (b->format && strcmp(b->format, "d")) || b->len != n * 8) {
+        if (!float64s(b, n)) {
             got++;
             PyErr_SetString(PyExc_TypeError, "numbers: float64 arrays as long as the rows");
             goto done;
         }
     }
-    size += (size_t)n * ((size_t)ncols * (sep.len + MAX_TEXT) + tail.len) + SLACK;
+    Py_ssize_t per_row, rows_size;
+    if (__builtin_mul_overflow(each, ncols, &per_row) ||
+        (per_row = add_sizes(per_row, tail.len)) < 0 ||
+        __builtin_mul_overflow(per_row, n, &rows_size) || (size = add_sizes(size, rows_size)) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
     ngiven = PyDict_GET_SIZE(lines);
     given = PyMem_Calloc(ngiven ? ngiven : 1, sizeof(Line));
     if (given == NULL) { PyErr_NoMemory(); goto done; }
@@ -400,12 +436,15 @@ static PyObject *ft_rows(PyObject *self, PyObject *args) {
             Py_INCREF(value);
             given[i].row = row;
             given[i].bytes = value;
-            size += (size_t)PyBytes_GET_SIZE(value);
             i++;
+            if ((size = add_sizes(size, PyBytes_GET_SIZE(value))) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
         }
         qsort(given, ngiven, sizeof(Line), by_row);
     }
-    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    result = PyBytes_FromStringAndSize(NULL, size);
     if (result == NULL) goto done;
     char *p = PyBytes_AS_STRING(result);
     const char *src = data.buf, *sp = sep.buf, *tl = tail.buf;
@@ -438,9 +477,9 @@ done:
     for (Py_ssize_t i = 0; given != NULL && i < ngiven; i++) Py_XDECREF(given[i].bytes);
     PyMem_Free(given);
     Py_XDECREF(seq);
+    PyMem_Free(st);
+    PyMem_Free(en);
     PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&ends);
     PyBuffer_Release(&sep);
     PyBuffer_Release(&tail);
     return result;
@@ -458,27 +497,31 @@ PyDoc_STRVAR(parse_doc,
 "grammar.");
 
 static PyObject *ft_parse(PyObject *self, PyObject *args) {
-    Py_buffer data = {0}, starts = {0}, ends = {0};
+    Py_buffer data = {0};
     int sep;
     Py_ssize_t width;
-    PyObject *wanted, *outs, *result = NULL, *wseq = NULL, *oseq = NULL;
+    PyObject *starts, *ends, *wanted, *outs, *result = NULL, *wseq = NULL, *oseq = NULL;
     Py_buffer *cols = NULL;
-    Py_ssize_t *slot = NULL, ncols = 0, got = 0;
+    Py_ssize_t *slot = NULL, ncols = 0, got = 0, n = 0, m = 0;
+    int64_t *st = NULL, *en = NULL;
     Later *later = NULL;
     if (!READY) {
         PyErr_SetString(PyExc_RuntimeError, "_floattext.init has not been called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*y*y*inOO", &data, &starts, &ends, &sep, &width, &wanted,
+    if (!PyArg_ParseTuple(args, "y*OOinOO", &data, &starts, &ends, &sep, &width, &wanted,
                           &outs))
         return NULL;
-    if (int64s(&starts, "starts") || int64s(&ends, "ends")) goto done;
-    Py_ssize_t n = starts.len / 8;
-    if (ends.len != starts.len || width < 1 || sep < 0 || sep > 127) {
+    if ((st = int64s(starts, "starts", &n)) == NULL || (en = int64s(ends, "ends", &m)) == NULL)
+        goto done;
+    if (m != n || width < 1 || sep < 0 || sep > 127) {
         PyErr_SetString(PyExc_ValueError, "starts and ends differ in length, or a bad width or sep");
         goto done;
     }
-    const int64_t *st = starts.buf, *en = ends.buf;
+    if (width > data.len + 1) { /* more cells than a row of this data can have */
+        result = PyBool_FromLong(n == 0);
+        goto done;
+    }
     for (Py_ssize_t k = 0; k < n; k++)
         if (st[k] < 0 || st[k] > en[k] || en[k] > data.len) {
             PyErr_Format(PyExc_ValueError, "row %zd's span is outside the data", k);
@@ -508,7 +551,7 @@ static PyObject *ft_parse(PyObject *self, PyObject *args) {
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(oseq, got), b,
                                PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
             goto done;
-        if (b->itemsize != 8 || (b->format && strcmp(b->format, "d")) || b->len != n * 8) {
+        if (!float64s(b, n)) {
             got++;
             PyErr_SetString(PyExc_TypeError, "out: float64 arrays as long as the rows");
             goto done;
@@ -574,9 +617,9 @@ done:
     free(later);
     Py_XDECREF(wseq);
     Py_XDECREF(oseq);
+    PyMem_Free(st);
+    PyMem_Free(en);
     PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&ends);
     return result;
 }
 
@@ -589,17 +632,18 @@ PyDoc_STRVAR(init_doc,
 static PyObject *ft_init(PyObject *self, PyObject *args) {
     Py_buffer writing, reading;
     if (!PyArg_ParseTuple(args, "y*y*", &writing, &reading)) return NULL;
-    if (writing.len != (Py_ssize_t)sizeof(G) || reading.len != (Py_ssize_t)sizeof(P)) {
+    int ok = writing.len == (Py_ssize_t)sizeof(G) && reading.len == (Py_ssize_t)sizeof(P);
+    if (!ok)
         PyErr_Format(PyExc_ValueError, "the tables must be %zd and %zd bytes", sizeof(G),
                      sizeof(P));
-    } else {
+    else if (!READY) { /* (once: a call of rows or parse may be reading them) */
         memcpy(G, writing.buf, sizeof(G));
         memcpy(P, reading.buf, sizeof(P));
         READY = 1;
     }
     PyBuffer_Release(&writing);
     PyBuffer_Release(&reading);
-    if (!READY) return NULL;
+    if (!ok) return NULL;
     Py_RETURN_NONE;
 }
 

@@ -361,3 +361,35 @@ def test_parse_refuses_what_it_cannot_read(bad):
     with pytest.raises((TypeError, ValueError, BufferError)):
         ft.parse(b"1,2", np.array([0], np.int64), np.array([3], np.int64), ord(","), 2, [0],
                  [frozen])
+
+
+@built
+def test_parse_leaves_huge_exponents_to_python():
+    """Zeros after the point lower the exponent and a long exponent raises it: a cell whose
+    exponent is past what is read here goes to Python's parser (found by review: the first
+    gave 1.0, float() inf)."""
+    cells = ["0." + "0" * 99_999 + "1e1000000", "0." + "0" * 123_456 + "1e1234567",
+             "1" + "0" * 100_005 + "e-1000000", "1e" + "9" * 30, "1e-" + "9" * 30,
+             "0." + "0" * 100_001 + "5", "0." + "0" * 99_990 + "1e99999"]
+    assert_float(cells)
+
+
+@built
+def test_parse_and_rows_are_safe_with_odd_arguments():
+    """A width past any row's cells, an output array over the starts' memory, starts of the
+    wrong type, init again: a verdict or an error, never a crash."""
+    one = np.empty(1)
+    assert ft.parse(b"1", np.array([0]), np.array([1]), 44, 2 ** 61, [0], [one]) is False
+    data = b"1e300\n2.5\n-7"
+    memory = np.array([0, 6, 10, 0], np.int64)
+    out = memory[1:4].view(np.float64)   # out[k] over starts[k + 1]
+    assert ft.parse(data, memory[:3], np.array([5, 9, 12], np.int64), 44, 1, [0], [out])
+    assert out.tolist() == [1e300, 2.5, -7.0]
+    with pytest.raises(TypeError):
+        ft.parse(b"1", np.array([0.0]), np.array([1]), 44, 1, [0], [one])
+    with pytest.raises(TypeError):
+        ft.rows(b"1", np.array([0], np.uint64), np.array([1]), [one], b",", b"\n", {})
+    with pytest.raises(ValueError):
+        ft.init(b"short", b"short")
+    ft.init(floattext.table(ft.K_MIN, ft.K_MAX), floattext.powers(ft.E_MIN, ft.E_MAX))
+    assert reprs([0.1, 1e300]) == ["0.1", "1e+300"]
