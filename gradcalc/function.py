@@ -546,7 +546,10 @@ def _refuse_infinities(graph, tape, value, gradient) -> None:
     bad = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
     for what, expr in (("its value", value), *((f"∂/∂{k}", d) for k, d in gradient.items())):
         pieces = expr.atoms(sympy.Piecewise)
-        core = expr.xreplace({p: sympy.Integer(0) for p in pieces}) if pieces else expr
+        try:
+            core = expr.xreplace({p: sympy.Integer(0) for p in pieces}) if pieces else expr
+        except (TypeError, ValueError):   # max(x, csc(0)): SymPy cannot even compare zoo
+            core = sympy.zoo
         if core.has(*bad):
             raise EvaluationError(f"the program is undefined almost everywhere: SymPy makes "
                                   f"{what} {str(expr)[:80]}", graph.source,

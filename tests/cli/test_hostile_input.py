@@ -674,6 +674,21 @@ def test_complex_infinity_is_never_a_symbolic_answer():
     assert_error(p, "the derivative of 0^x with respect to x is not a real number here")
 
 
+def test_an_infinity_sympy_cannot_compare_is_refused_not_a_crash():
+    """max(x, csc(relu(y))): taking relu's Piecewise away leaves Max(x, zoo), which SymPy
+    refuses to build (found by tests/test_properties.py's hypothesis run): the same refusal as
+    x + csc(relu(y)), exit 2, and numbers at a point."""
+    for source in ("max(x, csc(relu(y)))", "min(csc(relu(y)), x)"):
+        p = run(source)
+        assert_error(p, "the program is undefined almost everywhere")
+    p = run("max(x, csc(relu(y)))", "--at", "x=1,y=0.5", "--format", "plain", "--no-check")
+    assert p.code == 0, p.err
+    c = 1 / math.sin(0.5)   # f = csc(0.5), df/dy = -csc(0.5) cot(0.5) (to an ulp or two)
+    words = p.out.split()
+    assert words[:7] == ["f", "=", repr(c), "df/dx", "=", "0", "df/dy"]
+    assert math.isclose(float(words[8]), -c / math.tan(0.5), rel_tol=5e-16)
+
+
 def test_memory_is_capped_by_max_memory(tmp_path):
     (tmp_path / "big.gc").write_text("x" + "+x" * 400_000)
     p = run("-f", str(tmp_path / "big.gc"), "--at", "x=1", "--no-check", "--max-memory", "100")
