@@ -5,8 +5,8 @@
 Target (issue 4): 10^6 rows read and written in a few seconds, memory bounded by the chunk size
 (so the same peak for 10^6 and 10^7 rows); issue 18: 10^6 rows in 1.5 s. Runs the `gradcalc`
 console script installed next to this Python, in a subprocess, and reports the best of
-``--repeat`` runs: wall time, CPU time (user + system, every thread) and peak RSS. With pyarrow
-installed, big files are read and written in bulk (points.py, render/rows.py).
+``--repeat`` runs: wall time, CPU time (user + system, every thread) and peak RSS. Big files are
+read and written in bulk by gradcalc's C extension, or pyarrow (points.py, render/rows.py).
 """
 
 from __future__ import annotations

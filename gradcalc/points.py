@@ -5,12 +5,12 @@ column is carried along (to be copied to the output or dropped). A malformed cel
 own row: the row is reported, the others are computed.
 
 A big file (issue 18) is read a block of text at a time, and a chunk of plain numbers (digits,
-. e E + - and the delimiter only, every row full) is split and converted in bulk when pyarrow is
-installed, by gradcalc's C extension (floattext.py) or else by pyarrow's CSV reader: the same
-floats, cells and rows as cell by cell (tests/test_points_bulk.py). Its columns stay float64
-arrays (``Floats``), its cells the text of the chunk (``TextColumn``), until something asks for
-lists. Any other chunk, or every chunk
-without pyarrow, is read cell by cell by the csv module's rules.
+. e E + - and the delimiter only, every row full) is split and converted in bulk, by gradcalc's
+C extension (floattext.py) or, where it is not built, by pyarrow's CSV reader when pyarrow is
+installed: the same floats, cells and rows as cell by cell (tests/test_points_bulk.py). Its
+columns stay float64 arrays (``Floats``), its cells the text of the chunk (``TextColumn``), until
+something asks for lists. Any other chunk, or every chunk with neither, is read cell by cell by
+the csv module's rules.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class Chunk:
 
 
 class TextColumn(Sequence[str]):
-    """Column ``index`` of a chunk read in bulk, its cells as written: the CSV writer joins them
-    as a pyarrow array; a list of str is made only if something asks for the cells."""
+    """Column ``index`` of a chunk read in bulk, its cells as written: the CSV writer copies
+    them as they are in the chunk's text (or joins them as a pyarrow array); a list of str is
+    made only if something asks for the cells."""
 
     def __init__(self, block: _Block, position: int):
         self.block = block
@@ -65,7 +66,7 @@ class TextColumn(Sequence[str]):
 
     def cells(self) -> list[str]:
         if self._cells is None:
-            self._cells = self.arrow.to_pylist()
+            self._cells = self.block.cells(self.position)
         return self._cells
 
     def __len__(self) -> int:
@@ -241,13 +242,12 @@ class PointsFile:
 
     def _bulk(self, text: str, start: int, newlines=None) -> Chunk | None:
         """A chunk whose every cell is a plain number and every row full (the common big file),
-        split and converted by pyarrow's CSV reader (whose parser gives float()'s own floats);
-        else None, and the chunk is read as before, cell by cell, a bad cell or row reported as
-        ever. Row numbers stay those of the lines. ``newlines``: where the text's \n are, when
-        the caller has found them."""
-        a = arrow()
-        if a is None:
-            return None
+        split and converted by the C extension (floattext.py) or else pyarrow's CSV reader (both
+        give float()'s own floats); else None, and the chunk is read as before, cell by cell, a
+        bad cell or row reported as ever. Row numbers stay those of the lines. ``newlines``:
+        where the text's \n are, when the caller has found them."""
+        if floattext.native() is None and arrow() is None:
+            return None   # (pyarrow is imported only where the C extension is not built)
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             newlines = None
@@ -259,11 +259,11 @@ class PointsFile:
             return None
         if data.translate(None, PLAIN[self.delimiter]) or len(data) >= 2 ** 31 - 2:
             return None   # a character that is no number's, or past pyarrow's 2 GiB of text
-        block = _Block.read(a, data, self.names, self.variables, self.delimiter,
+        block = _Block.read(data, self.names, self.variables, self.delimiter,
                             csv.field_size_limit(), newlines)
         if block is None:
             return None
-        np = a.np
+        np = _numpy()
         invalid: dict[int, str] = {}
         columns: dict[str, Sequence[float]] = {}
         for v in self.variables:
@@ -284,9 +284,8 @@ class _Block:
     float64 arrays; the cells as written (a string array a column) only if something asks for
     them."""
 
-    def __init__(self, a: Arrow, data: bytes, newlines, names: list[str], delimiter: str,
-                 floats: dict, spans=None):
-        self.a = a
+    def __init__(self, data: bytes, newlines, names: list[str], delimiter: str, floats: dict,
+                 spans=None):
         self.data = data
         self.newlines = newlines          # where each row's \n is (the last may have none)
         self.names = names
@@ -298,12 +297,13 @@ class _Block:
         self._strings: Any = None   # every column as text, read when first asked for
 
     @classmethod
-    def read(cls, a: Arrow, data: bytes, names: list[str], variables: list[str], delimiter: str,
+    def read(cls, data: bytes, names: list[str], variables: list[str], delimiter: str,
              limit: int, newlines=None):
         """The rows of ``data`` (plain-number characters only, \n line ends), or None unless
         every row has as many cells as the header names, every variable's cell is a number, no
-        line is blank (the csv module skips those) and none is longer than ``limit``."""
-        np = a.np
+        line is blank (the csv module skips those) and none is longer than ``limit`` (or
+        neither the C extension nor pyarrow is there to read them)."""
+        np = _numpy()
         if newlines is None:
             newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
         tail = not data.endswith(b"\n")   # the file's last line, with no \n
@@ -322,7 +322,10 @@ class _Block:
             if not ft.parse(data, *spans, ord(delimiter), len(names),
                             [names.index(v) for v in variables], list(floats.values())):
                 return None
-            return cls(a, data, newlines, names, delimiter, floats, spans)
+            return cls(data, newlines, names, delimiter, floats, spans)
+        a = arrow()
+        if a is None:
+            return None
         table = a.csv(data, names, variables, delimiter)
         if table is None or table.num_rows != len(lengths):
             return None
@@ -333,7 +336,7 @@ class _Block:
             if column.null_count:
                 return None
             floats[v] = a.numbers(column)
-        return cls(a, data, newlines, names, delimiter, floats)
+        return cls(data, newlines, names, delimiter, floats)
 
     def cell(self, k: int, j: int) -> str:
         """The cell of row ``k``, column ``j``, as written."""
@@ -344,10 +347,16 @@ class _Block:
         end = int(self.newlines[k]) if k < len(self.newlines) else len(self.data)
         return self.data[begin:end].decode("ascii").split(self.delimiter)[j]
 
+    def cells(self, j: int) -> list[str]:
+        """Column ``j``'s cells as written, as a list."""
+        text = self.data.decode("ascii")
+        lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+        return [line.split(self.delimiter)[j] for line in lines]
+
     def column(self, j: int):
-        """Column ``j``'s cells as written, as a pyarrow string array."""
+        """Column ``j``'s cells as written, as a pyarrow string array (pyarrow installed)."""
         if self._strings is None:
-            self._strings = self.a.csv(self.data, self.names, [], self.delimiter)
+            self._strings = _pyarrow().csv(self.data, self.names, [], self.delimiter)
         column = self._strings.column(j)
         return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
@@ -355,7 +364,7 @@ class _Block:
         """Where each row starts and ends (before its line end) in ``data``: int64 arrays."""
         if self._spans is not None:
             return self._spans
-        np = self.a.np
+        np = _numpy()
         ends = np.empty(self.rows, np.int64)
         ends[:len(self.newlines)] = self.newlines
         ends[len(self.newlines):] = len(self.data)   # (the last line may have no \n)
@@ -367,7 +376,7 @@ class _Block:
     def lines(self):
         """Each row as written (without its line end), as a pyarrow string array: what the CSV
         output's row starts with when it keeps every column of the file, in order."""
-        pa, np = self.a.pa, self.a.np
+        pa, np = _pyarrow().pa, _numpy()
         data = self.data.replace(b"\n", b"")
         offsets = np.empty(self.rows + 1, np.int32)
         offsets[0], offsets[1:len(self.newlines) + 1] = 0, self.newlines - np.arange(
@@ -589,6 +598,14 @@ class Arrow:
         offsets = self.np.frombuffer(strings.buffers()[1], self.np.int32)[
             strings.offset:strings.offset + len(strings) + 1].astype(self.np.int64)
         return strings.buffers()[2] or b"", offsets[:-1], offsets[1:]
+
+
+def _pyarrow() -> Arrow:
+    """arrow(), where the caller has made sure it is there."""
+    a = arrow()
+    if a is None:
+        raise RuntimeError("pyarrow is not installed")
+    return a
 
 
 def arrow() -> Arrow | None:

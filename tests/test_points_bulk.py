@@ -29,7 +29,7 @@ SMALL = 70   # bulk from 70 lines a chunk in these tests (4096 in use)
 
 def bulk(on: bool):
     """A context in which chunks of SMALL lines or more go the bulk way (on), or in which
-    pyarrow is not there and every chunk goes cell by cell (off)."""
+    neither pyarrow nor the C extension is there and every chunk goes cell by cell (off)."""
     mp = pytest.MonkeyPatch()
     if on:
         mp.setattr(points, "BULK", SMALL)
@@ -37,24 +37,27 @@ def bulk(on: bool):
         mp.setattr(rows_module, "BULK", SMALL)
     else:
         mp.setattr(points, "_ARROW", [None])
+        mp.setattr(floattext, "_NATIVE", [None])
     return mp
 
 
 def both(call):
-    """call() the bulk way, then cell by cell: (bulk, cells). The bulk way runs twice, the
-    numbers' text written by the C extension (floattext.py) and by pyarrow's cast, with the
-    same outcome."""
+    """call() the bulk way, then cell by cell: (bulk, cells). The bulk way runs three times,
+    with the outcome the same: the C extension (floattext.py) and pyarrow, pyarrow alone, the
+    C extension alone (pyarrow not installed)."""
     out = []
-    for mode in ("native", "pyarrow", "cells"):
+    for mode in ("both", "pyarrow", "C", "cells"):
         mp = bulk(mode != "cells")
         if mode == "pyarrow":
             mp.setattr(floattext, "_NATIVE", [None])
+        if mode == "C":
+            mp.setattr(points, "_ARROW", [None])
         try:
             out.append(call())
         finally:
             mp.undo()
-    assert out[0] == out[1]
-    return out[0], out[2]
+    assert out[0] == out[1] == out[2]
+    return out[0], out[3]
 
 
 # --- _digits: repr's text -------------------------------------------------------------------------
@@ -169,9 +172,16 @@ def test_float_columns_are_lists_of_python_floats_on_demand():
     assert len(column) == 5 and np.asarray(column) is x
 
 
-def test_a_cell_read_in_bulk_one_at_a_time_is_the_cell_as_written():
+@pytest.mark.parametrize("with_pyarrow", [True, False])
+def test_a_cell_read_in_bulk_one_at_a_time_is_the_cell_as_written(with_pyarrow):
+    """A column's cells as a list (pyarrow's, or the chunk's text split where pyarrow is not
+    installed) and one cell at a time: the same."""
+    if not with_pyarrow and floattext.native() is None:
+        pytest.skip("without pyarrow, only the C extension reads in bulk")
     data = _file("id,x,w,y", _numbers(random.Random(16), 250, 4), last=False)
     mp = bulk(True)
+    if not with_pyarrow:
+        mp.setattr(points, "_ARROW", [None])
     try:
         chunks = list(PointsFile(io.BytesIO(data), "p.csv", ("x", "y"), chunk=100).chunks())
     finally:
@@ -539,12 +549,18 @@ def test_fit_reads_the_same_data(tmp_path):
     assert fast == slow and fast[0] == 0
 
 
-@pytest.mark.parametrize("rows, imported", [(300, "False"), (19_999, "False"), (25_000, "True")])
-def test_pyarrow_only_for_a_big_file_and_never_pandas(tmp_path, rows, imported):
-    """pyarrow (0.2 s to import) from 20,000 rows; pa.array and pa.scalar, which import pandas
-    when it is installed (half a second), are never used."""
+@pytest.mark.parametrize("rows, kept, imported", [
+    (300, False, "False"), (19_999, False, "False"),
+    (25_000, False, "False" if floattext.native() else "True"),   # C alone: no pyarrow
+    (25_000, True, "True")])   # a column of the file left out: rows joined by pyarrow
+def test_pyarrow_only_where_it_is_used_and_never_pandas(tmp_path, rows, kept, imported):
+    """pyarrow (0.2 s to import) from 20,000 rows, and only where the C extension cannot do
+    without it; pa.array and pa.scalar, which import pandas when it is installed (half a
+    second), are never used."""
     path = tmp_path / "p.csv"
-    path.write_bytes(_plain(rows))
+    rng = random.Random(0)
+    path.write_bytes(_file("id,x,y,z", [[str(k), *r] for k, r in enumerate(
+        _numbers(rng, rows, 3))]) if kept else _plain(rows))
     code = ("import sys, contextlib, io\n"
             "from gradcalc import points\n"
             "from gradcalc.cli import main\n"

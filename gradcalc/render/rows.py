@@ -195,10 +195,8 @@ class RowWriter:
         if not _read_in_bulk(rows) or not all(hasattr(c, "block") for c in cells
                                              if c is not None):
             return None
-        a = arrow()
-        if a is None:
-            return None
-        arrays = [_floats(a.np, x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
+        ft = floattext.native()
+        arrays = [_floats(numpy(), x) for x in [rows.value, *(rows.gradient[w] for w in self.wrt)]]
         if any(x is None for x in arrays):
             return None   # (a chunk this big is computed by NumPy: float64 arrays)
         sep = self._line.delimiter
@@ -206,10 +204,12 @@ class RowWriter:
         whole = (block is not None and len(cells) == block.width and block.delimiter == sep
                  and all(getattr(c, "block", None) is block and c.position == j
                          for j, c in enumerate(cells)))
-        ft = floattext.native()
         if ft is not None and whole:   # every column of the file, in order, as written
             starts, ends = block.spans()
             return self._native(ft, rows, block.data, starts, ends, arrays)
+        a = arrow()   # (imported only now: other columns, or in another order, joined by it)
+        if a is None:
+            return None
         columns = [block.lines()] if whole else self._kept(a, rows, cells)
         if columns is None:
             return None
