@@ -16,39 +16,32 @@ import sys
 _NATIVE: list = []   # the initialised module (or None), once known
 
 
+def _scaled(q: int, bits: int) -> int:
+    """floor(10^q 2^(bits - 1 - floor(log2 10^q))): 10^q's first ``bits`` bits, rounded down."""
+    if q >= 0:
+        p = 10 ** q
+        shift = bits - p.bit_length()                # floor(log2 10^q) = bit_length - 1
+        return p << shift if shift >= 0 else p >> -shift
+    p = 10 ** -q                                     # floor(log2 10^q) = -bit_length (no power
+    return (1 << (bits - 1 + p.bit_length())) // p   # of 2)
+
+
+def _words(values: list[int], low_bits: int) -> bytes:
+    """Each value as its high and low (``low_bits``) halves, native uint64 each."""
+    mask = (1 << low_bits) - 1
+    return b"".join(w.to_bytes(8, sys.byteorder) for v in values for w in (v >> low_bits, v & mask))
+
+
 def table(k_min: int, k_max: int) -> bytes:
     """For k = k_min .. k_max, g = floor(10^-k 2^(125 - floor(log2 10^-k))) + 1 (a 126-bit
-    integer just above the scaled power of ten) as its high and low 63-bit halves, native
-    uint64 each."""
-    words = []
-    for k in range(k_min, k_max + 1):
-        if k <= 0:
-            p = 10 ** -k
-            e = p.bit_length() - 1                    # floor(log2 10^-k)
-            g = (p << (125 - e) if e <= 125 else p >> (e - 125)) + 1
-        else:
-            p = 10 ** k
-            e = -p.bit_length()                       # floor(log2 10^-k): 10^k is no power of 2
-            g = (1 << (125 - e)) // p + 1
-        words += [g >> 63, g & ((1 << 63) - 1)]
-    return b"".join(w.to_bytes(8, sys.byteorder) for w in words)
+    integer just above the scaled power of ten) as its high and low 63-bit halves."""
+    return _words([_scaled(-k, 126) + 1 for k in range(k_min, k_max + 1)], 63)
 
 
 def powers(e_min: int, e_max: int) -> bytes:
     """For q = e_min .. e_max, floor(10^q 2^(127 - floor(log2 10^q))) (the power of ten's first
-    128 bits, rounded down) as its high and low 64-bit halves, native uint64 each."""
-    words = []
-    for q in range(e_min, e_max + 1):
-        if q >= 0:
-            p = 10 ** q
-            e = p.bit_length() - 1                    # floor(log2 10^q)
-            t = p << (127 - e) if e <= 127 else p >> (e - 127)
-        else:
-            p = 10 ** -q
-            e = -p.bit_length()                       # 10^-q is no power of 2
-            t = (1 << (127 - e)) // p
-        words += [t >> 64, t & ((1 << 64) - 1)]
-    return b"".join(w.to_bytes(8, sys.byteorder) for w in words)
+    128 bits, rounded down) as its high and low 64-bit halves."""
+    return _words([_scaled(q, 128) for q in range(e_min, e_max + 1)], 64)
 
 
 def native():

@@ -285,7 +285,7 @@ class _Block:
     them."""
 
     def __init__(self, data: bytes, newlines, names: list[str], delimiter: str, floats: dict,
-                 spans=None):
+                 spans):
         self.data = data
         self.newlines = newlines          # where each row's \n is (the last may have none)
         self.names = names
@@ -293,7 +293,7 @@ class _Block:
         self.width = len(names)
         self.rows = len(newlines) + (not data.endswith(b"\n"))
         self.floats = floats              # variable -> float64 array
-        self._spans = spans               # (starts, ends), when known
+        self._spans = spans               # where each row starts and ends: (int64, int64)
         self._strings: Any = None   # every column as text, read when first asked for
 
     @classmethod
@@ -315,9 +315,9 @@ class _Block:
         lengths = np.diff(edges)   # each line with its \n
         if not len(lengths) or lengths.min() <= 1 or lengths.max() > limit:
             return None   # a blank line, or the csv module's limit decides
+        spans = edges[:-1] + 1, edges[1:]
         ft = floattext.native()
         if ft is not None:   # float()'s floats, by C
-            spans = edges[:-1] + 1, edges[1:]
             floats = {v: np.empty(len(lengths)) for v in variables}
             if not ft.parse(data, *spans, ord(delimiter), len(names),
                             [names.index(v) for v in variables], list(floats.values())):
@@ -336,7 +336,7 @@ class _Block:
             if column.null_count:
                 return None
             floats[v] = a.numbers(column)
-        return cls(data, newlines, names, delimiter, floats)
+        return cls(data, newlines, names, delimiter, floats, spans)
 
     def cell(self, k: int, j: int) -> str:
         """The cell of row ``k``, column ``j``, as written."""
@@ -362,16 +362,7 @@ class _Block:
 
     def spans(self):
         """Where each row starts and ends (before its line end) in ``data``: int64 arrays."""
-        if self._spans is not None:
-            return self._spans
-        np = _numpy()
-        ends = np.empty(self.rows, np.int64)
-        ends[:len(self.newlines)] = self.newlines
-        ends[len(self.newlines):] = len(self.data)   # (the last line may have no \n)
-        starts = np.empty(self.rows, np.int64)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        return starts, ends
+        return self._spans
 
     def lines(self):
         """Each row as written (without its line end), as a pyarrow string array: what the CSV
